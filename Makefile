@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make run   - virtual environment, requirements, demo database, dashboard
+#   make test  - test requirements, then every test (browser tests need /usr/bin/chromium)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DB := data/demo.duckdb
+PORT ?= 8501
+
+.PHONY: run test demo bench
+
+run: $(VENV)/.runtime $(DB)
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+demo: $(VENV)/.runtime
+	$(BIN)/python -m engine demo --db $(DB)
+
+bench: $(VENV)/.runtime
+	$(BIN)/python -m bench $(ARGS)
+
+$(DB): | $(VENV)/.runtime
+	$(BIN)/python -m engine demo --db $(DB)
+
+$(VENV)/.runtime: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@

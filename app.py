@@ -1,0 +1,37 @@
+"""Entry point: page config, the shared sidebar, navigation over the pages."""
+from pathlib import Path
+
+import streamlit as st
+
+from engine import i18n
+from ui import context
+
+HERE = Path(__file__).resolve().parent
+PAGES = HERE / "pages"
+
+# (file, catalogue key of the title, icon, navigation group), in the order of a manager's month.
+PAGE_TABLE = [
+    ("overview.py", "nav.overview", ":material/dashboard:", "nav.group.base"),
+    ("data.py", "nav.data", ":material/upload_file:", "nav.group.base"),
+    ("scoring.py", "nav.scoring", ":material/tune:", "nav.group.value"),
+    ("customers.py", "nav.customers", ":material/groups:", "nav.group.value"),
+    ("profile.py", "nav.profile", ":material/person:", "nav.group.value"),
+    ("rfm.py", "nav.rfm", ":material/grid_view:", "nav.group.value"),
+    ("segments.py", "nav.segments", ":material/bubble_chart:", "nav.group.value"),
+    ("risk.py", "nav.risk", ":material/warning:", "nav.group.action"),
+    ("plan.py", "nav.plan", ":material/event_note:", "nav.group.action"),
+    ("review.py", "nav.review", ":material/calendar_month:", "nav.group.action"),
+    ("clv.py", "nav.clv", ":material/trending_up:", "nav.group.value"),
+]
+
+st.set_page_config(page_title="Customer tiering · 客户分级", page_icon=":material/leaderboard:",
+                   layout="wide")
+lang = context.language()
+groups: dict[str, list] = {}
+for file, title_key, icon, group_key in PAGE_TABLE:
+    page = st.Page(PAGES / file, title=i18n.t(title_key, lang), icon=icon,
+                   url_path=file.removesuffix(".py"), default=file == "overview.py")
+    groups.setdefault(i18n.t(group_key, lang), []).append(page)
+navigation = st.navigation(groups)
+context.sidebar()
+navigation.run()

@@ -1,0 +1,1 @@
+"""Customer tiering engine: all logic, no Streamlit (DESIGN §2)."""

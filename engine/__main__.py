@@ -1,0 +1,6 @@
+"""`python -m engine ...`: the command line of DESIGN §5."""
+import sys
+
+from engine.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The command line (DESIGN §5).
+
+Each subcommand lives beside its logic and registers itself here through a
+`(name, add_arguments, run)` triple, so this file stays a dispatcher. Exit
+codes: 0 success, 1 input rejected, 2 usage error (argparse's own).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.store import StoreLocked, default_db_path
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class InputRejected(Exception):
+    """Raised by a subcommand when its input is refused; the message is shown as is."""
+
+
+def _subcommands():
+    """The subcommands, imported lazily so `--help` stays fast."""
+    from engine import demo
+    return [demo.COMMAND]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine",
+                                     description="Customer tiering engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, add_arguments, run in _subcommands():
+        p = sub.add_parser(name)
+        p.add_argument("--db", type=Path, default=None,
+                       help=f"DuckDB file (default: $CRM_DB or {default_db_path()})")
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.db = args.db or default_db_path()
+    try:
+        return args.run(args) or EXIT_OK
+    except (InputRejected, StoreLocked) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REJECTED

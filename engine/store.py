@@ -1,0 +1,205 @@
+"""The DuckDB file: schema, migrations, and short-lived connections.
+
+DuckDB lets only one process hold a database file, so nothing here keeps a
+connection open between operations (DESIGN §2, "Sharing the file"): every
+read or write opens the file, works, and closes it. A process that finds the
+file held by another program waits and retries, then raises `StoreLocked`.
+Every write bumps a data version that the dashboard uses as its cache key.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "demo.duckdb"
+SCHEMA_VERSION = 2
+LOCK_TIMEOUT_S = float(os.environ.get("CRM_LOCK_TIMEOUT", "30"))
+
+# Each entry brings a file from version i to i + 1; a file made by an older
+# release is migrated when it is first opened by a newer one.
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the tables of DESIGN §3.
+    """
+    CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR);
+    CREATE TABLE IF NOT EXISTS import_batches (
+        batch_id INTEGER, file_name VARCHAR, content_hash VARCHAR,
+        table_name VARCHAR, rows_inserted INTEGER, rows_updated INTEGER,
+        rows_unchanged INTEGER, rows_rejected INTEGER,
+        customers_created INTEGER, imported_at TIMESTAMP, undone_at TIMESTAMP);
+    CREATE TABLE IF NOT EXISTS customers (
+        customer_id VARCHAR NOT NULL, name VARCHAR, customer_type VARCHAR,
+        channel_type VARCHAR, region VARCHAR, source VARCHAR,
+        first_contact_date DATE, owner VARCHAR, referred_by VARCHAR,
+        contract_end DATE, batch_id INTEGER);
+    CREATE TABLE IF NOT EXISTS transactions (
+        customer_id VARCHAR NOT NULL, txn_date DATE NOT NULL,
+        amount DECIMAL(18, 2) NOT NULL, txn_id VARCHAR, product VARCHAR,
+        category VARCHAR, quantity DOUBLE, due_date DATE, paid_date DATE,
+        status VARCHAR, batch_id INTEGER);
+    CREATE TABLE IF NOT EXISTS interactions (
+        customer_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL,
+        kind VARCHAR NOT NULL, channel VARCHAR, topic VARCHAR,
+        satisfaction INTEGER, response_hours DOUBLE, note VARCHAR,
+        owner VARCHAR, batch_id INTEGER);
+    CREATE TABLE IF NOT EXISTS followups (
+        followup_id BIGINT, customer_id VARCHAR NOT NULL,
+        ts TIMESTAMP NOT NULL, action VARCHAR, channel VARCHAR, need VARCHAR,
+        result VARCHAR, next_contact_date DATE, owner VARCHAR,
+        status VARCHAR, batch_id INTEGER);
+    CREATE TABLE IF NOT EXISTS settings (
+        kind VARCHAR, name VARCHAR, value VARCHAR, saved_at TIMESTAMP);
+    """,
+    # 1 -> 2: earlier versions of customers that an import overwrote, so
+    # undoing that import can restore them.
+    """
+    CREATE TABLE IF NOT EXISTS customer_versions AS
+        SELECT * FROM customers WHERE false;
+    ALTER TABLE customer_versions ADD COLUMN replaced_by INTEGER;
+    """,
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+EVENT_TABLES = ("customers", "transactions", "interactions", "followups")
+
+
+class StoreLocked(RuntimeError):
+    """Another program holds the database file longer than we wait."""
+
+    def __init__(self, path: Path, waited: float, detail: str):
+        self.path, self.waited, self.detail = Path(path), waited, detail
+        super().__init__(
+            f"{path}: another program has held this database file for "
+            f"{waited:.0f} s ({detail}); close it or try again later."
+        )
+
+
+def default_db_path() -> Path:
+    """The database the dashboard and CLI use unless told otherwise."""
+    return Path(os.environ.get("CRM_DB") or DEFAULT_DB)
+
+
+def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                detail = str(exc).split(":", 1)[-1].strip().split(". See")[0]
+                raise StoreLocked(path, timeout, detail) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """0 for an empty file, else the version stored in `meta`."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = 'meta'"
+    ).fetchone()[0]
+    if not has_meta:
+        return 0
+    row = con.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the file to SCHEMA_VERSION in one transaction; return the old version."""
+    found = schema_version(con)
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"This database was written by a newer release (schema "
+            f"{found}, this release knows {SCHEMA_VERSION}); update the app."
+        )
+    if found == SCHEMA_VERSION:
+        return found
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for step in MIGRATIONS[found:]:
+            con.execute(step)
+        _set_meta(con, "schema_version", SCHEMA_VERSION)
+        if _get_meta(con, "data_version") is None:
+            _set_meta(con, "data_version", 0)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _get_meta(con, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def _set_meta(con, key: str, value) -> None:
+    con.execute("DELETE FROM meta WHERE key = ?", [key])
+    con.execute("INSERT INTO meta VALUES (?, ?)", [key, str(value)])
+
+
+@contextmanager
+def connect(path: Path | str | None = None, *, timeout: float | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the file (creating and migrating it as needed) for one operation."""
+    path = Path(path or default_db_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, LOCK_TIMEOUT_S if timeout is None else timeout)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def write(path: Path | str | None = None, *, timeout: float | None = None
+          ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write as one transaction: all of it lands, with a new data version, or none."""
+    with connect(path, timeout=timeout) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            bump_data_version(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def bump_data_version(con) -> int:
+    """Mark the data as changed so cached results keyed on the version go stale."""
+    version = int(_get_meta(con, "data_version") or 0) + 1
+    _set_meta(con, "data_version", version)
+    return version
+
+
+def data_version(path: Path | str | None = None) -> int:
+    """The number every write bumps; the dashboard's cache key."""
+    with connect(path) as con:
+        return int(_get_meta(con, "data_version") or 0)
+
+
+def table_counts(con) -> dict[str, int]:
+    """Rows per event table, for the sidebar and reports."""
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in EVENT_TABLES}
+
+
+def date_range(con):
+    """First and last event dates across transactions and interactions."""
+    return con.execute(
+        "SELECT min(d), max(d) FROM ("
+        " SELECT txn_date AS d FROM transactions"
+        " UNION ALL SELECT CAST(ts AS DATE) FROM interactions)"
+    ).fetchone()

@@ -1,0 +1,54 @@
+"""Overview 总览: how the customer base is doing as of the chosen date."""
+import streamlit as st
+
+from ui import charts, context, data
+
+ctx = context.require()
+t = ctx.t
+st.title(t("overview.title"))
+st.caption(t("overview.caption", as_of=ctx.as_of))
+
+view = data.overview(ctx.db, ctx.version, ctx.as_of)
+base = data.customer_base(ctx.db, ctx.version, ctx.as_of)
+kpis = base["kpis"] | view["kpis"]
+customers = kpis["customers"]
+
+cards = st.columns(5)
+cards[0].metric(t("overview.kpi.customers"), f"{customers:,}", help=t("overview.kpi.customers_help"),
+                border=True)
+cards[1].metric(t("overview.kpi.active"), f"{kpis['active_90d']:,}",
+                delta=t("overview.share_of_customers", share=kpis["active_90d"] / customers) if customers else None,
+                delta_color="off", help=t("overview.kpi.active_help"), border=True)
+revenue, previous = float(kpis["revenue_12m"] or 0), float(kpis["revenue_prev_12m"] or 0)
+change = (f"{(revenue - previous) / abs(previous):+.1%}" if kpis["prev_12m_complete"] and previous
+          else t("overview.kpi.revenue_no_prev"))
+cards[2].metric(t("overview.kpi.revenue"), f"¥{revenue:,.0f}", delta=change,
+                delta_color="normal" if kpis["prev_12m_complete"] and previous else "off",
+                help=t("overview.kpi.revenue_help"), border=True)
+cards[3].metric(t("overview.kpi.complaints"), f"{kpis['complaints_90d']:,}", border=True)
+satisfaction = kpis["satisfaction_90d"]
+cards[4].metric(t("overview.kpi.satisfaction"),
+                f"{satisfaction:.2f} / 5" if satisfaction is not None else t("overview.kpi.no_rating"),
+                help=t("overview.kpi.satisfaction_help", n=kpis["rated_90d"]), border=True)
+
+st.subheader(t("overview.trend.title"))
+st.plotly_chart(charts.revenue_and_buyers(view["monthly"], revenue=t("overview.trend.revenue"),
+                                          buyers=t("overview.trend.active"),
+                                          month=t("overview.trend.month")))
+st.caption(t("overview.trend.partial", as_of=ctx.as_of))
+
+left, right = st.columns(2)
+for column, key, frame in ((left, "overview.by_region", view["by_region"]),
+                           (right, "overview.by_source", view["by_source"])):
+    with column:
+        st.subheader(t(key))
+        frame = frame.assign(key=frame["key"].map(lambda k: ctx.label("source", k) if k else
+                                                  t("overview.unknown")))
+        st.plotly_chart(charts.horizontal_bars(frame, label="key", value="revenue",
+                                               value_title=t("overview.revenue")))
+
+st.subheader(t("overview.pareto.title"))
+share = base["pareto_share"]
+st.markdown(t("overview.pareto.summary", share=share) if share is not None else t("overview.pareto.none"))
+st.plotly_chart(charts.pareto_curve(base["pareto_curve"], share_at_80=share,
+                                    x_title=t("overview.pareto.x"), y_title=t("overview.pareto.y")))
