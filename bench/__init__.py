@@ -1,0 +1,1 @@
+"""Benchmark: times each engine step against the nearest bare-DuckDB baseline."""

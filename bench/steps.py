@@ -1,0 +1,98 @@
+"""The benchmark's steps and baselines; later issues append their steps to STEPS."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from engine import demo, store
+from engine.features import activity
+
+
+@dataclass
+class Workspace:
+    """Paths and sizes shared by the steps; steps leave results here for later ones."""
+    root: Path
+    customers: int
+    months: int
+    txns_per_customer: float
+    note: list[str] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def db(self) -> Path:
+        return self.root / "bench.duckdb"
+
+    @property
+    def as_of(self) -> date:
+        return self.cache.setdefault("as_of", _latest(self.db))
+
+
+def _latest(db) -> date:
+    with store.connect(db) as con:
+        return store.date_range(con)[1]
+
+
+@dataclass
+class Step:
+    name: str
+    run: Callable[[Workspace], object]
+    baseline: str | None = None
+    once: bool = False  # steps that build state run once
+
+
+def generate(ws: Workspace) -> None:
+    ws.db.unlink(missing_ok=True)
+    demo.generate_demo(ws.db, customers=ws.customers, months=ws.months,
+                       txns_per_customer=ws.txns_per_customer)
+    with store.connect(ws.db) as con:
+        counts = store.table_counts(con)
+    ws.note.append(f"{counts['transactions']:,} transactions, {counts['interactions']:,} interactions")
+
+
+def overview(ws: Workspace) -> None:
+    with store.connect(ws.db) as con:
+        activity.overview_kpis(con, as_of=ws.as_of)
+        activity.monthly_activity(con, as_of=ws.as_of)
+        for column in ("region", "source"):
+            activity.revenue_by(con, as_of=ws.as_of, column=column)
+
+
+def bare_group_by(ws: Workspace) -> None:
+    con = duckdb.connect(str(ws.db))
+    con.execute("SELECT customer_id, count(*), sum(amount), max(txn_date) "
+                "FROM transactions GROUP BY 1").fetchall()
+    con.close()
+
+
+def transactions_csv(ws: Workspace) -> Path:
+    """The demo transactions as a CSV export, written once (untimed) for load steps."""
+    csv = ws.root / "transactions.csv"
+    if not csv.exists():
+        con = duckdb.connect(str(ws.db))
+        con.execute(f"COPY (SELECT * EXCLUDE (batch_id) FROM transactions) TO '{csv}' (HEADER)")
+        con.close()
+    return csv
+
+
+def bare_load_transactions(ws: Workspace) -> None:
+    """DuckDB's own read_csv of the transactions into a table: the floor for any import."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(transactions_csv(ws))])
+    con.close()
+
+
+BASELINES: dict[str, Callable[[Workspace], object]] = {
+    "duckdb GROUP BY": bare_group_by,
+    "duckdb read_csv": bare_load_transactions,
+}
+# Untimed preparation a baseline needs before it is timed.
+SETUP: dict[str, Callable[[Workspace], object]] = {"duckdb read_csv": transactions_csv}
+
+STEPS: list[Step] = [
+    Step("demo data", generate, "duckdb read_csv", once=True),
+    Step("overview queries", overview, "duckdb GROUP BY"),
+]

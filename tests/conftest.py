@@ -1,0 +1,56 @@
+"""Shared fixtures: a small demo database, clean Streamlit caches, page runner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from engine import demo
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+DEMO_SIZE = dict(customers=400, months=24, seed=11)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """One small demo database for the whole run; tests that write copy it."""
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    demo.generate_demo(path, **DEMO_SIZE)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_caches():
+    """Cached results survive between AppTest runs in one process: start each test clean."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def app_db(demo_db, monkeypatch) -> Path:
+    """Point the app at the shared demo database."""
+    monkeypatch.setenv("CRM_DB", str(demo_db))
+    return demo_db
+
+
+def open_page(page: str | None, lang: str = "en") -> AppTest:
+    """Run app.py as the browser would, in `lang`, then switch to pages/<page>.py."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    if page is not None:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so browser fixtures can screenshot failures."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

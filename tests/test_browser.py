@@ -1,0 +1,65 @@
+"""Main flows in real headless Chromium (see tests/browser.py for the set-up)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium,
+                           start_streamlit, wait_idle)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    from engine import demo
+    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    demo.generate_demo(db, customers=400, months=24, seed=5)
+    proc, url = start_streamlit(db)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def test_overview_shows_kpis_and_charts(page, server):
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.count() == 5
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 4
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    assert "Customers" in labels[0]
+
+
+def test_language_switch_changes_labels(page, server):
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    page.get_by_text("近12个月收入").wait_for(timeout=60_000)
+    assert page.get_by_text("Revenue (12 months)").count() == 0
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "总览" in nav and "数据导入" in nav
