@@ -16,6 +16,7 @@ lets a referred customer point to an earlier one without looking back.
 """
 from __future__ import annotations
 
+import argparse
 import calendar
 import time
 from dataclasses import dataclass
@@ -113,7 +114,8 @@ NEEDS = (("年度采购计划", "新品试用", "续约洽谈"),
          ("更新联系方式", "开具发票", "资料核对"))
 # Outcomes: 0 succeeded, 1 done without effect, 2 in progress, 3 paused.
 OUTCOME_STATUS = np.array(["done", "done", "in_progress", "paused"])
-OPEN_OUTCOMES = (0.0, 0.25, 0.55, 0.20)
+OUTCOME_SHARES = ((0.0, 0.25, 0.55, 0.20),  # wake-up, win-back (successes are drawn apart)
+                  (0.3, 0.55, 0.10, 0.05))  # routine: visit, care, other
 RESULTS = (("客户满意，有追加订单意向", "已拜访，了解需求", "方案沟通中", "客户出差，暂缓"),
            ("客户反馈良好", "已回访，暂无新需求", "待客户确认优惠", "客户未接听，暂缓"),
            ("已唤醒，客户回购", "客户表示暂无需求", "已发送回归礼包，待回复", "客户暂不考虑"),
@@ -143,6 +145,7 @@ class Calendar:
 
     @property
     def last(self) -> int:
+        """Day number of the window's end date."""
         return self.days - 1
 
 
@@ -198,9 +201,11 @@ def write_demo(con, *, customers: int = 5000, months: int = 24, seed: int = 7,
         Rows written per table: ``customers``, ``transactions``,
         ``interactions``, ``followups``.
     """
-    if customers < 1 or months < 1 or txns_per_customer < 0:
-        raise ValueError("customers and months must be at least 1 and "
-                         "txns_per_customer must not be negative")
+    for name, value in (("customers", customers), ("months", months)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    if txns_per_customer < 0:
+        raise ValueError(f"txns_per_customer must not be negative, got {txns_per_customer}")
     cal = make_calendar(end, months)
     for table in store.EVENT_TABLES:
         con.execute(f"DELETE FROM {table}")
@@ -215,7 +220,7 @@ def write_demo(con, *, customers: int = 5000, months: int = 24, seed: int = 7,
         for table, n in written.items():
             counts[table] += n
         if progress is not None:
-            progress((k + 1) / len(starts))
+            progress(float(gidx[-1] + 1) / customers)
     return counts
 
 
@@ -253,7 +258,6 @@ def season_weights(days: np.ndarray) -> np.ndarray:
     return w
 
 
-
 def _write_chunk(con, rng, cal, gidx, n_total, width, txns_per_customer, counts):
     """Make one chunk of customers with their events and insert it; return rows per table."""
     c = make_customers(rng, cal, gidx, n_total, width)
@@ -271,16 +275,13 @@ def _write_chunk(con, rng, cal, gidx, n_total, width, txns_per_customer, counts)
 
 
 def _insert(con, name: str, table: pa.Table) -> None:
-    """Append an Arrow table whose columns are the table's, in order, but batch_id."""
-    con.register("_demo_rows", table)
-    try:
-        if name == "transactions":
-            con.execute("INSERT INTO transactions SELECT * REPLACE "
-                        "(printf('T%08d', txn_id) AS txn_id), NULL FROM _demo_rows")
-        else:
-            con.execute(f"INSERT INTO {name} SELECT *, NULL FROM _demo_rows")
-    finally:
-        con.unregister("_demo_rows")
+    """Append an Arrow table whose columns are the table's, in order, but batch_id.
+
+    A relation, unlike a registered view, does not keep the Arrow data
+    alive until the transaction ends, so memory stays at one chunk.
+    """
+    columns = "* REPLACE (printf('T%08d', txn_id) AS txn_id)" if name == "transactions" else "*"
+    con.from_arrow(table).project(f"{columns}, NULL").insert_into(name)
 
 
 # ---- drawing helpers ---------------------------------------------------------
@@ -484,7 +485,8 @@ def contract_ends(rng, c: Customers, cal: Calendar) -> pa.Array:
 def make_followups(rng, c: Customers, cal: Calendar, first_id: int):
     """The follow-up log of a chunk and the purchases it led to.
 
-    Part of the sleepers get a wake-up after 90 quiet days and some of them
+    Part of the sleepers get a wake-up after 90 quiet days (counting the
+    refunds that trail their last purchase) and some of them
     buy within two weeks; part of the decliners and complainers get a
     win-back in the last 100 days and some buy again within ten days.
     Enterprises get routine visits, some individuals care calls.
@@ -511,11 +513,10 @@ def make_followups(rng, c: Customers, cal: Calendar, first_id: int):
     day = np.concatenate([
         uniform_days(rng, np.maximum(c.first[visits], last - 179), last),
         uniform_days(rng, np.maximum(c.first[care], last - 119), last),
-        uniform_days(rng, c.stop[wake] + 91, last - 15),
+        uniform_days(rng, c.stop[wake] + 105, last - 15),  # refunds trail by <= 14 days
         uniform_days(rng, np.maximum(c.start[win], last - 100), last - 12),
         uniform_days(rng, c.first[other], last)])
-    outcome = pick(rng, [OPEN_OUTCOMES, (0.3, 0.55, 0.1, 0.05)],
-                   (action <= CARE).astype(int))
+    outcome = pick(rng, OUTCOME_SHARES, np.isin(action, (VISIT, CARE, OTHER_ACTION)).astype(int))
     worked = np.isin(action, (WAKE_UP, WIN_BACK)) & (rng.random(len(cust)) < 0.4)
     outcome[worked] = 0
     lag = np.where(action == WAKE_UP, rng.integers(1, 15, len(cust)),
@@ -696,10 +697,25 @@ def interaction_table(rng, c, cal, cust, day, kind) -> pa.Table:
 
 def add_arguments(parser) -> None:
     """Options of `python -m engine demo`."""
-    parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--txns-per-customer", type=float, default=30.0)
+    parser.add_argument("--customers", type=_at_least(1, int), default=5000,
+                        help="customers to make (default 5000)")
+    parser.add_argument("--months", type=_at_least(1, int), default=24,
+                        help="months of history ending 2026-06-30 (default 24)")
+    parser.add_argument("--seed", type=int, default=7,
+                        help="random seed; the same seed makes the same data (default 7)")
+    parser.add_argument("--txns-per-customer", type=_at_least(0, float), default=30.0,
+                        help="average transactions per customer (default 30)")
+
+
+def _at_least(low, kind):
+    """An argparse type: `kind` of the text, refused below `low` (exit 2)."""
+    def parse(text: str):
+        value = kind(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names it in "invalid int value"
+    return parse
 
 
 def run(args) -> int:
