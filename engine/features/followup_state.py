@@ -1,0 +1,35 @@
+"""The follow-up log per customer and action, as of a date T.
+
+Follow-ups (维护跟进记录) are raw events like transactions, so the
+aggregation the maintenance plan needs lives here as SQL
+(`followups.sql`), in the same portable subset as the customer features.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+FOLLOWUP_STATE_SQL = (Path(__file__).resolve().parent / "followups.sql").read_text(encoding="utf-8")
+
+FOLLOWUP_STATE_COLUMNS = (
+    "customer_id", "action", "followups", "last_active_date", "last_followup_id",
+    "last_date", "last_status", "last_result", "last_channel", "last_need",
+    "last_next_contact_date", "last_owner")
+
+
+def followup_state(con, *, as_of: date) -> pd.DataFrame:
+    """The last follow-up per customer and action, counting follow-ups dated on or before T.
+
+    One row per (customer_id, action) with at least one follow-up by T
+    (a missing action counts as `other`). Columns:
+
+    - followups: how many were logged by T;
+    - last_active_date: date of the last one that is done or in_progress
+      (NaT when all are paused) — the plan's cadence runs from here;
+    - last_followup_id, last_date, last_status, last_result, last_channel,
+      last_need, last_next_contact_date, last_owner: the latest one whatever
+      its status (latest timestamp, then highest id).
+    """
+    return con.execute(FOLLOWUP_STATE_SQL, {"as_of": as_of}).df()

@@ -1,0 +1,391 @@
+"""The maintenance plan (维护计划): playbook, today's tasks, and the follow-up log (DESIGN §4.7).
+
+The playbook is data: an ordered tuple of `PlaybookRule` (action, which
+customers it applies to, cadence, owner role), declared once in
+`DEFAULT_PLAYBOOK` and saved edited in the `settings` table (kind
+'playbook', JSON). A customer gets one next action, the first rule in order
+that applies. The task is due at the date of the last follow-up of that
+action that is done or in progress (paused ones do not count) plus the
+cadence, or `first_due_days` after T when there is none (0 days, T itself,
+for all but win-back, which is due within 24 hours: T + 1).
+
+Follow-ups are written at once, each in its own transaction through
+`store.write` (which bumps the data version, so cached pages refresh);
+reading them per customer and action is SQL in
+`engine.features.followup_state`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from engine import i18n, risk, store
+
+ACTIONS = ("visit", "care", "wake_up", "win_back", "other")
+STATUSES = ("in_progress", "done", "paused")
+ACTIVE_STATUSES = ("done", "in_progress")      # the ones a cadence counts from
+OWNER_ROLES = ("account_manager", "service_rep", "service_supervisor")
+TIERS = ("high", "potential", "ordinary")
+# What a rule can choose customers by, and the codes each column can hold.
+RULE_COLUMNS = {"risk_level": risk.RISK_LEVELS, "demand_tag": risk.DEMAND_TAGS,
+                "tier": TIERS, "lifecycle": risk.LIFECYCLE_STAGES}
+PLAYBOOK_KIND = "playbook"
+MAX_DAYS = 3650
+
+
+class PlanError(ValueError):
+    """A follow-up or playbook the plan refuses; `key` and `values` word it in either language."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+        super().__init__(i18n.t(key, "en", **values))
+
+    def message(self, lang: str = "en") -> str:
+        return i18n.t(self.key, lang, **self.values)
+
+
+class FollowupError(PlanError):
+    """A follow-up that cannot be logged or changed (unknown customer, action, status, id, date)."""
+
+
+class PlaybookError(PlanError):
+    """A playbook rule that is not valid, or a saved playbook that cannot be read."""
+
+
+@dataclass(frozen=True)
+class PlaybookRule:
+    """One line of the playbook: customers whose `column` equals `value` get `action`.
+
+    The task is due `cadence_days` after the last follow-up of the action
+    that is done or in progress, or `first_due_days` after T when there is
+    none. `owner_role` takes the task when the customer has no owner.
+    """
+    action: str
+    column: str
+    value: str
+    cadence_days: int
+    first_due_days: int
+    owner_role: str
+
+
+DEFAULT_PLAYBOOK: tuple[PlaybookRule, ...] = (
+    PlaybookRule("win_back", "risk_level", "high", 1, 1, "service_supervisor"),
+    PlaybookRule("wake_up", "demand_tag", "dormant", 7, 0, "service_rep"),
+    PlaybookRule("visit", "tier", "high", 30, 0, "account_manager"),
+    PlaybookRule("care", "tier", "potential", 14, 0, "service_rep"),
+)
+RULE_FIELDS = tuple(f.name for f in fields(PlaybookRule))
+
+
+# --- the playbook as data ---------------------------------------------------
+
+def playbook_from_records(records) -> tuple[PlaybookRule, ...]:
+    """Rules from a list of dicts (or a DataFrame, as a data editor returns it), validated.
+
+    Raises PlaybookError naming the rule (1-based) and what to change.
+    """
+    if isinstance(records, pd.DataFrame):
+        records = records.to_dict("records")
+    rules, seen = [], set()
+    for index, record in enumerate(records, start=1):
+        record = asdict(record) if isinstance(record, PlaybookRule) else dict(record)
+        if set(record) != set(RULE_FIELDS):
+            raise PlaybookError("plan.error.playbook_bad_rule", index=index,
+                                allowed=", ".join(RULE_FIELDS))
+        rule = _validated_rule(index, record)
+        if rule.action in seen:
+            raise PlaybookError("plan.error.playbook_duplicate_action", index=index,
+                                value=rule.action)
+        seen.add(rule.action)
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _validated_rule(index: int, r: dict) -> PlaybookRule:
+    def check(ok, key, **values):
+        if not ok:
+            raise PlaybookError(f"plan.error.playbook_{key}", index=index, **values)
+
+    check(r["action"] in ACTIONS, "bad_action", value=r["action"], allowed=", ".join(ACTIONS))
+    check(r["column"] in RULE_COLUMNS, "bad_column", value=r["column"],
+          allowed=", ".join(RULE_COLUMNS))
+    allowed = RULE_COLUMNS[r["column"]]
+    check(r["value"] in allowed, "bad_value", column=r["column"], value=r["value"],
+          allowed=", ".join(allowed))
+    for name in ("cadence_days", "first_due_days"):
+        value = r[name]
+        whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool) or (
+            isinstance(value, float) and value.is_integer())
+        check(whole and 0 <= value <= MAX_DAYS, "bad_days", field=name, value=value)
+        r[name] = int(value)
+    check(r["owner_role"] in OWNER_ROLES, "bad_role", value=r["owner_role"],
+          allowed=", ".join(OWNER_ROLES))
+    return PlaybookRule(**r)
+
+
+def playbook_records(playbook) -> list[dict]:
+    """The rules as a list of dicts (for JSON and for a data editor)."""
+    return [asdict(rule) for rule in playbook]
+
+
+def save_playbook(path, playbook, *, name: str = "default") -> None:
+    """Validate and save the playbook in the settings table (one write, bumps the data version)."""
+    rules = playbook_from_records(playbook)
+    value = json.dumps(playbook_records(rules), ensure_ascii=False)
+    with store.write(path) as con:
+        con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PLAYBOOK_KIND, name])
+        con.execute("INSERT INTO settings VALUES (?, ?, ?, ?)",
+                    [PLAYBOOK_KIND, name, value, datetime.now().replace(microsecond=0)])
+
+
+def load_playbook(con, *, name: str = "default") -> tuple[PlaybookRule, ...]:
+    """The saved playbook `name`, or DEFAULT_PLAYBOOK when none is saved."""
+    row = con.execute("SELECT value FROM settings WHERE kind = ? AND name = ? "
+                      "ORDER BY saved_at DESC LIMIT 1", [PLAYBOOK_KIND, name]).fetchone()
+    if row is None:
+        return DEFAULT_PLAYBOOK
+    try:
+        records = json.loads(row[0])
+    except json.JSONDecodeError as exc:
+        raise PlaybookError("plan.error.playbook_unreadable", name=name, detail=str(exc)) from exc
+    return playbook_from_records(records)
+
+
+# --- next actions and the task list ----------------------------------------
+
+def next_actions(assessed: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.DataFrame,
+                 as_of: date, playbook=DEFAULT_PLAYBOOK, owners: pd.Series | None = None
+                 ) -> pd.DataFrame:
+    """Every customer's next action and its due date, vectorised.
+
+    Parameters
+    ----------
+    assessed : `risk.assess(...)` as of T (customer_id, demand_tag, risk_level, lifecycle).
+    tiers : value tier code per customer (index customer_id), as engine
+        scoring computed it; customers missing from it have no tier.
+    followup_state : `engine.features.followup_state.followup_state(con, as_of=T)`.
+    owners : the customers' owners (index customer_id); empty ones fall back to the role.
+
+    Returns
+    -------
+    DataFrame in `assessed`'s row order with customer_id, tier, action
+    (None where no rule applies), owner_role, owner (the customer's owner,
+    else the role code), due_date (NaT without action), overdue (due < T),
+    followups, last_followup_id, last_followup_date, last_followup_result,
+    last_followup_status (the latest follow-up of that action by T, any
+    status).
+    """
+    ids = assessed["customer_id"]
+    frame = pd.DataFrame({
+        "customer_id": ids.to_numpy(),
+        "tier": tiers.reindex(ids.to_numpy()).to_numpy(dtype=object),
+        "risk_level": assessed["risk_level"].to_numpy(),
+        "demand_tag": assessed["demand_tag"].to_numpy(),
+        "lifecycle": assessed["lifecycle"].to_numpy(),
+    })
+    action = np.full(len(frame), None, dtype=object)
+    for rule in playbook:
+        hit = (frame[rule.column] == rule.value).to_numpy() & (action == None)  # noqa: E711
+        action[hit] = rule.action
+    frame["action"] = action
+
+    by_action = {rule.action: rule for rule in playbook}
+    cadence = frame["action"].map({a: r.cadence_days for a, r in by_action.items()})
+    first_due = frame["action"].map({a: r.first_due_days for a, r in by_action.items()})
+    frame["owner_role"] = frame["action"].map({a: r.owner_role for a, r in by_action.items()})
+
+    state = followup_state.rename(columns={
+        "last_date": "last_followup_date", "last_result": "last_followup_result",
+        "last_status": "last_followup_status"})
+    keep = ["customer_id", "action", "followups", "last_active_date", "last_followup_id",
+            "last_followup_date", "last_followup_result", "last_followup_status"]
+    frame = frame.merge(state[keep], on=["customer_id", "action"], how="left", sort=False)
+
+    t = pd.Timestamp(as_of)
+    last_active = pd.to_datetime(frame.pop("last_active_date"))
+    due = last_active + pd.to_timedelta(cadence, unit="D")
+    due = due.where(last_active.notna(), t + pd.to_timedelta(first_due, unit="D"))
+    frame["due_date"] = due.where(frame["action"].notna())
+    frame["overdue"] = (frame["due_date"] < t).to_numpy()
+    frame["followups"] = frame["followups"].fillna(0).astype("int64")
+    frame["last_followup_id"] = frame["last_followup_id"].astype("Int64")
+
+    owner = (owners.reindex(ids.to_numpy()).to_numpy(dtype=object) if owners is not None
+             else np.full(len(frame), None, dtype=object))
+    named = pd.Series(owner, dtype="string").str.strip().fillna("").to_numpy() != ""
+    frame["owner"] = np.where(named & frame["action"].notna().to_numpy(),
+                              owner, frame["owner_role"].to_numpy(dtype=object))
+    return frame[["customer_id", "tier", "action", "owner_role", "owner", "due_date", "overdue",
+                  "followups", "last_followup_id", "last_followup_date",
+                  "last_followup_result", "last_followup_status"]]
+
+
+TASK_COLUMNS = ("customer_id", "name", "action", "owner", "owner_role", "due_date", "overdue",
+                "days_overdue", "tier", "risk_level", "demand_tag", "lifecycle", "followups",
+                "last_followup_id", "last_followup_date", "last_followup_result",
+                "last_followup_status")
+
+
+def task_list(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.DataFrame,
+              as_of: date, playbook=DEFAULT_PLAYBOOK, assessed: pd.DataFrame | None = None,
+              rules: risk.RiskRules = risk.DEFAULT_RULES) -> pd.DataFrame:
+    """The tasks as of T: one row per customer that needs an action.
+
+    `features` is the feature table as of T (customer_id, name, owner and
+    what `risk.assess` reads); pass `assessed` when it is already computed.
+    Columns TASK_COLUMNS: customer_id, name, action, owner (the customer's
+    owner, else the role code: show it with i18n.label("owner_role", ...),
+    which leaves a person's name as it is), owner_role, due_date, overdue,
+    days_overdue (0 when not overdue), tier, risk_level, demand_tag,
+    lifecycle, followups, last_followup_id, last_followup_date,
+    last_followup_result, last_followup_status. Sorted by due date (overdue
+    first), then playbook order, then customer_id.
+    """
+    if assessed is None:
+        assessed = risk.assess(features, as_of=as_of, rules=rules)
+    owners = pd.Series(features["owner"].to_numpy(), index=features["customer_id"].to_numpy())
+    names = pd.Series(features["name"].to_numpy(), index=features["customer_id"].to_numpy())
+    tasks = next_actions(assessed, tiers=tiers, followup_state=followup_state, as_of=as_of,
+                         playbook=playbook, owners=owners)
+    tasks = tasks.assign(risk_level=assessed["risk_level"].to_numpy(),
+                         demand_tag=assessed["demand_tag"].to_numpy(),
+                         lifecycle=assessed["lifecycle"].to_numpy())
+    tasks = tasks[tasks["action"].notna()].copy()
+    tasks["name"] = names.reindex(tasks["customer_id"].to_numpy()).to_numpy()
+    late = (pd.Timestamp(as_of) - tasks["due_date"]).dt.days
+    tasks["days_overdue"] = late.clip(lower=0).astype("int64")
+    order = {rule.action: i for i, rule in enumerate(playbook)}
+    tasks["_order"] = tasks["action"].map(order)
+    tasks = tasks.sort_values(["due_date", "_order", "customer_id"], kind="stable")
+    return tasks[list(TASK_COLUMNS)].reset_index(drop=True)
+
+
+def tasks_for(con, *, as_of: date, tiers: pd.Series, playbook=None) -> pd.DataFrame:
+    """`task_list` read from the database: features, follow-ups and the saved playbook as of T."""
+    from engine.features.customer import customer_features
+    from engine.features.followup_state import followup_state
+
+    return task_list(customer_features(con, as_of=as_of), tiers=tiers,
+                     followup_state=followup_state(con, as_of=as_of), as_of=as_of,
+                     playbook=playbook if playbook is not None else load_playbook(con))
+
+
+RISK_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "next_action",
+                "next_action_due")
+
+
+def risk_columns(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.DataFrame,
+                 as_of: date, playbook=DEFAULT_PLAYBOOK, lang: str = "en",
+                 rules: risk.RiskRules = risk.DEFAULT_RULES) -> pd.DataFrame:
+    """The risk and plan columns of the score CSV (DESIGN §5), indexed by customer_id.
+
+    Columns RISK_COLUMNS: demand_tag, risk_level, lifecycle (codes),
+    risk_reasons (words in `lang`, "" when none), next_action (code, None
+    when no rule applies), next_action_due (datetime64 at midnight, NaT
+    when no action; to_csv writes it as YYYY-MM-DD and an empty cell).
+    """
+    assessed = risk.assess(features, as_of=as_of, rules=rules)
+    owners = pd.Series(features["owner"].to_numpy(), index=features["customer_id"].to_numpy())
+    nxt = next_actions(assessed, tiers=tiers, followup_state=followup_state, as_of=as_of,
+                       playbook=playbook, owners=owners)
+    out = pd.DataFrame({
+        "demand_tag": assessed["demand_tag"].to_numpy(),
+        "risk_level": assessed["risk_level"].to_numpy(),
+        "risk_reasons": risk.reasons_text(assessed, lang).to_numpy(),
+        "lifecycle": assessed["lifecycle"].to_numpy(),
+        "next_action": nxt["action"].to_numpy(),
+        "next_action_due": nxt["due_date"].to_numpy(),
+    }, index=pd.Index(assessed["customer_id"].to_numpy(), name="customer_id"))
+    return out
+
+
+# --- the follow-up log ------------------------------------------------------
+
+def _as_date(value, field: str) -> date | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise FollowupError("plan.error.bad_date", field=field, value=value) from None
+
+
+def _as_timestamp(value) -> datetime:
+    if value is None:
+        return datetime.now().replace(microsecond=0)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise FollowupError("plan.error.bad_date", field="ts", value=value) from None
+
+
+def _check_code(value, allowed, key) -> str:
+    if value not in allowed:
+        raise FollowupError(key, value=value, allowed=", ".join(allowed))
+    return value
+
+
+def log_followup(path, *, customer_id: str, action: str, channel: str | None,
+                 need: str | None, result: str | None, next_contact_date, status: str,
+                 owner: str | None, ts=None) -> int:
+    """Write one follow-up at once (one transaction; bumps the data version); return its id.
+
+    `ts` defaults to now; `next_contact_date` is a date, an ISO date string
+    or None. The new followup_id is the largest so far plus one. Raises
+    FollowupError for an unknown customer, action or status, or a bad date.
+    """
+    if customer_id is None or str(customer_id).strip() == "":
+        raise FollowupError("plan.error.missing_customer_id")
+    customer_id = str(customer_id).strip()
+    _check_code(action, ACTIONS, "plan.error.bad_action")
+    _check_code(status, STATUSES, "plan.error.bad_status")
+    next_contact = _as_date(next_contact_date, "next_contact_date")
+    stamp = _as_timestamp(ts)
+    with store.write(path) as con:
+        known = con.execute("SELECT count(*) FROM customers WHERE customer_id = ?",
+                            [customer_id]).fetchone()[0]
+        if not known:
+            raise FollowupError("plan.error.unknown_customer", customer_id=customer_id)
+        new_id = con.execute("SELECT coalesce(max(followup_id), 0) + 1 FROM followups"
+                             ).fetchone()[0]
+        con.execute(
+            "INSERT INTO followups (followup_id, customer_id, ts, action, channel, need, result,"
+            " next_contact_date, owner, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id, customer_id, stamp, action, channel, need, result, next_contact, owner,
+             status])
+    return int(new_id)
+
+
+def set_followup_status(path, followup_id: int, status: str) -> None:
+    """Change one follow-up's status (one write; bumps the data version)."""
+    _check_code(status, STATUSES, "plan.error.bad_status")
+    with store.write(path) as con:
+        found = con.execute("SELECT count(*) FROM followups WHERE followup_id = ?",
+                            [int(followup_id)]).fetchone()[0]
+        if not found:
+            raise FollowupError("plan.error.unknown_followup", followup_id=followup_id)
+        con.execute("UPDATE followups SET status = ? WHERE followup_id = ?",
+                    [status, int(followup_id)])
+
+
+FOLLOWUP_COLUMNS = ("followup_id", "customer_id", "ts", "action", "channel", "need", "result",
+                    "next_contact_date", "owner", "status")
+
+
+def customer_followups(con, customer_id: str) -> pd.DataFrame:
+    """One customer's follow-ups, latest first. Columns FOLLOWUP_COLUMNS."""
+    return con.execute(
+        f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups WHERE customer_id = ? "
+        "ORDER BY ts DESC, followup_id DESC", [customer_id]).df()
