@@ -1,0 +1,182 @@
+"""The per-customer feature table as of a date T (DESIGN §4).
+
+Every aggregation over raw events for scoring, RFM, pyramid, risk and
+lifecycle happens in one SQL query, `customer.sql` beside this file, run by
+DuckDB with T bound as `$as_of`. Everything downstream works on its result,
+one row per customer.
+
+Conventions (DESIGN §4 preamble): only events on or before T count, by
+calendar date (an interaction's `ts` counts on its date). Windows:
+last 6 months (T−182 d, T]; last 90 days (T−90 d, T]; previous 90 days
+(T−180 d, T−90 d]; last 30 days (T−30 d, T]; last 12 months = the 12
+calendar months ending with T's month, up to T. A *purchase* is a
+transaction with amount ≥ 0 whose status is not 'refunded'; spend and
+revenue are net sums of all amounts (refunds are stored negative). Money is
+summed as DECIMAL in SQL, so sums are exact (0.10 + 0.20 equals 0.30), and
+arrives in pandas as float64: equal sums give equal floats.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
+
+MASTER_COLUMNS = ("customer_id", "name", "customer_type", "channel_type", "region",
+                  "source", "owner", "first_contact_date", "contract_end", "referred_by")
+
+FEATURE_COLUMNS = MASTER_COLUMNS + (
+    "spend_6m", "purchases_6m", "aov_6m", "products_6m",
+    "interactions_6m", "events_6m", "median_response_hours_6m",
+    "first_purchase_date", "first_interaction_date", "first_contact", "tenure_days",
+    "purchase_months_12m", "ontime_share", "renewal",
+    "referred_customers", "referral_interactions",
+    "last_purchase_12m", "recency_days_12m", "frequency_12m", "monetary_12m",
+    "revenue_12m",
+    "spend_90d", "spend_prev_90d", "complaints_90d", "interactions_30d",
+    "interactions_90d", "last_txn_date", "last_interaction_date",
+    "last_consultation_date", "last_purchase_date", "purchase_days",
+    "median_gap_days", "days_since_last_purchase",
+)
+
+NULLABLE_INT_COLUMNS = ("tenure_days", "renewal", "recency_days_12m",
+                        "days_since_last_purchase")
+
+# Keys of `optional_columns_present`: the sources a scoring sub-metric can
+# lack. A source "holds no value" when no row up to T carries it.
+SOURCES = ("transactions", "product_or_category", "interactions", "event_interactions",
+           "response_hours", "due_paid_dates", "contract_end", "referred_by",
+           "referral_interactions")
+
+_SOURCES_SQL = """
+SELECT
+    (SELECT count(*) FROM transactions
+      WHERE txn_date <= $as_of) > 0                                       AS transactions,
+    (SELECT count(*) FROM transactions
+      WHERE txn_date <= $as_of
+        AND coalesce(nullif(product, ''), nullif(category, '')) IS NOT NULL) > 0
+                                                                          AS product_or_category,
+    (SELECT count(*) FROM interactions
+      WHERE CAST(ts AS DATE) <= $as_of) > 0                               AS interactions,
+    (SELECT count(*) FROM interactions
+      WHERE CAST(ts AS DATE) <= $as_of AND kind = 'event') > 0            AS event_interactions,
+    (SELECT count(*) FROM interactions
+      WHERE CAST(ts AS DATE) <= $as_of AND response_hours IS NOT NULL) > 0 AS response_hours,
+    (SELECT count(*) FROM transactions
+      WHERE txn_date <= $as_of AND due_date IS NOT NULL) > 0
+    AND (SELECT count(*) FROM transactions
+      WHERE txn_date <= $as_of AND paid_date IS NOT NULL) > 0             AS due_paid_dates,
+    (SELECT count(*) FROM customers WHERE contract_end IS NOT NULL) > 0   AS contract_end,
+    (SELECT count(*) FROM customers WHERE referred_by <> '') > 0          AS referred_by,
+    (SELECT count(*) FROM interactions
+      WHERE CAST(ts AS DATE) <= $as_of AND kind = 'referral') > 0         AS referral_interactions
+"""
+
+
+def _as_date(as_of) -> dt.date:
+    if isinstance(as_of, dt.datetime):  # also pandas.Timestamp
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    raise TypeError(f"as_of must be a date, not {type(as_of).__name__} ({as_of!r}).")
+
+
+def latest_event_date(con) -> dt.date | None:
+    """The default T: the latest transaction or interaction date, None without events."""
+    row = con.execute(
+        "SELECT max(d) FROM ("
+        " SELECT max(txn_date) AS d FROM transactions"
+        " UNION ALL SELECT max(CAST(ts AS DATE)) FROM interactions)"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def customer_features(con, *, as_of: dt.date) -> pd.DataFrame:
+    """One row per customer known as of T, sorted by customer_id.
+
+    Known by T: every customer except those whose first_contact_date is
+    after T and who have no event on or before T, and those without a
+    first_contact_date whose events all lie after T. A customer with no
+    events and no first contact date is known.
+
+    Parameters
+    ----------
+    con : an open DuckDB connection to a migrated database.
+    as_of : the date T; only events on or before it count.
+
+    Returns
+    -------
+    DataFrame with columns FEATURE_COLUMNS. Counts are int64 and 0 where
+    nothing happened; money is float64 (exact DECIMAL sums in SQL); dates are
+    datetime64 and NaT where nothing happened; day counts that need a date
+    are nullable Int64.
+
+    Master data: customer_id, name, customer_type, channel_type, region,
+    source, owner, first_contact_date, contract_end, referred_by (as stored).
+
+    Consumption, last 6 months (T−182 d, T]:
+      spend_6m          net sum of all amounts
+      purchases_6m      number of purchases
+      aov_6m            spend_6m / purchases_6m, 0 without purchases
+                        (rounded to 6 decimals so equal ratios tie)
+      products_6m       distinct `product` over purchases, `category` where
+                        the product is empty or NULL
+    Interaction, last 6 months:
+      interactions_6m   interactions of any kind
+      events_6m         interactions of kind 'event'
+      median_response_hours_6m  median of response_hours (NaN without one)
+    Stability:
+      first_purchase_date     first purchase on or before T
+      first_interaction_date  first interaction on or before T
+      first_contact           earlier of first_contact_date (when ≤ T) and
+                              first_interaction_date
+      tenure_days             days from the earlier of first_purchase_date
+                              and first_contact to T (NA when neither)
+      purchase_months_12m     how many of the 12 months have a purchase (0–12)
+      ontime_share            of transactions on or before T with
+                              due_date ≤ T, the share paid (paid_date ≤ T)
+                              on or before due_date; NaN when none is due
+      renewal                 1 if contract_end > T, 0 if ≤ T, NA without one
+    Referral, all time up to T:
+      referred_customers      known customers whose referred_by is this one
+      referral_interactions   interactions of kind 'referral'
+    RFM inputs, last 12 months (NA/NaN for customers without a purchase there):
+      last_purchase_12m       date of the last purchase
+      recency_days_12m        days from it to T
+      frequency_12m           number of purchases (0 for non-buyers)
+      monetary_12m            net spend (all amounts) of buyers
+      revenue_12m             net sum of all amounts, 0 without transactions
+    Risk, demand and lifecycle inputs:
+      spend_90d, spend_prev_90d   net spend in the last / previous 90 days
+      complaints_90d              interactions of kind 'complaint', last 90 days
+      interactions_30d, interactions_90d
+      last_txn_date               last transaction of any kind
+      last_interaction_date, last_consultation_date (kind 'consultation')
+      last_purchase_date
+      purchase_days               distinct purchase dates
+      median_gap_days             median of the gaps in days between
+                                  consecutive purchase days (NaN with < 2)
+      days_since_last_purchase    days from last_purchase_date to T (NA without)
+    """
+    frame = con.execute(SQL, {"as_of": _as_date(as_of)}).df()
+    # DuckDB hands over a nullable integer column as int64 when it happens to
+    # hold no NULL; keep one dtype whatever the data.
+    return frame.astype({column: "Int64" for column in NULLABLE_INT_COLUMNS})
+
+
+def optional_columns_present(con, *, as_of: dt.date) -> dict[str, bool]:
+    """For each source in SOURCES, whether any row up to T carries a value.
+
+    Scoring leaves out a sub-metric whose source holds nothing (DESIGN §4.1):
+    transactions (any transaction ≤ T), product_or_category, interactions,
+    event_interactions and referral_interactions (kind 'event' / 'referral'),
+    response_hours, due_paid_dates (a due_date and a paid_date on
+    transactions up to T). contract_end and referred_by are master data
+    without a date: they count for any customer in the table, so whether
+    the column was filled does not flip with T.
+    """
+    cur = con.execute(_SOURCES_SQL, {"as_of": _as_date(as_of)})
+    names = [d[0] for d in cur.description]
+    return {name: bool(value) for name, value in zip(names, cur.fetchone())}

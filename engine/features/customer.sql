@@ -1,0 +1,201 @@
+-- One row per customer known as of $as_of (DESIGN §4): the feature table that
+-- scoring, RFM, pyramid, risk and lifecycle read. See customer.py for every
+-- output column.
+--
+-- Portable subset (a later issue transpiles this to Spark SQL with SQLGlot):
+-- date_diff('day', a, b) instead of date minus date, CASE inside aggregates
+-- instead of FILTER, NULLIF around divisors, lag() for gaps, median().
+WITH bounds AS (
+    -- T and the window edges. A window "(edge, T]" holds dates > edge;
+    -- the 12 calendar months ending with T's month hold dates >= from_12m.
+    SELECT
+        CAST($as_of AS DATE)                                               AS t,
+        CAST($as_of - INTERVAL 182 DAY AS DATE)                            AS edge_6m,
+        CAST($as_of - INTERVAL 180 DAY AS DATE)                            AS edge_prev_90d,
+        CAST($as_of - INTERVAL 90 DAY AS DATE)                             AS edge_90d,
+        CAST($as_of - INTERVAL 30 DAY AS DATE)                             AS edge_30d,
+        CAST(date_trunc('month', $as_of) - INTERVAL 11 MONTH AS DATE)      AS from_12m
+),
+
+txn_by_customer AS (
+    -- Transactions up to T, one pass of plain aggregates. A purchase is
+    -- amount >= 0 and status not 'refunded'; spend and revenue are net sums
+    -- of all amounts (refunds are stored negative).
+    SELECT
+        x.customer_id,
+        sum(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END)     AS spend_6m,
+        count(CASE WHEN x.is_purchase AND x.txn_date > b.edge_6m THEN 1 END) AS purchases_6m,
+        min(CASE WHEN x.is_purchase THEN x.txn_date END)                   AS first_purchase_date,
+        max(CASE WHEN x.is_purchase THEN x.txn_date END)                   AS last_purchase_date,
+        max(x.txn_date)                                                    AS last_txn_date,
+        count(CASE WHEN x.due_date <= b.t AND x.paid_date <= x.due_date THEN 1 END) AS paid_on_time,
+        count(CASE WHEN x.due_date <= b.t THEN 1 END)                      AS payments_due,
+        max(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN x.txn_date END) AS last_purchase_12m,
+        count(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN 1 END) AS frequency_12m,
+        sum(CASE WHEN x.txn_date >= b.from_12m THEN x.amount ELSE 0 END)   AS revenue_12m,
+        sum(CASE WHEN x.txn_date > b.edge_90d THEN x.amount ELSE 0 END)    AS spend_90d,
+        sum(CASE WHEN x.txn_date > b.edge_prev_90d AND x.txn_date <= b.edge_90d
+                 THEN x.amount ELSE 0 END)                                 AS spend_prev_90d
+    FROM (SELECT customer_id, txn_date, amount, due_date, paid_date,
+                 amount >= 0 AND coalesce(status, '') <> 'refunded' AS is_purchase
+          FROM transactions) AS x
+    CROSS JOIN bounds AS b
+    WHERE x.txn_date <= b.t
+    GROUP BY x.customer_id
+),
+
+purchase_steps AS (
+    -- Purchases up to T in date order, each with the date of the
+    -- customer's previous purchase. A purchase on a later day than the
+    -- previous one starts a new purchase day; in a later month, a new
+    -- purchase month.
+    SELECT
+        x.customer_id, x.txn_date,
+        lag(x.txn_date) OVER (PARTITION BY x.customer_id ORDER BY x.txn_date) AS prev_date
+    FROM transactions AS x CROSS JOIN bounds AS b
+    WHERE x.txn_date <= b.t AND x.amount >= 0 AND coalesce(x.status, '') <> 'refunded'
+),
+
+purchase_days_by_customer AS (
+    SELECT
+        s.customer_id,
+        count(CASE WHEN s.prev_date IS NULL OR s.prev_date < s.txn_date THEN 1 END) AS purchase_days,
+        median(CASE WHEN s.prev_date < s.txn_date
+                    THEN date_diff('day', s.prev_date, s.txn_date) END)    AS median_gap_days,
+        count(CASE WHEN s.txn_date >= b.from_12m
+                    AND (s.prev_date IS NULL
+                         OR date_trunc('month', s.prev_date) < date_trunc('month', s.txn_date))
+                   THEN 1 END)                                             AS purchase_months_12m
+    FROM purchase_steps AS s CROSS JOIN bounds AS b
+    GROUP BY s.customer_id
+),
+
+products_by_customer AS (
+    -- Distinct products of purchases in the last 6 months; the category
+    -- stands in where the product is empty.
+    SELECT
+        x.customer_id,
+        count(DISTINCT coalesce(nullif(x.product, ''), nullif(x.category, ''))) AS products_6m
+    FROM transactions AS x CROSS JOIN bounds AS b
+    WHERE x.txn_date > b.edge_6m AND x.txn_date <= b.t
+      AND x.amount >= 0 AND coalesce(x.status, '') <> 'refunded'
+    GROUP BY x.customer_id
+),
+
+interaction_by_customer AS (
+    -- Interactions up to T, by calendar date.
+    SELECT
+        i.customer_id,
+        count(CASE WHEN i.d > b.edge_6m THEN 1 END)                        AS interactions_6m,
+        count(CASE WHEN i.d > b.edge_6m AND i.kind = 'event' THEN 1 END)   AS events_6m,
+        median(CASE WHEN i.d > b.edge_6m THEN i.response_hours END)        AS median_response_hours_6m,
+        count(CASE WHEN i.kind = 'referral' THEN 1 END)                    AS referral_interactions,
+        count(CASE WHEN i.d > b.edge_90d AND i.kind = 'complaint' THEN 1 END) AS complaints_90d,
+        count(CASE WHEN i.d > b.edge_30d THEN 1 END)                       AS interactions_30d,
+        count(CASE WHEN i.d > b.edge_90d THEN 1 END)                       AS interactions_90d,
+        min(i.d)                                                           AS first_interaction_date,
+        max(i.d)                                                           AS last_interaction_date,
+        max(CASE WHEN i.kind = 'consultation' THEN i.d END)                AS last_consultation_date
+    FROM (SELECT customer_id, kind, response_hours, CAST(ts AS DATE) AS d
+          FROM interactions) AS i
+    CROSS JOIN bounds AS b
+    WHERE i.d <= b.t
+    GROUP BY i.customer_id
+),
+
+events_after_t AS (
+    -- Customers with an event after T (not counted, only used to tell
+    -- "no events at all" from "all events still to come").
+    SELECT customer_id FROM transactions CROSS JOIN bounds AS b WHERE txn_date > b.t
+    UNION
+    SELECT customer_id FROM interactions CROSS JOIN bounds AS b WHERE CAST(ts AS DATE) > b.t
+),
+
+customer_rows AS (
+    -- Every customer with its event aggregates, and whether it is known by
+    -- T: a first contact on or before T, or an event on or before T, or no
+    -- first contact date and no events at all.
+    SELECT
+        c.customer_id, c.name, c.customer_type, c.channel_type, c.region,
+        c.source, c.owner, c.first_contact_date, c.contract_end, c.referred_by,
+        b.t,
+        tx.spend_6m, tx.purchases_6m, pr.products_6m, tx.first_purchase_date,
+        tx.last_purchase_date, tx.last_txn_date, pd.purchase_days,
+        pd.median_gap_days, pd.purchase_months_12m, tx.paid_on_time,
+        tx.payments_due, tx.last_purchase_12m, tx.frequency_12m,
+        tx.revenue_12m, tx.spend_90d, tx.spend_prev_90d,
+        ia.interactions_6m, ia.events_6m, ia.median_response_hours_6m,
+        ia.referral_interactions, ia.complaints_90d, ia.interactions_30d,
+        ia.interactions_90d, ia.first_interaction_date,
+        ia.last_interaction_date, ia.last_consultation_date,
+        -- the earlier of the first contact date (once it has come) and the
+        -- first interaction
+        least(CASE WHEN c.first_contact_date <= b.t THEN c.first_contact_date END,
+              ia.first_interaction_date)                                   AS first_contact,
+        (c.first_contact_date <= b.t
+         OR tx.customer_id IS NOT NULL
+         OR ia.customer_id IS NOT NULL
+         OR (c.first_contact_date IS NULL AND later.customer_id IS NULL)) AS is_known
+    FROM customers AS c
+    CROSS JOIN bounds AS b
+    LEFT JOIN txn_by_customer AS tx ON tx.customer_id = c.customer_id
+    LEFT JOIN purchase_days_by_customer AS pd ON pd.customer_id = c.customer_id
+    LEFT JOIN products_by_customer AS pr ON pr.customer_id = c.customer_id
+    LEFT JOIN interaction_by_customer AS ia ON ia.customer_id = c.customer_id
+    LEFT JOIN events_after_t AS later ON later.customer_id = c.customer_id
+),
+
+referrals AS (
+    -- Known customers that name a referrer, counted for the referrer.
+    SELECT referred_by AS customer_id, count(*) AS referred_customers
+    FROM customer_rows
+    WHERE is_known AND referred_by IS NOT NULL
+    GROUP BY referred_by
+)
+
+SELECT
+    c.customer_id, name, customer_type, channel_type, region, source, owner,
+    first_contact_date, contract_end, referred_by,
+    -- consumption
+    coalesce(spend_6m, 0)                                                  AS spend_6m,
+    coalesce(purchases_6m, 0)                                              AS purchases_6m,
+    coalesce(round(spend_6m / NULLIF(purchases_6m, 0), 6), 0)             AS aov_6m,
+    coalesce(products_6m, 0)                                               AS products_6m,
+    -- interaction
+    coalesce(interactions_6m, 0)                                           AS interactions_6m,
+    coalesce(events_6m, 0)                                                 AS events_6m,
+    median_response_hours_6m,
+    -- stability
+    first_purchase_date,
+    first_interaction_date,
+    first_contact,
+    date_diff('day', least(first_purchase_date, first_contact), t)        AS tenure_days,
+    coalesce(purchase_months_12m, 0)                                       AS purchase_months_12m,
+    CAST(paid_on_time AS DOUBLE) / NULLIF(payments_due, 0)                 AS ontime_share,
+    CASE WHEN contract_end > t THEN 1 WHEN contract_end <= t THEN 0 END    AS renewal,
+    -- referral
+    coalesce(r.referred_customers, 0)                                      AS referred_customers,
+    coalesce(referral_interactions, 0)                                     AS referral_interactions,
+    -- RFM over the 12 calendar months ending with T's month (NULL for non-buyers)
+    last_purchase_12m,
+    date_diff('day', last_purchase_12m, t)                                 AS recency_days_12m,
+    coalesce(frequency_12m, 0)                                             AS frequency_12m,
+    CASE WHEN frequency_12m > 0 THEN revenue_12m END                       AS monetary_12m,
+    coalesce(revenue_12m, 0)                                               AS revenue_12m,
+    -- risk, demand and lifecycle inputs
+    coalesce(spend_90d, 0)                                                 AS spend_90d,
+    coalesce(spend_prev_90d, 0)                                            AS spend_prev_90d,
+    coalesce(complaints_90d, 0)                                            AS complaints_90d,
+    coalesce(interactions_30d, 0)                                          AS interactions_30d,
+    coalesce(interactions_90d, 0)                                          AS interactions_90d,
+    last_txn_date,
+    last_interaction_date,
+    last_consultation_date,
+    last_purchase_date,
+    coalesce(purchase_days, 0)                                             AS purchase_days,
+    median_gap_days,
+    date_diff('day', last_purchase_date, t)                                AS days_since_last_purchase
+FROM customer_rows AS c
+LEFT JOIN referrals AS r ON r.customer_id = c.customer_id
+WHERE c.is_known
+ORDER BY c.customer_id
