@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from engine import i18n
+from engine.features.customer import customer_features
 
 DEMAND_TAGS = ("dormant", "active", "potential", "general")
 RISK_LEVELS = ("high", "medium", "low")
@@ -333,8 +334,6 @@ def flagged_by_month(con, *, as_of: date, months: int = 12,
     medium, low, dormant, value_at_risk (12-month revenue of the high-risk
     customers).
     """
-    from engine.features.customer import customer_features
-
     first = date(as_of.year, as_of.month, 1)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
