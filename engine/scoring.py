@@ -1,0 +1,501 @@
+"""Value score, tiers, RFM, pyramid and Pareto (DESIGN §4.1–4.3).
+
+Pure functions of the feature table of `engine.features.customer_features`
+(one row per customer) and settings: DataFrames in, DataFrames out,
+vectorised. Settings are declared once here as data and validated at compute
+time with a ValueError that says what to change. Presets of weights and
+thresholds live in the `settings` table.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+DIMENSIONS = ("consumption", "interaction", "stability", "referral")
+DEFAULT_WEIGHTS = {"consumption": 40, "interaction": 30, "stability": 20, "referral": 10}
+DEFAULT_THRESHOLDS = (80, 60)  # (high, potential): high >= 80, potential >= 60, ordinary below
+TIERS = ("high", "potential", "ordinary")
+
+RFM_SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising",
+                "need_attention", "about_to_sleep", "at_risk", "cannot_lose",
+                "hibernating", "lost")
+# DESIGN §4.3: row R = 5, 4, ..., 1; column FM = 1, ..., 5.
+RFM_GRID = {
+    5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
+    4: ("promising", "potential_loyalist", "loyal", "champions", "champions"),
+    3: ("about_to_sleep", "need_attention", "loyal", "loyal", "loyal"),
+    2: ("hibernating", "about_to_sleep", "at_risk", "at_risk", "cannot_lose"),
+    1: ("lost", "hibernating", "at_risk", "cannot_lose", "cannot_lose"),
+}
+NON_BUYER_SEGMENT = "lost"
+
+PYRAMID_LEVELS = ("platinum", "gold", "iron", "lead")
+DEFAULT_PYRAMID_CUTOFFS = (5, 20, 80)  # rank / all customers ≤ 5 %, 20 %, 80 %; the rest lead
+DEFAULT_PARETO_SHARE = 0.8
+
+# Dimension scores and the total are rounded to this many decimals, so float
+# noise never moves a customer across a threshold (a mean of exactly 80 is high).
+SCORE_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class SubMetric:
+    """One scored feature: its column, dimension, direction and data source.
+
+    `source` is a key of `engine.features.optional_columns_present`; when
+    that source holds no value up to T the sub-metric is left out of its
+    dimension's mean. None: always scored.
+    """
+    column: str
+    dimension: str
+    higher_is_better: bool = True
+    source: str | None = None
+
+    @property
+    def score_column(self) -> str:
+        return f"{self.column}_score"
+
+
+SUB_METRICS = (
+    SubMetric("spend_6m", "consumption", source="transactions"),
+    SubMetric("aov_6m", "consumption", source="transactions"),
+    SubMetric("products_6m", "consumption", source="product_or_category"),
+    SubMetric("interactions_6m", "interaction", source="interactions"),
+    SubMetric("events_6m", "interaction", source="event_interactions"),
+    SubMetric("median_response_hours_6m", "interaction", higher_is_better=False,
+              source="response_hours"),
+    SubMetric("tenure_days", "stability"),
+    SubMetric("purchase_months_12m", "stability", source="transactions"),
+    SubMetric("ontime_share", "stability", source="due_paid_dates"),
+    SubMetric("renewal", "stability", source="contract_end"),
+    SubMetric("referred_customers", "referral", source="referred_by"),
+    SubMetric("referral_interactions", "referral", source="referral_interactions"),
+)
+
+SCORE_COLUMNS = ("customer_id", *(m.score_column for m in SUB_METRICS), *DIMENSIONS,
+                 "score", "tier")
+
+
+# --- settings ------------------------------------------------------------------
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """The weights as {dimension: float}, or a ValueError saying what is wrong.
+
+    Every dimension of DIMENSIONS needs a weight ≥ 0, and the weights sum to 100.
+    """
+    if not isinstance(weights, Mapping):
+        raise ValueError(f"weights must map each dimension to a number, got {weights!r}.")
+    if set(weights) != set(DIMENSIONS):
+        missing = [d for d in DIMENSIONS if d not in weights]
+        extra = sorted(str(k) for k in weights if k not in DIMENSIONS)
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
+                ([f"unknown {', '.join(extra)}"] if extra else [])
+        raise ValueError(f"weights must give one number for each of {', '.join(DIMENSIONS)} "
+                         f"({'; '.join(parts)}).")
+    clean = {d: _number(weights[d], f"the weight of {d}") for d in DIMENSIONS}
+    for d, w in clean.items():
+        if w < 0:
+            raise ValueError(f"the weight of {d} must be 0 or more, got {w:g}.")
+    total = sum(clean.values())
+    if abs(total - 100) > 1e-9:
+        terms = " + ".join(f"{w:g}" for w in clean.values())
+        raise ValueError(f"weights must sum to 100, got {total:g} ({terms}).")
+    return clean
+
+
+def validate_thresholds(thresholds: Sequence[float]) -> tuple[float, float]:
+    """(high, potential) as floats with 0 ≤ potential ≤ high ≤ 100, or a ValueError."""
+    try:
+        high, potential = thresholds
+    except (TypeError, ValueError):
+        raise ValueError(f"thresholds must be two numbers (high, potential), got "
+                         f"{thresholds!r}.") from None
+    high = _number(high, "the high threshold")
+    potential = _number(potential, "the potential threshold")
+    if not 0 <= potential <= high <= 100:
+        raise ValueError(f"thresholds must satisfy 0 ≤ potential ≤ high ≤ 100, got high "
+                         f"{high:g} and potential {potential:g}.")
+    return high, potential
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a scoring run keeps and leaves out, and the weights it applies.
+
+    weights: the effective weight of every kept dimension, rescaled to sum
+    to 100 (a left-out dimension has none). The page reports the left-out
+    sub-metrics and dimensions.
+    """
+    sub_metrics: tuple[SubMetric, ...]
+    left_out_sub_metrics: tuple[str, ...]
+    left_out_dimensions: tuple[str, ...]
+    weights: dict[str, float]
+
+
+def scoring_plan(weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+                 available: Mapping[str, bool] | None = None) -> ScoringPlan:
+    """Which sub-metrics and dimensions are scored given the data's sources.
+
+    available : {source: bool} as from `optional_columns_present`; a source
+        missing from the mapping (or available=None) counts as present.
+    """
+    clean = validate_weights(weights)
+    available = available or {}
+    kept = tuple(m for m in SUB_METRICS if m.source is None or available.get(m.source, True))
+    left_out = tuple(m.column for m in SUB_METRICS if m not in kept)
+    kept_dims = [d for d in DIMENSIONS if any(m.dimension == d for m in kept)]
+    dropped = tuple(d for d in DIMENSIONS if d not in kept_dims)
+    total = sum(clean[d] for d in kept_dims)
+    if total <= 0:
+        raise ValueError(
+            f"all the weight is on dimensions left out for lack of data "
+            f"({', '.join(dropped)}); give weight to {', '.join(kept_dims)}.")
+    effective = {d: clean[d] * 100 / total for d in kept_dims}
+    return ScoringPlan(kept, left_out, dropped, effective)
+
+
+# --- percentile scores ---------------------------------------------------------------
+
+def _as_float_array(values) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(values, dtype=float)
+
+
+def _value_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of x's distinct values in ascending order, and how many share each.
+
+    x holds no NaN. Whole numbers and amounts in cents within a modest range
+    (counts, days, flags, money) are coded by value and counted with
+    bincount; anything else is factorised (hashing). Both are exact: equal
+    floats share a code, different floats never do.
+    """
+    limit = 4 * x.size + 1024
+    low, high = x.min(), x.max()
+    for scale in (1, 100):
+        if (high - low) * scale > limit:
+            break
+        scaled = np.rint(x * scale) if scale != 1 else np.floor(x)
+        if np.array_equal(scaled / scale if scale != 1 else scaled, x):
+            codes = (scaled - scaled.min()).astype(np.int64)
+            return codes, np.bincount(codes)
+    codes, uniques = pd.factorize(x, sort=True)
+    return codes, np.bincount(codes, minlength=len(uniques))
+
+
+def _rank_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each element of the NaN-free x: how many elements are ≤ it, and ≥ it."""
+    if x.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    codes, per_value = _value_codes(x)
+    at_most = np.cumsum(per_value)
+    at_least = x.size - at_most + per_value
+    return at_most[codes], at_least[codes]
+
+
+def percentile_score(values, *, higher_is_better: bool = True) -> np.ndarray:
+    """Score 0–100 by percentile rank among all customers (DESIGN §4.1).
+
+    N = all customers (NaN included). Higher is better: a value x > 0 scores
+    100 × (customers with a value ≤ x) / N; 0, negative or NaN scores 0.
+    Lower is better: a customer with a value x (0 included) scores
+    100 × (customers with a value ≥ x + customers without a value) / N, one
+    without a value scores 0. Ties share a score.
+    """
+    v = _as_float_array(values)
+    n = len(v)
+    out = np.zeros(n)
+    if higher_is_better:
+        positive = v > 0                      # NaN compares False
+        not_above_zero = int((v <= 0).sum())  # known values ≤ 0 are ≤ any x > 0
+        at_most, _ = _rank_counts(v[positive])
+        out[positive] = 100.0 * (not_above_zero + at_most) / n
+    else:
+        known = ~np.isnan(v)
+        missing = n - int(known.sum())
+        _, at_least = _rank_counts(v[known])
+        out[known] = 100.0 * (at_least + missing) / n
+    return out
+
+
+def sub_metric_scores(features: pd.DataFrame, *,
+                      available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    """The percentile score of every sub-metric, the part of scoring that no
+    weight or threshold changes (cache it to re-score quickly).
+
+    Returns
+    -------
+    DataFrame in the features' row order: customer_id and one
+    `<sub-metric>_score` per SUB_METRICS entry, 0–100, NaN for a sub-metric
+    left out (its source holds no value).
+    """
+    kept = scoring_plan(DEFAULT_WEIGHTS, available).sub_metrics
+    n = len(features)
+    out = {"customer_id": features["customer_id"]}
+    for m in SUB_METRICS:
+        if m in kept:
+            out[m.score_column] = percentile_score(features[m.column],
+                                                   higher_is_better=m.higher_is_better)
+        else:
+            out[m.score_column] = np.full(n, np.nan)
+    return pd.DataFrame(out, index=features.index)
+
+
+def assign_tiers(scores, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.Categorical:
+    """'high' for score ≥ high, 'potential' for ≥ potential, else 'ordinary'."""
+    high, potential = validate_thresholds(thresholds)
+    s = _as_float_array(scores)
+    codes = np.where(s >= high, 0, np.where(s >= potential, 1, 2)).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=TIERS)
+
+
+def combine_scores(sub_scores: pd.DataFrame, *,
+                   weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+                   thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                   available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    """Dimension scores, total and tier from `sub_metric_scores` (see `score_customers`)."""
+    plan = scoring_plan(weights, available)
+    validate_thresholds(thresholds)
+    n = len(sub_scores)
+    out = sub_scores.copy()
+    total = np.zeros(n)
+    for d in DIMENSIONS:
+        kept = [sub_scores[m.score_column].to_numpy() for m in plan.sub_metrics
+                if m.dimension == d]
+        if not kept:
+            out[d] = np.nan
+            continue
+        out[d] = np.round(sum(kept) / len(kept), SCORE_DECIMALS)
+        total += plan.weights[d] * out[d].to_numpy()
+    out["score"] = np.round(total / 100, SCORE_DECIMALS)
+    out["tier"] = assign_tiers(out["score"].to_numpy(), thresholds)
+    return out
+
+
+def score_customers(features: pd.DataFrame, *,
+                    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+                    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                    available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    """Value score and tier of every customer (DESIGN §4.1, §4.2).
+
+    Parameters
+    ----------
+    features : the feature table (reads customer_id and the columns of SUB_METRICS).
+    weights : {dimension: weight}, ≥ 0, summing to 100.
+    thresholds : (high, potential).
+    available : {source: bool} from `optional_columns_present`; sub-metrics
+        whose source holds no value are left out, and a dimension with none
+        left is left out with the other weights rescaled to 100 (see
+        `scoring_plan` for what was left out). None: every source present.
+
+    Returns
+    -------
+    DataFrame in the features' row order, columns SCORE_COLUMNS:
+    customer_id; one `<sub-metric>_score` per SUB_METRICS entry (0–100, NaN
+    when left out); consumption, interaction, stability, referral (mean of
+    the dimension's kept sub-metric scores, NaN for a left-out dimension);
+    score (0–100, weighted by the effective weights); tier (categorical of
+    TIERS). Dimension scores and the score are rounded to SCORE_DECIMALS.
+    """
+    scoring_plan(weights, available)  # validate before the work
+    validate_thresholds(thresholds)
+    return combine_scores(sub_metric_scores(features, available=available),
+                          weights=weights, thresholds=thresholds, available=available)
+
+
+# --- RFM ---------------------------------------------------------------------------
+
+def _quintile(counts: np.ndarray, buyers: int) -> np.ndarray:
+    """⌈5 × counts / buyers⌉ in exact integer arithmetic."""
+    return (5 * counts + buyers - 1) // buyers
+
+
+def rfm(features: pd.DataFrame) -> pd.DataFrame:
+    """R, F, M scores 1–5 and the segment of every customer (DESIGN §4.3).
+
+    Buyers are customers with a purchase in the last 12 months
+    (frequency_12m > 0). Among buyers: F = ⌈5 × (buyers with frequency_12m
+    ≤ x) / buyers⌉, M likewise on monetary_12m, R reversed on
+    recency_days_12m (buyers with ≥ x days). FM = mean of F and M rounded
+    half up; the segment comes from RFM_GRID[R][FM]. Non-buyers have empty
+    R, F, M, FM and the segment 'lost'.
+
+    Returns
+    -------
+    DataFrame in the features' row order: customer_id, r, f, m, fm (Int64,
+    NA for non-buyers), rfm_segment (categorical of RFM_SEGMENTS).
+    """
+    n = len(features)
+    frequency = _as_float_array(features["frequency_12m"])
+    buyer = np.nan_to_num(frequency) > 0
+    b = int(buyer.sum())
+    r = np.zeros(n, dtype=np.int64)
+    f = np.zeros(n, dtype=np.int64)
+    m = np.zeros(n, dtype=np.int64)
+    if b:
+        _, at_least = _rank_counts(_as_float_array(features["recency_days_12m"])[buyer])
+        r[buyer] = _quintile(at_least, b)
+        at_most, _ = _rank_counts(frequency[buyer])
+        f[buyer] = _quintile(at_most, b)
+        at_most, _ = _rank_counts(_as_float_array(features["monetary_12m"])[buyer])
+        m[buyer] = _quintile(at_most, b)
+    fm = (f + m + 1) // 2
+    code = {name: i for i, name in enumerate(RFM_SEGMENTS)}
+    lost = code[NON_BUYER_SEGMENT]
+    grid = np.array([[lost] * 6] + [[lost, *(code[s] for s in RFM_GRID[i])] for i in range(1, 6)],
+                    dtype=np.int8)
+    segment = pd.Categorical.from_codes(grid[r, fm], categories=RFM_SEGMENTS)
+    # row and column 0 of the grid (non-buyers) hold 'lost'
+
+    return pd.DataFrame({"customer_id": features["customer_id"],
+                         "r": _masked(r, buyer), "f": _masked(f, buyer),
+                         "m": _masked(m, buyer), "fm": _masked(fm, buyer),
+                         "rfm_segment": segment}, index=features.index)
+
+
+def _masked(values: np.ndarray, keep: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(values.astype(np.int64), ~keep)
+
+
+# --- pyramid and Pareto ------------------------------------------------------------
+
+def pyramid(features: pd.DataFrame, *,
+            cutoffs: Sequence[float] = DEFAULT_PYRAMID_CUTOFFS) -> pd.DataFrame:
+    """The customer pyramid by 12-month revenue (DESIGN §4.2).
+
+    Customers are ranked by revenue_12m, highest first, ties sharing the
+    better rank (rank = 1 + customers with more revenue). With N = all
+    customers, rank / N ≤ 5 % is platinum, ≤ 20 % gold, ≤ 80 % iron, the
+    rest lead; revenue ≤ 0 is always lead. `cutoffs` are the three percents.
+
+    Returns
+    -------
+    DataFrame in the features' row order: customer_id, revenue_12m,
+    revenue_rank (int64), pyramid (categorical of PYRAMID_LEVELS).
+    """
+    if len(cutoffs) != 3 or not 0 <= cutoffs[0] <= cutoffs[1] <= cutoffs[2] <= 100:
+        raise ValueError(f"pyramid cutoffs must be three percents, rising, between 0 and "
+                         f"100 (platinum, gold, iron), got {tuple(cutoffs)!r}.")
+    revenue = np.nan_to_num(_as_float_array(features["revenue_12m"]))
+    n = len(revenue)
+    at_most, _ = _rank_counts(revenue)
+    rank = n - at_most + 1
+    level = np.full(n, 3)
+    for i, pct in reversed(list(enumerate(cutoffs))):
+        # rank / n ≤ pct / 100, exactly: rank × 100 × den ≤ num × n
+        p = Fraction(pct).limit_denominator(10_000)
+        level = np.where(rank * 100 * p.denominator <= p.numerator * n, i, level)
+    level = np.where(revenue > 0, level, 3)
+    return pd.DataFrame({"customer_id": features["customer_id"],
+                         "revenue_12m": revenue, "revenue_rank": rank.astype(np.int64),
+                         "pyramid": pd.Categorical.from_codes(level.astype(np.int8),
+                                                              categories=PYRAMID_LEVELS)},
+                        index=features.index)
+
+
+@dataclass(frozen=True)
+class Pareto:
+    """The Pareto view of 12-month revenue.
+
+    curve: customers sorted by revenue_12m, highest first, from the origin:
+        customers (k), customer_share (k / all customers), revenue
+        (cumulative) and revenue_share (cumulative / total; NaN when the
+        total is not positive).
+    share: the revenue share asked about (0.8).
+    customers: the fewest top customers whose revenue reaches `share` of the
+        total (None when the total is not positive).
+    customer_share: customers / all customers (None likewise).
+    total_revenue: the net 12-month revenue of all customers.
+    """
+    curve: pd.DataFrame
+    share: float
+    customers: int | None
+    customer_share: float | None
+    total_revenue: float
+
+
+def pareto(features: pd.DataFrame, *, share: float = DEFAULT_PARETO_SHARE,
+           points: int | None = None) -> Pareto:
+    """Share of customers that make `share` of the 12-month revenue.
+
+    Revenue is summed in cents as integers, so "reaches 80 %" is exact.
+    `points` thins the curve to about that many evenly spaced customers
+    (the first and last kept) for drawing; None keeps every customer.
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be a fraction above 0 and at most 1, got {share!r}.")
+    cents = np.rint(np.nan_to_num(_as_float_array(features["revenue_12m"])) * 100)
+    cents = np.sort(cents.astype(np.int64))[::-1]
+    n = len(cents)
+    cumulative = np.concatenate([[0], np.cumsum(cents)])
+    total = int(cumulative[-1])
+    k = None
+    if total > 0:
+        p = Fraction(share).limit_denominator(10_000)
+        reached = cumulative * p.denominator >= total * p.numerator
+        k = int(np.argmax(reached))
+    customers = np.arange(n + 1)
+    curve = pd.DataFrame({
+        "customers": customers,
+        "customer_share": customers / n if n else np.zeros(1),
+        "revenue": cumulative / 100,
+        "revenue_share": cumulative / total if total > 0 else np.full(n + 1, np.nan),
+    })
+    if points is not None and n + 1 > points:
+        keep = np.unique(np.linspace(0, n, max(points, 2)).round().astype(np.int64))
+        curve = curve.iloc[keep].reset_index(drop=True)
+    return Pareto(curve, share, k, (k / n) if k is not None else None, total / 100)
+
+
+# --- presets -----------------------------------------------------------------------
+
+PRESET_KIND = "preset"
+
+
+def save_preset(con, name: str, weights: Mapping[str, float],
+                thresholds: Sequence[float]) -> None:
+    """Save (or replace) a named preset of weights and thresholds.
+
+    Call inside `engine.store.write(path)` so the write lands in one
+    transaction with a new data version.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a preset needs a name, got {name!r}.")
+    value = {"weights": validate_weights(weights),
+             "thresholds": list(validate_thresholds(thresholds))}
+    con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PRESET_KIND, name.strip()])
+    con.execute("INSERT INTO settings (kind, name, value, saved_at) "
+                "VALUES (?, ?, ?, current_timestamp)",
+                [PRESET_KIND, name.strip(), json.dumps(value, ensure_ascii=False)])
+
+
+def delete_preset(con, name: str) -> None:
+    """Remove a named preset (inside `engine.store.write`)."""
+    con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PRESET_KIND, name])
+
+
+def load_presets(con) -> dict[str, dict]:
+    """{name: {"weights": {dimension: float}, "thresholds": (high, potential)}}, by name."""
+    rows = con.execute("SELECT name, value FROM settings WHERE kind = ? ORDER BY name",
+                       [PRESET_KIND]).fetchall()
+    presets = {}
+    for name, value in rows:
+        data = json.loads(value)
+        presets[name] = {"weights": data["weights"],
+                         "thresholds": tuple(data["thresholds"])}
+    return presets

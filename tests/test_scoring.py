@@ -1,0 +1,320 @@
+"""Value score, tiers, RFM, pyramid and Pareto on tiny hand-made feature tables.
+
+Every expected number is worked out by hand in the comments (DESIGN §4.1–4.3).
+"""
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import scoring, store
+from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, SUB_METRICS, load_presets,
+                            pareto, percentile_score, pyramid, rfm, save_preset,
+                            score_customers, scoring_plan)
+
+NAN = np.nan
+
+
+def features(n: int, **columns) -> pd.DataFrame:
+    """A feature table of n customers c1..cn: every sub-metric 0 (optional ones
+    NaN) unless given."""
+    frame = pd.DataFrame({"customer_id": [f"c{i + 1}" for i in range(n)]})
+    for m in SUB_METRICS:
+        default = NAN if m.column in ("median_response_hours_6m", "ontime_share",
+                                      "renewal", "tenure_days") else 0
+        frame[m.column] = columns.pop(m.column, [default] * n)
+    for name, values in columns.items():
+        frame[name] = values
+    return frame
+
+
+# --- percentile scores ---------------------------------------------------------------
+
+def test_percentile_ties_and_all_customers_in_n():
+    # N = 6. 5: five known values ≤ 5 (5, 3, 3, 0, -2) -> 500/6; 3: four -> 400/6;
+    # 0, NaN and the negative score 0.
+    got = percentile_score([5, 3, 3, 0, NAN, -2])
+    assert got == pytest.approx([500 / 6, 400 / 6, 400 / 6, 0, 0, 0])
+
+
+def test_percentile_best_scores_100():
+    assert percentile_score([1, 2, 3, 4]).tolist() == [25, 50, 75, 100]
+
+
+def test_percentile_reversed_with_missing_values():
+    # response hours, lower is better. N = 6, two without a value count as worst.
+    # 0: four values ≥ 0, + 2 -> 100; 1: three + 2 -> 500/6; 2: two + 2 -> 400/6;
+    # no value -> 0.
+    got = percentile_score([1, 2, 2, NAN, NAN, 0], higher_is_better=False)
+    assert got == pytest.approx([500 / 6, 400 / 6, 400 / 6, 0, 0, 100])
+
+
+def test_percentile_exact_ties_of_money():
+    # 0.10 + 0.20 summed as DECIMAL reaches pandas as the float 0.3: a tie
+    assert percentile_score(pd.Series([0.3, 0.3, 0.5])).tolist() == [pytest.approx(200 / 3)] * 2 + [100]
+
+
+def test_percentile_of_nothing():
+    assert percentile_score([]).size == 0
+    assert percentile_score([NAN, NAN], higher_is_better=False).tolist() == [0, 0]
+    assert percentile_score(pd.Series([0, 0], dtype="Int64")).tolist() == [0, 0]
+
+
+def test_percentile_large_values_and_decimals():
+    # values outside the bincount fast path take the factorising path, same rule
+    values = [1e12, 0.123456, 0.123456, 5e11]
+    assert percentile_score(values).tolist() == [100, 50, 50, 75]
+
+
+# --- value score ---------------------------------------------------------------------
+
+def test_tiers_at_exact_boundaries():
+    # every consumption sub-metric 1..5 -> scores 20, 40, 60, 80, 100; with all
+    # weight on consumption the score is the same
+    f = features(5, spend_6m=[1, 2, 3, 4, 5], aov_6m=[1, 2, 3, 4, 5], products_6m=[1, 2, 3, 4, 5])
+    weights = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}
+    s = score_customers(f, weights=weights)
+    assert s["score"].tolist() == [20, 40, 60, 80, 100]
+    assert s["tier"].tolist() == ["ordinary", "ordinary", "potential", "high", "high"]
+    moved = score_customers(f, weights=weights, thresholds=(100, 40))
+    assert moved["tier"].tolist() == ["ordinary", "potential", "potential", "potential", "high"]
+
+
+def test_score_of_exactly_80_stays_high_after_rescaling():
+    # c4 holds the 4th of 5 values everywhere -> 80 on every sub-metric (for
+    # response hours, lower is better: 2 -> values ≥ 2 are 2, 3, 4, 5 -> 80).
+    # Referral is left out, so the weights become 400/9, 300/9, 200/9; the
+    # float sum must still give exactly 80.
+    ranks = [1, 2, 3, 4, 5]
+    f = features(5, spend_6m=ranks, aov_6m=ranks, products_6m=ranks, interactions_6m=ranks,
+                 events_6m=ranks, median_response_hours_6m=[5, 4, 3, 2, 1], tenure_days=ranks,
+                 purchase_months_12m=ranks, ontime_share=ranks, renewal=ranks)
+    s = score_customers(f, available={"referred_by": False, "referral_interactions": False})
+    assert s.loc[3, ["consumption", "interaction", "stability"]].tolist() == [80, 80, 80]
+    assert s.loc[3, "score"] == 80
+    assert s.loc[3, "tier"] == "high"
+
+
+def hand_made():
+    """Four customers P, Q, R, S (N = 4); sub-metric scores by hand:
+
+    consumption: spend, aov, products 4, 3, 2, 1 -> 100, 75, 50, 25 each
+    interaction: interactions 2, 4, 0, 0 -> 75, 100, 0, 0; events all 0 -> 0;
+                 response hours: no value anywhere
+    stability:   tenure 10, 10, 5, none -> 75, 75, 25, 0
+                 months 12, 6, 6, 0 -> 100, 75, 75, 0
+                 on time 1.0, 0.5, none, none -> 50, 25, 0, 0
+                 renewal 1, 0, none, 1 -> 75, 0, 0, 75
+    referral:    nothing anywhere
+    """
+    return features(4, spend_6m=[4, 3, 2, 1], aov_6m=[4.0, 3.0, 2.0, 1.0],
+                    products_6m=[4, 3, 2, 1], interactions_6m=[2, 4, 0, 0],
+                    tenure_days=pd.array([10, 10, 5, None], dtype="Int64"),
+                    purchase_months_12m=[12, 6, 6, 0], ontime_share=[1.0, 0.5, NAN, NAN],
+                    renewal=pd.array([1, 0, None, 1], dtype="Int64"))
+
+
+NO_REFERRAL = {"response_hours": False, "referred_by": False, "referral_interactions": False}
+
+
+def test_sub_metric_with_no_value_is_left_out():
+    s = score_customers(hand_made(), available={"response_hours": False})
+    assert s["median_response_hours_6m_score"].isna().all()
+    assert s["interactions_6m_score"].tolist() == [75, 100, 0, 0]
+    # interaction = mean of interactions and events only: 37.5, 50, 0, 0
+    assert s["interaction"].tolist() == [37.5, 50, 0, 0]
+    # stability = mean of four: (75+100+50+75)/4, (75+75+25+0)/4, (25+75)/4, 75/4
+    assert s["stability"].tolist() == [75, 43.75, 25, 18.75]
+    # referral is kept (referral interactions may exist): 0 for everyone
+    assert s["referral"].tolist() == [0, 0, 0, 0]
+
+
+def test_whole_dimension_left_out_rescales_weights():
+    plan = scoring_plan(DEFAULT_WEIGHTS, NO_REFERRAL)
+    assert plan.left_out_dimensions == ("referral",)
+    assert plan.left_out_sub_metrics == ("median_response_hours_6m", "referred_customers",
+                                         "referral_interactions")
+    assert plan.weights == pytest.approx({"consumption": 400 / 9, "interaction": 300 / 9,
+                                          "stability": 200 / 9})
+    s = score_customers(hand_made(), available=NO_REFERRAL)
+    assert s["referral"].isna().all()
+    assert s["consumption"].tolist() == [100, 75, 50, 25]
+    # (40·100 + 30·37.5 + 20·75) / 90 = 6625/90; (40·75 + 30·50 + 20·43.75) / 90 = 5375/90;
+    # (40·50 + 20·25) / 90 = 2500/90; (40·25 + 20·18.75) / 90 = 1375/90
+    assert s["score"].tolist() == [round(6625 / 90, 6), round(5375 / 90, 6),
+                                   round(2500 / 90, 6), round(1375 / 90, 6)]
+    assert s["tier"].tolist() == ["potential", "ordinary", "ordinary", "ordinary"]
+    assert list(s.columns) == list(scoring.SCORE_COLUMNS)
+
+
+def test_without_left_out_dimension_weights_apply_as_given():
+    s = score_customers(hand_made(), available={"response_hours": False})
+    # P: (40·100 + 30·37.5 + 20·75 + 10·0) / 100 = 66.25
+    assert s.loc[0, "score"] == 66.25
+
+
+def test_recombining_cached_sub_scores_matches():
+    f = hand_made()
+    subs = scoring.sub_metric_scores(f, available=NO_REFERRAL)
+    weights = {"consumption": 10, "interaction": 10, "stability": 70, "referral": 10}
+    again = scoring.combine_scores(subs, weights=weights, available=NO_REFERRAL)
+    pd.testing.assert_frame_equal(again, score_customers(f, weights=weights,
+                                                         available=NO_REFERRAL))
+
+
+@pytest.mark.parametrize("weights, message", [
+    ({"consumption": 40, "interaction": 30, "stability": 15, "referral": 10},
+     r"weights must sum to 100, got 95 \(40 \+ 30 \+ 15 \+ 10\)\."),
+    ({"consumption": 40, "interaction": 30, "stability": 30},
+     r"one number for each of consumption, interaction, stability, referral \(missing referral\)"),
+    ({"consumption": 110, "interaction": -10, "stability": 0, "referral": 0},
+     r"the weight of interaction must be 0 or more, got -10\."),
+    ({"consumption": "40", "interaction": 30, "stability": 20, "referral": 10},
+     r"the weight of consumption must be a number, got '40'\."),
+])
+def test_bad_weights(weights, message):
+    with pytest.raises(ValueError, match=message):
+        score_customers(hand_made(), weights=weights)
+
+
+@pytest.mark.parametrize("thresholds, message", [
+    ((60, 80), r"0 ≤ potential ≤ high ≤ 100, got high 60 and potential 80\."),
+    ((120, 60), r"got high 120 and potential 60"),
+    ((80,), r"thresholds must be two numbers \(high, potential\)"),
+])
+def test_bad_thresholds(thresholds, message):
+    with pytest.raises(ValueError, match=message):
+        score_customers(hand_made(), thresholds=thresholds)
+
+
+def test_all_weight_on_a_left_out_dimension():
+    weights = {"consumption": 0, "interaction": 0, "stability": 0, "referral": 100}
+    with pytest.raises(ValueError, match=r"all the weight is on dimensions left out for lack "
+                                         r"of data \(referral\); give weight to consumption, "
+                                         r"interaction, stability\."):
+        score_customers(hand_made(), weights=weights, available=NO_REFERRAL)
+
+
+def test_empty_feature_table():
+    s = score_customers(features(0))
+    assert s.empty and list(s.columns) == list(scoring.SCORE_COLUMNS)
+
+
+# --- RFM -----------------------------------------------------------------------------
+
+def test_rfm_scores_ties_and_segments():
+    # 7 buyers (B = 7) and one non-buyer c8.
+    # R, reversed on recency 0 0 15 40 40 100 300: values ≥ x are 7 7 5 4 4 2 1
+    #   -> ⌈5·k/7⌉ = 5 5 4 3 3 2 1
+    # F on frequency 9 1 3 3 3 1 2: values ≤ x are 7 2 6 6 6 2 3 -> 5 2 5 5 5 2 3
+    # M on monetary 900 20 150 150 90 60 60: values ≤ x are 7 1 6 6 4 3 3 -> 5 1 5 5 3 3 3
+    # FM = mean rounded half up: 5, (2+1)/2=1.5->2, 5, 5, 4, (2+3)/2=2.5->3, 3
+    f = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(1, 9)],
+        "recency_days_12m": pd.array([0, 0, 15, 40, 40, 100, 300, None], dtype="Int64"),
+        "frequency_12m": [9, 1, 3, 3, 3, 1, 2, 0],
+        "monetary_12m": [900, 20, 150, 150, 90, 60, 60, NAN]})
+    got = rfm(f)
+    assert got["r"].tolist()[:7] == [5, 5, 4, 3, 3, 2, 1]
+    assert got["f"].tolist()[:7] == [5, 2, 5, 5, 5, 2, 3]
+    assert got["m"].tolist()[:7] == [5, 1, 5, 5, 3, 3, 3]
+    assert got["fm"].tolist()[:7] == [5, 2, 5, 5, 4, 3, 3]
+    assert got["rfm_segment"].tolist() == [
+        "champions",           # R5 FM5
+        "potential_loyalist",  # R5 FM2
+        "champions",           # R4 FM5
+        "loyal",               # R3 FM5
+        "loyal",               # R3 FM4
+        "at_risk",             # R2 FM3
+        "at_risk",             # R1 FM3
+        "lost"]                # no purchase in the 12 months
+    assert got.loc[7, ["r", "f", "m", "fm"]].isna().all()
+
+
+def test_rfm_grid_is_complete():
+    assert set(scoring.RFM_GRID) == {1, 2, 3, 4, 5}
+    assert {s for row in scoring.RFM_GRID.values() for s in row} == set(scoring.RFM_SEGMENTS)
+
+
+def test_rfm_without_buyers():
+    f = pd.DataFrame({"customer_id": ["a"], "recency_days_12m": pd.array([None], dtype="Int64"),
+                      "frequency_12m": [0], "monetary_12m": [NAN]})
+    assert rfm(f)["rfm_segment"].tolist() == ["lost"]
+
+
+# --- pyramid and Pareto --------------------------------------------------------------
+
+def test_pyramid_ranks_ties_and_levels():
+    # N = 20: platinum rank ≤ 1, gold ≤ 4, iron ≤ 16, lead beyond.
+    revenue = [1000, 900, 900, 800, 700] + [100] * 10 + [50, 50, 10, 0, -5]
+    f = pd.DataFrame({"customer_id": [f"c{i:02d}" for i in range(20)], "revenue_12m": revenue})
+    got = pyramid(f)
+    assert got["revenue_rank"].tolist() == [1, 2, 2, 4, 5] + [6] * 10 + [16, 16, 18, 19, 20]
+    assert got["pyramid"].tolist() == (
+        ["platinum", "gold", "gold", "gold", "iron"] + ["iron"] * 10
+        # the two at 50 share rank 16 = 80 % (the worse rank 17 would be lead)
+        + ["iron", "iron", "lead", "lead", "lead"])
+
+
+def test_pyramid_revenue_not_above_zero_is_lead():
+    # ranks 1, 2, 2, 2 of N = 4: a at 25 % is iron; the zeros at 50 % would be
+    # iron too but stay lead
+    f = pd.DataFrame({"customer_id": list("abcd"), "revenue_12m": [10.0, 0.0, 0.0, 0.0]})
+    assert pyramid(f)["pyramid"].tolist() == ["iron", "lead", "lead", "lead"]
+
+
+def test_pareto_share():
+    # sorted 50, 30, 10, 10, 0 of 100: the top 2 make exactly 80 %
+    f = pd.DataFrame({"customer_id": list("abcde"), "revenue_12m": [10, 0, 50, 10, 30]})
+    p = pareto(f)
+    assert (p.customers, p.customer_share, p.total_revenue) == (2, 0.4, 100)
+    assert p.curve["customer_share"].tolist() == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert p.curve["revenue_share"].tolist() == [0, 0.5, 0.8, 0.9, 1.0, 1.0]
+
+
+def test_pareto_in_cents_and_with_refunds():
+    # 0.4, 0.3, 0.2, 0.1 of 1.0: 0.7 < 0.8, 0.9 ≥ 0.8 -> 3 of 4
+    f = pd.DataFrame({"customer_id": list("abcd"), "revenue_12m": [0.1, 0.2, 0.3, 0.4]})
+    assert pareto(f).customers == 3
+    # net 80 = 100 - 20: 80 % is 64, the top customer alone -> 1 of 3
+    g = pd.DataFrame({"customer_id": list("abc"), "revenue_12m": [100.0, -20.0, 0.0]})
+    assert pareto(g).customer_share == pytest.approx(1 / 3)
+    nothing = pareto(pd.DataFrame({"customer_id": ["a"], "revenue_12m": [0.0]}))
+    assert nothing.customers is None and nothing.curve["revenue_share"].isna().all()
+
+
+def test_pareto_points_thin_the_curve():
+    f = pd.DataFrame({"customer_id": range(1000), "revenue_12m": np.arange(1000.0)})
+    curve = pareto(f, points=11).curve
+    assert curve["customers"].tolist() == list(range(0, 1001, 100))
+
+
+# --- presets -------------------------------------------------------------------------
+
+def test_presets_round_trip(tmp_path):
+    db = tmp_path / "p.duckdb"
+    before = store.data_version(db)
+    with store.write(db) as con:
+        save_preset(con, "稳定优先", {"consumption": 20, "interaction": 20, "stability": 50,
+                                      "referral": 10}, (85, 65))
+        save_preset(con, "default", DEFAULT_WEIGHTS, DEFAULT_THRESHOLDS)
+    with store.write(db) as con:  # saving a name again replaces it
+        save_preset(con, "default", DEFAULT_WEIGHTS, (90, 70))
+    assert store.data_version(db) == before + 2
+    with store.connect(db) as con:
+        presets = load_presets(con)
+    assert list(presets) == ["default", "稳定优先"]
+    assert presets["default"]["thresholds"] == (90, 70)
+    assert presets["稳定优先"]["weights"]["stability"] == 50
+
+
+def test_bad_preset_is_not_saved(tmp_path):
+    db = tmp_path / "p.duckdb"
+    with pytest.raises(ValueError, match="weights must sum to 100"):
+        with store.write(db) as con:
+            save_preset(con, "x", {"consumption": 50, "interaction": 50, "stability": 50,
+                                   "referral": 0}, (80, 60))
+    with pytest.raises(ValueError, match="a preset needs a name"):
+        with store.write(db) as con:
+            save_preset(con, "  ", DEFAULT_WEIGHTS, (80, 60))
+    with store.connect(db) as con:
+        assert load_presets(con) == {}
