@@ -1,7 +1,9 @@
 """Overview 总览: how the customer base is doing as of the chosen date."""
+from datetime import timedelta
+
 import streamlit as st
 
-from ui import charts, context, data
+from ui import charts, context, data, format
 
 ctx = context.require()
 t = ctx.t
@@ -22,7 +24,7 @@ cards[1].metric(t("overview.kpi.active"), f"{kpis['active_90d']:,}",
 revenue, previous = float(kpis["revenue_12m"] or 0), float(kpis["revenue_prev_12m"] or 0)
 change = (f"{(revenue - previous) / abs(previous):+.1%}" if kpis["prev_12m_complete"] and previous
           else t("overview.kpi.revenue_no_prev"))
-cards[2].metric(t("overview.kpi.revenue"), f"¥{revenue:,.0f}", delta=change,
+cards[2].metric(t("overview.kpi.revenue"), format.money(revenue, ctx.lang), delta=change,
                 delta_color="normal" if kpis["prev_12m_complete"] and previous else "off",
                 help=t("overview.kpi.revenue_help"), border=True)
 cards[3].metric(t("overview.kpi.complaints"), f"{kpis['complaints_90d']:,}", border=True)
@@ -35,14 +37,15 @@ st.subheader(t("overview.trend.title"))
 st.plotly_chart(charts.revenue_and_buyers(view["monthly"], revenue=t("overview.trend.revenue"),
                                           buyers=t("overview.trend.active"),
                                           month=t("overview.trend.month")))
-st.caption(t("overview.trend.partial", as_of=ctx.as_of))
+if (ctx.as_of + timedelta(days=1)).day != 1:
+    st.caption(t("overview.trend.partial", as_of=ctx.as_of))
 
 left, right = st.columns(2)
-for column, key, frame in ((left, "overview.by_region", view["by_region"]),
-                           (right, "overview.by_source", view["by_source"])):
+for column, key, kind, frame in ((left, "overview.by_region", "region", view["by_region"]),
+                                 (right, "overview.by_source", "source", view["by_source"])):
     with column:
         st.subheader(t(key))
-        frame = frame.assign(key=frame["key"].map(lambda k: ctx.label("source", k) if k else
+        frame = frame.assign(key=frame["key"].map(lambda k: ctx.label(kind, k) if k else
                                                   t("overview.unknown")))
         st.plotly_chart(charts.horizontal_bars(frame, label="key", value="revenue",
                                                value_title=t("overview.revenue")))

@@ -19,11 +19,12 @@ def _layout(fig: go.Figure, *, height: int = 360) -> go.Figure:
 def revenue_and_buyers(monthly: pd.DataFrame, *, revenue: str, buyers: str, month: str) -> go.Figure:
     """Bars of monthly revenue with a line of monthly buyers on a second axis."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=monthly["month"], y=monthly["revenue"].astype(float), name=revenue,
+    months = pd.to_datetime(monthly["month"]).dt.strftime("%Y-%m")
+    fig.add_bar(x=months, y=monthly["revenue"].astype(float), name=revenue,
                 marker_color=PALETTE[0])
-    fig.add_scatter(x=monthly["month"], y=monthly["active_customers"], name=buyers,
+    fig.add_scatter(x=months, y=monthly["active_customers"], name=buyers,
                     mode="lines+markers", marker_color=PALETTE[1], secondary_y=True)
-    fig.update_xaxes(title_text=month, dtick="M1", tickformat="%Y-%m")
+    fig.update_xaxes(title_text=month, type="category")
     fig.update_yaxes(title_text=revenue, secondary_y=False)
     fig.update_yaxes(title_text=buyers, secondary_y=True, rangemode="tozero")
     return _layout(fig)

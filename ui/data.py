@@ -11,8 +11,8 @@ from datetime import date
 
 import streamlit as st
 
-from engine import demo, store
-from engine.features import activity
+from engine import demo, scoring, store
+from engine.features import activity, customer_features
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -33,6 +33,22 @@ def overview(db: str, version: int, as_of: date) -> dict:
             "by_region": activity.revenue_by(con, as_of=as_of, column="region"),
             "by_source": activity.revenue_by(con, as_of=as_of, column="source"),
         }
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def features(db: str, version: int, as_of: date):
+    """The per-customer feature table as of T: the one expensive query, cached on T and version."""
+    with store.connect(db) as con:
+        return customer_features(con, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def customer_base(db: str, version: int, as_of: date) -> dict:
+    """Customer count and the Pareto curve, from the feature table."""
+    table = features(db, version, as_of)
+    result = scoring.pareto(table, points=400)
+    return {"kpis": {"customers": len(table)}, "pareto_curve": result.curve,
+            "pareto_share": result.customer_share}
 
 
 def create_demo(db: str, progress=None) -> None:
