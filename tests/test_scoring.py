@@ -318,3 +318,16 @@ def test_bad_preset_is_not_saved(tmp_path):
             save_preset(con, "  ", DEFAULT_WEIGHTS, (80, 60))
     with store.connect(db) as con:
         assert load_presets(con) == {}
+
+
+def test_every_code_has_words_in_both_languages():
+    from engine import i18n
+    catalogue = i18n.catalogue()
+    keys = ([f"code.tier.{t}" for t in scoring.TIERS]
+            + [f"code.rfm.{s}" for s in scoring.RFM_SEGMENTS]
+            + [f"rfm.stance.{s}" for s in scoring.RFM_SEGMENTS]
+            + [f"code.pyramid.{p}" for p in scoring.PYRAMID_LEVELS]
+            + [f"code.dimension.{d}" for d in scoring.DIMENSIONS]
+            + [f"code.submetric.{m.column}" for m in SUB_METRICS])
+    for key in keys:
+        assert catalogue[key]["en"] and catalogue[key]["zh"], key

@@ -1,0 +1,86 @@
+"""Files the product writes for people: CSV and Excel (DESIGN §5).
+
+CSV is UTF-8 with a BOM (so Excel shows Chinese), numbers with a dot, dates
+as YYYY-MM-DD and an empty cell where a value does not apply. Text that a
+spreadsheet would run as a formula (a cell starting with = + - @, a tab or a
+carriage return) gets a leading apostrophe, in CSV and Excel alike.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """The value, with an apostrophe before text that starts like a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _guard(series: pd.Series) -> pd.Series:
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        renamed = [safe_text(c) for c in dtype.categories]
+        if renamed == list(dtype.categories):
+            return series
+        if len(set(renamed)) == len(renamed):
+            return series.cat.rename_categories(renamed)
+        return _guard(series.astype(object))
+    if pd.api.types.is_object_dtype(dtype):
+        values = series.to_numpy(dtype=object)
+        risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS)
+                             for v in values), dtype=bool, count=len(values))
+        if not risky.any():
+            return series
+        values = values.copy()
+        values[risky] = ["'" + v for v in values[risky]]
+        return pd.Series(values, index=series.index, dtype=object, name=series.name)
+    if pd.api.types.is_string_dtype(dtype):
+        risky = series.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+        return series.mask(risky, "'" + series) if risky.any() else series
+    return series
+
+
+def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of df whose text cells cannot run as spreadsheet formulas.
+
+    Only text is touched (object, string and categorical columns): numbers
+    such as a negative amount, and dates, stay as they are.
+    """
+    return pd.DataFrame({column: _guard(df[column]) for column in df.columns},
+                        index=df.index)
+
+
+def write_csv(df: pd.DataFrame, path: Path | str) -> None:
+    """Write df as a CSV file for people (see the module docstring)."""
+    Path(path).write_bytes(to_csv_bytes(df))
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """The CSV of `write_csv` as bytes, for a download button."""
+    text = safe_text_frame(df).to_csv(index=False, na_rep="", lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
+    """An .xlsx workbook of df in one sheet; text is written as text, never as a formula."""
+    frame = safe_text_frame(df)
+    for column in frame.columns:
+        series = frame[column]
+        # dates without a time of day are written as dates, not date-times
+        if (pd.api.types.is_datetime64_any_dtype(series.dtype)
+                and (series.dropna() == series.dropna().dt.normalize()).all()):
+            frame[column] = series.dt.date.astype(object).where(series.notna(), None)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", date_format="yyyy-mm-dd",
+                        datetime_format="yyyy-mm-dd hh:mm:ss",
+                        engine_kwargs={"options": {"strings_to_formulas": False,
+                                                   "strings_to_urls": False}}) as writer:
+        frame.to_excel(writer, sheet_name=sheet_name, index=False, na_rep="")
+    return buffer.getvalue()

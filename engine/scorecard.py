@@ -1,0 +1,149 @@
+"""One row per customer with every lens: the output of `python -m engine score`.
+
+    python -m engine score --db DB [--as-of YYYY-MM-DD] [--weights 40,30,20,10]
+                           [--thresholds 80,60] --out FILE.csv
+
+The columns of DESIGN §5 in SCORECARD_COLUMNS; those later issues fill
+(demand_tag, risk_level, risk_reasons, lifecycle, segment, next_action,
+next_action_due) are present and empty for now.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from engine import export, scoring, store
+from engine.features import customer_features, latest_event_date, optional_columns_present
+
+SCORECARD_COLUMNS = (
+    "customer_id", "name", "score", "tier", "consumption", "interaction", "stability",
+    "referral", "r", "f", "m", "rfm_segment", "pyramid", "demand_tag", "risk_level",
+    "risk_reasons", "lifecycle", "segment", "next_action", "next_action_due", "owner",
+)
+LATER_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "segment",
+                 "next_action", "next_action_due")
+
+
+def build_scorecard(features: pd.DataFrame, *,
+                    weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                    thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
+                    available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+    """The scorecard of every customer in the feature table, in its row order.
+
+    Returns
+    -------
+    DataFrame with SCORECARD_COLUMNS: customer_id, name, score, tier and the
+    four dimension scores of `scoring.score_customers` (NaN for a left-out
+    dimension); r, f, m and rfm_segment of `scoring.rfm` (NA for non-buyers);
+    pyramid of `scoring.pyramid`; owner; LATER_COLUMNS empty.
+    """
+    scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
+                                     available=available)
+    grid = scoring.rfm(features)
+    levels = scoring.pyramid(features)
+    card = pd.DataFrame({
+        "customer_id": features["customer_id"],
+        "name": features["name"],
+        **{c: scores[c] for c in ("score", "tier", *scoring.DIMENSIONS)},
+        **{c: grid[c] for c in ("r", "f", "m", "rfm_segment")},
+        "pyramid": levels["pyramid"],
+        **{c: pd.Series(None, index=features.index, dtype=object) for c in LATER_COLUMNS},
+        "owner": features["owner"],
+    }, index=features.index)
+    return card[list(SCORECARD_COLUMNS)].reset_index(drop=True)
+
+
+# --- command line --------------------------------------------------------------------
+
+def _date(text: str) -> dt.date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+
+
+def _numbers(text: str, count: int, names: str) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise argparse.ArgumentTypeError(
+            f"expected {count} numbers separated by commas ({names}), got {text!r}")
+    return values
+
+
+def _weights(text: str) -> dict[str, float]:
+    values = _numbers(text, 4, ", ".join(scoring.DIMENSIONS))
+    try:
+        return scoring.validate_weights(dict(zip(scoring.DIMENSIONS, values)))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _thresholds(text: str) -> tuple[float, float]:
+    values = _numbers(text, 2, "high, potential")
+    try:
+        return scoring.validate_thresholds(values)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Score every customer and write one row each to a CSV file."
+    parser.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+                        help="the date T (default: the latest transaction or interaction)")
+    parser.add_argument("--weights", type=_weights, default=dict(scoring.DEFAULT_WEIGHTS),
+                        metavar="C,I,S,R",
+                        help="weights of consumption, interaction, stability, referral, "
+                             "summing to 100 (default: 40,30,20,10)")
+    parser.add_argument("--thresholds", type=_thresholds, default=scoring.DEFAULT_THRESHOLDS,
+                        metavar="HIGH,POTENTIAL", help="tier thresholds (default: 80,60)")
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
+                        help="the CSV file to write (UTF-8 with BOM)")
+
+
+def _summary(card: pd.DataFrame, as_of: dt.date, plan: scoring.ScoringPlan, out: Path) -> str:
+    counts = card["tier"].value_counts()
+    tiers = ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in scoring.TIERS)
+    lines = [f"Scored {len(card):,} customers as of {as_of}: {tiers}. Wrote {out}."]
+    if plan.left_out_sub_metrics:
+        lines.append("Left out for lack of data: " + ", ".join(plan.left_out_sub_metrics) + ".")
+    if plan.left_out_dimensions:
+        rescaled = ", ".join(f"{d} {w:.1f}" for d, w in plan.weights.items())
+        lines.append(f"Dimension(s) without data: {', '.join(plan.left_out_dimensions)}; "
+                     f"weights rescaled to {rescaled}.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli import InputRejected
+
+    db = Path(args.db)
+    if not db.exists():
+        raise InputRejected(f"{db}: no such database file; import data first "
+                            f"(python -m engine import) or make one (python -m engine demo).")
+    with store.connect(db) as con:
+        as_of = args.as_of or latest_event_date(con) or dt.date.today()
+        features = customer_features(con, as_of=as_of)
+        available = optional_columns_present(con, as_of=as_of)
+    try:
+        plan = scoring.scoring_plan(args.weights, available)
+    except ValueError as exc:
+        raise InputRejected(f"{db}: {exc}") from None
+    card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
+                           available=available)
+    export.write_csv(card, args.out)
+    print(_summary(card, as_of, plan, args.out))
+    return 0
+
+
+COMMAND = ("score", add_arguments, run)

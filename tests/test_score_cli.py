@@ -1,0 +1,125 @@
+"""`python -m engine score` on a hand-made database file, T = 2024-06-30.
+
+Three customers (N = 3), answers by hand:
+  A: purchases 2024-05-01 50.00 (p2) and 2024-06-01 100.00 (p1), a consultation
+     on 2024-06-10. Spend 150, 2 purchases, AOV 75, 2 products, 1 interaction,
+     tenure from 2024-05-01 = 60 days, purchases in 2 months.
+  B: purchase 2024-06-15 30.00 (p1). Spend 30, AOV 30, 1 product, tenure 15, 1 month.
+  C: a complaint on 2024-06-20 only. Tenure from it = 10 days.
+No response hours, due dates, contract ends, referrers, events or referral
+interactions: those sub-metrics are left out, and so is the referral
+dimension; the weights become 400/9, 300/9, 200/9.
+  consumption: spend, AOV and products each score A 100, B 200/3, C 0
+  interaction: interactions 1, 0, 1 -> A 100, B 0, C 100
+  stability: tenure 60, 15, 10 -> 100, 200/3, 100/3; months 2, 1, 0 -> 100, 200/3, 0
+             -> A 100, B 200/3, C 50/3
+  score A = (40·100 + 30·100 + 20·100) / 90 = 100                  -> high
+        B = (40·200/3 + 20·200/3) / 90 = 4000/90 = 44.444444        -> ordinary
+        C = (30·100 + 20·50/3) / 90 = 10000/270 = 37.037037         -> ordinary
+  RFM, buyers A and B: recency 29 and 15 -> R 3 (⌈5·1/2⌉) and 5; frequency 2, 1
+        -> F 5, 3; monetary 150, 30 -> M 5, 3. A R3 FM5 loyal; B R5 FM3
+        potential_loyalist; C lost.
+  Pyramid: revenue 150, 30, 0 -> ranks 1, 2 of 3 (33 %, 67 %) iron, iron; C lead.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from engine import cli, store
+from engine.scorecard import SCORECARD_COLUMNS
+from tests.conftest import ROOT
+
+HEADER = ",".join(SCORECARD_COLUMNS)
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    with store.write(path) as con:
+        con.execute("INSERT INTO customers (customer_id, name, owner) VALUES "
+                    "('A', '=HYPERLINK(\"x\")', '-boss'), ('B', '王芳', 'Li'), ('C', NULL, NULL)")
+        con.execute("INSERT INTO transactions (customer_id, txn_date, amount, product, status) "
+                    "VALUES ('A', DATE '2024-05-01', 50.00, 'p2', 'paid'),"
+                    " ('A', DATE '2024-06-01', 100.00, 'p1', 'paid'),"
+                    " ('B', DATE '2024-06-15', 30.00, 'p1', 'paid')")
+        con.execute("INSERT INTO interactions (customer_id, ts, kind) VALUES "
+                    "('A', TIMESTAMP '2024-06-10 09:00:00', 'consultation'),"
+                    " ('C', TIMESTAMP '2024-06-20 15:30:00', 'complaint')")
+    return path
+
+
+def lines(path):
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")            # UTF-8 with a BOM
+    return raw[3:].decode("utf-8").split("\r\n")
+
+
+def test_score_writes_the_scorecard(db, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert cli.main(["score", "--db", str(db), "--out", str(out)]) == 0
+    # T defaults to the latest event, the complaint of 2024-06-20: recompute at
+    # the date of the docstring to check the numbers
+    assert "as of 2024-06-20" in capsys.readouterr().out
+    assert cli.main(["score", "--db", str(db), "--as-of", "2024-06-30", "--out", str(out)]) == 0
+    assert lines(out) == [
+        HEADER,
+        # the name and the owner that start like formulas are quoted with an apostrophe
+        "A,\"'=HYPERLINK(\"\"x\"\")\",100.0,high,100.0,100.0,100.0,,3,5,5,loyal,iron,,,,,,,,'-boss",
+        "B,王芳,44.444444,ordinary,66.666667,0.0,66.666667,,5,3,3,potential_loyalist,iron,,,,,,,,Li",
+        "C,,37.037037,ordinary,0.0,100.0,16.666667,,,,,lost,lead,,,,,,,,",
+        "",
+    ]
+    said = capsys.readouterr().out
+    assert "Scored 3 customers as of 2024-06-30: high 1, potential 0, ordinary 2." in said
+    assert "Dimension(s) without data: referral; weights rescaled to consumption 44.4, " \
+           "interaction 33.3, stability 22.2." in said
+
+
+def test_weights_and_thresholds(db, tmp_path):
+    out = tmp_path / "scores.csv"
+    assert cli.main(["score", "--db", str(db), "--as-of", "2024-06-30", "--weights",
+                     "0,100,0,0", "--thresholds", "100,40", "--out", str(out)]) == 0
+    # all weight on interaction: A 100 high, B 0 ordinary, C 100 high
+    rows = [r.split(",") for r in lines(out)[1:4]]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("A", "100.0", "high"), ("B", "0.0", "ordinary"),
+                                                   ("C", "100.0", "high")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weights", "40,30,20"], "expected 4 numbers separated by commas"),
+    (["--weights", "40,30,20,5"], "weights must sum to 100, got 95 (40 + 30 + 20 + 5)."),
+    (["--weights", "a,b,c,d"], "expected 4 numbers"),
+    (["--thresholds", "60,80"], "0 ≤ potential ≤ high ≤ 100, got high 60 and potential 80."),
+    (["--as-of", "2024/06/30"], "expected a date as YYYY-MM-DD, got '2024/06/30'"),
+])
+def test_usage_errors_exit_2(db, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["score", "--db", str(db), "--out", str(tmp_path / "x.csv"), *args])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_missing_database_is_rejected(tmp_path, capsys):
+    missing = tmp_path / "none.duckdb"
+    assert cli.main(["score", "--db", str(missing), "--out", str(tmp_path / "x.csv")]) == 1
+    assert "no such database file" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_all_weight_on_a_dimension_without_data(db, tmp_path, capsys):
+    code = cli.main(["score", "--db", str(db), "--weights", "0,0,0,100",
+                     "--out", str(tmp_path / "x.csv")])
+    assert code == 1
+    assert "all the weight is on dimensions left out for lack of data (referral)" \
+        in capsys.readouterr().err
+
+
+def test_as_module(db, tmp_path):
+    out = tmp_path / "scores.csv"
+    done = subprocess.run([sys.executable, "-m", "engine", "score", "--db", str(db),
+                           "--as-of", "2024-06-30", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert lines(out)[0] == HEADER
