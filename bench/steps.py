@@ -8,8 +8,8 @@ from typing import Callable
 
 import duckdb
 
-from engine import demo, store
-from engine.features import activity
+from engine import demo, scoring, store
+from engine.features import activity, customer_features, optional_columns_present
 
 
 @dataclass
@@ -61,6 +61,19 @@ def overview(ws: Workspace) -> None:
             activity.revenue_by(con, as_of=ws.as_of, column=column)
 
 
+def features(ws: Workspace) -> None:
+    with store.connect(ws.db) as con:
+        ws.cache["features"] = customer_features(con, as_of=ws.as_of)
+        ws.cache["available"] = optional_columns_present(con, as_of=ws.as_of)
+
+
+def rescore(ws: Workspace) -> None:
+    """A slider move: scores and tiers again from the cached feature table."""
+    scoring.score_customers(ws.cache["features"], weights={"consumption": 50, "interaction": 20,
+                                                           "stability": 20, "referral": 10},
+                            available=ws.cache["available"])
+
+
 def bare_group_by(ws: Workspace) -> None:
     con = duckdb.connect(str(ws.db))
     con.execute("SELECT customer_id, count(*), sum(amount), max(txn_date) "
@@ -95,4 +108,6 @@ SETUP: dict[str, Callable[[Workspace], object]] = {"duckdb read_csv": transactio
 STEPS: list[Step] = [
     Step("demo data", generate, "duckdb read_csv", once=True),
     Step("overview queries", overview, "duckdb GROUP BY"),
+    Step("customer features (SQL)", features, "duckdb GROUP BY"),
+    Step("re-score on cached features", rescore),
 ]
