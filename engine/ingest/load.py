@@ -1,0 +1,658 @@
+"""Importing: one file (or several) into the database in one transaction.
+
+`preview_import` runs every check and writes nothing. `import_file` does the
+same and then writes inside `engine.store.write`: the whole import lands, with
+a new data version, or none of it does (a crash included, DuckDB's write-ahead
+log sees to that). By default a file with any problem is rejected
+(`ImportRejected`); with `skip_invalid` the valid rows go in and the rest come
+back in `report.rejects` with an error column.
+
+Every imported row carries the id of its batch (`import_batches`), so an
+import can be undone (`history.undo_batch`). Customers are upserted by
+customer_id, and the previous version of an updated customer is kept in
+`customer_versions`. Importing the same rows again adds nothing: customers and
+transactions match on their key, other rows on their content.
+
+A large transactions or interactions file going into an empty table takes a
+fast path: one pass from the file straight into the table, the checks run on
+what landed, and only if one fails is that undone and the file staged and
+checked row by row as usual, within the same transaction.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from engine import store
+from engine.ingest import parse, readers, validate
+from engine.ingest.db import register, unregister
+from engine.ingest.columns import TABLE_ORDER, columns
+from engine.ingest.errors import ImportRejected, Problem, render_messages
+from engine.ingest.mapping import Mapping, resolve_mapping
+from engine.ingest.validate import MAX_LISTED, Plan
+
+Progress = Callable[[float, str], None]
+PREVIEW_ROWS = 20
+FAST_TABLES = ("transactions", "interactions")
+_PARAM_COLUMNS = ("first_line", "columns", "found", "needed", "today", "encoding", "detail")
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or (dry run) would do.
+
+    Counts are rows of the file: `inserted`, `updated` (customers only),
+    `unchanged` (already stored as they are), `rejected` (with a problem).
+    `other_values` lists, per code column, values that no synonym matched
+    and that are stored as ``other``, with their counts. `preview` holds the
+    first rows as they will be stored (with their `line` and whether they
+    are `ok`); `rejects` the rejected rows as found in the file, plus `line`
+    and `error` columns (None when nothing was rejected).
+    """
+    file_name: str
+    table: str
+    format: str
+    mapping: Mapping
+    content_hash: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    day_first: bool = True
+    dry_run: bool = False
+    batch_id: int | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    customers_created: int = 0
+    other_values: dict[str, dict[str, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    problem_counts: dict[str, int] = field(default_factory=dict)
+    preview: pd.DataFrame | None = None
+    rejects: pd.DataFrame | None = None
+    same_file_batches: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def other_counts(self) -> dict[str, int]:
+        """Per code column, how many values were stored as ``other``."""
+        return {col: sum(v.values()) for col, v in self.other_values.items()}
+
+    def summary(self, lang: str = "en") -> str:
+        """One line: the counts, in `lang`."""
+        from engine import i18n
+        key = "ingest.summary.dry_run" if self.dry_run else "ingest.summary.done"
+        text = i18n.t(key, lang, file=self.file_name, table=self.table,
+                      rows=f"{self.rows_read:,}", inserted=f"{self.inserted:,}",
+                      updated=f"{self.updated:,}", unchanged=f"{self.unchanged:,}",
+                      rejected=f"{self.rejected:,}")
+        if self.customers_created:
+            text += " " + i18n.t("ingest.summary.created", lang,
+                                 count=f"{self.customers_created:,}")
+        for col, count in self.other_counts.items():
+            text += " " + i18n.t("ingest.summary.other", lang, column=col, count=f"{count:,}")
+        return text
+
+    def problem_table(self, lang: str = "en") -> pd.DataFrame:
+        """The listed problems as a table: line, column, value, problem, expected."""
+        return pd.DataFrame({
+            "line": pd.array([p.line for p in self.problems], dtype="Int64"),
+            "column": [p.column or "" for p in self.problems],
+            "value": [p.value or "" for p in self.problems],
+            "problem": [p.what(lang) for p in self.problems],
+            "expected": [p.expected(lang) for p in self.problems],
+        })
+
+    def rejects_csv(self) -> bytes:
+        """The rejected rows as a CSV file (UTF-8 with BOM, so Excel reads Chinese)."""
+        frame = self.rejects if self.rejects is not None else pd.DataFrame()
+        return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One file to import: what, into which table, with which mapping."""
+    file: object
+    table: str
+    mapping: Mapping | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class _Options:
+    create_customers: bool = False
+    skip_invalid: bool = False
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    day_first: bool | None = None
+    today: date | None = None
+    lang: str = "en"
+
+
+# ---- entry points --------------------------------------------------------------
+
+def import_file(db, file, table: str, *, name: str | None = None,
+                mapping: Mapping | None = None, progress: Progress | None = None,
+                **options) -> ImportReport:
+    """Import one file into `table` of the database at `db`, all or nothing.
+
+    Parameters
+    ----------
+    db : path of the DuckDB file (created when missing; a rejected import
+        into a new file leaves no file behind).
+    file : a path, bytes, or an uploaded file object (with `.read()` and
+        `.name`); `name` overrides the name shown in messages.
+    table : customers, transactions, interactions or followups.
+    mapping : {file header: canonical column or None}; headers it leaves
+        out are mapped automatically.
+    progress : called as progress(fraction 0..1, stage) with stage one of
+        "read", "check", "write", "done", in the calling thread.
+    options : create_customers (bool), skip_invalid (bool), encoding,
+        delimiter, sheet (xlsx), day_first (None = from the file), today
+        (the date after which event dates are refused; default today),
+        lang (of the rejects file's error column, "en" or "zh").
+
+    Returns the ImportReport; raises ImportRejected (nothing written) when
+    the mapping does not work or, unless skip_invalid, any row has a problem.
+    """
+    item = ImportItem(file, table, mapping, name)
+    return import_files(db, [item], progress=progress, **options)[0]
+
+
+def import_files(db, items: list, *, progress: Progress | None = None,
+                 **options) -> list[ImportReport]:
+    """Import several files in one transaction (customers first): all of them or none.
+
+    `items` are ImportItem, or (file, table) / (file, table, mapping) tuples.
+    Each file becomes its own batch. Options as for `import_file`.
+    """
+    opts = _Options(**options)
+    items = sorted((_item(i) for i in items), key=lambda i: TABLE_ORDER.index(i.table))
+    for item in items:
+        columns(item.table)
+    path = Path(db) if db is not None else store.default_db_path()
+    existed = path.exists()
+    try:
+        with store.write(path) as con:
+            reports = [_import_one(con, item, opts, dry_run=False,
+                                   progress=_scaled(progress, k, len(items)))
+                       for k, item in enumerate(items)]
+    except BaseException:
+        if not existed:
+            _remove_database(path)
+        raise
+    if progress is not None:
+        progress(1.0, "done")
+    return reports
+
+
+def preview_import(db, file, table: str, *, name: str | None = None,
+                   mapping: Mapping | None = None, progress: Progress | None = None,
+                   **options) -> ImportReport:
+    """Everything `import_file` would do, done and then thrown away: a dry run.
+
+    The report has the counts, every problem (`problems`, `problem_count`),
+    the first rows as they would be stored (`preview`) and the rows that
+    would be rejected (`rejects`). Nothing is written; a missing database
+    file is not created.
+    """
+    opts = _Options(**options)
+    columns(table)
+    item = ImportItem(file, table, mapping, name)
+    path = Path(db) if db is not None else store.default_db_path()
+    if not path.exists():
+        import duckdb
+        con = duckdb.connect()
+        try:
+            store.migrate(con)
+            report = _import_one(con, item, opts, dry_run=True, progress=progress)
+        finally:
+            con.close()
+    else:
+        with store.connect(path) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                report = _import_one(con, item, opts, dry_run=True, progress=progress)
+            finally:
+                con.execute("ROLLBACK")
+    if progress is not None:
+        progress(1.0, "done")
+    return report
+
+
+def import_csv(db, path, table: str = "transactions", **options) -> ImportReport:
+    """Import one CSV file by path: the call the benchmark times.
+
+    Same as `import_file`; by default creates the customers the file names
+    (a transactions export alone is enough to start).
+    """
+    options.setdefault("create_customers", True)
+    return import_file(db, path, table, **options)
+
+
+# ---- one file ------------------------------------------------------------------
+
+def _import_one(con, item: ImportItem, opts: _Options, *, dry_run: bool,
+                progress: Progress | None) -> ImportReport:
+    began = time.perf_counter()
+    steps = _Steps(con, progress)
+    steps.report(0.0, "read")
+    with readers.open_source(item.file, name=item.name, encoding=opts.encoding,
+                             delimiter=opts.delimiter, sheet=opts.sheet) as src:
+        info = src.info
+        mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name)
+        day_first = _first_not_none(opts.day_first, info.day_first, True)
+        plan = Plan.build(item.table, info.headers, mapping, day_first)
+        today = opts.today or date.today()
+        params = {**src.params, "today": today}
+        parse.install(con)
+        con.execute("DROP TABLE IF EXISTS _ingest_rejects; "
+                    "DROP TABLE IF EXISTS _ingest_reject_scans")
+        if src.frame is not None:
+            register(con, "_ingest_src", src.frame)
+        report = ImportReport(info.name, item.table, info.format, mapping, src.content_hash,
+                              encoding=info.encoding, delimiter=info.delimiter,
+                              sheet=info.sheet, day_first=day_first, dry_run=dry_run)
+        report.same_file_batches = [r[0] for r in con.execute(
+            "SELECT batch_id FROM import_batches WHERE content_hash = ? AND table_name = ? "
+            "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, item.table]).fetchall()]
+        batch = None if dry_run else _next_batch(con)
+        try:
+            done = (not dry_run and _fast_path_fits(con, src, plan)
+                    and _fast_import(con, plan, src, params, batch, opts, steps, report))
+            if not done:
+                _staged_import(con, plan, src, params, batch, opts, steps, report,
+                               today=today, dry_run=dry_run)
+        finally:
+            if src.frame is not None:
+                unregister(con, "_ingest_src")
+            con.execute("DROP TABLE IF EXISTS _ingest_rows; DROP TABLE IF EXISTS _ingest_raw; "
+                        "DROP TABLE IF EXISTS _ingest_problems; "
+                        "DROP TABLE IF EXISTS _ingest_rejects; "
+                        "DROP TABLE IF EXISTS _ingest_reject_scans")
+    if not dry_run:
+        _record_batch(con, report)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, report,
+                   *, today: date, dry_run: bool) -> None:
+    n_records = validate.stage(con, plan, src, params, steps.runner(0.0, 0.55, "read"))
+    steps.report(0.55, "check")
+    validate.check_cells(con, plan)
+    validate.check_duplicates(con, plan)
+    validate.check_customers(con, plan, create=opts.create_customers)
+    validate.check_stored_transactions(con, plan)
+    validate.check_malformed(con)
+    validate.mark_rejected(con)
+    validate.mark_customer_changes(con, plan)
+    validate.mark_stored_events(con, plan)
+    frame, lines = validate.problem_frame(con, plan, src, n_records, exact_lines=dry_run)
+    frame = _with_params(frame, report, today)
+    ops = validate.op_counts(con)
+    report.rows_read = sum(ops.values()) + int(frame["_row"].isna().sum())
+    report.inserted, report.updated = ops.get("insert", 0), ops.get("update", 0)
+    report.unchanged = ops.get("same", 0)
+    report.rejected = ops.get("reject", 0) + int(frame["_row"].isna().sum())
+    report.other_values = validate.other_values(con, plan)
+    report.customers_created = _customers_to_create(con, plan, opts)
+    report.problem_count = len(frame)
+    report.problem_counts = frame["code"].value_counts().to_dict() if len(frame) else {}
+    report.problems = _problems(frame.head(MAX_LISTED), report.file_name)
+    report.preview = _preview(con, plan, lines)
+    if len(frame) and (dry_run or opts.skip_invalid):
+        report.rejects = _rejects(con, src, frame, lines, opts.lang)
+    if len(frame) and not dry_run and not opts.skip_invalid:
+        raise ImportRejected(report.problems, total=report.problem_count, report=report)
+    if dry_run:
+        return
+    steps.report(0.7, "write")
+    report.batch_id = batch
+    report.customers_created = _create_customers(con, plan, batch, opts)
+    _write_rows(con, plan, batch)
+    steps.report(0.98, "write")
+
+
+def _write_rows(con, plan: Plan, batch: int) -> None:
+    """Insert the rows marked insert; for customers also apply the updates."""
+    names = plan.names
+    cols = ", ".join(names)
+    if plan.table == "customers" and "update" in validate.op_counts(con):
+        kept = _table_columns(con, "customers")
+        version_cols = [c for c in _table_columns(con, "customer_versions") if c in kept]
+        vc = ", ".join(version_cols)
+        con.execute(f"""
+            INSERT INTO customer_versions ({vc}, replaced_by)
+            SELECT {vc}, $b FROM customers
+            WHERE customer_id IN (SELECT customer_id FROM _ingest_rows WHERE _op = 'update')""",
+                    {"b": batch})
+        sets = ", ".join(f"{n} = r.{n}" for n in names if n != "customer_id")
+        con.execute(f"""
+            UPDATE customers SET {sets + ', ' if sets else ''}batch_id = $b
+            FROM _ingest_rows r
+            WHERE customers.customer_id = r.customer_id AND r._op = 'update'""", {"b": batch})
+    if plan.table == "followups":
+        con.execute(f"""
+            INSERT INTO followups (followup_id, {cols}, batch_id)
+            SELECT (SELECT coalesce(max(followup_id), 0) FROM followups)
+                   + row_number() OVER (ORDER BY _row), {cols}, $b
+            FROM _ingest_rows WHERE _op = 'insert'""", {"b": batch})
+    else:
+        con.execute(f"INSERT INTO {plan.table} ({cols}, batch_id) "
+                    f"SELECT {cols}, $b FROM _ingest_rows WHERE _op = 'insert'", {"b": batch})
+
+
+def _customers_to_create(con, plan: Plan, opts: _Options) -> int:
+    if plan.table == "customers" or not opts.create_customers:
+        return 0
+    return con.execute("""
+        SELECT count(DISTINCT customer_id) FROM _ingest_rows
+        WHERE _op <> 'reject' AND customer_id NOT IN (SELECT customer_id FROM customers)
+        """).fetchone()[0]
+
+
+def _create_customers(con, plan: Plan, batch: int, opts: _Options) -> int:
+    """Customers the file names and the database lacks, with only their id."""
+    if plan.table == "customers" or not opts.create_customers:
+        return 0
+    return con.execute("""
+        INSERT INTO customers (customer_id, batch_id)
+        SELECT DISTINCT customer_id, $b FROM _ingest_rows
+        WHERE _op <> 'reject' AND customer_id NOT IN (SELECT customer_id FROM customers)
+        """, {"b": batch}).fetchone()[0]
+
+
+# ---- the fast path --------------------------------------------------------------
+
+def _fast_path_fits(con, src, plan: Plan) -> bool:
+    """A CSV of events going into an empty table: nothing to match against."""
+    if src.frame is not None or plan.table not in FAST_TABLES:
+        return False
+    return con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {plan.table} LIMIT 1)"
+                       ).fetchone()[0]
+
+
+def _fast_import(con, plan: Plan, src, params, batch: int, opts: _Options, steps,
+                 report: ImportReport) -> bool:
+    """Read straight into the table; False (and nothing left behind) if a check fails.
+
+    Invalid rows land with batch id -batch and placeholders in NOT NULL
+    columns, codes as their text; the checks then look only at what landed.
+    """
+    table, b = plan.table, {"b": batch}
+    items, _ = validate.stored_values(plan, fast=True)
+    staging = validate.staging_select(plan, src.relation, fast=True, odd_spaces=src.odd_spaces)
+    sql = (f"INSERT INTO {table} ({', '.join(plan.names)}, batch_id) "
+           f"SELECT {', '.join(items)}, CASE WHEN {validate.row_ok(plan)} THEN $b ELSE -$b END "
+           f"FROM ({staging}) s WHERE NOT s._blank")
+    inserted = steps.runner(0.0, 0.85, "write")(sql, {**params, **b}).fetchone()[0]
+    steps.report(0.85, "check")
+    if not _fast_checks_pass(con, plan, opts, batch):
+        con.execute(f"DELETE FROM {table} WHERE batch_id = $b OR batch_id = -$b", b)
+        return False
+    report.batch_id = batch
+    report.customers_created = 0
+    if opts.create_customers:
+        report.customers_created = con.execute(f"""
+            INSERT INTO customers (customer_id, batch_id)
+            SELECT DISTINCT customer_id, $b FROM {table}
+            WHERE batch_id = $b AND customer_id NOT IN (SELECT customer_id FROM customers)""",
+                                               b).fetchone()[0]
+    for c in plan.code_columns():
+        _resolve_codes(con, table, c, batch, report)
+    report.rows_read = report.inserted = inserted
+    report.preview = con.execute(
+        f"SELECT {', '.join(plan.names)} FROM {table} WHERE batch_id = $b LIMIT {PREVIEW_ROWS}",
+        b).fetchdf().assign(ok=True)
+    steps.report(0.98, "write")
+    return True
+
+
+def _resolve_codes(con, table: str, c, batch: int, report: ImportReport) -> None:
+    """Turn the texts the fast path stored in a code column into codes.
+
+    The few distinct texts are matched through the synonyms (punctuation,
+    spaces and case ignored); only rows whose text is not already its code
+    are rewritten. Texts no synonym matches become ``other`` (kind code,
+    counted in the report) or stay as written (kind label).
+    """
+    b = {"b": batch, "vocabulary": c.vocabulary}
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_texts AS
+        SELECT m.text, m.n, k.code FROM (
+            SELECT {c.name} AS text, count(*) AS n FROM {table}
+            WHERE batch_id = $b AND {c.name} IS NOT NULL GROUP BY 1) m
+        LEFT JOIN _ingest_codes k ON k.vocabulary = $vocabulary AND k.key = ingest_key(m.text)
+        """, b)
+    fallback = "'other'" if c.kind == "code" else "m.text"
+    con.execute(f"""
+        UPDATE {table} SET {c.name} = coalesce(m.code, {fallback})
+        FROM _ingest_texts m
+        WHERE {table}.batch_id = $b AND {table}.{c.name} = m.text
+          AND m.text <> coalesce(m.code, {fallback})""", {"b": batch})
+    if c.kind == "code":
+        rows = con.execute("SELECT text, n FROM _ingest_texts WHERE code IS NULL "
+                           "ORDER BY n DESC, text").fetchall()
+        if rows:
+            report.other_values[c.name] = dict(rows)
+    con.execute("DROP TABLE _ingest_texts")
+
+
+def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
+    table, b = plan.table, {"b": batch}
+    if con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = -$b", b).fetchone()[0]:
+        return False
+    malformed = con.execute("""
+        SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ingest_rejects'""").fetchone()[0]
+    if malformed and con.execute(
+            "SELECT count(*) FROM _ingest_rejects "
+            "WHERE trim(coalesce(csv_line, ''), ' \t\r\n') <> '' "
+            "OR CAST(error_type AS VARCHAR) NOT IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')"
+    ).fetchone()[0]:
+        return False
+    if "txn_id" in plan.names and con.execute(f"""
+            SELECT count(*) FROM (SELECT txn_id FROM {table}
+                                  WHERE batch_id = $b AND txn_id IS NOT NULL
+                                  GROUP BY txn_id HAVING count(*) > 1)""", b).fetchone()[0]:
+        return False
+    if not opts.create_customers and con.execute(f"""
+            SELECT count(*) FROM {table} WHERE batch_id = $b
+            AND customer_id NOT IN (SELECT customer_id FROM customers)""", b).fetchone()[0]:
+        return False
+    return True
+
+
+# ---- report parts ------------------------------------------------------------------
+
+def _with_params(frame: pd.DataFrame, report: ImportReport, today: date) -> pd.DataFrame:
+    """The problems frame with the slots its messages need."""
+    frame = frame.copy()
+    frame["file"] = report.file_name
+    frame["columns"] = frame["detail"]
+    frame["today"] = today.isoformat()
+    frame["encoding"] = report.encoding or "UTF-8"
+    return frame
+
+
+def _problems(frame: pd.DataFrame, file_name: str) -> list[Problem]:
+    """Problem objects for the first rows of a problems frame."""
+    out = []
+    for row in frame.to_dict("records"):
+        params = {k: _plain(row.get(k)) for k in _PARAM_COLUMNS if _plain(row.get(k)) is not None}
+        if row["code"] not in ("duplicate_id",):
+            params.pop("first_line", None)
+        if row["code"] not in ("txn_conflict",):
+            params.pop("columns", None)
+        out.append(Problem(row["code"], file_name, line=_plain(row.get("line")),
+                           column=_plain(row.get("column")), value=_plain(row.get("value")),
+                           target=_plain(row.get("target")), params=params))
+    return out
+
+
+def _plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _preview(con, plan: Plan, lines: np.ndarray | None) -> pd.DataFrame:
+    """The first rows of the file as they will be stored."""
+    frame = con.execute(f"SELECT _row, {', '.join(plan.names)}, _op <> 'reject' AS ok "
+                        f"FROM _ingest_rows ORDER BY _row LIMIT {PREVIEW_ROWS}").fetchdf()
+    rows = frame.pop("_row").to_numpy(np.int64)
+    line = lines[rows] if lines is not None else rows + 2
+    frame.insert(0, "line", line)
+    return frame
+
+
+def _rejects(con, src, frame: pd.DataFrame, lines: np.ndarray | None, lang: str
+             ) -> pd.DataFrame:
+    """Rejected rows as found in the file, with their line and an error column."""
+    headers = src.info.headers
+    line_col = "line" if "line" not in headers else "import_line"
+    error_col = "error" if "error" not in headers else "import_error"
+    frame = frame.copy()
+    frame["message"] = render_messages(frame, lang, with_file=False)
+    on_rows = frame[frame["_row"].notna()]
+    errors = on_rows.groupby("_row", sort=True)["message"].agg("; ".join)
+    ordinals = errors.index.to_numpy(np.int64)
+    if src.frame is not None:
+        raw = src.frame.iloc[ordinals].reset_index(drop=True)
+    else:
+        con.execute("DROP TABLE IF EXISTS _ingest_raw; DROP TABLE IF EXISTS _ingest_rejects; "
+                    "DROP TABLE IF EXISTS _ingest_reject_scans")
+        con.execute(f"CREATE TEMP TABLE _ingest_raw AS SELECT * FROM {src.relation}", src.params)
+        _, base = validate.ordinal_base(con, "_ingest_raw")
+        register(con, "_ingest_bad", pd.DataFrame({"_row": ordinals}))
+        try:
+            raw = con.execute("SELECT r.* FROM _ingest_raw r JOIN _ingest_bad b "
+                              "ON r.rowid - $base = b._row ORDER BY r.rowid",
+                              {"base": base}).fetchdf()
+        finally:
+            unregister(con, "_ingest_bad")
+    raw.columns = headers
+    raw = raw.astype("string")
+    raw[line_col] = lines[ordinals]
+    raw[error_col] = errors.to_numpy()
+    broken = frame[frame["_row"].isna()]
+    if len(broken):
+        extra = pd.DataFrame({line_col: broken["line"].to_numpy(),
+                              error_col: broken["message"].to_numpy()})
+        raw = pd.concat([raw, extra], ignore_index=True)
+    raw[line_col] = raw[line_col].astype("Int64")
+    return raw.sort_values(line_col, kind="stable").reset_index(drop=True)
+
+
+# ---- batches ---------------------------------------------------------------------
+
+def _next_batch(con) -> int:
+    return con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM import_batches").fetchone()[0]
+
+
+def _record_batch(con, report: ImportReport) -> None:
+    if report.batch_id is None:
+        return
+    con.execute("""
+        INSERT INTO import_batches (batch_id, file_name, content_hash, table_name,
+            rows_inserted, rows_updated, rows_unchanged, rows_rejected, customers_created,
+            imported_at, undone_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)""",
+                [report.batch_id, report.file_name, report.content_hash, report.table,
+                 report.inserted, report.updated, report.unchanged, report.rejected,
+                 report.customers_created, datetime.now()])
+
+
+def _table_columns(con, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()]
+
+
+# ---- plumbing ---------------------------------------------------------------------
+
+class _Steps:
+    """Progress reporting: stage boundaries, and DuckDB's own progress inside long queries.
+
+    A long statement runs in a worker thread while this thread polls
+    `query_progress()`, so the callback is always called from the caller's
+    thread (Streamlit needs that).
+    """
+
+    def __init__(self, con, callback: Progress | None):
+        self.con, self.callback = con, callback
+        if callback is not None:
+            con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+
+    def report(self, fraction: float, stage: str) -> None:
+        if self.callback is not None:
+            self.callback(min(max(fraction, 0.0), 1.0), stage)
+
+    def runner(self, lo: float, hi: float, stage: str):
+        def run(sql: str, params: dict):
+            params = {k: v for k, v in params.items() if f"${k}" in sql}
+            if self.callback is None:
+                return self.con.execute(sql, params)
+            return self._watched(sql, params, lo, hi, stage)
+        return run
+
+    def _watched(self, sql, params, lo, hi, stage):
+        self.report(lo, stage)
+        outcome: dict = {}
+
+        def work():
+            try:
+                outcome["result"] = self.con.execute(sql, params)
+            except BaseException as exc:  # handed over to the caller's thread
+                outcome["error"] = exc
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.2)
+                done = self.con.query_progress()
+                if done >= 0:
+                    self.report(lo + (hi - lo) * done / 100.0, stage)
+        except BaseException:
+            self.con.interrupt()
+            worker.join()
+            raise
+        if "error" in outcome:
+            raise outcome["error"]
+        self.report(hi, stage)
+        return outcome["result"]
+
+
+def _scaled(progress: Progress | None, k: int, n: int) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda fraction, stage: progress((k + fraction) / n, stage)
+
+
+def _item(item) -> ImportItem:
+    if isinstance(item, ImportItem):
+        return item
+    return ImportItem(*item)
+
+
+def _first_not_none(*values):
+    return next(v for v in values if v is not None)
+
+
+def _remove_database(path: Path) -> None:
+    """Remove a database file this import created (and its write-ahead log)."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)

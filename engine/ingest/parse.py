@@ -1,0 +1,322 @@
+"""Value parsers: the text of a cell to the value stored, as DuckDB SQL macros.
+
+Parsing runs in DuckDB so that a million rows parse in parallel and in C++,
+never row by row in Python. `install(con)` defines the macros on a
+connection (temporary, gone when it closes); every macro takes a cell that
+`ingest_clean` has already trimmed and returns NULL where it cannot parse, so
+"empty" and "unparseable" are told apart by looking at both.
+
+Each macro tries the cheap exact cast first and only sends the rest through
+the slower patterns, so clean ISO files pay almost nothing:
+
+- dates: 2024-01-15, 2024/1/15, 2024.1.15, 2024年1月15日, 20240115, 15.01.2024
+  (year last: day first or month first, chosen per file), Excel serial
+  numbers (45306, 45306.5), and any of these with a time of day;
+- amounts: 1234.5, 1,234.50, ¥1,234.50, ￥12, $12, €12, RMB 12, 12元, -12,
+  (12.00) and 12.00- for negatives, 1.234,50 (decimal comma);
+- numbers: like amounts without currency, with a trailing unit (3件, 2小时);
+- ratings: 1-5, "5分", "★★★★";
+- codes: matched on their letters and digits only, case-insensitive, through
+  the synonyms in VOCABULARIES.
+
+`parse_values` runs one parser over a Python list, for tests and previews.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterable, Sequence
+
+import duckdb
+import pandas as pd
+
+from engine.ingest.db import register, unregister
+
+# Cells holding one of these mean "no value".
+NULL_MARKERS = ("null", "NULL", "Null", "None", "nan", "NaN", "N/A", "n/a", "#N/A",
+                "-", "--", "—", "——")
+_WHITESPACE = " \t\r\n\u3000\u00a0\ufeff"
+
+_TIME = ("", " %H:%M:%S", " %H:%M", " %H:%M:%S.%f")
+_YMD = [f"{d}{t}" for d in ("%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d") for t in _TIME] + [
+    f"%Y年%m月%d日{t}" for t in ("", " %H:%M:%S", " %H:%M", "%H:%M:%S", "%H:%M",
+                                 " %H时%M分%S秒", " %H时%M分", "%H时%M分%S秒", "%H时%M分")]
+_DMY = [f"{d}{t}" for d in ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y") for t in _TIME]
+_MDY = [f"{d}{t}" for d in ("%m.%d.%Y", "%m/%d/%Y", "%m-%d-%Y") for t in _TIME]
+
+_AMOUNT_NOISE = r"\s|(?i:rmb|cny|usd|eur|hkd|yuan)|[元圆¥￥$€£]"
+_EXCEL_TEXT = r"^(?:=\"(.*)\"|=(.*)|'(.*))$"  # ="00123", =00123, '00123
+_UNITS = r"(件|个|只|台|套|份|次|箱|盒|小时|分钟|分|星|(?i:hours?|hrs?|h|pcs?|units?|stars?))$"
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal of one of this module's constants (never user text)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_lit(i) for i in items) + "]"
+
+
+_EXOTIC = "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE if c != " ")
+_EXOTIC_EDGE = f"^[{_EXOTIC}]|[{_EXOTIC}]$"   # whitespace trim() alone leaves
+
+# One macro per concept. A macro that looks at its argument more than once
+# takes a column (not a macro call) as argument where speed matters, so that
+# DuckDB does not inline a costly expression many times; the staging query
+# (validate.py) feeds text cells through separate projection levels. The
+# *_slow parts only ever see the cells the exact cast could not read.
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO ingest_trim(x) AS
+    CASE WHEN regexp_matches(x, {_lit(_EXOTIC_EDGE)})
+         THEN trim(x, {_lit(_WHITESPACE)}) ELSE trim(x) END;
+
+CREATE OR REPLACE TEMP MACRO ingest_null(t) AS
+    CASE WHEN t = '' THEN NULL
+         WHEN strlen(t) <= {max(len(m.encode()) for m in NULL_MARKERS)}
+              AND contains({_lit("".join(sorted({m[0] for m in NULL_MARKERS})))}, left(t, 1))
+              AND regexp_full_match(t, {_lit("|".join(re.escape(m) for m in NULL_MARKERS))})
+         THEN NULL ELSE t END;
+
+CREATE OR REPLACE TEMP MACRO ingest_clean(x) AS ingest_null(ingest_trim(x));
+
+CREATE OR REPLACE TEMP MACRO ingest_id(s) AS
+    CASE WHEN starts_with(s, '=') OR starts_with(s, {_lit("'")})
+         THEN nullif(trim(regexp_replace(s, {_lit(_EXCEL_TEXT)}, '\\1\\2\\3'), ' '), '')
+         ELSE s END;
+
+CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
+    CASE WHEN s IS NOT NULL THEN coalesce(
+        try_strptime(regexp_replace(s, '\\s*([年月日时分秒])\\s*', '\\1', 'g'), {_list(_YMD)}),
+        CASE WHEN regexp_full_match(s, '\\d{{8}}') THEN try_strptime(s, '%Y%m%d') END,
+        CASE WHEN regexp_full_match(s, '\\d{{14}}') THEN try_strptime(s, '%Y%m%d%H%M%S') END,
+        CASE WHEN day_first THEN try_strptime(s, {_list(_DMY)})
+             ELSE try_strptime(s, {_list(_MDY)}) END,
+        CASE WHEN regexp_full_match(s, '\\d{{5}}(\\.\\d+)?')
+             THEN TIMESTAMP '1899-12-30'
+                  + to_microseconds(CAST(round(CAST(s AS DOUBLE) * 86400000000) AS BIGINT)) END)
+    END;
+
+CREATE OR REPLACE TEMP MACRO ingest_timestamp(x, day_first) AS
+    coalesce(try_cast(x AS TIMESTAMP),
+             CASE WHEN x IS NOT NULL THEN ingest_ts_slow(ingest_clean(x), day_first) END);
+
+CREATE OR REPLACE TEMP MACRO ingest_date(x, day_first) AS
+    coalesce(try_cast(x AS DATE),
+             CASE WHEN x IS NOT NULL
+                  THEN CAST(ingest_ts_slow(ingest_clean(x), day_first) AS DATE) END);
+
+CREATE OR REPLACE TEMP MACRO ingest_decimal_text(b) AS
+    CASE WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?') THEN replace(b, ',', '')
+         WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(\\.\\d{{3}})+,\\d+|[-+]?\\d+,\\d{{1,2}}')
+              THEN replace(replace(b, '.', ''), ',', '.')
+         WHEN regexp_full_match(b, '[-+]?(\\d+\\.?\\d*|\\.\\d+)') THEN b END;
+
+CREATE OR REPLACE TEMP MACRO ingest_money_text(s) AS
+    translate(regexp_replace(s, {_lit(_AMOUNT_NOISE)}, '', 'g'), '，－−（）', ',--()');
+
+CREATE OR REPLACE TEMP MACRO ingest_amount_slow(u) AS
+    try_cast(ingest_decimal_text(regexp_replace(u, '^\\((.*)\\)$|^(.*)-$', '\\1\\2'))
+             AS DECIMAL(18, 2))
+    * CASE WHEN regexp_full_match(u, '\\(.*\\)|.+-') THEN -1 ELSE 1 END;
+
+CREATE OR REPLACE TEMP MACRO ingest_amount(x) AS
+    coalesce(try_cast(x AS DECIMAL(18, 2)),
+             CASE WHEN x IS NOT NULL
+                  THEN ingest_amount_slow(ingest_money_text(ingest_clean(x))) END);
+
+CREATE OR REPLACE TEMP MACRO ingest_finite(v) AS CASE WHEN isfinite(v) THEN v END;
+
+CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
+    ingest_finite(try_cast(ingest_decimal_text(
+        regexp_replace(translate(regexp_replace(s, '\\s', '', 'g'), '，－−', ',--'),
+                       {_lit(_UNITS)}, '')) AS DOUBLE));
+
+CREATE OR REPLACE TEMP MACRO ingest_number(x) AS
+    coalesce(ingest_finite(try_cast(x AS DOUBLE)),
+             CASE WHEN x IS NOT NULL THEN ingest_number_slow(ingest_clean(x)) END);
+
+CREATE OR REPLACE TEMP MACRO ingest_rating_clean(s) AS
+    CASE WHEN regexp_full_match(s, '[★☆]+')
+         THEN CAST(length(s) - length(replace(s, '★', '')) AS DOUBLE)
+         ELSE coalesce(ingest_finite(try_cast(s AS DOUBLE)), ingest_number_slow(s)) END;
+
+CREATE OR REPLACE TEMP MACRO ingest_rating(x) AS ingest_rating_clean(ingest_clean(x));
+
+CREATE OR REPLACE TEMP MACRO ingest_key(s) AS
+    nullif(regexp_replace(lower(s), '[^\\p{{L}}\\p{{N}}]+', '', 'g'), '');
+"""
+
+# Stored code -> the words that mean it (the code itself always counts).
+# kind "code" vocabularies turn anything else into `other`; kind "label"
+# vocabularies (customer_type, channel_type, source) keep it as written.
+VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "kind": {
+        "consultation": ("咨询", "询价", "问询", "询问", "售前咨询", "售后咨询", "产品咨询",
+                         "inquiry", "enquiry", "consult", "question", "pre-sales"),
+        "complaint": ("投诉", "客诉", "抱怨", "差评", "投诉建议", "complain", "complaints"),
+        "feedback": ("反馈", "建议", "意见", "评价", "回访", "满意度调查", "调研",
+                     "survey", "review", "suggestion", "comment"),
+        "visit": ("拜访", "上门", "到访", "走访", "来访", "面谈", "上门拜访", "meeting", "onsite"),
+        "event": ("活动", "参加活动", "展会", "会议", "沙龙", "培训", "发布会", "讲座",
+                  "webinar", "seminar", "exhibition", "workshop", "conference"),
+        "referral": ("推荐", "转介绍", "介绍客户", "推荐客户", "refer", "referred"),
+        "other": ("其他", "其它", "misc", "others"),
+    },
+    "channel": {
+        "phone": ("电话", "电话联系", "来电", "去电", "呼入", "呼出", "座机", "手机", "热线",
+                  "tel", "telephone", "call", "phonecall", "mobile", "hotline"),
+        "email": ("邮件", "电子邮件", "邮箱", "mail", "e-mail"),
+        "online": ("在线", "在线客服", "网上", "网站", "官网", "线上", "客服系统", "网页",
+                   "chat", "livechat", "web", "website", "app"),
+        "visit": ("上门", "拜访", "到店", "面谈", "现场", "门店", "线下", "当面",
+                  "instore", "offline", "inperson", "facetoface", "onsite"),
+        "wechat": ("微信", "企业微信", "企微", "公众号", "小程序", "weixin", "wx", "wecom"),
+        "sms": ("短信", "短消息", "text", "textmessage"),
+        "other": ("其他", "其它", "others"),
+    },
+    "txn_status": {
+        "paid": ("已支付", "已付款", "支付成功", "付款成功", "已完成", "完成", "交易成功",
+                 "交易完成", "已收款", "已结算", "已发货", "已签收", "成功", "正常",
+                 "completed", "complete", "success", "successful", "settled", "done", "ok"),
+        "refunded": ("已退款", "退款", "退款成功", "退货", "已退货", "退货退款", "退款完成",
+                     "refund", "returned", "return", "reversed"),
+        "other": ("其他", "其它"),
+    },
+    "followup_status": {
+        "in_progress": ("进行中", "跟进中", "处理中", "待跟进", "未完成", "待处理", "跟进",
+                        "ongoing", "open", "pending", "processing", "inprogress", "todo"),
+        "done": ("已完成", "完成", "已结束", "结束", "已解决", "已处理", "已关闭",
+                 "completed", "closed", "finished", "resolved"),
+        "paused": ("暂停", "已暂停", "搁置", "挂起", "暂缓", "onhold", "hold", "suspended"),
+        "other": ("其他", "其它"),
+    },
+    "action": {
+        "visit": ("拜访", "专属拜访", "上门拜访", "客户拜访", "走访"),
+        "care": ("关怀", "关怀联系", "问候", "日常维护", "维护", "定期关怀", "caring", "care call"),
+        "wake_up": ("唤醒", "沉睡唤醒", "激活", "召回沉睡", "wakeup", "reactivation", "reactivate"),
+        "win_back": ("挽回", "流失挽回", "挽留", "召回", "winback", "retention", "retain"),
+        "other": ("其他", "其它"),
+    },
+    "customer_type": {
+        "enterprise": ("企业", "公司", "单位", "机构", "企业客户", "法人", "对公", "组织",
+                       "company", "corporate", "business", "organization", "organisation", "b2b"),
+        "individual": ("个人", "个体", "个人客户", "散客", "自然人", "消费者",
+                       "person", "personal", "consumer", "private", "b2c"),
+    },
+    "channel_type": {
+        "B": ("b端", "b2b", "tob", "企业", "对公", "business"),
+        "C": ("c端", "b2c", "toc", "个人", "零售", "consumer", "retail"),
+    },
+    "source": {
+        "online_shop": ("网店", "网上商城", "线上商城", "电商", "淘宝", "天猫", "京东", "拼多多",
+                        "抖音", "有赞", "微店", "官网商城", "online shop", "online store",
+                        "ecommerce", "webshop", "taobao", "tmall", "jd"),
+        "store": ("门店", "实体店", "线下门店", "到店", "店铺", "retail store", "shop"),
+        "exhibition": ("展会", "展览", "博览会", "trade show", "expo", "fair"),
+        "referral": ("推荐", "转介绍", "老客户推荐", "老带新", "介绍", "referred", "word of mouth"),
+        "advertising": ("广告", "投放", "广告投放", "推广", "搜索广告", "ads", "advert", "ad",
+                        "campaign"),
+    },
+}
+
+
+def normalise(text: str) -> str:
+    """Letters and digits only, lower case: how headers and codes are compared.
+
+    Matches the SQL macro `ingest_key` on ordinary text; full-width forms
+    (ＩＤ) fold to their ASCII twins first.
+    """
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def code_table() -> pd.DataFrame:
+    """Every (vocabulary, key, code) the code columns resolve through."""
+    rows = {(vocab, normalise(word), code)
+            for vocab, codes in VOCABULARIES.items()
+            for code, words in codes.items()
+            for word in (code, *words)}
+    frame = pd.DataFrame(sorted(rows), columns=["vocabulary", "key", "code"])
+    clash = frame[frame.duplicated(["vocabulary", "key"], keep=False)]
+    if len(clash):
+        raise ValueError(f"synonym listed for two codes: {clash.to_dict('records')}")
+    return frame
+
+
+def install(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the parsing macros and the `_ingest_codes` table on this connection."""
+    con.execute(MACROS)
+    register(con, "_ingest_codes_frame", code_table())
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ingest_codes AS "
+                    "SELECT * FROM _ingest_codes_frame")
+    finally:
+        unregister(con, "_ingest_codes_frame")
+
+
+# Kinds whose value is cast out of the raw cell; the others (id, text, code,
+# label) are cleaned text (see validate.staging_select).
+PARSED_KINDS = ("date", "timestamp", "amount", "number", "rating")
+
+
+def value_sql(kind: str, x: str, *, day_first: bool = True) -> str:
+    """SQL for the value stored from raw cell expression `x` of a column kind.
+
+    Codes give their match key; resolving it to a code is a join with
+    `_ingest_codes` (see `parse_values`). `day_first` is inlined as a literal.
+    """
+    df = "TRUE" if day_first else "FALSE"
+    return {
+        "id": f"ingest_id(ingest_clean({x}))",
+        "text": f"ingest_clean({x})",
+        "date": f"ingest_date({x}, {df})",
+        "timestamp": f"ingest_timestamp({x}, {df})",
+        "amount": f"ingest_amount({x})",
+        "number": f"ingest_number({x})",
+        "rating": f"ingest_rating({x})",
+        "code": f"ingest_key(ingest_clean({x}))",
+        "label": f"ingest_key(ingest_clean({x}))",
+    }[kind]
+
+
+def parse_values(kind: str, values: Iterable, *, day_first: bool = True,
+                 vocabulary: str | None = None) -> list:
+    """Parse Python values as an import would; None where a value does not parse.
+
+    For kind ``code``/``label`` give `vocabulary`; the result is the stored
+    code (``other`` or the text as written where no synonym matches).
+    """
+    frame = pd.DataFrame({"x": pd.Series(list(values), dtype="string")})
+    con = duckdb.connect()
+    try:
+        install(con)
+        register(con, "_values", frame)
+        value = value_sql(kind, "x", day_first=day_first)
+        if kind in ("code", "label"):
+            fallback = "'other'" if kind == "code" else "ingest_clean(x)"
+            sql = (f"SELECT CASE WHEN v.k IS NULL THEN NULL ELSE coalesce(c.code, {fallback}) END "
+                   f"FROM (SELECT row_number() OVER () AS i, x, {value} AS k FROM _values) v "
+                   "LEFT JOIN _ingest_codes c ON c.vocabulary = ? AND c.key = v.k ORDER BY v.i")
+            return [r[0] for r in con.execute(sql, [vocabulary]).fetchall()]
+        if kind == "rating":
+            value = f"CASE WHEN {value} IN (1, 2, 3, 4, 5) THEN CAST({value} AS INTEGER) END"
+        return [r[0] for r in con.execute(f"SELECT {value} FROM _values").fetchall()]
+    finally:
+        con.close()
+
+
+def guess_day_first(values: Iterable) -> bool | None:
+    """Whether year-last dates (15.01.2024, 01/15/2024) in a sample put the day first.
+
+    True when some first number is over 12, False when some second number
+    is, None when the sample does not tell (no year-last dates, or every
+    one ambiguous, or both kinds: a file that mixes orders cannot be read).
+    """
+    s = pd.Series(list(values), dtype="string").str.strip()
+    parts = s.str.extract(r"^(\d{1,2})[./-](\d{1,2})[./-]\d{4}")
+    first, second = (pd.to_numeric(parts[i], errors="coerce") for i in (0, 1))
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first != month_first:
+        return day_first
+    return None

@@ -1,0 +1,491 @@
+"""Files in: format, encoding and separator detection, Excel sheets, line numbers.
+
+A file arrives as a path, as bytes, or as an uploaded file object (anything
+with `.read()` and a `.name`). `inspect_file` looks at its beginning only and
+says what it is; `open_source` prepares the whole file for DuckDB: a CSV in
+UTF-8 is read in place by DuckDB's own `read_csv` (other encodings are
+transcoded to a temporary UTF-8 copy in chunks), an .xlsx sheet goes
+through pandas. Either way DuckDB sees columns named c0, c1, … holding the
+cells as text, one row per data record, in file order.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO, Iterator, Union
+
+import charset_normalizer
+import numpy as np
+import pandas as pd
+
+from engine.ingest.errors import ImportRejected, Problem
+
+FileLike = Union[str, os.PathLike, bytes, BinaryIO]
+
+SAMPLE_BYTES = 256 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+# Encodings charset-normalizer may choose between; GBK and GB2312 are read
+# as their superset GB18030.
+CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
+_GB = {"gb2312", "gbk", "gb18030", "hz", "cp936", "gb_2312"}
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass
+class FileInfo:
+    """What a file is, from its beginning: enough to map its columns.
+
+    `sample` holds the first data rows as text, one column per header.
+    """
+    name: str
+    format: str                      # "csv" or "xlsx"
+    headers: list[str]
+    sample: pd.DataFrame
+    encoding: str | None = None      # csv only, a Python codec name
+    delimiter: str | None = None     # csv only
+    sheets: list[str] = field(default_factory=list)  # xlsx only
+    sheet: str | None = None         # xlsx only, the sheet read
+    day_first: bool | None = None    # what the sample says of year-last dates
+
+
+@dataclass
+class Source:
+    """A file prepared for DuckDB (see `open_source`).
+
+    `relation` is SQL for a table with columns c0..c{n-1} of text, to be run
+    with `params`; `ordinal_lines(n_rows, rejected_starts)` gives each row's
+    line in the file.
+    """
+    info: FileInfo
+    content_hash: str
+    relation: str
+    params: dict
+    frame: pd.DataFrame | None = None   # xlsx: the cells, registered as `relation`
+    csv_path: Path | None = None        # csv: the UTF-8 file DuckDB reads
+    odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def ordinal_lines(self, n_rows: int, rejected: np.ndarray) -> np.ndarray | None:
+        """Line number (header = 1) of each row DuckDB read, or None if unsure.
+
+        `rejected` are byte offsets (DuckDB's line_byte_position) of the
+        records DuckDB refused, which it does not number as rows.
+        """
+        if self.frame is not None:
+            return np.arange(n_rows, dtype=np.int64) + 2
+        starts, lines = record_starts(self.csv_path)
+        keep = np.ones(len(starts), bool)
+        keep[_record_of(starts, rejected)] = False
+        if int(keep.sum()) != n_rows:
+            return None
+        return lines[keep]
+
+    def line_of_offsets(self, offsets: np.ndarray) -> np.ndarray:
+        """Line numbers of the records that hold these byte offsets."""
+        starts, lines = record_starts(self.csv_path)
+        return lines[_record_of(starts, offsets)]
+
+
+# ---- entry points ------------------------------------------------------------
+
+def inspect_file(file: FileLike, *, name: str | None = None, encoding: str | None = None,
+                 delimiter: str | None = None, sheet: str | None = None,
+                 sample_rows: int = 20) -> FileInfo:
+    """Format, encoding, separator, sheets, headers and first rows of a file.
+
+    Reads only the beginning of a CSV and the first rows of a sheet.
+    Raises ImportRejected when the file cannot be read at all.
+    """
+    with _local_file(file, name) as (path, label):
+        head = _read_head(path)
+        if _is_xlsx(head, label):
+            return _inspect_xlsx(path, label, sheet, sample_rows)
+        return _inspect_csv(path, label, head, encoding, delimiter, sample_rows)
+
+
+@contextmanager
+def open_source(file: FileLike, *, name: str | None = None, encoding: str | None = None,
+                delimiter: str | None = None, sheet: str | None = None) -> Iterator[Source]:
+    """The whole file ready for DuckDB; temporary copies go when the block ends."""
+    with _local_file(file, name) as (path, label):
+        info = inspect_file(path, name=label, encoding=encoding, delimiter=delimiter,
+                            sheet=sheet, sample_rows=50)
+        if info.format == "xlsx":
+            digest = file_hash(path)
+            frame = read_sheet(path, label, info.sheet)
+            yield Source(info, digest, "_ingest_src", {}, frame=frame)
+            return
+        with _utf8_copy(path, label, info.encoding) as utf8:
+            scan = scan_csv(utf8, info.delimiter)
+            digest = scan.sha256 if utf8 == path else file_hash(path)
+            odd = scan.odd_spaces or scan.quoted_newlines
+            columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(info.headers)))
+            # Short rows are padded with empty cells; DuckDB can do that in
+            # parallel only when no quoted value spans lines.
+            parallel = "false" if scan.quoted_newlines else "true"
+            relation = (
+                "read_csv($path, auto_detect = false, header = true, delim = $delim, "
+                "quote = '\"', escape = '\"', encoding = 'utf-8', "
+                f"columns = {{{columns}}}, null_padding = true, parallel = {parallel}, "
+                "store_rejects = true, rejects_table = '_ingest_rejects', "
+                "rejects_scan = '_ingest_reject_scans', max_line_size = 8388608)")
+            yield Source(info, digest, relation, {"path": str(utf8), "delim": info.delimiter},
+                         csv_path=utf8, odd_spaces=odd)
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes: the same file imported twice is known as such."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_sheets(file: FileLike, *, name: str | None = None) -> list[str]:
+    """Sheet names of an .xlsx file, in workbook order."""
+    with _local_file(file, name) as (path, label):
+        return _sheet_names(path, label)
+
+
+# ---- detection ----------------------------------------------------------------
+
+def detect_encoding(sample: bytes) -> str:
+    """A Python codec for a file's first bytes: UTF-8 (with BOM or not), GB18030, …
+
+    A byte order mark decides; then valid UTF-8 is UTF-8; otherwise
+    charset-normalizer chooses among CANDIDATE_ENCODINGS, and any GB
+    family answer becomes GB18030, the superset of GBK and GB2312.
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    cut = sample.rfind(b"\n") + 1 if len(sample) >= SAMPLE_BYTES else len(sample)
+    try:
+        sample[:cut or len(sample)].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(sample[:cut or len(sample)],
+                                         cp_isolation=CANDIDATE_ENCODINGS).best()
+    if best is None:
+        return "gb18030"
+    found = best.encoding.lower().replace("-", "_")
+    return "gb18030" if found in _GB else codecs.lookup(found).name
+
+
+def sniff_delimiter(text: str) -> str:
+    """The separator that gives the sample the most consistent rows of several fields."""
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
+        widths = [len(r) for r in rows[:-1] or rows if any(c.strip() for c in r)]
+        if not widths or widths[0] < 2:
+            continue
+        score = (sum(w == widths[0] for w in widths) / len(widths), widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def unique_headers(raw: list[str]) -> list[str]:
+    """Header cells made usable as names: trimmed, empty ones numbered, repeats suffixed."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, cell in enumerate(raw):
+        text = (cell or "").strip().lstrip("\ufeff").strip() or f"column {i + 1}"
+        if text in seen:
+            seen[text] += 1
+            text = f"{text} ({seen[text]})"
+        else:
+            seen[text] = 1
+        out.append(text)
+    return out
+
+
+# ---- csv ----------------------------------------------------------------------
+
+def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
+                 sample_rows: int) -> FileInfo:
+    from engine.ingest.parse import guess_day_first
+    encoding = _codec(encoding, label) if encoding else detect_encoding(head)
+    text = _decode_head(head, encoding, label, complete=len(head) < SAMPLE_BYTES)
+    if not text.strip():
+        raise ImportRejected([Problem("empty_file", label)])
+    delimiter = _delimiter(delimiter, label) if delimiter else sniff_delimiter(text)
+    records = [r for r in islice(csv.reader(io.StringIO(text), delimiter=delimiter),
+                                 sample_rows + 1)]
+    if len(head) >= SAMPLE_BYTES and len(records) > 1:
+        records = records[:-1]   # the last record of a cut sample may be cut too
+    records = [r for r in records if r]
+    headers = unique_headers(records[0])
+    rows = [r + [""] * (len(headers) - len(r)) for r in records[1:]]
+    sample = pd.DataFrame([r[:len(headers)] for r in rows], columns=headers, dtype="string")
+    day_first = guess_day_first(sample.stack()) if len(sample) else None
+    return FileInfo(label, "csv", headers, sample, encoding=encoding,
+                    delimiter=delimiter, day_first=day_first)
+
+
+def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        return decoder.decode(head, final=complete)
+    except UnicodeDecodeError as exc:
+        line = head[:exc.start].count(b"\n") + 1
+        raise ImportRejected([Problem("bad_encoding", label, line=line,
+                                      params={"encoding": encoding})]) from None
+
+
+@contextmanager
+def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
+    """The file itself when it is UTF-8, else a UTF-8 copy made chunk by chunk."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):  # DuckDB skips a BOM
+        yield path
+        return
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="ingest-")
+    lines_before = 0
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while True:
+                chunk = src.read(CHUNK_BYTES)
+                try:
+                    dst.write(decoder.decode(chunk, final=not chunk).encode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    line = lines_before + chunk[:max(exc.start, 0)].count(b"\n") + 1
+                    raise ImportRejected([Problem("bad_encoding", label, line=line,
+                                                  params={"encoding": encoding})]) from None
+                if not chunk:
+                    break
+                lines_before += chunk.count(b"\n")
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _record_of(starts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Index of the record each byte offset falls in (offsets before the first: 0)."""
+    return np.maximum(np.searchsorted(starts, np.asarray(offsets, np.int64), "right") - 1, 0)
+
+
+_ODD_SPACES = tuple(c.encode("utf-8") for c in "\t\u3000\u00a0\ufeff")
+
+
+@dataclass(frozen=True)
+class CsvScan:
+    """What one pass over a CSV's bytes tells (see `scan_csv`)."""
+    sha256: str
+    odd_spaces: bool       # tabs (not separating), full-width or no-break spaces, BOM inside
+    quoted_newlines: bool  # a line break inside a quoted value
+
+
+def scan_csv(path: Path, delimiter: str) -> CsvScan:
+    """Hash a UTF-8 CSV and look for what makes reading it slower, in one pass.
+
+    When the file holds no whitespace that plain trim() would leave on a
+    value, values need only the cheap trim; when no quoted value spans
+    lines, DuckDB may read it in parallel.
+    """
+    wanted = [p for p in _ODD_SPACES if p != delimiter.encode()]
+    digest = hashlib.sha256()
+    odd = quotes = False
+    tail = b""
+    with open(path, "rb") as f:
+        first = True
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+            body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
+            seam = tail + body[:3]
+            odd = odd or any(p in body or p in seam for p in wanted)
+            quotes = quotes or b'"' in body
+            tail, first = body[-3:], False
+    quoted = quotes and not bool(_scan_newlines(path)[1].all())
+    return CsvScan(digest.hexdigest(), odd, quoted)
+
+
+def record_starts(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Byte offset and line number of every data record of a CSV, blank lines left out.
+
+    A record ends at a newline outside double quotes (a doubled quote
+    inside a quoted value counts twice, so the parity still holds). The
+    header record is left out too. Vectorised with numpy, in chunks.
+    """
+    nl, ev, cr, size = _scan_newlines(path)
+    if not len(nl):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ends = nl[ev]
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [size]])
+    crs = np.concatenate([cr[ev], [False]])
+    length = stops - starts - crs
+    keep = length > 0
+    starts = starts[keep]
+    lines = np.searchsorted(nl, starts) + 1
+    return starts[1:], lines[1:]
+
+
+def _scan_newlines(path: Path):
+    """Every newline's offset, whether it lies outside quotes, whether a CR precedes it; size."""
+    newlines, even, cr_before = [], [], []
+    offset, quotes, last_byte = 0, 0, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            a = np.frombuffer(chunk, np.uint8)
+            nl = np.flatnonzero(a == 10)
+            qpos = np.flatnonzero(a == 34)
+            even.append((quotes + np.searchsorted(qpos, nl)) % 2 == 0)
+            prev = np.where(nl > 0, a[np.maximum(nl - 1, 0)], last_byte)
+            cr_before.append(prev == 13)
+            newlines.append(nl + offset)
+            quotes += len(qpos)
+            offset += len(a)
+            last_byte = a[-1]
+    if not newlines:
+        return (np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, bool), offset)
+    nl, ev, cr = (np.concatenate(x) for x in (newlines, even, cr_before))
+    return nl, ev, cr, offset
+
+
+# ---- xlsx ---------------------------------------------------------------------
+
+def _sheet_names(path: Path, label: str) -> list[str]:
+    try:
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            return [str(s) for s in book.sheet_names]
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
+
+
+def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], str]:
+    sheets = _sheet_names(path, label)
+    if not sheets:
+        raise ImportRejected([Problem("empty_file", label)])
+    if sheet is None:
+        return sheets, sheets[0]
+    if sheet not in sheets:
+        raise ImportRejected([Problem("no_sheet", label, value=sheet,
+                                      params={"sheets": ", ".join(sheets)})])
+    return sheets, sheet
+
+
+def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
+    from engine.ingest.parse import guess_day_first
+    sheets, sheet = _pick_sheet(path, label, sheet)
+    cells = _read_cells(path, label, sheet, nrows=sample_rows + 1)
+    if cells.empty:
+        raise ImportRejected([Problem("empty_file", label)])
+    headers = unique_headers(cells.iloc[0].fillna("").tolist())
+    sample = cells.iloc[1:].copy()
+    sample.columns = headers
+    sample = sample.reset_index(drop=True)
+    day_first = guess_day_first(sample.stack()) if len(sample) else None
+    return FileInfo(label, "xlsx", headers, sample, sheets=sheets, sheet=sheet,
+                    day_first=day_first)
+
+
+def read_sheet(path: Path, label: str, sheet: str) -> pd.DataFrame:
+    """All data rows of a sheet as text in columns c0.., header row dropped."""
+    cells = _read_cells(path, label, sheet)
+    body = cells.iloc[1:].reset_index(drop=True)
+    body.columns = [f"c{i}" for i in range(body.shape[1])]
+    return body
+
+
+def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) -> pd.DataFrame:
+    """Every cell of a sheet as text (pandas string dtype), rows as in the sheet.
+
+    Excel keeps every number as a float, so whole numbers come back as
+    "10001" rather than "10001.0"; dates and times come as ISO text.
+    """
+    try:
+        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object,
+                            nrows=nrows, engine="openpyxl")
+    except Exception as exc:  # a damaged workbook fails in many ways
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
+    out = raw.astype("string")
+    for col in out.columns:
+        text = out[col]
+        whole = text.str.fullmatch(r"-?\d+\.0").fillna(False)
+        out[col] = text.where(~whole, text.str.slice(0, -2))
+    return out
+
+
+# ---- plumbing -----------------------------------------------------------------
+
+@contextmanager
+def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:
+    """A path on disk for any kind of input, and the name to show in messages."""
+    if isinstance(file, (str, os.PathLike)):
+        path = Path(file)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        yield path, name or path.name
+        return
+    label = name or Path(getattr(file, "name", "") or "upload").name
+    fd, tmp = tempfile.mkstemp(suffix=Path(label).suffix, prefix="ingest-upload-")
+    try:
+        with os.fdopen(fd, "wb") as dst:
+            if isinstance(file, (bytes, bytearray, memoryview)):
+                dst.write(file)
+            else:
+                if hasattr(file, "seek"):
+                    file.seek(0)
+                shutil.copyfileobj(file, dst, CHUNK_BYTES)
+        yield Path(tmp), label
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(SAMPLE_BYTES)
+
+
+def _is_xlsx(head: bytes, label: str) -> bool:
+    if head.startswith(_XLSX_MAGIC):
+        return True
+    if head.startswith(_OLE_MAGIC) or label.lower().endswith(".xls"):
+        raise ImportRejected([Problem("unsupported_format", label, value="xls")])
+    if b"\x00" in head[:4096] and not head.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportRejected([Problem("unsupported_format", label, value="binary")])
+    return False
+
+
+def _codec(encoding: str, label: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
+    return "gb18030" if name in _GB else name
+
+
+def _delimiter(delimiter: str, label: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    delimiter = named.get(delimiter.lower(), delimiter)
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ValueError(f"unusable delimiter {delimiter!r}; use one character "
+                         "such as , ; | or tab")
+    return delimiter
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,396 @@
+"""Validation: every problem of a file, by row and column, before anything is written.
+
+The file is read once into a temporary staging table (`_ingest_stage`, one
+row per record in file order, so its rowid is the record's ordinal) with
+every mapped cell parsed and, beside it, an error code where the cell is
+wrong. `_ingest_rows` then holds the non-blank rows with their values as
+they will be stored (codes resolved) and an `_op` column that the checks
+and the loader fill in: insert, update, same or reject. Problems go to
+`_ingest_problems`. All of it is SQL over whole columns; Python only reads
+the results.
+
+Columns of the staging select, for each mapped canonical column `x`:
+``x`` the parsed value (for codes: the match key), ``e_x`` the error code
+or NULL, ``b_x`` the cell as found where it is wrong; codes also keep the
+cleaned text in ``s_x``. `_blank` marks rows with no value at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.ingest.columns import Column, columns
+from engine.ingest.parse import PARSED_KINDS, value_sql
+
+_BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
+        "number": "bad_number", "rating": "bad_rating"}
+# Values given to NOT NULL columns of rows that are invalid anyway, so the
+# fast path can insert them, count them and take them out again.
+_SENTINEL = {"id": "''", "date": "DATE '0001-01-01'", "timestamp": "TIMESTAMP '0001-01-01'",
+             "amount": "0", "code": "''"}
+_REJECT_CODES = {"MISSING COLUMNS": "field_count", "TOO MANY COLUMNS": "field_count",
+                 "UNQUOTED VALUE": "bad_quote", "INVALID ENCODING": "bad_encoding",
+                 "INVALID UNICODE": "bad_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
+_MISSING = "'missing_value'"
+MAX_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to read from which source column: canonical column -> c{i}."""
+    table: str
+    mapped: tuple[tuple[Column, str, str], ...]   # (column, raw c{i}, file header)
+    unmapped: tuple[str, ...]                      # raw c{i} not imported
+    day_first: bool
+
+    @classmethod
+    def build(cls, table: str, headers: list[str], mapping: dict, day_first: bool) -> "Plan":
+        raw = {h: f"c{i}" for i, h in enumerate(headers)}
+        by_target = {t: h for h, t in mapping.items() if t and h in raw}
+        mapped = tuple((c, raw[by_target[c.name]], by_target[c.name])
+                       for c in columns(table) if c.name in by_target)
+        used = {r for _, r, _ in mapped}
+        unmapped = tuple(r for r in raw.values() if r not in used)
+        return cls(table, mapped, unmapped, day_first)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c, _, _ in self.mapped]
+
+    def header(self, name: str) -> str:
+        return next(h for c, _, h in self.mapped if c.name == name)
+
+    def code_columns(self) -> list[Column]:
+        return [c for c, _, _ in self.mapped if c.kind in ("code", "label")]
+
+
+def staging_select(plan: Plan, relation: str, *, fast: bool = False,
+                   odd_spaces: bool = True) -> str:
+    """SELECT over the source: parsed values and error codes per column.
+
+    Text-like cells (id, text, code, label) are cleaned in two projection
+    levels, so DuckDB computes each step once per cell; other kinds are
+    cast straight from the raw cell and cleaned only where the cast fails.
+    Codes give their cleaned text `s_x` and (unless `fast`) their match key
+    as `x`. Unless `fast`, `b_x` keeps the cell as found where it is wrong,
+    and `_blank` is exact (every cell empty once cleaned); with `fast` it
+    only spots rows of empty cells, which is safe because the fast path
+    refuses any file with a problem. Without `odd_spaces` (the file has no
+    tab, full-width space or the like) the cheap ASCII trim is enough. Uses
+    `$today`.
+    """
+    trim = "ingest_trim" if odd_spaces else "trim"
+    mapped = plan.mapped
+    raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
+    if fast:
+        blank = f"coalesce({', '.join(raw_cells)}) IS NULL"
+    else:
+        blank = " AND ".join(f"ingest_clean({r}) IS NULL" for r in raw_cells)
+    level1, level2, level3 = [], [], []
+    for c, raw, _ in mapped:
+        n = c.name
+        if c.kind in PARSED_KINDS:
+            level1.append(f"{raw} AS r_{n}")
+            level2.append(f"r_{n}, {value_sql(c.kind, f'r_{n}', day_first=plan.day_first)} AS v_{n}")
+            level3.append(f"v_{n} AS {n}")
+            found = f"ingest_clean(r_{n})"
+        else:
+            level1.append(f"{trim}({raw}) AS u_{n}")
+            level2.append(f"ingest_null(u_{n}) AS s_{n}")
+            if c.kind == "id":
+                level3.append(f"ingest_id(s_{n}) AS {n}")
+            elif c.kind in ("code", "label"):
+                level3.append(f"s_{n}" if fast else f"s_{n}, ingest_key(s_{n}) AS {n}")
+            else:
+                level3.append(f"s_{n} AS {n}")
+            found = f"s_{n}"
+        error = _error_case(c, found)
+        level3.append(f"{error} AS e_{n}")
+        if not fast:
+            level3.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
+    sql = f"SELECT {', '.join(level1)}, ({blank}) AS _blank FROM {relation}"
+    for level in (level2, level3):
+        sql = f"SELECT {', '.join(level)}, _blank FROM ({sql})"
+    return sql
+
+
+def _error_case(c: Column, found: str) -> str:
+    """SQL for the error code of a cell: NULL when fine. `found` is the cleaned cell."""
+    if c.kind not in PARSED_KINDS:
+        return f"CASE WHEN {found} IS NULL THEN {_MISSING if c.required else 'NULL'} END"
+    v = f"v_{c.name}"
+    whens = [f"WHEN {v} IS NULL THEN CASE WHEN {found} IS NULL THEN "
+             f"{_MISSING if c.required else 'NULL'} ELSE '{_BAD[c.kind]}' END"]
+    if c.kind == "rating":
+        whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
+    if c.past_only:
+        whens.append(f"WHEN CAST({v} AS DATE) > $today THEN 'future_date'")
+    return f"CASE {' '.join(whens)} END"
+
+
+def stored_values(plan: Plan, alias: str = "s", *, fast: bool = False
+                  ) -> tuple[list[str], list[str]]:
+    """SELECT items of the values as stored, and the code joins they need.
+
+    With `fast` (for the fast path) codes stay as their cleaned text, to be
+    resolved afterwards over their few distinct values, and NOT NULL
+    columns get a placeholder where the row is invalid.
+    """
+    items, joins = [], []
+    for c, _, _ in plan.mapped:
+        x = f"{alias}.{c.name}"
+        if c.kind in ("code", "label") and fast:
+            expr = f"{alias}.s_{c.name}"
+        elif c.kind in ("code", "label"):
+            k = f"k_{c.name}"
+            joins.append(f"LEFT JOIN _ingest_codes {k} ON {k}.vocabulary = '{c.vocabulary}' "
+                         f"AND {k}.key = {x}")
+            fallback = "'other'" if c.kind == "code" else f"{alias}.s_{c.name}"
+            expr = (f"CASE WHEN {alias}.s_{c.name} IS NULL THEN NULL "
+                    f"ELSE coalesce({k}.code, {fallback}) END")
+        elif c.kind == "rating":
+            expr = f"CAST({x} AS INTEGER)"
+        else:
+            expr = x
+        if fast and c.required:
+            expr = f"coalesce({expr}, {_SENTINEL[c.kind]})"
+        items.append(f"{expr} AS {c.name}")
+    return items, joins
+
+
+def row_ok(plan: Plan, alias: str = "s") -> str:
+    """SQL that is true where no cell of the row has an error."""
+    return " AND ".join(f"{alias}.e_{c.name} IS NULL" for c, _, _ in plan.mapped) or "TRUE"
+
+
+# ---- the staged checks ----------------------------------------------------------
+
+def stage(con, plan: Plan, source, params: dict, run) -> int:
+    """Read and parse the whole file into `_ingest_rows`; return the records read.
+
+    `run(sql, params)` executes a statement (with progress reporting).
+    """
+    con.execute("DROP TABLE IF EXISTS _ingest_stage; DROP TABLE IF EXISTS _ingest_rows")
+    select = staging_select(plan, source.relation, odd_spaces=source.odd_spaces)
+    run(f"CREATE TEMP TABLE _ingest_stage AS {select}", params)
+    n_records, base = ordinal_base(con, "_ingest_stage")
+    items, joins = stored_values(plan)
+    keep = [f"s.e_{c.name}, s.b_{c.name}" for c, _, _ in plan.mapped] + [
+        f"s.s_{c.name}" for c in plan.code_columns()]
+    con.execute(f"""
+        CREATE TEMP TABLE _ingest_rows AS
+        SELECT s.rowid - $base AS _row, {', '.join(items)}, {', '.join(keep)},
+               'insert' AS _op
+        FROM _ingest_stage s {' '.join(joins)}
+        WHERE NOT s._blank""", {"base": base})
+    con.execute("DROP TABLE _ingest_stage")
+    con.execute("""
+        DROP TABLE IF EXISTS _ingest_problems;
+        CREATE TEMP TABLE _ingest_problems (
+            _row BIGINT, byte_offset BIGINT, code VARCHAR, target VARCHAR,
+            value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER)""")
+    return n_records
+
+
+def ordinal_base(con, table: str) -> tuple[int, int]:
+    """(rows, rowid of the first row) of a table just filled in file order.
+
+    Rowids of a table count up in insertion order, from 0 or (inside a
+    transaction) from a large offset; a gap would break the link between
+    rows and lines, so it is an error.
+    """
+    n, low, high = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {table}"
+                               ).fetchone()
+    if n and high - low + 1 != n:
+        raise RuntimeError(f"{table}: rowids are not contiguous ({low}..{high} for {n} rows)")
+    return n, low or 0
+
+
+def check_cells(con, plan: Plan) -> None:
+    """One problem per wrong cell: missing, unparseable, out of range, in the future."""
+    parts = [f"SELECT _row, e_{c.name}, '{c.name}', b_{c.name} FROM _ingest_rows "
+             f"WHERE e_{c.name} IS NOT NULL" for c, _, _ in plan.mapped]
+    if parts:
+        con.execute("INSERT INTO _ingest_problems (_row, code, target, value) "
+                    + " UNION ALL ".join(parts))
+
+
+def check_duplicates(con, plan: Plan) -> None:
+    """A key (customer_id of customers, txn_id of transactions) twice in the file."""
+    key = {"customers": "customer_id", "transactions": "txn_id"}.get(plan.table)
+    if key not in plan.names:
+        return
+    con.execute(f"""
+        INSERT INTO _ingest_problems (_row, code, target, value, first_row)
+        SELECT _row, 'duplicate_id', '{key}', {key}, first_row
+        FROM (SELECT _row, {key}, min(_row) OVER (PARTITION BY {key}) AS first_row
+              FROM _ingest_rows WHERE {key} IS NOT NULL)
+        WHERE _row > first_row""")
+
+
+def check_customers(con, plan: Plan, *, create: bool) -> None:
+    """Events for a customer the database lacks, unless such customers are to be created."""
+    if plan.table == "customers" or create:
+        return
+    con.execute("""
+        INSERT INTO _ingest_problems (_row, code, target, value)
+        SELECT r._row, 'unknown_customer', 'customer_id', r.customer_id
+        FROM _ingest_rows r
+        WHERE r.customer_id IS NOT NULL
+          AND r.customer_id NOT IN (SELECT customer_id FROM customers)""")
+
+
+def check_stored_transactions(con, plan: Plan) -> None:
+    """A txn_id already stored: the same row is unchanged, a different one an error."""
+    if plan.table != "transactions" or "txn_id" not in plan.names:
+        return
+    others = [n for n in plan.names if n != "txn_id"]
+    same = " AND ".join(f"t.{n} IS NOT DISTINCT FROM r.{n}" for n in others) or "TRUE"
+    differ = ", ".join(f"CASE WHEN t.{n} IS DISTINCT FROM r.{n} THEN '{n}' END"
+                       for n in others) or "''"
+    clean = row_ok(plan, "r")
+    con.execute(f"""
+        UPDATE _ingest_rows r SET _op = 'same'
+        WHERE r._op = 'insert' AND r.txn_id IS NOT NULL AND {clean}
+          AND EXISTS (SELECT 1 FROM transactions t WHERE t.txn_id = r.txn_id AND {same})""")
+    con.execute(f"""
+        INSERT INTO _ingest_problems (_row, code, target, value, detail)
+        SELECT r._row, 'txn_conflict', 'txn_id', r.txn_id,
+               (SELECT concat_ws(', ', {differ}) FROM transactions t
+                WHERE t.txn_id = r.txn_id LIMIT 1)
+        FROM _ingest_rows r
+        WHERE r._op = 'insert' AND r.txn_id IS NOT NULL AND {clean}
+          AND r.txn_id IN (SELECT txn_id FROM transactions)""")
+
+
+def check_malformed(con) -> None:
+    """Records DuckDB could not split into the header's columns (CSV only)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() "
+                         "WHERE table_name = '_ingest_rejects'").fetchone()[0]
+    if not exists:
+        return
+    con.execute("""
+        INSERT INTO _ingest_problems (byte_offset, code, value, detail, found, needed)
+        SELECT line_byte_position, code, trim(csv_line, ' \t\r\n'), error_message,
+               try_cast(regexp_extract(error_message, 'Found: (\\d+)', 1) AS INTEGER),
+               try_cast(regexp_extract(error_message, 'Expected Number of Columns: (\\d+)', 1)
+                        AS INTEGER)
+        FROM (SELECT DISTINCT ON (line_byte_position) line_byte_position, csv_line,
+                     error_message, CAST(error_type AS VARCHAR) AS error_type,
+                     CASE CAST(error_type AS VARCHAR) """ + " ".join(
+        f"WHEN '{k}' THEN '{v}'" for k, v in _REJECT_CODES.items()) + """
+                          ELSE 'bad_line' END AS code
+              FROM _ingest_rejects
+              ORDER BY line_byte_position)
+        WHERE trim(coalesce(csv_line, ''), ' \t\r\n') <> '' OR code <> 'field_count'""")
+
+
+def mark_rejected(con) -> None:
+    con.execute("UPDATE _ingest_rows SET _op = 'reject' "
+                "WHERE _row IN (SELECT _row FROM _ingest_problems WHERE _row IS NOT NULL)")
+
+
+def mark_customer_changes(con, plan: Plan) -> None:
+    """Customers already stored: unchanged where every mapped column is equal, else updated."""
+    if plan.table != "customers":
+        return
+    others = [n for n in plan.names if n != "customer_id"]
+    same = " AND ".join(f"c.{n} IS NOT DISTINCT FROM r.{n}" for n in others) or "TRUE"
+    con.execute(f"""
+        UPDATE _ingest_rows r
+        SET _op = CASE WHEN {same} THEN 'same' ELSE 'update' END
+        FROM (SELECT DISTINCT ON (customer_id) * FROM customers) c
+        WHERE c.customer_id = r.customer_id AND r._op = 'insert'""")
+
+
+def mark_stored_events(con, plan: Plan) -> None:
+    """Event rows already stored (no key): as many as the table holds of an identical row.
+
+    Comparison is on the mapped columns. A file holding a row three times
+    and a table holding it once leaves two to insert, so importing the same
+    file again adds nothing, and a later export that overlaps an earlier
+    one adds only what is new.
+    """
+    if plan.table == "customers":
+        return
+    names = [n for n in plan.names]
+    nokey = "txn_id IS NULL" if "txn_id" in names else "TRUE"
+    cols = ", ".join(names)
+    on = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in names)
+    con.execute(f"""
+        UPDATE _ingest_rows SET _op = 'same'
+        WHERE _row IN (
+            WITH n AS (SELECT _row, {cols},
+                              row_number() OVER (PARTITION BY {cols} ORDER BY _row) AS occ
+                       FROM _ingest_rows WHERE _op = 'insert' AND {nokey}),
+                 o AS (SELECT {cols}, count(*) AS cnt FROM {plan.table}
+                       WHERE customer_id IN (SELECT customer_id FROM n)
+                       GROUP BY ALL)
+            SELECT n._row FROM n JOIN o ON {on} WHERE n.occ <= o.cnt)""")
+
+
+def other_values(con, plan: Plan, where: str = "_op IN ('insert', 'update', 'same')"
+                 ) -> dict[str, dict[str, int]]:
+    """Per code column: the values stored as `other` because no synonym matched, with counts."""
+    out = {}
+    for c in plan.code_columns():
+        if c.kind != "code":
+            continue
+        rows = con.execute(f"""
+            SELECT r.s_{c.name}, count(*) FROM _ingest_rows r
+            LEFT JOIN _ingest_codes k ON k.vocabulary = ? AND k.key = r.{c.name}
+            WHERE {where} AND r.s_{c.name} IS NOT NULL AND k.code IS NULL
+            GROUP BY 1 ORDER BY 2 DESC, 1""", [c.vocabulary]).fetchall()
+        if rows:
+            out[c.name] = dict(rows)
+    return out
+
+
+def op_counts(con) -> dict[str, int]:
+    return dict(con.execute("SELECT _op, count(*) FROM _ingest_rows GROUP BY 1").fetchall())
+
+
+def problem_frame(con, plan: Plan, source, n_records: int, *, exact_lines: bool
+                  ) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """All problems with file lines, sorted by line; and each record's line if computed.
+
+    Columns: _row, line, code, target, column, value, first_line, detail,
+    found, needed, today-free params. Lines come from the file itself (see
+    `readers.record_starts`); where that count disagrees with DuckDB's the
+    line is the ordinal plus two (exact for files without blank lines or
+    line breaks inside quotes).
+    """
+    frame = con.execute("SELECT * FROM _ingest_problems").fetchdf()
+    if not len(frame) and not exact_lines:
+        return frame.assign(line=pd.Series(dtype="Int64")), None
+    rejected = frame["byte_offset"].dropna().to_numpy(np.int64)
+    lines = source.ordinal_lines(n_records, _refused_offsets(con))
+    if lines is None:
+        lines = np.arange(n_records, dtype=np.int64) + 2
+    has_row = frame["_row"].notna()
+    line = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    line[has_row] = lines[frame.loc[has_row, "_row"].to_numpy(np.int64)]
+    first = frame["first_row"].notna()
+    frame["first_line"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    frame.loc[first, "first_line"] = lines[frame.loc[first, "first_row"].to_numpy(np.int64)]
+    if len(rejected):
+        line[~has_row] = source.line_of_offsets(rejected)
+    frame["line"] = line
+    headers = {c.name: h for c, _, h in plan.mapped}
+    frame["column"] = frame["target"].map(headers)
+    position = {name: i for i, name in enumerate(plan.names)}
+    frame["_pos"] = frame["target"].map(position)
+    frame = frame.sort_values(["line", "_pos"], kind="stable").drop(columns="_pos")
+    frame = frame.reset_index(drop=True)
+    return frame, lines
+
+
+def _refused_offsets(con) -> np.ndarray:
+    """Byte offsets of every record DuckDB refused, blank-looking ones included."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() "
+                       "WHERE table_name = '_ingest_rejects'").fetchone()[0]:
+        return np.zeros(0, np.int64)
+    return con.execute("SELECT DISTINCT line_byte_position FROM _ingest_rejects ORDER BY 1"
+                       ).fetchdf()["line_byte_position"].to_numpy(np.int64)
