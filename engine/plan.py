@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from engine import i18n, risk, store
+from engine.features.customer import customer_features
+from engine.features.followup_state import followup_state as read_followup_state
 
 ACTIONS = ("visit", "care", "wake_up", "win_back", "other")
 STATUSES = ("in_progress", "done", "paused")
@@ -157,9 +159,13 @@ def load_playbook(con, *, name: str = "default") -> tuple[PlaybookRule, ...]:
 
 # --- next actions and the task list ----------------------------------------
 
+NEXT_ACTION_COLUMNS = ("customer_id", "tier", "action", "owner_role", "owner", "due_date",
+                       "overdue", "followups", "last_followup_id", "last_followup_date",
+                       "last_followup_result", "last_followup_status")
+
+
 def next_actions(assessed: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.DataFrame,
-                 as_of: date, playbook=DEFAULT_PLAYBOOK, owners: pd.Series | None = None
-                 ) -> pd.DataFrame:
+                 as_of: date, playbook=DEFAULT_PLAYBOOK, owners=None) -> pd.DataFrame:
     """Every customer's next action and its due date, vectorised.
 
     Parameters
@@ -168,60 +174,95 @@ def next_actions(assessed: pd.DataFrame, *, tiers: pd.Series, followup_state: pd
     tiers : value tier code per customer (index customer_id), as engine
         scoring computed it; customers missing from it have no tier.
     followup_state : `engine.features.followup_state.followup_state(con, as_of=T)`.
-    owners : the customers' owners (index customer_id); empty ones fall back to the role.
+    owners : the customers' owners in `assessed`'s row order (array-like);
+        None, NaN or blank falls back to the rule's role.
 
     Returns
     -------
-    DataFrame in `assessed`'s row order with customer_id, tier, action
-    (None where no rule applies), owner_role, owner (the customer's owner,
-    else the role code), due_date (NaT without action), overdue (due < T),
-    followups, last_followup_id, last_followup_date, last_followup_result,
-    last_followup_status (the latest follow-up of that action by T, any
-    status).
+    DataFrame in `assessed`'s row order, columns NEXT_ACTION_COLUMNS:
+    customer_id, tier, action (None where no rule applies), owner_role,
+    owner (the customer's owner, else the role code), due_date (NaT
+    without action), overdue (due < T), followups, last_followup_id,
+    last_followup_date, last_followup_result, last_followup_status (the
+    latest follow-up of that action by T, any status).
     """
     ids = assessed["customer_id"]
-    frame = pd.DataFrame({
-        "customer_id": ids.to_numpy(),
-        "tier": tiers.reindex(ids.to_numpy()).to_numpy(dtype=object),
-        "risk_level": assessed["risk_level"].to_numpy(),
-        "demand_tag": assessed["demand_tag"].to_numpy(),
-        "lifecycle": assessed["lifecycle"].to_numpy(),
+    n = len(ids)
+    positions = pd.Index(ids.array)
+    columns = {"tier": _aligned(tiers, positions), "risk_level": assessed["risk_level"],
+               "demand_tag": assessed["demand_tag"], "lifecycle": assessed["lifecycle"]}
+    none = len(playbook)                        # index of "no rule applies"
+    rule_of = np.full(n, none, dtype=np.int64)
+    for i, rule in enumerate(playbook):
+        hit = np.asarray(columns[rule.column] == rule.value, dtype=bool) & (rule_of == none)
+        rule_of[hit] = i
+    has = rule_of != none
+
+    def per_rule(name, missing):
+        return np.array([getattr(r, name) for r in playbook] + [missing])[rule_of]
+
+    latest = _latest_followups(followup_state, positions, rule_of, playbook)
+    t = np.datetime64(as_of, "D")
+    last_active = pd.to_datetime(latest["last_active_date"]).to_numpy(dtype="datetime64[D]")
+    cadence = per_rule("cadence_days", 0).astype("timedelta64[D]")
+    first_due = per_rule("first_due_days", 0).astype("timedelta64[D]")
+    due = np.where(np.isnat(last_active), t + first_due, last_active + cadence)
+    due[~has] = np.datetime64("NaT")
+
+    # codes as Categoricals: cheap to build and to filter for a million rows
+    actions = [rule.action for rule in playbook]
+    roles = list(dict.fromkeys(rule.owner_role for rule in playbook))
+    role_code = np.array([roles.index(r.owner_role) for r in playbook] + [-1])[rule_of]
+    owner_code, owner_names = pd.factorize(
+        pd.Series(owners if owners is not None else np.full(n, None, dtype=object),
+                  dtype="string").str.strip().replace("", None))
+    categories = {name: k for k, name in enumerate(owner_names)}
+    for role in roles:                           # a role code is a category of its own
+        categories.setdefault(role, len(categories))
+    role_in_owner = np.array([categories[r] for r in roles] + [-1])[role_code]
+    owner_code = np.where(has & (owner_code >= 0), owner_code, role_in_owner)
+    return pd.DataFrame({
+        "customer_id": ids.array,
+        "tier": pd.Categorical(columns["tier"], categories=list(TIERS)),
+        "action": pd.Categorical.from_codes(np.where(has, rule_of, -1), categories=actions),
+        "owner_role": pd.Categorical.from_codes(role_code, categories=roles),
+        "owner": pd.Categorical.from_codes(owner_code, categories=list(categories)),
+        "due_date": due.astype("datetime64[us]"), "overdue": due < t,
+        "followups": latest["followups"].fillna(0).astype("int64").to_numpy(),
+        "last_followup_id": latest["last_followup_id"].astype("Int64").array,
+        "last_followup_date": pd.to_datetime(latest["last_date"]).array,
+        "last_followup_result": latest["last_result"].array,
+        "last_followup_status": latest["last_status"].array,
     })
-    action = np.full(len(frame), None, dtype=object)
-    for rule in playbook:
-        hit = (frame[rule.column] == rule.value).to_numpy() & (action == None)  # noqa: E711
-        action[hit] = rule.action
-    frame["action"] = action
 
-    by_action = {rule.action: rule for rule in playbook}
-    cadence = frame["action"].map({a: r.cadence_days for a, r in by_action.items()})
-    first_due = frame["action"].map({a: r.first_due_days for a, r in by_action.items()})
-    frame["owner_role"] = frame["action"].map({a: r.owner_role for a, r in by_action.items()})
 
-    state = followup_state.rename(columns={
-        "last_date": "last_followup_date", "last_result": "last_followup_result",
-        "last_status": "last_followup_status"})
-    keep = ["customer_id", "action", "followups", "last_active_date", "last_followup_id",
-            "last_followup_date", "last_followup_result", "last_followup_status"]
-    frame = frame.merge(state[keep], on=["customer_id", "action"], how="left", sort=False)
+def _aligned(values: pd.Series, positions: pd.Index) -> np.ndarray:
+    """`values` (index customer_id) in the order of `positions`, None where missing."""
+    if values.index.equals(positions):
+        return values.to_numpy(dtype=object)
+    where = positions.get_indexer(values.index)
+    out = np.full(len(positions), None, dtype=object)
+    found = where >= 0
+    out[where[found]] = values.to_numpy(dtype=object)[found]
+    return out
 
-    t = pd.Timestamp(as_of)
-    last_active = pd.to_datetime(frame.pop("last_active_date"))
-    due = last_active + pd.to_timedelta(cadence, unit="D")
-    due = due.where(last_active.notna(), t + pd.to_timedelta(first_due, unit="D"))
-    frame["due_date"] = due.where(frame["action"].notna())
-    frame["overdue"] = (frame["due_date"] < t).to_numpy()
-    frame["followups"] = frame["followups"].fillna(0).astype("int64")
-    frame["last_followup_id"] = frame["last_followup_id"].astype("Int64")
 
-    owner = (owners.reindex(ids.to_numpy()).to_numpy(dtype=object) if owners is not None
-             else np.full(len(frame), None, dtype=object))
-    named = pd.Series(owner, dtype="string").str.strip().fillna("").to_numpy() != ""
-    frame["owner"] = np.where(named & frame["action"].notna().to_numpy(),
-                              owner, frame["owner_role"].to_numpy(dtype=object))
-    return frame[["customer_id", "tier", "action", "owner_role", "owner", "due_date", "overdue",
-                  "followups", "last_followup_id", "last_followup_date",
-                  "last_followup_result", "last_followup_status"]]
+def _latest_followups(state: pd.DataFrame, positions: pd.Index, rule_of: np.ndarray,
+                      playbook) -> pd.DataFrame:
+    """Row i: the follow-up state of customer i and its rule's action (NaN/NaT where none)."""
+    codes = {action: k for k, action in enumerate(ACTIONS)}
+    k = len(ACTIONS)
+    state_pos = positions.get_indexer(pd.Index(state["customer_id"].array))
+    state_code = pd.Categorical(state["action"], categories=list(ACTIONS)).codes.astype(np.int64)
+    usable = np.flatnonzero((state_pos >= 0) & (state_code >= 0))
+    row_code = np.array([codes[r.action] for r in playbook] + [-1], dtype=np.int64)[rule_of]
+    wanted = np.arange(len(rule_of), dtype=np.int64) * k + row_code
+    found = pd.Index(state_pos[usable] * k + state_code[usable]).get_indexer(wanted)
+    found[row_code < 0] = -1
+    if len(usable) == 0:
+        return state.iloc[:0].reset_index(drop=True).reindex(range(len(rule_of)))
+    picked = state.iloc[usable[np.maximum(found, 0)]].reset_index(drop=True)
+    return picked.where(pd.Series(found >= 0), axis=0)
 
 
 TASK_COLUMNS = ("customer_id", "name", "action", "owner", "owner_role", "due_date", "overdue",
@@ -247,30 +288,23 @@ def task_list(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.Da
     """
     if assessed is None:
         assessed = risk.assess(features, as_of=as_of, rules=rules)
-    owners = pd.Series(features["owner"].to_numpy(), index=features["customer_id"].to_numpy())
-    names = pd.Series(features["name"].to_numpy(), index=features["customer_id"].to_numpy())
     tasks = next_actions(assessed, tiers=tiers, followup_state=followup_state, as_of=as_of,
-                         playbook=playbook, owners=owners)
-    tasks = tasks.assign(risk_level=assessed["risk_level"].to_numpy(),
-                         demand_tag=assessed["demand_tag"].to_numpy(),
-                         lifecycle=assessed["lifecycle"].to_numpy())
-    tasks = tasks[tasks["action"].notna()].copy()
-    tasks["name"] = names.reindex(tasks["customer_id"].to_numpy()).to_numpy()
-    late = (pd.Timestamp(as_of) - tasks["due_date"]).dt.days
-    tasks["days_overdue"] = late.clip(lower=0).astype("int64")
-    order = {rule.action: i for i, rule in enumerate(playbook)}
-    tasks["_order"] = tasks["action"].map(order)
+                         playbook=playbook, owners=features["owner"].array)
+    has = tasks["action"].notna().to_numpy()
+    tasks = tasks[has].assign(
+        name=features["name"].array[has], risk_level=assessed["risk_level"].array[has],
+        demand_tag=assessed["demand_tag"].array[has], lifecycle=assessed["lifecycle"].array[has])
+    late = (np.datetime64(as_of, "D") - tasks["due_date"].to_numpy(dtype="datetime64[D]"))
+    tasks["days_overdue"] = np.maximum(late.astype("int64"), 0)
+    tasks["_order"] = tasks["action"].cat.codes.to_numpy()
     tasks = tasks.sort_values(["due_date", "_order", "customer_id"], kind="stable")
     return tasks[list(TASK_COLUMNS)].reset_index(drop=True)
 
 
 def tasks_for(con, *, as_of: date, tiers: pd.Series, playbook=None) -> pd.DataFrame:
     """`task_list` read from the database: features, follow-ups and the saved playbook as of T."""
-    from engine.features.customer import customer_features
-    from engine.features.followup_state import followup_state
-
     return task_list(customer_features(con, as_of=as_of), tiers=tiers,
-                     followup_state=followup_state(con, as_of=as_of), as_of=as_of,
+                     followup_state=read_followup_state(con, as_of=as_of), as_of=as_of,
                      playbook=playbook if playbook is not None else load_playbook(con))
 
 
@@ -289,18 +323,16 @@ def risk_columns(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd
     when no action; to_csv writes it as YYYY-MM-DD and an empty cell).
     """
     assessed = risk.assess(features, as_of=as_of, rules=rules)
-    owners = pd.Series(features["owner"].to_numpy(), index=features["customer_id"].to_numpy())
     nxt = next_actions(assessed, tiers=tiers, followup_state=followup_state, as_of=as_of,
-                       playbook=playbook, owners=owners)
-    out = pd.DataFrame({
-        "demand_tag": assessed["demand_tag"].to_numpy(),
-        "risk_level": assessed["risk_level"].to_numpy(),
-        "risk_reasons": risk.reasons_text(assessed, lang).to_numpy(),
-        "lifecycle": assessed["lifecycle"].to_numpy(),
-        "next_action": nxt["action"].to_numpy(),
-        "next_action_due": nxt["due_date"].to_numpy(),
-    }, index=pd.Index(assessed["customer_id"].to_numpy(), name="customer_id"))
-    return out
+                       playbook=playbook, owners=features["owner"].array)
+    return pd.DataFrame({
+        "demand_tag": assessed["demand_tag"].array,
+        "risk_level": assessed["risk_level"].array,
+        "risk_reasons": risk.reasons_text(assessed, lang).array,
+        "lifecycle": assessed["lifecycle"].array,
+        "next_action": nxt["action"].array,
+        "next_action_due": nxt["due_date"].array,
+    }, index=pd.Index(assessed["customer_id"].array, name="customer_id"))
 
 
 # --- the follow-up log ------------------------------------------------------

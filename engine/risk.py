@@ -20,12 +20,15 @@ catalogue (`engine/locales/risk.json`).
 from __future__ import annotations
 
 import calendar
+import string
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine import i18n
 from engine.features.customer import customer_features
@@ -71,6 +74,9 @@ REASONS: dict[str, dict[str, str]] = {
 SINGULAR = {"complaints": "n"}
 REASON_COLUMNS = tuple(c for params in REASONS.values() for c in params.values())
 
+_FORMATTER = string.Formatter()
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)   # pandas' default "str" dtype
+
 # Fractions are compared with this tolerance, so a fall of exactly 50 % that
 # floating point computes as 0.49999999999999994 still counts as 50 %.
 _EPS = 1e-9
@@ -104,8 +110,17 @@ def spend_fall(features: pd.DataFrame) -> np.ndarray:
         return np.where(prev > 0, (prev - last) / prev, np.nan)
 
 
+def first_match(conditions: list[np.ndarray], codes: tuple[str, ...]) -> pd.Categorical:
+    """The code of the first condition that holds, else the last code (the default).
+
+    A Categorical with `codes` as its categories, in that order.
+    """
+    index = np.select(conditions, np.arange(len(conditions)), default=len(conditions))
+    return pd.Categorical.from_codes(index.astype("int8"), categories=list(codes))
+
+
 def demand_tags(features: pd.DataFrame, *, as_of: date,
-                rules: RiskRules = DEFAULT_RULES) -> np.ndarray:
+                rules: RiskRules = DEFAULT_RULES) -> pd.Categorical:
     """DESIGN §4.4, first match wins: dormant, active, potential, general.
 
     Reads last_txn_date, last_interaction_date, interactions_30d,
@@ -118,15 +133,14 @@ def demand_tags(features: pd.DataFrame, *, as_of: date,
     bought = pd.to_datetime(features["last_purchase_date"]).to_numpy()
     # NaT compares False, so "no purchase" must be tested on its own
     no_later_purchase = np.isnat(bought) | ~(bought > consulted)
-    return np.select(
+    return first_match(
         [~recent,
          _numbers(features, "interactions_30d") >= rules.active_interactions_30d,
-         ~np.isnat(consulted) & no_later_purchase],
-        ["dormant", "active", "potential"], default="general").astype(object)
+         ~np.isnat(consulted) & no_later_purchase], DEMAND_TAGS)
 
 
 def risk_levels(features: pd.DataFrame, *, rules: RiskRules = DEFAULT_RULES
-                ) -> tuple[np.ndarray, pd.DataFrame]:
+                ) -> tuple[pd.Categorical, pd.DataFrame]:
     """DESIGN §4.5: the level and the reason columns of every customer.
 
     Returns (levels, reasons): levels `high` / `medium` / `low`; reasons has
@@ -147,8 +161,8 @@ def risk_levels(features: pd.DataFrame, *, rules: RiskRules = DEFAULT_RULES
     complaints_high = complaints >= rules.high_complaints
     complaints_medium = complaints >= rules.medium_complaints
     slow = (purchase_days >= rules.gap_min_purchase_days) & (since > rules.gap_multiple * gap)
-    levels = np.select([fall_high | complaints_high, fall_medium | complaints_medium | slow],
-                       ["high", "medium"], default="low").astype(object)
+    levels = first_match([fall_high | complaints_high, fall_medium | complaints_medium | slow],
+                         RISK_LEVELS)
 
     def where(mask, values, dtype):
         return pd.array(np.where(mask, values, np.nan), dtype=dtype)
@@ -164,8 +178,8 @@ def risk_levels(features: pd.DataFrame, *, rules: RiskRules = DEFAULT_RULES
     return levels, reasons
 
 
-def lifecycle_stages(features: pd.DataFrame, risk: np.ndarray, *, as_of: date,
-                     rules: RiskRules = DEFAULT_RULES) -> np.ndarray:
+def lifecycle_stages(features: pd.DataFrame, risk, *, as_of: date,
+                     rules: RiskRules = DEFAULT_RULES) -> pd.Categorical:
     """DESIGN §4.6, first match wins: prospect, churned, at_risk, new, loyal, active.
 
     `risk` holds the customers' risk levels (from `risk_levels`). Reads
@@ -174,14 +188,14 @@ def lifecycle_stages(features: pd.DataFrame, risk: np.ndarray, *, as_of: date,
     """
     since_last = days_since(features["last_purchase_date"], as_of)
     since_first = days_since(features["first_purchase_date"], as_of)
-    return np.select(
+    return first_match(
         [np.isnan(since_last),
          since_last > rules.churned_after_days,
-         (since_last >= rules.at_risk_from_days) | (risk == "high"),
+         (since_last >= rules.at_risk_from_days) | np.asarray(risk == "high"),
          since_first < rules.new_within_days,
          (_numbers(features, "tenure_days") >= rules.loyal_tenure_days)
          & (_numbers(features, "purchase_months_12m") >= rules.loyal_months_12m)],
-        ["prospect", "churned", "at_risk", "new", "loyal"], default="active").astype(object)
+        LIFECYCLE_STAGES)
 
 
 def assess(features: pd.DataFrame, *, as_of: date, rules: RiskRules = DEFAULT_RULES
@@ -201,13 +215,15 @@ def assess(features: pd.DataFrame, *, as_of: date, rules: RiskRules = DEFAULT_RU
     Returns
     -------
     DataFrame in the features' row order, columns ASSESS_COLUMNS:
-    customer_id, demand_tag, risk_level, lifecycle, spend_fall (fraction,
+    customer_id, demand_tag, risk_level, lifecycle (Categoricals whose
+    categories are DEMAND_TAGS, RISK_LEVELS, LIFECYCLE_STAGES in that
+    order; they compare with == "high" like strings), spend_fall (fraction,
     NaN where the previous 90 days had no positive spend) and the reason
     columns of `risk_levels`.
     """
     levels, reasons = risk_levels(features, rules=rules)
     out = pd.DataFrame({
-        "customer_id": features["customer_id"].to_numpy(),
+        "customer_id": features["customer_id"].array,
         "demand_tag": demand_tags(features, as_of=as_of, rules=rules),
         "risk_level": levels,
         "lifecycle": lifecycle_stages(features, levels, as_of=as_of, rules=rules),
@@ -255,31 +271,68 @@ def render_reasons(reasons, lang: str = "en") -> str:
 def reasons_text(assessed: pd.DataFrame, lang: str = "en") -> pd.Series:
     """The reasons of every row of `assess` in words ("" for none), without a row loop.
 
-    Each distinct reason value is worded once and the words are joined
-    column by column, so a million customers cost a few distinct values.
+    Each distinct value of a reason's parameter is worded once; the pieces
+    are joined as whole Arrow arrays, so a million customers take about a
+    second.
     """
     sep = i18n.t("risk.reason.separator", lang)
-    text = np.full(len(assessed), "", dtype=object)
+    text = None
     for code, params in REASONS.items():
         part = _reason_words(assessed, code, params, lang)
-        has = part != ""
-        both = has & (text != "")
-        text = np.where(both, text + sep + part, np.where(has, part, text))
-    return pd.Series(text, index=assessed.index, name="risk_reasons", dtype=object)
+        if text is None:
+            text = part
+        else:   # (binary_join's null_handling="skip" drops all-null rows: join by hand)
+            both = pc.and_(pc.is_valid(text), pc.is_valid(part))
+            text = pc.if_else(both, pc.binary_join_element_wise(text, part, sep),
+                              pc.coalesce(text, part))
+    text = pc.fill_null(text, "")
+    return pd.Series(text, index=assessed.index, name="risk_reasons", dtype=_STR)
 
 
-def _reason_words(assessed, code, params, lang) -> np.ndarray:
-    columns = list(params.values())
-    mask = assessed[columns[0]].notna().to_numpy()
-    out = np.full(len(assessed), "", dtype=object)
-    if mask.any():
-        codes, uniques = pd.MultiIndex.from_frame(assessed.loc[mask, columns]).factorize()
-        words = []
-        for values in uniques:
-            named = {name: _plain(v) for name, v in zip(params, values)}
-            words.append(i18n.t(reason_key(code, named), lang, **named))
-        out[mask] = np.asarray(words, dtype=object)[codes]
+def _reason_words(assessed, code, params, lang) -> pa.Array:
+    """One reason's words for every row (null where it does not hold)."""
+    values = {name: assessed[column].to_numpy(dtype="float64", na_value=np.nan)
+              for name, column in params.items()}
+    holds = ~np.isnan(next(iter(values.values())))
+    groups = [(holds, f"risk.reason.{code}")]
+    if code in SINGULAR:
+        one = holds & (values[SINGULAR[code]] == 1)
+        groups = [(holds & ~one, f"risk.reason.{code}"), (one, f"risk.reason.{code}_one")]
+    out = pa.nulls(len(assessed), pa.string())
+    for mask, key in groups:
+        if mask.any():
+            template = i18n.catalogue()[key][lang]
+            words = _fill(template, {name: v[mask] for name, v in values.items()})
+            out = pc.replace_with_mask(out, pa.array(mask), words)
     return out
+
+
+def _fill(template: str, values: dict[str, np.ndarray]) -> pa.Array:
+    """`template` filled row by row from `values`, formatting each distinct value once.
+
+    The template is cut into fields, each with the literal text before it
+    (the text after the last field goes with that field); each field's
+    column is worded through its distinct values and the pieces are joined
+    as whole Arrow arrays, so the cost does not grow with combinations.
+    """
+    n = len(next(iter(values.values())))
+    fields = []                                  # [literal before, name, spec, conversion]
+    tail = ""
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        if name is None:
+            tail = literal
+        else:
+            fields.append([literal, name, spec or "", conversion])
+    if not fields:
+        return pa.array([tail] * n, pa.string())
+    pieces = []
+    for i, (before, name, spec, conversion) in enumerate(fields):
+        after = tail if i == len(fields) - 1 else ""
+        codes, uniques = pd.factorize(values[name])
+        words = [before + _FORMATTER.format_field(
+            _FORMATTER.convert_field(_plain(u), conversion), spec) + after for u in uniques]
+        pieces.append(pa.array(words, pa.string()).take(pa.array(codes)))
+    return pieces[0] if len(pieces) == 1 else pc.binary_join_element_wise(*pieces, "")
 
 
 # --- summaries for the Risk page --------------------------------------------

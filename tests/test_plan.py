@@ -376,3 +376,38 @@ def test_tasks_from_assessed_frame_match(db):
     a = plan.task_list(FEATURES, tiers=TIERS, followup_state=state, as_of=T, assessed=assessed)
     b = plan.task_list(FEATURES, tiers=TIERS, followup_state=state, as_of=T)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_tasks_without_any_followup_state():
+    empty = pd.DataFrame(columns=list(FOLLOWUP_STATE_COLUMNS))
+    got = plan.task_list(FEATURES, tiers=TIERS, followup_state=empty, as_of=T).set_index(
+        "customer_id")
+    assert got.due_date.to_dict()["A"] == TS + pd.Timedelta(days=1)
+    assert got.followups.eq(0).all() and got.last_followup_id.isna().all()
+
+
+def test_tiers_in_any_order_and_customers_unknown_to_the_tiers(db):
+    shuffled = TIERS.iloc[::-1]
+    got = tasks(db).action.to_dict()
+    with store.connect(db) as con:
+        state = followup_state(con, as_of=T)
+    again = plan.task_list(FEATURES, tiers=shuffled, followup_state=state, as_of=T)
+    assert again.set_index("customer_id").action.to_dict() == got
+    assert "H" not in got                                      # no tier: no visit or care
+
+
+def test_followups_of_customers_not_in_the_features_are_ignored(db):
+    add_followups(db, ("C", "visit", date(2024, 6, 1), "done"))
+    with store.connect(db) as con:
+        state = followup_state(con, as_of=T)
+    only_c = FEATURES[FEATURES.customer_id != "C"]
+    got = plan.task_list(only_c, tiers=TIERS, followup_state=state, as_of=T)
+    assert got.followups.eq(0).all() and "C" not in set(got.customer_id)
+
+
+def test_tasks_for_reads_the_database(db):
+    add_followups(db, ("A", "visit", date(2024, 6, 1), "done"))
+    with store.connect(db) as con:
+        got = plan.tasks_for(con, as_of=T, tiers=pd.Series({"A": "high"}))
+    # customers without events are dormant, and A's tier is high: wake-up comes first
+    assert got.set_index("customer_id").action.to_dict() == {c: "wake_up" for c in "ABCDEFGH"}

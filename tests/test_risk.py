@@ -283,3 +283,25 @@ def test_assess_keeps_the_row_order_and_ignores_the_index():
     assert got.customer_id.tolist() == ["B", "A"]
     assert got.risk_level.tolist() == ["high", "low"]
     assert list(got.columns) == list(risk.ASSESS_COLUMNS)
+
+
+# --- on the feature table of a database ---------------------------------------
+
+def test_flagged_by_month_on_the_demo_base(demo_db):
+    from engine import store
+    from engine.features.customer import customer_features
+
+    with store.connect(demo_db) as con:
+        as_of = store.date_range(con)[1]
+        got = risk.flagged_by_month(con, as_of=as_of - timedelta(days=5), months=3)
+        features = customer_features(con, as_of=as_of - timedelta(days=5))
+    t = as_of - timedelta(days=5)                                    # 2026-06-25: mid-month
+    assert got.month.tolist() == ["2026-04", "2026-05", "2026-06"]
+    assert got.as_of.tolist() == [date(2026, 4, 30), date(2026, 5, 31), t]
+    assert (got[["high", "medium", "low"]].sum(axis=1) == got.customers).all()
+    assessed = risk.assess(features, as_of=t)
+    last = got.iloc[-1]
+    assert last.customers == len(features)
+    assert last.high == (assessed.risk_level == "high").sum()
+    assert last.dormant == (assessed.demand_tag == "dormant").sum()
+    assert last.value_at_risk == pytest.approx(risk.value_at_risk(features, assessed)["revenue_12m"])
