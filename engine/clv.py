@@ -230,7 +230,6 @@ class _BgNbdData(NamedTuple):
     T: np.ndarray
     x_values: np.ndarray   # distinct x > 0 and the count of each
     x_counts: np.ndarray
-    x_index: np.ndarray    # position of each row's x in x_values
 
 
 def _bgnbd_data(x, t_x, T) -> _BgNbdData:
@@ -240,7 +239,7 @@ def _bgnbd_data(x, t_x, T) -> _BgNbdData:
     x_values, x_index = np.unique(xr, return_inverse=True)
     x_counts = np.bincount(x_index, weights=w, minlength=len(x_values))
     return _BgNbdData(w0.astype(float), T0, w.astype(float), xr, tr, Tr,
-                      x_values, x_counts, x_index)
+                      x_values, x_counts)
 
 
 def _bgnbd_loglik(theta, d: _BgNbdData, gradient: bool = True):
@@ -935,19 +934,23 @@ def run(args) -> int:
 
 
 def _write_outputs(result: ClvResult, args) -> None:
+    from engine import export
     if args.out:
-        write_csv(result.customers, args.out)
+        export.write_csv(rounded_for_export(result.customers), args.out)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(_plain(result.to_json()), handle, ensure_ascii=False, indent=2)
 
 
-def write_csv(customers: pd.DataFrame, path) -> None:
-    """The per-customer frame as CSV: UTF-8 with BOM, dot decimals (DESIGN §5)."""
+def rounded_for_export(customers: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer frame for a file: money to cents, the rest to 6 decimals.
+
+    Write it with `engine.export.write_csv` / `to_csv_bytes` (UTF-8 with
+    BOM, dot decimals, formula-safe text; DESIGN §5).
+    """
     money = [c for c in customers.columns if c == "expected_spend" or c.startswith("clv_")]
-    rounded = customers.round({c: 2 for c in money}).round(
-        {c: 6 for c in customers.columns if c not in money and c != "customer_id"})
-    rounded.to_csv(path, index=False, encoding="utf-8-sig")
+    others = [c for c in customers.columns if c not in money and c != "customer_id"]
+    return customers.round({**{c: 2 for c in money}, **{c: 6 for c in others}})
 
 
 def _plain(value):

@@ -395,3 +395,23 @@ def test_cli_rejects_input_it_cannot_use(cdnow_file, tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["clv", "--db", str(cdnow_file), "--as-of", "1997-13-01"])
     assert usage.value.code == 2
+
+
+def test_benchmark_times_each_step(cdnow):
+    timings = clv.benchmark(cdnow, as_of=HOLDOUT_END, calibration_end=CAL_END)
+    assert timings["customers"] == timings["predicted"] == 2357
+    assert timings["repeat_buyers"] == 946 and timings["spend_redrawn"] is False
+    assert timings["sql_s"] > 0 and timings["fit_predict_s"] > 0
+
+
+def test_demo_spend_has_no_finite_gamma_gamma_mean_and_the_benchmark_redraws_it(demo_db):
+    # The demo's customers' mean spends run from tens to a million yuan; the
+    # spend model says so instead of giving figures, and the benchmark
+    # redraws the spends so that it still times every step.
+    with store.connect(demo_db) as con:
+        as_of = store.date_range(con)[1]
+        with pytest.raises(clv.ClvUnavailable) as caught:
+            clv.compute_clv(con, as_of=as_of)
+        timings = clv.benchmark(con, as_of=as_of)
+    assert caught.value.code == "spend_mean_not_finite"
+    assert timings["spend_redrawn"] is True and timings["predicted"] == timings["customers"]
