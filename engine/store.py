@@ -100,17 +100,25 @@ def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
             delay = min(delay * 2, 0.5)
 
 
+def first_row(con, sql: str, params=None) -> tuple | None:
+    """The first row of a query, with the result fully consumed.
+
+    DuckDB 2.0 keeps a result open after `fetchone()` and then refuses other
+    work on the connection (`register`, a new statement in some paths), so
+    small look-ups read everything.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """0 for an empty file, else the version stored in `meta`."""
-    has_meta = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_name = 'meta'"
-    ).fetchone()[0]
+    has_meta = first_row(
+        con, "SELECT count(*) FROM information_schema.tables "
+             "WHERE table_schema = 'main' AND table_name = 'meta'")[0]
     if not has_meta:
         return 0
-    row = con.execute(
-        "SELECT value FROM meta WHERE key = 'schema_version'"
-    ).fetchone()
+    row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0
 
 
@@ -139,7 +147,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _get_meta(con, key: str) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    row = first_row(con, "SELECT value FROM meta WHERE key = ?", [key])
     return row[0] if row else None
 
 
@@ -192,14 +200,12 @@ def data_version(path: Path | str | None = None) -> int:
 
 def table_counts(con) -> dict[str, int]:
     """Rows per event table, for the sidebar and reports."""
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in EVENT_TABLES}
+    return {t: first_row(con, f"SELECT count(*) FROM {t}")[0] for t in EVENT_TABLES}
 
 
 def date_range(con):
     """First and last event dates across transactions and interactions."""
-    return con.execute(
-        "SELECT min(d), max(d) FROM ("
-        " SELECT txn_date AS d FROM transactions"
-        " UNION ALL SELECT CAST(ts AS DATE) FROM interactions)"
-    ).fetchone()
+    return first_row(
+        con, "SELECT min(d), max(d) FROM ("
+             " SELECT txn_date AS d FROM transactions"
+             " UNION ALL SELECT CAST(ts AS DATE) FROM interactions)")

@@ -125,3 +125,15 @@ def test_cli_writes_while_a_dashboard_process_reads(tmp_path):
     assert cli.returncode == 0, cli.stderr
     assert reader.returncode == 0, err
     assert eval(out) == [0, 200]  # the reader saw the file before and after, never an error
+
+
+def test_connection_stays_usable_after_migrate_and_lookups():
+    """DuckDB 2.0 refuses work on a connection with an unfinished result."""
+    import pandas as pd
+    con = duckdb.connect()
+    store.migrate(con)
+    store.migrate(con)
+    store.table_counts(con)
+    store.date_range(con)
+    con.register("frame", pd.DataFrame({"a": [1]}))
+    assert con.execute("SELECT a FROM frame").fetchall() == [(1,)]

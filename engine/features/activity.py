@@ -82,7 +82,7 @@ def overview_kpis(con, *, as_of: date) -> dict:
     """
     cur = con.execute(KPI_SQL, {"as_of": as_of})
     names = [d[0] for d in cur.description]
-    row = dict(zip(names, cur.fetchone()))
+    row = dict(zip(names, cur.fetchall()[0]))
     row.pop("first_txn")
     return row
 
