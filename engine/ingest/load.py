@@ -302,6 +302,8 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     frame = _with_params(frame, report, today)
     ops = validate.op_counts(con)
     report.rows_read = sum(ops.values()) + int(frame["_row"].isna().sum())
+    if report.rows_read == 0:
+        raise ImportRejected([Problem("empty_file", report.file_name)])
     report.inserted, report.updated = ops.get("insert", 0), ops.get("update", 0)
     report.unchanged = ops.get("same", 0)
     report.rejected = ops.get("reject", 0) + int(frame["_row"].isna().sum())
@@ -398,7 +400,7 @@ def _fast_import(con, plan: Plan, src, params, batch: int, opts: _Options, steps
            f"FROM ({staging}) s WHERE NOT s._blank")
     inserted = steps.runner(0.0, 0.85, "write")(sql, {**params, **b}).fetchone()[0]
     steps.report(0.85, "check")
-    if not _fast_checks_pass(con, plan, opts, batch):
+    if not inserted or not _fast_checks_pass(con, plan, opts, batch):
         con.execute(f"DELETE FROM {table} WHERE batch_id = $b OR batch_id = -$b", b)
         return False
     report.batch_id = batch

@@ -29,7 +29,7 @@ _CUSTOMER_ID = ("customer id", "cust id", "customer no", "customer number", "cus
                 "客户账号", "会员编号", "会员ID", "会员号", "会员卡号", "用户ID", "用户编号",
                 "买家ID", "买家编号", "顾客编号", "账户ID", "客户id号")
 _OWNER = ("owner", "account manager", "sales rep", "salesperson", "sales", "assigned to",
-          "handler", "负责人", "客户经理", "销售", "销售员", "业务员", "跟进人", "归属人",
+          "handler", "agent", "assignee", "rep", "负责人", "客户经理", "销售", "销售员", "业务员", "跟进人", "归属人",
           "所属销售", "专属顾问", "客服", "处理人", "经办人", "坐席", "客服人员")
 _TS = ("timestamp", "time", "datetime", "date", "created at", "created", "时间", "日期",
        "创建时间", "记录时间", "发生时间")

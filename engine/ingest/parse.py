@@ -97,15 +97,6 @@ CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
                   + to_microseconds(CAST(round(CAST(s AS DOUBLE) * 86400000000) AS BIGINT)) END)
     END;
 
-CREATE OR REPLACE TEMP MACRO ingest_timestamp(x, day_first) AS
-    coalesce(try_cast(x AS TIMESTAMP),
-             CASE WHEN x IS NOT NULL THEN ingest_ts_slow(ingest_clean(x), day_first) END);
-
-CREATE OR REPLACE TEMP MACRO ingest_date(x, day_first) AS
-    coalesce(try_cast(x AS DATE),
-             CASE WHEN x IS NOT NULL
-                  THEN CAST(ingest_ts_slow(ingest_clean(x), day_first) AS DATE) END);
-
 CREATE OR REPLACE TEMP MACRO ingest_decimal_text(b) AS
     CASE WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?') THEN replace(b, ',', '')
          WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(\\.\\d{{3}})+,\\d+|[-+]?\\d+,\\d{{1,2}}')
@@ -120,11 +111,6 @@ CREATE OR REPLACE TEMP MACRO ingest_amount_slow(u) AS
              AS DECIMAL(18, 2))
     * CASE WHEN regexp_full_match(u, '\\(.*\\)|.+-') THEN -1 ELSE 1 END;
 
-CREATE OR REPLACE TEMP MACRO ingest_amount(x) AS
-    coalesce(try_cast(x AS DECIMAL(18, 2)),
-             CASE WHEN x IS NOT NULL
-                  THEN ingest_amount_slow(ingest_money_text(ingest_clean(x))) END);
-
 CREATE OR REPLACE TEMP MACRO ingest_finite(v) AS CASE WHEN isfinite(v) THEN v END;
 
 CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
@@ -132,16 +118,10 @@ CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
         regexp_replace(translate(regexp_replace(s, '\\s', '', 'g'), '，－−', ',--'),
                        {_lit(_UNITS)}, '')) AS DOUBLE));
 
-CREATE OR REPLACE TEMP MACRO ingest_number(x) AS
-    coalesce(ingest_finite(try_cast(x AS DOUBLE)),
-             CASE WHEN x IS NOT NULL THEN ingest_number_slow(ingest_clean(x)) END);
-
 CREATE OR REPLACE TEMP MACRO ingest_rating_clean(s) AS
     CASE WHEN regexp_full_match(s, '[★☆]+')
          THEN CAST(length(s) - length(replace(s, '★', '')) AS DOUBLE)
          ELSE coalesce(ingest_finite(try_cast(s AS DOUBLE)), ingest_number_slow(s)) END;
-
-CREATE OR REPLACE TEMP MACRO ingest_rating(x) AS ingest_rating_clean(ingest_clean(x));
 
 CREATE OR REPLACE TEMP MACRO ingest_key(s) AS
     nullif(regexp_replace(lower(s), '[^\\p{{L}}\\p{{N}}]+', '', 'g'), '');
@@ -260,21 +240,42 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
 PARSED_KINDS = ("date", "timestamp", "amount", "number", "rating")
 
 
+def cast_sql(kind: str, x: str) -> str:
+    """SQL for the quick exact cast of raw cell `x`: NULL where the slow path must look."""
+    return {
+        "date": f"try_cast({x} AS DATE)",
+        "timestamp": f"try_cast({x} AS TIMESTAMP)",
+        "amount": f"try_cast({x} AS DECIMAL(18, 2))",
+        "number": f"ingest_finite(try_cast({x} AS DOUBLE))",
+        "rating": f"ingest_finite(try_cast({x} AS DOUBLE))",
+    }[kind]
+
+
+def slow_sql(kind: str, s: str, *, day_first: bool = True) -> str:
+    """SQL for the value of cleaned cell `s` (a column) that the exact cast could not read."""
+    df = "TRUE" if day_first else "FALSE"
+    return {
+        "date": f"CAST(ingest_ts_slow({s}, {df}) AS DATE)",
+        "timestamp": f"ingest_ts_slow({s}, {df})",
+        "amount": f"ingest_amount_slow(ingest_money_text({s}))",
+        "number": f"ingest_number_slow({s})",
+        "rating": f"ingest_rating_clean({s})",
+    }[kind]
+
+
 def value_sql(kind: str, x: str, *, day_first: bool = True) -> str:
     """SQL for the value stored from raw cell expression `x` of a column kind.
 
     Codes give their match key; resolving it to a code is a join with
-    `_ingest_codes` (see `parse_values`). `day_first` is inlined as a literal.
+    `_ingest_codes` (see `parse_values`). The staging query spells the
+    same steps out over projection levels, for speed.
     """
-    df = "TRUE" if day_first else "FALSE"
+    if kind in PARSED_KINDS:
+        slow = slow_sql(kind, f"ingest_clean({x})", day_first=day_first)
+        return f"coalesce({cast_sql(kind, x)}, CASE WHEN {x} IS NOT NULL THEN {slow} END)"
     return {
         "id": f"ingest_id(ingest_clean({x}))",
         "text": f"ingest_clean({x})",
-        "date": f"ingest_date({x}, {df})",
-        "timestamp": f"ingest_timestamp({x}, {df})",
-        "amount": f"ingest_amount({x})",
-        "number": f"ingest_number({x})",
-        "rating": f"ingest_rating({x})",
         "code": f"ingest_key(ingest_clean({x}))",
         "label": f"ingest_key(ingest_clean({x}))",
     }[kind]

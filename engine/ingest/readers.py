@@ -131,6 +131,8 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             return
         with _utf8_copy(path, label, info.encoding) as utf8:
             scan = scan_csv(utf8, info.delimiter)
+            if scan.open_quote_at is not None:
+                raise ImportRejected([_open_quote(utf8, label, scan.open_quote_at)])
             digest = scan.sha256 if utf8 == path else file_hash(path)
             odd = scan.odd_spaces or scan.quoted_newlines
             columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(info.headers)))
@@ -292,6 +294,7 @@ class CsvScan:
     sha256: str
     odd_spaces: bool       # tabs (not separating), full-width or no-break spaces, BOM inside
     quoted_newlines: bool  # a line break inside a quoted value
+    open_quote_at: int | None = None  # byte offset of a record whose quote never closes
 
 
 def scan_csv(path: Path, delimiter: str) -> CsvScan:
@@ -303,7 +306,8 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     """
     wanted = [p for p in _ODD_SPACES if p != delimiter.encode()]
     digest = hashlib.sha256()
-    odd = quotes = False
+    odd = False
+    quotes = 0
     tail = b""
     with open(path, "rb") as f:
         first = True
@@ -312,10 +316,25 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
             seam = tail + body[:3]
             odd = odd or any(p in body or p in seam for p in wanted)
-            quotes = quotes or b'"' in body
+            quotes += body.count(b'"')
             tail, first = body[-3:], False
-    quoted = quotes and not bool(_scan_newlines(path)[1].all())
-    return CsvScan(digest.hexdigest(), odd, quoted)
+    if not quotes:
+        return CsvScan(digest.hexdigest(), odd, False)
+    newlines, outside, _, _ = _scan_newlines(path)
+    open_at = None
+    if quotes % 2:   # the last quote opens a value that never ends
+        ends = newlines[outside]
+        open_at = int(ends[-1]) + 1 if len(ends) else 0
+    return CsvScan(digest.hexdigest(), odd, not bool(outside.all()), open_at)
+
+
+def _open_quote(path: Path, label: str, offset: int) -> Problem:
+    """The problem of a quote that never closes, on the line where its record starts."""
+    line = int(np.searchsorted(_scan_newlines(path)[0], offset)) + 1
+    with open(path, "rb") as f:
+        f.seek(offset)
+        start = f.read(200).decode("utf-8", "replace").splitlines()
+    return Problem("bad_quote", label, line=line, value=(start[0] if start else "")[:80])
 
 
 def record_starts(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.ingest.columns import Column, columns
-from engine.ingest.parse import PARSED_KINDS, value_sql
+from engine.ingest.parse import PARSED_KINDS, cast_sql, slow_sql
 
 _BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
         "number": "bad_number", "rating": "bad_rating"}
@@ -70,59 +70,75 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
                    odd_spaces: bool = True) -> str:
     """SELECT over the source: parsed values and error codes per column.
 
-    Text-like cells (id, text, code, label) are cleaned in two projection
-    levels, so DuckDB computes each step once per cell; other kinds are
-    cast straight from the raw cell and cleaned only where the cast fails.
-    Codes give their cleaned text `s_x` and (unless `fast`) their match key
-    as `x`. Unless `fast`, `b_x` keeps the cell as found where it is wrong,
-    and `_blank` is exact (every cell empty once cleaned); with `fast` it
-    only spots rows of empty cells, which is safe because the fast path
-    refuses any file with a problem. Without `odd_spaces` (the file has no
-    tab, full-width space or the like) the cheap ASCII trim is enough. Uses
+    Four projection levels, so that DuckDB computes each step once per cell
+    (a macro nested in a macro would be inlined with its argument repeated):
+    trim, then empty/null markers, then values, then error codes. Dates,
+    amounts and numbers are cast straight from the raw cell; only a cell the
+    exact cast cannot read is cleaned (`c_x`) and sent through the slow
+    patterns. Codes give their cleaned text `s_x` and (unless `fast`) their
+    match key as `x`. Unless `fast`, `b_x` keeps the cell as found where it
+    is wrong and `_blank` is exact (every cell empty once cleaned); with
+    `fast` it only spots rows of empty cells, which is safe because the fast
+    path refuses any file with a problem. Without `odd_spaces` (the file
+    has no tab, full-width space or the like) plain trim() is enough. Uses
     `$today`.
     """
     trim = "ingest_trim" if odd_spaces else "trim"
     mapped = plan.mapped
-    raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
-    if fast:
-        blank = f"coalesce({', '.join(raw_cells)}) IS NULL"
-    else:
-        blank = " AND ".join(f"ingest_clean({r}) IS NULL" for r in raw_cells)
-    level1, level2, level3 = [], [], []
+    level1, level2, level3, level4, blank = [], [], [], [], []
     for c, raw, _ in mapped:
         n = c.name
         if c.kind in PARSED_KINDS:
             level1.append(f"{raw} AS r_{n}")
-            level2.append(f"r_{n}, {value_sql(c.kind, f'r_{n}', day_first=plan.day_first)} AS v_{n}")
-            level3.append(f"v_{n} AS {n}")
-            found = f"ingest_clean(r_{n})"
+            level2.append(f"r_{n}, {cast_sql(c.kind, f'r_{n}')} AS q_{n}, "
+                          f"CASE WHEN {cast_sql(c.kind, f'r_{n}')} IS NULL "
+                          f"THEN ingest_clean(r_{n}) END AS c_{n}")
+            slow = slow_sql(c.kind, f"c_{n}", day_first=plan.day_first)
+            level3.append(f"r_{n}, c_{n}, coalesce(q_{n}, CASE WHEN c_{n} IS NOT NULL "
+                          f"THEN {slow} END) AS v_{n}")
+            found, value = f"coalesce(c_{n}, trim(r_{n}))", f"v_{n}"
+            blank.append(f"v_{n} IS NULL AND c_{n} IS NULL")
         else:
             level1.append(f"{trim}({raw}) AS u_{n}")
             level2.append(f"ingest_null(u_{n}) AS s_{n}")
+            level3.append(f"s_{n}")
+            found, value = f"s_{n}", f"s_{n}"
             if c.kind == "id":
-                level3.append(f"ingest_id(s_{n}) AS {n}")
-            elif c.kind in ("code", "label"):
-                level3.append(f"s_{n}" if fast else f"s_{n}, ingest_key(s_{n}) AS {n}")
-            else:
-                level3.append(f"s_{n} AS {n}")
-            found = f"s_{n}"
-        error = _error_case(c, found)
-        level3.append(f"{error} AS e_{n}")
+                value = f"ingest_id(s_{n})"
+            elif c.kind in ("code", "label") and not fast:
+                value = f"ingest_key(s_{n})"
+            blank.append(f"s_{n} IS NULL")
+        error = _error_case(c, f"v_{n}", f"c_{n}" if c.kind in PARSED_KINDS else f"s_{n}")
+        level4.append(f"{value} AS {n}, {error} AS e_{n}")
+        if c.kind in ("code", "label"):
+            level4.append(f"s_{n}")
         if not fast:
-            level3.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
-    sql = f"SELECT {', '.join(level1)}, ({blank}) AS _blank FROM {relation}"
+            level4.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
+    raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
+    if fast:
+        level1.append(f"coalesce({', '.join(raw_cells)}) IS NULL AS _blank")
+        level4.append("_blank")
+    else:
+        rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
+        level1.append(f"({' AND '.join(rest)}) AS _blank")
+        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank")
+    sql = f"SELECT {', '.join(level1)} FROM {relation}"
     for level in (level2, level3):
         sql = f"SELECT {', '.join(level)}, _blank FROM ({sql})"
-    return sql
+    return f"SELECT {', '.join(level4)} FROM ({sql})"
 
 
-def _error_case(c: Column, found: str) -> str:
-    """SQL for the error code of a cell: NULL when fine. `found` is the cleaned cell."""
+def _error_case(c: Column, v: str, cleaned: str) -> str:
+    """SQL for the error code of a cell, NULL when fine.
+
+    `v` is the parsed value; `cleaned` the cleaned cell, which for cast
+    kinds is only set where the cast failed (so: missing when both are NULL).
+    """
+    absent = _MISSING if c.required else "NULL"
     if c.kind not in PARSED_KINDS:
-        return f"CASE WHEN {found} IS NULL THEN {_MISSING if c.required else 'NULL'} END"
-    v = f"v_{c.name}"
-    whens = [f"WHEN {v} IS NULL THEN CASE WHEN {found} IS NULL THEN "
-             f"{_MISSING if c.required else 'NULL'} ELSE '{_BAD[c.kind]}' END"]
+        return f"CASE WHEN {cleaned} IS NULL THEN {absent} END"
+    whens = [f"WHEN {v} IS NULL THEN CASE WHEN {cleaned} IS NULL THEN {absent} "
+             f"ELSE '{_BAD[c.kind]}' END"]
     if c.kind == "rating":
         whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
     if c.past_only:
@@ -340,7 +356,7 @@ def other_values(con, plan: Plan, where: str = "_op IN ('insert', 'update', 'sam
             continue
         rows = con.execute(f"""
             SELECT r.s_{c.name}, count(*) FROM _ingest_rows r
-            LEFT JOIN _ingest_codes k ON k.vocabulary = ? AND k.key = r.{c.name}
+            LEFT JOIN _ingest_codes k ON k.vocabulary = ? AND k.key = ingest_key(r.s_{c.name})
             WHERE {where} AND r.s_{c.name} IS NOT NULL AND k.code IS NULL
             GROUP BY 1 ORDER BY 2 DESC, 1""", [c.vocabulary]).fetchall()
         if rows:
