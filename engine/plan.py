@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,12 @@ import pandas as pd
 from engine import i18n, risk, store
 from engine.features.customer import customer_features
 from engine.features.followup_state import followup_state as read_followup_state
+from engine.scoring import TIERS
 
 ACTIONS = ("visit", "care", "wake_up", "win_back", "other")
 STATUSES = ("in_progress", "done", "paused")
 ACTIVE_STATUSES = ("done", "in_progress")      # the ones a cadence counts from
 OWNER_ROLES = ("account_manager", "service_rep", "service_supervisor")
-TIERS = ("high", "potential", "ordinary")
 # What a rule can choose customers by, and the codes each column can hold.
 RULE_COLUMNS = {"risk_level": risk.RISK_LEVELS, "demand_tag": risk.DEMAND_TAGS,
                 "tier": TIERS, "lifecycle": risk.LIFECYCLE_STAGES}
