@@ -146,8 +146,8 @@ def save_playbook(path, playbook, *, name: str = "default") -> None:
 
 def load_playbook(con, *, name: str = "default") -> tuple[PlaybookRule, ...]:
     """The saved playbook `name`, or DEFAULT_PLAYBOOK when none is saved."""
-    row = con.execute("SELECT value FROM settings WHERE kind = ? AND name = ? "
-                      "ORDER BY saved_at DESC LIMIT 1", [PLAYBOOK_KIND, name]).fetchone()
+    row = store.first_row(con, "SELECT value FROM settings WHERE kind = ? AND name = ? "
+                               "ORDER BY saved_at DESC LIMIT 1", [PLAYBOOK_KIND, name])
     if row is None:
         return DEFAULT_PLAYBOOK
     try:
@@ -338,7 +338,8 @@ def risk_columns(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd
 # --- the follow-up log ------------------------------------------------------
 
 def _as_date(value, field: str) -> date | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()) or (
+            not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, datetime):
         return value.date()
@@ -386,12 +387,12 @@ def log_followup(path, *, customer_id: str, action: str, channel: str | None,
     next_contact = _as_date(next_contact_date, "next_contact_date")
     stamp = _as_timestamp(ts)
     with store.write(path) as con:
-        known = con.execute("SELECT count(*) FROM customers WHERE customer_id = ?",
-                            [customer_id]).fetchone()[0]
+        known = store.first_row(con, "SELECT count(*) FROM customers WHERE customer_id = ?",
+                                [customer_id])[0]
         if not known:
             raise FollowupError("plan.error.unknown_customer", customer_id=customer_id)
-        new_id = con.execute("SELECT coalesce(max(followup_id), 0) + 1 FROM followups"
-                             ).fetchone()[0]
+        new_id = store.first_row(
+            con, "SELECT coalesce(max(followup_id), 0) + 1 FROM followups")[0]
         con.execute(
             "INSERT INTO followups (followup_id, customer_id, ts, action, channel, need, result,"
             " next_contact_date, owner, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -403,13 +404,17 @@ def log_followup(path, *, customer_id: str, action: str, channel: str | None,
 def set_followup_status(path, followup_id: int, status: str) -> None:
     """Change one follow-up's status (one write; bumps the data version)."""
     _check_code(status, STATUSES, "plan.error.bad_status")
+    try:
+        followup_id = int(followup_id)
+    except (TypeError, ValueError):
+        raise FollowupError("plan.error.unknown_followup", followup_id=followup_id) from None
     with store.write(path) as con:
-        found = con.execute("SELECT count(*) FROM followups WHERE followup_id = ?",
-                            [int(followup_id)]).fetchone()[0]
+        found = store.first_row(con, "SELECT count(*) FROM followups WHERE followup_id = ?",
+                                [followup_id])[0]
         if not found:
             raise FollowupError("plan.error.unknown_followup", followup_id=followup_id)
         con.execute("UPDATE followups SET status = ? WHERE followup_id = ?",
-                    [status, int(followup_id)])
+                    [status, followup_id])
 
 
 FOLLOWUP_COLUMNS = ("followup_id", "customer_id", "ts", "action", "channel", "need", "result",

@@ -211,6 +211,7 @@ def test_log_followup_without_ts_is_now(db):
     (dict(status="finished"), "plan.error.bad_status"),
     (dict(next_contact_date="next week"), "plan.error.bad_date"),
     (dict(ts="yesterday"), "plan.error.bad_date"),
+    (dict(next_contact_date="2024-02-30"), "plan.error.bad_date"),
 ])
 def test_log_followup_refuses_bad_input_and_writes_nothing(db, change, key):
     before = store.data_version(db)
@@ -238,6 +239,8 @@ def test_set_followup_status_checks_status_and_id(db):
         plan.set_followup_status(db, 1, "closed")
     with pytest.raises(plan.FollowupError, match="No follow-up with id 9"):
         plan.set_followup_status(db, 9, "done")
+    with pytest.raises(plan.FollowupError, match="No follow-up with id x"):
+        plan.set_followup_status(db, "x", "done")
     plan.set_followup_status(db, 1, "done")
     with store.connect(db) as con:
         assert plan.customer_followups(con, "C").status.tolist() == ["done"]
