@@ -1,0 +1,662 @@
+"""The monthly review (月度复盘, DESIGN §4.8) and `python -m engine review`.
+
+A month M is reviewed by comparing month-end snapshots (DESIGN §4.8: the
+metrics as of each month end, over the customers known by then) with what
+happened during M:
+
+- a *snapshot* at a month end E is the feature table as of E
+  (`customer_features(con, as_of=E)`, so only events on or before E count)
+  reduced to one row per customer: score, tier, demand tag, churn risk and
+  whether the customer bought in the 90 days up to E;
+- *activity* during a calendar month comes from SQL over raw events
+  (`engine.features.month_activity`): transactions, purchases, revenue,
+  interactions and follow-ups per customer, complaints per topic,
+  satisfaction ratings.
+
+The figures are pure functions of those pieces, so the dashboard can cache
+each snapshot and each month's activity on its own (a month switch then
+computes one new snapshot at most) and the command line runs them straight:
+
+    month_summary   tier mix and revenue by tier of one month
+    month_changes   transitions M−1 → M, wake-up, win-back and retention
+    build_review    everything for M from the pieces of its 12 months
+    monthly_review  the same straight from the database (CLI, tests)
+    review_json     the figures in the form of DESIGN §5
+    summary_lines   the month's notable changes in words (catalogue templates)
+    review_tables, review_workbook   the tables of the Excel workbook
+
+Snapshots are not stored in the database: a dashboard process keeps them in
+its cache keyed on the data version (which every import, undo and follow-up
+bumps), and the command line computes them each run.
+"""
+from __future__ import annotations
+
+import argparse
+import calendar
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine import export, i18n, risk, scoring, store
+from engine.features import customer_features, optional_columns_present
+from engine.features import month_activity
+
+TIERS = scoring.TIERS
+DEFAULT_MONTHS = 12          # the trends run over the 12 months up to M
+RETENTION_DAYS = 90          # retention: a purchase in the 90 days up to each month end
+
+SNAPSHOT_COLUMNS = ("customer_id", "score", "tier", "demand_tag", "risk_level", "bought_recently")
+SUMMARY_COLUMNS = ("month", "tier", "customers", "share", "revenue", "buyers")
+
+
+# --- months -----------------------------------------------------------------------------
+
+def parse_month(text) -> date:
+    """The first day of a month given as "YYYY-MM" (a date is taken as its month)."""
+    if isinstance(text, date):
+        return text.replace(day=1)
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(text).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"a month is written YYYY-MM (for example 2024-06), got {text!r}.")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def month_key(month: date) -> str:
+    """"YYYY-MM" of a month."""
+    return f"{month:%Y-%m}"
+
+
+def month_end(month: date) -> date:
+    """The last day of the month of `month`."""
+    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+
+
+def shift_month(month: date, months: int) -> date:
+    """The first day of the month `months` after (negative: before) `month`'s month."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def review_months(month, count: int = DEFAULT_MONTHS) -> list[date]:
+    """The first days of the `count` months ending with M, oldest first."""
+    if count < 2:
+        raise ValueError(f"a review needs at least 2 months (M−1 and M), got {count}.")
+    first = parse_month(month)
+    return [shift_month(first, k) for k in range(1 - count, 1)]
+
+
+def reviewable_months(first_event: date | None, last_date: date | None) -> list[date]:
+    """Months a review can cover, newest first.
+
+    A month M is reviewable when it is complete by `last_date` (its last day
+    is on or before it) and the month before it ends on or after the first
+    event, so M−1 has a snapshot with customers in it.
+    """
+    if first_event is None or last_date is None:
+        return []
+    newest = parse_month(last_date) if month_end(last_date) == last_date \
+        else shift_month(last_date, -1)
+    oldest = shift_month(first_event, 1)
+    months = []
+    while newest >= oldest:
+        months.append(newest)
+        newest = shift_month(newest, -1)
+    return months
+
+
+# --- snapshots --------------------------------------------------------------------------
+
+def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
+                           available: Mapping[str, bool] | None = None,
+                           weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                           thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
+                           rules: risk.RiskRules = risk.DEFAULT_RULES,
+                           retention_days: int = RETENTION_DAYS) -> pd.DataFrame:
+    """One customer per row of the feature table as of `as_of`, reduced to what a review reads.
+
+    Returns
+    -------
+    DataFrame with SNAPSHOT_COLUMNS in the features' order (by customer_id):
+    customer_id; score (0–100) and tier (categorical of scoring.TIERS) of
+    `scoring.score_customers`; demand_tag and risk_level (categoricals of
+    risk.DEMAND_TAGS / risk.RISK_LEVELS) of DESIGN §4.4–4.5;
+    bought_recently (a purchase in the `retention_days` days up to as_of,
+    the window (as_of − days, as_of]).
+    """
+    scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
+                                     available=available)
+    levels, _ = risk.risk_levels(features, rules=rules)
+    since = risk.days_since(features["last_purchase_date"], as_of)
+    return pd.DataFrame({
+        "customer_id": features["customer_id"].array,
+        "score": scores["score"].to_numpy(),
+        "tier": scores["tier"].array,
+        "demand_tag": risk.demand_tags(features, as_of=as_of, rules=rules),
+        "risk_level": levels,
+        "bought_recently": since < retention_days,   # NaN (never bought) compares False
+    })
+
+
+def month_end_snapshot(con, *, month_end: date,
+                       weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                       thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
+                       rules: risk.RiskRules = risk.DEFAULT_RULES) -> pd.DataFrame:
+    """The snapshot of every customer known at `month_end` (see `snapshot_from_features`).
+
+    Only events on or before `month_end` count, and the score's percentiles
+    and left-out sub-metrics are those of the customers and data of that day.
+    """
+    features = customer_features(con, as_of=month_end)
+    available = optional_columns_present(con, as_of=month_end)
+    return snapshot_from_features(features, as_of=month_end, available=available,
+                                  weights=weights, thresholds=thresholds, rules=rules)
+
+
+def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
+    """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark."""
+    return {parse_month(m): month_end_snapshot(con, month_end=month_end(parse_month(m)),
+                                               **settings) for m in months}
+
+
+def month_activity_by_month(con, *, months: Sequence[date]) -> dict[date, pd.DataFrame]:
+    """{month: per-customer activity during it} for consecutive `months`, in one query."""
+    months = [parse_month(m) for m in months]
+    frame = month_activity.customer_month_activity(con, first_month=min(months),
+                                                   last_month=max(months))
+    groups = dict(tuple(frame.groupby("month", sort=False)))
+    empty = frame.iloc[0:0]
+    return {m: groups.get(m, empty).reset_index(drop=True) for m in months}
+
+
+# --- figures of one month ---------------------------------------------------------------
+
+def _rate(eligible: int, count: int) -> float | None:
+    return count / eligible if eligible else None
+
+
+def _tier_codes(snapshot: pd.DataFrame) -> np.ndarray:
+    return pd.Categorical(snapshot["tier"], categories=TIERS).codes.astype(np.int64)
+
+
+def _in_activity(customer_ids, activity: pd.DataFrame, column: str | Sequence[str]) -> np.ndarray:
+    """For each customer id, whether the activity rows count any of `column` for them."""
+    columns = [column] if isinstance(column, str) else list(column)
+    did = activity[columns].to_numpy().sum(axis=1) > 0
+    return pd.Index(activity["customer_id"][did]).get_indexer(customer_ids) >= 0 \
+        if did.any() else np.zeros(len(customer_ids), dtype=bool)
+
+
+def month_summary(month: date, snapshot: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
+    """Tier mix at the end of a month and revenue during it by that tier.
+
+    snapshot : the month-end snapshot of `month`.
+    activity : per-customer activity during `month` (month_activity).
+
+    Returns
+    -------
+    DataFrame with SUMMARY_COLUMNS, one row per tier in TIERS order: month
+    ("YYYY-MM"), tier, customers (known at the month end), share (of all of
+    them; NaN without customers), revenue (net revenue during the month of
+    the customers in that tier at its end), buyers (of them, with a purchase
+    during the month).
+    """
+    codes = _tier_codes(snapshot)
+    customers = np.bincount(codes, minlength=len(TIERS))
+    position = pd.Index(snapshot["customer_id"]).get_indexer(activity["customer_id"])
+    known = position >= 0     # every customer with a transaction in the month is known by its end
+    tier_of = codes[position[known]]
+    revenue = np.bincount(tier_of, weights=activity["revenue"].to_numpy(dtype=float)[known],
+                          minlength=len(TIERS))
+    buyers = np.bincount(tier_of[activity["purchases"].to_numpy()[known] > 0],
+                         minlength=len(TIERS))
+    total = int(customers.sum())
+    return pd.DataFrame({
+        "month": month_key(month), "tier": list(TIERS), "customers": customers.astype(np.int64),
+        "share": customers / total if total else np.full(len(TIERS), np.nan),
+        "revenue": revenue, "buyers": buyers.astype(np.int64)})
+
+
+def month_changes(before: pd.DataFrame, after: pd.DataFrame,
+                  activity: pd.DataFrame) -> dict:
+    """What changed from the end of M−1 to the end of M, and who responded during M.
+
+    before, after : the snapshots at the ends of M−1 and M.
+    activity : per-customer activity during M.
+
+    Returns
+    -------
+    dict with
+    transitions : DataFrame, index = tier at the end of M−1, columns = tier
+        at the end of M (both in TIERS order), customers known at both ends.
+    new_customers : {tier: customers known at the end of M but not of M−1}.
+    wake_up : {"eligible": dormant at the end of M−1, "woken": of them, with
+        a transaction or interaction during M, "rate"}.
+    win_back : {"eligible": high risk at the end of M−1, "won": of them, with
+        a purchase during M, "rate", "with_followup" and "without_followup":
+        the same split by whether any follow-up was logged for them during M}.
+    retention : {"eligible": with a purchase in the 90 days up to the end of
+        M−1, "retained": of them, with one in the 90 days up to the end of M,
+        "rate"}.
+    Rates are fractions, None where nobody is eligible.
+    """
+    ids = before["customer_id"]
+    at_m = pd.Index(after["customer_id"]).get_indexer(ids)       # -1: not known at M (none)
+    both = at_m >= 0
+    codes_before, codes_after = _tier_codes(before), _tier_codes(after)
+    cells = np.bincount(codes_before[both] * len(TIERS) + codes_after[at_m[both]],
+                        minlength=len(TIERS) ** 2).reshape(len(TIERS), len(TIERS))
+    transitions = pd.DataFrame(cells.astype(np.int64), index=pd.Index(TIERS, name="before"),
+                               columns=pd.Index(TIERS, name="after"))
+    is_new = np.ones(len(after), dtype=bool)
+    is_new[at_m[both]] = False
+    new = np.bincount(codes_after[is_new], minlength=len(TIERS))
+
+    dormant = (before["demand_tag"] == "dormant").to_numpy()
+    woken = dormant & _in_activity(ids, activity, ["transactions", "interactions"])
+
+    high = (before["risk_level"] == "high").to_numpy()
+    won = high & _in_activity(ids, activity, "purchases")
+    followed = high & _in_activity(ids, activity, "followups")
+
+    recent = before["bought_recently"].to_numpy(dtype=bool)
+    again = np.zeros(len(before), dtype=bool)
+    again[both] = after["bought_recently"].to_numpy(dtype=bool)[at_m[both]]
+    retained = recent & again
+
+    def split(mask):
+        n, k = int(mask.sum()), int((won & mask).sum())
+        return {"eligible": n, "won": k, "rate": _rate(n, k)}
+
+    n_high, n_won = int(high.sum()), int(won.sum())
+    return {
+        "transitions": transitions,
+        "new_customers": dict(zip(TIERS, (int(n) for n in new))),
+        "wake_up": {"eligible": int(dormant.sum()), "woken": int(woken.sum()),
+                    "rate": _rate(int(dormant.sum()), int(woken.sum()))},
+        "win_back": {"eligible": n_high, "won": n_won, "rate": _rate(n_high, n_won),
+                     "with_followup": split(followed), "without_followup": split(high & ~followed)},
+        "retention": {"eligible": int(recent.sum()), "retained": int(retained.sum()),
+                      "rate": _rate(int(recent.sum()), int(retained.sum()))},
+    }
+
+
+# --- the whole review -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonthlyReview:
+    """Every figure of DESIGN §4.8 for month M.
+
+    Attributes
+    ----------
+    month, previous : first days of M and M−1; months : the months of the
+        trends, oldest first, M last.
+    data_end : the last event date in the data (None without events);
+        `complete` says whether M's last day is on or before it.
+    summaries : `month_summary` of every month of `months`, concatenated
+        (tier mix and revenue by tier, by month).
+    transitions, new_customers, wake_up, win_back, retention : see `month_changes`.
+    complaints : topic, previous, current (complaints in M−1 and M), change;
+        topics of either month, most complaints in M first.
+    satisfaction : month ("YYYY-MM"), interactions, complaints, rated,
+        mean_satisfaction (NaN when nothing was rated), one row per month.
+    """
+    month: date
+    previous: date
+    months: tuple[date, ...]
+    data_end: date | None
+    summaries: pd.DataFrame
+    transitions: pd.DataFrame
+    new_customers: dict
+    wake_up: dict
+    win_back: dict
+    retention: dict
+    complaints: pd.DataFrame
+    satisfaction: pd.DataFrame
+
+    @property
+    def complete(self) -> bool:
+        return self.data_end is not None and month_end(self.month) <= self.data_end
+
+    def tier_counts(self, month: date) -> dict[str, int]:
+        rows = self.summaries[self.summaries["month"] == month_key(month)]
+        return {tier: int(n) for tier, n in zip(rows["tier"], rows["customers"])}
+
+    def customers(self, month: date) -> int:
+        return sum(self.tier_counts(month).values())
+
+    def high_share(self) -> dict:
+        """Share of customers in the high tier at the ends of M−1 and M, and the change."""
+        def share(month):
+            total = self.customers(month)
+            return self.tier_counts(month).get("high", 0) / total if total else None
+        before, now = share(self.previous), share(self.month)
+        return {"previous": before, "current": now,
+                "change": now - before if before is not None and now is not None else None}
+
+    def revenue(self, month: date) -> float:
+        return float(self.summaries.loc[self.summaries["month"] == month_key(month),
+                                        "revenue"].sum())
+
+    def mean_satisfaction(self, month: date) -> float | None:
+        rows = self.satisfaction[self.satisfaction["month"] == month_key(month)]
+        value = rows["mean_satisfaction"].iloc[0] if len(rows) else np.nan
+        return None if pd.isna(value) else float(value)
+
+    def complaints_in(self, month: date) -> int:
+        column = "current" if month == self.month else "previous"
+        return int(self.complaints[column].sum())
+
+    def moves(self) -> dict[str, int]:
+        """Customers who moved up (towards high), down, or stayed in their tier."""
+        cells = self.transitions.to_numpy()
+        return {"up": int(np.tril(cells, -1).sum()), "down": int(np.triu(cells, 1).sum()),
+                "stayed": int(np.trace(cells))}
+
+
+def complaints_table(complaints: pd.DataFrame, *, month: date, previous: date) -> pd.DataFrame:
+    """topic, previous, current, change from the complaints of `month_activity.complaints_by_topic`."""
+    wide = {}
+    for column, m in (("previous", previous), ("current", month)):
+        rows = complaints[complaints["month"] == m]
+        wide[column] = pd.Series(rows["complaints"].to_numpy(), index=rows["topic"].to_numpy())
+    table = pd.DataFrame(wide).fillna(0).astype("int64").rename_axis("topic").reset_index()
+    if table.empty:
+        table = pd.DataFrame({"topic": pd.Series(dtype=object), "previous": pd.Series(dtype="int64"),
+                              "current": pd.Series(dtype="int64")})
+    table["change"] = table["current"] - table["previous"]
+    return table.sort_values(["current", "previous", "topic"], ascending=[False, False, True],
+                             ignore_index=True)
+
+
+def satisfaction_table(interactions: pd.DataFrame, months: Sequence[date]) -> pd.DataFrame:
+    """One row per month of `months` from `month_activity.interactions_by_month` (zeros where none)."""
+    by_month = interactions.set_index("month")
+    frame = by_month.reindex(list(months))
+    for column in ("interactions", "complaints", "rated"):
+        frame[column] = frame[column].fillna(0).astype("int64")
+    frame.insert(0, "month", [month_key(m) for m in months])
+    return frame.reset_index(drop=True)[["month", "interactions", "complaints", "rated",
+                                         "mean_satisfaction"]]
+
+
+def build_review(month, *, summaries: Sequence[pd.DataFrame], changes: dict,
+                 complaints: pd.DataFrame, interactions: pd.DataFrame,
+                 data_end: date | None, months: Sequence[date] | None = None) -> MonthlyReview:
+    """The review of M from its pieces.
+
+    summaries : `month_summary` of each month of the trends (oldest first).
+    changes : `month_changes(snapshot M−1, snapshot M, activity during M)`.
+    complaints, interactions : `month_activity.complaints_by_topic` and
+        `interactions_by_month` over (at least) the months of the trends.
+    months : the months of the trends (default: the 12 up to M).
+    """
+    month = parse_month(month)
+    months = tuple(parse_month(m) for m in (months or review_months(month)))
+    previous = shift_month(month, -1)
+    return MonthlyReview(
+        month=month, previous=previous, months=months, data_end=data_end,
+        summaries=pd.concat(list(summaries), ignore_index=True),
+        transitions=changes["transitions"], new_customers=changes["new_customers"],
+        wake_up=changes["wake_up"], win_back=changes["win_back"],
+        retention=changes["retention"],
+        complaints=complaints_table(complaints, month=month, previous=previous),
+        satisfaction=satisfaction_table(interactions, months))
+
+
+def monthly_review(con, *, month, months: int = DEFAULT_MONTHS,
+                   weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                   thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
+                   rules: risk.RiskRules = risk.DEFAULT_RULES) -> MonthlyReview:
+    """The review of month M straight from the database: `months` snapshots and one
+    query per kind of activity."""
+    trend = review_months(month, months)
+    snapshots = month_end_snapshots(con, months=trend, weights=weights,
+                                    thresholds=thresholds, rules=rules)
+    activity = month_activity_by_month(con, months=trend)
+    first, last = trend[0], trend[-1]
+    return build_review(
+        last, months=trend,
+        summaries=[month_summary(m, snapshots[m], activity[m]) for m in trend],
+        changes=month_changes(snapshots[trend[-2]], snapshots[last], activity[last]),
+        complaints=month_activity.complaints_by_topic(con, first_month=first, last_month=last),
+        interactions=month_activity.interactions_by_month(con, first_month=first,
+                                                          last_month=last),
+        data_end=store.date_range(con)[1])
+
+
+# --- outputs ----------------------------------------------------------------------------
+
+def review_json(review: MonthlyReview) -> dict:
+    """The figures in the form of DESIGN §5 (`review --json`); rates are fractions or None."""
+    m, p = month_key(review.month), month_key(review.previous)
+
+    def rate(figure, count):
+        return {"eligible": figure["eligible"], count: figure[count], "rate": figure["rate"]}
+
+    def topics(column):
+        rows = review.complaints[review.complaints[column] > 0]
+        return {str(t): int(n) for t, n in zip(rows["topic"], rows[column])}
+
+    win = review.win_back
+    return {
+        "month": m,
+        "wake_up": rate(review.wake_up, "woken"),
+        "win_back": rate(win, "won") | {"with_followup": rate(win["with_followup"], "won"),
+                                         "without_followup": rate(win["without_followup"], "won")},
+        "retention": rate(review.retention, "retained"),
+        "tier_counts": {p: review.tier_counts(review.previous), m: review.tier_counts(review.month)},
+        "transitions": {before: {after: int(review.transitions.loc[before, after])
+                                 for after in TIERS} for before in TIERS},
+        "complaints_by_topic": {p: topics("previous"), m: topics("current")},
+        "mean_satisfaction": {p: review.mean_satisfaction(review.previous),
+                              m: review.mean_satisfaction(review.month)},
+    }
+
+
+def _percent(value: float | None, lang: str) -> str:
+    return i18n.t("review.na", lang) if value is None else f"{value:.1%}"
+
+
+def _signed(value: float, decimals: int) -> float:
+    """`value` rounded, with −0 made 0 (so a change shows as +0.0, never −0.0)."""
+    return round(value, decimals) + 0.0
+
+
+def _money(value: float) -> str:
+    return f"¥{value:,.0f}"
+
+
+def summary_lines(review: MonthlyReview, lang: str = "en") -> list[str]:
+    """The month's notable changes in words, one sentence each, from the catalogue's templates."""
+    t = lambda key, **values: i18n.t(f"review.summary.{key}", lang, **values)  # noqa: E731
+    m, p = month_key(review.month), month_key(review.previous)
+    lines = []
+    if not review.complete:
+        lines.append(t("incomplete", month=m, end=review.data_end or "—"))
+    high = review.high_share()
+    counts_now, counts_before = review.tier_counts(review.month), review.tier_counts(review.previous)
+    if high["current"] is not None:
+        change = (t("high_change", pp=_signed(high["change"] * 100, 1), previous=p)
+                  if high["change"] is not None else "")
+        lines.append(t("high", n=counts_now["high"], share=high["current"] * 100,
+                       month=m, change=change,
+                       diff=counts_now["high"] - counts_before.get("high", 0)))
+    moves = review.moves()
+    lines.append(t("moves", up=moves["up"], down=moves["down"],
+                   new=sum(review.new_customers.values())))
+    wake = review.wake_up
+    lines.append(t("wake_up", woken=wake["woken"], eligible=wake["eligible"],
+                   rate=_percent(wake["rate"], lang)) if wake["eligible"]
+                 else t("wake_up_none", previous=p))
+    win = review.win_back
+    if win["eligible"]:
+        lines.append(t("win_back", won=win["won"], eligible=win["eligible"],
+                       rate=_percent(win["rate"], lang),
+                       with_rate=_percent(win["with_followup"]["rate"], lang),
+                       with_n=win["with_followup"]["eligible"],
+                       without_rate=_percent(win["without_followup"]["rate"], lang),
+                       without_n=win["without_followup"]["eligible"]))
+    else:
+        lines.append(t("win_back_none", previous=p))
+    ret = review.retention
+    if ret["eligible"]:
+        lines.append(t("retention", rate=_percent(ret["rate"], lang), retained=ret["retained"],
+                       eligible=ret["eligible"]))
+    now, before = review.complaints_in(review.month), review.complaints_in(review.previous)
+    lines.append(t("complaints", n=now, diff=now - before, previous=p))
+    rising = review.complaints[review.complaints["change"] > 0]
+    if len(rising):
+        top = rising.sort_values(["change", "current"], ascending=False).iloc[0]
+        lines.append(t("complaints_rising", topic=i18n.label("topic", top["topic"], lang),
+                       diff=int(top["change"]), n=int(top["current"])))
+    sat_now, sat_before = review.mean_satisfaction(review.month), \
+        review.mean_satisfaction(review.previous)
+    if sat_now is None:
+        lines.append(t("satisfaction_none", month=m))
+    elif sat_before is None:
+        lines.append(t("satisfaction", mean=sat_now, change=""))
+    else:
+        lines.append(t("satisfaction", mean=sat_now,
+                       change=t("satisfaction_change", diff=_signed(sat_now - sat_before, 2),
+                                        previous=p)))
+    revenue, revenue_before = review.revenue(review.month), review.revenue(review.previous)
+    rows = review.summaries[review.summaries["month"] == m]
+    high_revenue = float(rows.loc[rows["tier"] == "high", "revenue"].sum())
+    lines.append(t("revenue", revenue=_money(revenue),
+                   change=(t("revenue_change", pct=_signed((revenue - revenue_before)
+                                                            / abs(revenue_before) * 100, 1),
+                             previous=p)
+                           if revenue_before else ""),
+                   share=high_revenue / revenue * 100 if revenue > 0 else 0.0))
+    return lines
+
+
+def _tier_wide(review: MonthlyReview, value: str, lang: str) -> pd.DataFrame:
+    wide = review.summaries.pivot(index="month", columns="tier", values=value)
+    wide = wide.reindex(index=[month_key(m) for m in review.months], columns=list(TIERS))
+    wide.columns = [i18n.label("tier", c, lang) for c in wide.columns]
+    return wide.rename_axis(i18n.t("review.col.month", lang)).reset_index()
+
+
+def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataFrame]:
+    """{sheet name: table} for the workbook and the HTML report, headed in `lang`."""
+    t = lambda key, **values: i18n.t(f"review.col.{key}", lang, **values)  # noqa: E731
+    m, p = month_key(review.month), month_key(review.previous)
+    win = review.win_back
+    rates = [("wake_up", review.wake_up, "woken"), ("win_back", win, "won"),
+             ("win_back_with", win["with_followup"], "won"),
+             ("win_back_without", win["without_followup"], "won"),
+             ("retention", review.retention, "retained")]
+    rate_table = pd.DataFrame({
+        t("figure"): [i18n.t(f"review.rate.{key}", lang) for key, _, _ in rates],
+        t("eligible"): [f["eligible"] for _, f, _ in rates],
+        t("count"): [f[count] for _, f, count in rates],
+        t("rate"): [f["rate"] for _, f, _ in rates]})
+    mix = _tier_wide(review, "customers", lang)
+    mix[t("customers")] = mix.iloc[:, 1:].sum(axis=1)
+    mix[t("high_share")] = _tier_wide(review, "share", lang).iloc[:, 1].to_numpy()
+    names = [i18n.label("tier", c, lang) for c in TIERS]
+    transitions = pd.DataFrame(
+        np.vstack([review.transitions.to_numpy(), [review.new_customers[c] for c in TIERS]]),
+        columns=names)
+    transitions.insert(0, t("transition", previous=p, month=m), names + [t("new_customers")])
+    complaints = pd.DataFrame({
+        t("topic"): [i18n.label("topic", x, lang) for x in review.complaints["topic"]],
+        p: review.complaints["previous"].to_numpy(), m: review.complaints["current"].to_numpy(),
+        t("change"): review.complaints["change"].to_numpy()})
+    satisfaction = review.satisfaction.rename(columns={
+        "month": t("month"), "interactions": t("interactions"), "complaints": t("complaints"),
+        "rated": t("rated"), "mean_satisfaction": t("mean_satisfaction")})
+    summary = pd.DataFrame({i18n.t("review.sheet.summary", lang): summary_lines(review, lang)})
+    return {
+        i18n.t("review.sheet.summary", lang): summary,
+        i18n.t("review.sheet.rates", lang): rate_table,
+        i18n.t("review.sheet.tier_mix", lang): mix,
+        i18n.t("review.sheet.transitions", lang): transitions,
+        i18n.t("review.sheet.complaints", lang): complaints,
+        i18n.t("review.sheet.satisfaction", lang): satisfaction,
+        i18n.t("review.sheet.revenue", lang): _tier_wide(review, "revenue", lang),
+    }
+
+
+def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
+    """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="xlsxwriter",
+                        engine_kwargs={"options": {"strings_to_formulas": False,
+                                                   "strings_to_urls": False}}) as writer:
+        for name, table in review_tables(review, lang).items():
+            export.safe_text_frame(table).to_excel(writer, sheet_name=name[:31], index=False,
+                                                   na_rep="")
+            writer.sheets[name[:31]].set_column(0, len(table.columns) - 1, 16)
+    return buffer.getvalue()
+
+
+# --- command line -----------------------------------------------------------------------
+
+def _month_argument(text: str) -> date:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Review a month (DESIGN §4.8): tier shifts, wake-up, win-back and "
+                          "retention rates, complaints, satisfaction, revenue by tier.")
+    parser.add_argument("--month", type=_month_argument, required=True, metavar="YYYY-MM",
+                        help="the month M to review (compared with M−1)")
+    parser.add_argument("--out", type=Path, metavar="FILE.html",
+                        help="write a self-contained HTML report (opens offline)")
+    parser.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
+                        help="write an Excel workbook, one sheet per table")
+    parser.add_argument("--json", type=Path, metavar="FILE.json",
+                        help="write the figures as JSON (DESIGN §5)")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
+                        help="language of the report, workbook and summary (default: en)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.cli import InputRejected
+
+    db = Path(args.db)
+    if not db.exists():
+        raise InputRejected(f"{db}: no such database file; import data first "
+                            f"(python -m engine import) or make one (python -m engine demo).")
+    with store.connect(db) as con:
+        first, last = store.date_range(con)
+        if last is None:
+            raise InputRejected(f"{db}: the database holds no transactions or interactions.")
+        if month_end(shift_month(args.month, -1)) < first or args.month > last:
+            raise InputRejected(
+                f"{db}: nothing to review for {month_key(args.month)}: the data runs from "
+                f"{first} to {last}, and a review needs the month and the one before it.")
+        review = monthly_review(con, month=args.month)
+    if not review.complete:
+        print(f"Note: the data ends on {last}, before the end of {month_key(args.month)}; "
+              f"the month is not complete.", file=sys.stderr)
+    for line in summary_lines(review, args.lang):
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n",
+                             encoding="utf-8")
+        print(f"Wrote {args.json}.")
+    if args.xlsx:
+        args.xlsx.write_bytes(review_workbook(review, args.lang))
+        print(f"Wrote {args.xlsx}.")
+    if args.out:
+        from report.html import review_html   # plotly lives outside the engine
+        args.out.write_text(review_html(review, args.lang), encoding="utf-8")
+        print(f"Wrote {args.out}.")
+    return 0
+
+
+COMMAND = ("review", add_arguments, run)
