@@ -41,7 +41,10 @@ from engine.ingest.validate import MAX_LISTED, Plan
 Progress = Callable[[float, str], None]
 PREVIEW_ROWS = 20
 FAST_TABLES = ("transactions", "interactions")
-_PARAM_COLUMNS = ("first_line", "columns", "found", "needed", "today", "encoding", "detail")
+# The parameters each row problem's message needs, beyond where and what.
+_PARAMS = {"duplicate_id": ("first_line",), "txn_conflict": ("columns",),
+           "field_count": ("found", "needed"), "bad_encoding": ("encoding",),
+           "future_date": ("today",), "bad_line": ("detail",)}
 
 
 @dataclass
@@ -491,11 +494,7 @@ def _problems(frame: pd.DataFrame, file_name: str) -> list[Problem]:
     """Problem objects for the first rows of a problems frame."""
     out = []
     for row in frame.to_dict("records"):
-        params = {k: _plain(row.get(k)) for k in _PARAM_COLUMNS if _plain(row.get(k)) is not None}
-        if row["code"] not in ("duplicate_id",):
-            params.pop("first_line", None)
-        if row["code"] not in ("txn_conflict",):
-            params.pop("columns", None)
+        params = {k: _plain(row.get(k)) for k in _PARAMS.get(row["code"], ())}
         out.append(Problem(row["code"], file_name, line=_plain(row.get("line")),
                            column=_plain(row.get("column")), value=_plain(row.get("value")),
                            target=_plain(row.get("target")), params=params))

@@ -186,7 +186,7 @@ def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None
 def merge_mapping(headers: list[str], table: str, given: Mapping | None) -> Mapping:
     """`given` over the automatic mapping, without checking it."""
     given = {_find_header(h, headers): (t or None) for h, t in (given or {}).items()}
-    taken = {t for t in given.values() if t}
+    taken = {t for h, t in given.items() if t and h in headers}
     auto = auto_mapping([h for h in headers if h not in given], table)
     merged = {}
     for header in headers:

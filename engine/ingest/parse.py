@@ -35,6 +35,7 @@ from engine.ingest.db import register, unregister
 # Cells holding one of these mean "no value".
 NULL_MARKERS = ("null", "NULL", "Null", "None", "nan", "NaN", "N/A", "n/a", "#N/A",
                 "-", "--", "—", "——")
+YEARS = (1900, 2999)   # a parsed date outside these years is a typo, not a date
 _WHITESPACE = " \t\r\n\u3000\u00a0\ufeff"
 
 _TIME = ("", " %H:%M:%S", " %H:%M", " %H:%M:%S.%f")
@@ -44,9 +45,9 @@ _YMD = [f"{d}{t}" for d in ("%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d") for t in _TIME] 
 _DMY = [f"{d}{t}" for d in ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y") for t in _TIME]
 _MDY = [f"{d}{t}" for d in ("%m.%d.%Y", "%m/%d/%Y", "%m-%d-%Y") for t in _TIME]
 
-_AMOUNT_NOISE = r"\s|(?i:rmb|cny|usd|eur|hkd|yuan)|[元圆¥￥$€£]"
+_AMOUNT_NOISE = r"(?i:rmb|cny|usd|eur|hkd|yuan)|[元圆¥￥$€£]"
 _EXCEL_TEXT = r"^(?:=\"(.*)\"|=(.*)|'(.*))$"  # ="00123", =00123, '00123
-_UNITS = r"(件|个|只|台|套|份|次|箱|盒|小时|分钟|分|星|(?i:hours?|hrs?|h|pcs?|units?|stars?))$"
+_UNITS = r"\s*(件|个|只|台|套|份|次|箱|盒|小时|分钟|分|星|(?i:hours?|hrs?|h|pcs?|units?|stars?))$"
 
 
 def _lit(text: str) -> str:
@@ -85,7 +86,10 @@ CREATE OR REPLACE TEMP MACRO ingest_id(s) AS
          THEN nullif(trim(regexp_replace(s, {_lit(_EXCEL_TEXT)}, '\\1\\2\\3'), ' '), '')
          ELSE s END;
 
-CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
+CREATE OR REPLACE TEMP MACRO ingest_plausible(t) AS
+    CASE WHEN year(t) BETWEEN {YEARS[0]} AND {YEARS[1]} THEN t END;
+
+CREATE OR REPLACE TEMP MACRO ingest_ts_patterns(s, day_first) AS
     CASE WHEN s IS NOT NULL THEN coalesce(
         try_strptime(regexp_replace(s, '\\s*([年月日时分秒])\\s*', '\\1', 'g'), {_list(_YMD)}),
         CASE WHEN regexp_full_match(s, '\\d{{8}}') THEN try_strptime(s, '%Y%m%d') END,
@@ -97,14 +101,18 @@ CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
                   + to_microseconds(CAST(round(CAST(s AS DOUBLE) * 86400000000) AS BIGINT)) END)
     END;
 
+CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
+    ingest_plausible(ingest_ts_patterns(s, day_first));
+
 CREATE OR REPLACE TEMP MACRO ingest_decimal_text(b) AS
-    CASE WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?') THEN replace(b, ',', '')
+    CASE WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}([, \\x{{a0}}]\\d{{3}})+(\\.\\d+)?')
+              THEN regexp_replace(b, '[, \\x{{a0}}]', '', 'g')
          WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}(\\.\\d{{3}})+,\\d+|[-+]?\\d+,\\d{{1,2}}')
               THEN replace(replace(b, '.', ''), ',', '.')
          WHEN regexp_full_match(b, '[-+]?(\\d+\\.?\\d*|\\.\\d+)') THEN b END;
 
 CREATE OR REPLACE TEMP MACRO ingest_money_text(s) AS
-    translate(regexp_replace(s, {_lit(_AMOUNT_NOISE)}, '', 'g'), '，－−（）', ',--()');
+    trim(translate(regexp_replace(s, {_lit(_AMOUNT_NOISE)}, '', 'g'), '，－−（）', ',--()'));
 
 CREATE OR REPLACE TEMP MACRO ingest_amount_slow(u) AS
     try_cast(ingest_decimal_text(regexp_replace(u, '^\\((.*)\\)$|^(.*)-$', '\\1\\2'))
@@ -115,8 +123,7 @@ CREATE OR REPLACE TEMP MACRO ingest_finite(v) AS CASE WHEN isfinite(v) THEN v EN
 
 CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
     ingest_finite(try_cast(ingest_decimal_text(
-        regexp_replace(translate(regexp_replace(s, '\\s', '', 'g'), '，－−', ',--'),
-                       {_lit(_UNITS)}, '')) AS DOUBLE));
+        trim(regexp_replace(translate(s, '，－−', ',--'), {_lit(_UNITS)}, ''))) AS DOUBLE));
 
 CREATE OR REPLACE TEMP MACRO ingest_rating_clean(s) AS
     CASE WHEN regexp_full_match(s, '[★☆]+')
@@ -272,7 +279,8 @@ def value_sql(kind: str, x: str, *, day_first: bool = True) -> str:
     """
     if kind in PARSED_KINDS:
         slow = slow_sql(kind, f"ingest_clean({x})", day_first=day_first)
-        return f"coalesce({cast_sql(kind, x)}, CASE WHEN {x} IS NOT NULL THEN {slow} END)"
+        value = f"coalesce({cast_sql(kind, x)}, CASE WHEN {x} IS NOT NULL THEN {slow} END)"
+        return f"ingest_plausible({value})" if kind in ("date", "timestamp") else value
     return {
         "id": f"ingest_id(ingest_clean({x}))",
         "text": f"ingest_clean({x})",

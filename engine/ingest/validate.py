@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.ingest.columns import Column, columns
-from engine.ingest.parse import PARSED_KINDS, cast_sql, slow_sql
+from engine.ingest.parse import PARSED_KINDS, YEARS, cast_sql, slow_sql
 
 _BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
         "number": "bad_number", "rating": "bad_rating"}
@@ -139,6 +139,9 @@ def _error_case(c: Column, v: str, cleaned: str) -> str:
         return f"CASE WHEN {cleaned} IS NULL THEN {absent} END"
     whens = [f"WHEN {v} IS NULL THEN CASE WHEN {cleaned} IS NULL THEN {absent} "
              f"ELSE '{_BAD[c.kind]}' END"]
+    if c.kind in ("date", "timestamp"):
+        whens.append(f"WHEN year({v}) NOT BETWEEN {YEARS[0]} AND {YEARS[1]} "
+                     f"THEN '{_BAD[c.kind]}'")
     if c.kind == "rating":
         whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
     if c.past_only:
