@@ -499,3 +499,151 @@ def load_presets(con) -> dict[str, dict]:
         presets[name] = {"weights": data["weights"],
                          "thresholds": tuple(data["thresholds"])}
     return presets
+
+
+# --- summaries the pages draw ------------------------------------------------------
+
+def rebalance_weights(weights: Mapping[str, float], dimension: str,
+                      value: float) -> dict[str, int]:
+    """Whole-number weights summing to 100 after one dimension is set to `value`.
+
+    The other dimensions share the rest (100 − value) in proportion to their
+    current weights, or equally when they are all 0. Shares are rounded by
+    largest remainder (a tie goes to the dimension listed first in
+    DIMENSIONS), so the total is exactly 100. `value` is rounded and clamped
+    to 0–100; a weight missing from `weights` counts as 0.
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, got {dimension!r}.")
+    value = int(round(min(max(_number(value, f"the weight of {dimension}"), 0), 100)))
+    others = [d for d in DIMENSIONS if d != dimension]
+    current = [Fraction(max(_number(weights.get(d, 0), f"the weight of {d}"), 0))
+               for d in others]
+    rest, base = 100 - value, sum(current)
+    ideal = ([rest * w / base for w in current] if base > 0
+             else [Fraction(rest, len(others))] * len(others))
+    shares = [math.floor(x) for x in ideal]
+    order = sorted(range(len(others)), key=lambda i: (shares[i] - ideal[i], i))
+    for i in order[:rest - sum(shares)]:
+        shares[i] += 1
+    result = dict(zip(others, shares)) | {dimension: value}
+    return {d: result[d] for d in DIMENSIONS}
+
+
+def category_mix(codes, revenue, *, categories: Sequence[str]) -> pd.DataFrame:
+    """Customers and revenue per category (tier, segment, level), in `categories` order.
+
+    codes : one code per customer (a value outside `categories`, or NA, is not counted).
+    revenue : the customers' revenue, same length (NaN counts as 0).
+
+    Returns
+    -------
+    DataFrame with one row per category: key, customers (int64),
+    customer_share (of all customers given), revenue, revenue_share (of
+    the total revenue; NaN when the total is not positive).
+    """
+    index = pd.Categorical(codes, categories=list(categories)).codes
+    money = np.nan_to_num(_as_float_array(revenue))
+    counted = index >= 0
+    k = len(categories)
+    customers = np.bincount(index[counted], minlength=k)
+    total_revenue = np.bincount(index[counted], weights=money[counted], minlength=k)
+    n, total = len(index), float(money.sum())
+    return pd.DataFrame({
+        "key": list(categories),
+        "customers": customers.astype(np.int64),
+        "customer_share": customers / n if n else np.zeros(k),
+        "revenue": total_revenue,
+        "revenue_share": total_revenue / total if total > 0 else np.full(k, np.nan),
+    })
+
+
+def score_histogram(scores, tiers, *, bins: int = 20) -> pd.DataFrame:
+    """Customers per score band and tier, for a stacked histogram.
+
+    The 0–100 range is cut into `bins` equal bands, each holding its lower
+    edge (the last also holds 100).
+
+    Returns
+    -------
+    DataFrame of bins × TIERS rows: bin_start, bin_end, tier, customers (int64).
+    """
+    s = np.clip(np.nan_to_num(_as_float_array(scores)), 0, 100)
+    width = 100 / bins
+    band = np.minimum((s // width).astype(np.int64), bins - 1)
+    tier = pd.Categorical(tiers, categories=TIERS).codes.astype(np.int64)
+    counted = tier >= 0
+    counts = np.bincount(band[counted] * len(TIERS) + tier[counted],
+                         minlength=bins * len(TIERS))
+    starts = np.arange(bins) * width
+    return pd.DataFrame({
+        "bin_start": np.repeat(starts, len(TIERS)),
+        "bin_end": np.repeat(starts + width, len(TIERS)),
+        "tier": np.tile(TIERS, bins),
+        "customers": counts.astype(np.int64),
+    })
+
+
+@dataclass(frozen=True)
+class TierMoves:
+    """Customers whose tier differs between two scorings of the same customers.
+
+    movers: customer_id, tier_before, tier_after, score_before, score_after,
+        direction ('up' towards high, 'down' towards ordinary); ups first,
+        then downs, each by the largest score change first.
+    up, down: how many moved each way.
+    """
+    movers: pd.DataFrame
+    up: int
+    down: int
+
+
+def tier_moves(before: pd.DataFrame, after: pd.DataFrame) -> TierMoves:
+    """Who changes tier from `before` to `after` (both from `score_customers`).
+
+    Both frames hold the same customers in the same order (as two scorings
+    of one feature table do); a ValueError says so otherwise.
+    """
+    if not np.array_equal(before["customer_id"].to_numpy(), after["customer_id"].to_numpy()):
+        raise ValueError("both scorings must hold the same customers in the same order.")
+    rank_before = pd.Categorical(before["tier"], categories=TIERS).codes
+    rank_after = pd.Categorical(after["tier"], categories=TIERS).codes
+    moved = rank_before != rank_after
+    movers = pd.DataFrame({
+        "customer_id": before["customer_id"].to_numpy()[moved],
+        "tier_before": pd.Categorical(before["tier"], categories=TIERS)[moved],
+        "tier_after": pd.Categorical(after["tier"], categories=TIERS)[moved],
+        "score_before": before["score"].to_numpy()[moved],
+        "score_after": after["score"].to_numpy()[moved],
+        "direction": np.where(rank_after[moved] < rank_before[moved], "up", "down"),
+    })
+    movers["_change"] = (movers["score_after"] - movers["score_before"]).abs()
+    movers = (movers.sort_values(["direction", "_change", "customer_id"],
+                                 ascending=[False, False, True])
+              .drop(columns="_change").reset_index(drop=True))
+    up = int((movers["direction"] == "up").sum())
+    return TierMoves(movers, up, len(movers) - up)
+
+
+def rfm_grid(rfm_frame: pd.DataFrame, revenue) -> pd.DataFrame:
+    """Buyers and their revenue in each R × F cell, all 25 cells.
+
+    rfm_frame : the output of `rfm`; revenue: one value per row of it.
+
+    Returns
+    -------
+    DataFrame of 25 rows, R from 5 down to 1 and F from 1 to 5: r, f,
+    customers (int64), revenue (their summed `revenue`). Non-buyers are
+    not counted.
+    """
+    r = rfm_frame["r"].to_numpy(dtype=float, na_value=np.nan)
+    f = rfm_frame["f"].to_numpy(dtype=float, na_value=np.nan)
+    buyer = ~np.isnan(r) & ~np.isnan(f)
+    cell = ((5 - r[buyer]) * 5 + (f[buyer] - 1)).astype(np.int64)
+    money = np.nan_to_num(_as_float_array(revenue))[buyer]
+    return pd.DataFrame({
+        "r": np.repeat(np.arange(5, 0, -1), 5),
+        "f": np.tile(np.arange(1, 6), 5),
+        "customers": np.bincount(cell, minlength=25).astype(np.int64),
+        "revenue": np.bincount(cell, weights=money, minlength=25),
+    })

@@ -1,4 +1,76 @@
-"""Not yet available: this page arrives with its issue."""
-from ui import context
+"""Customers 客户列表: find customers by any lens, download the list, open a profile."""
+import streamlit as st
 
-context.not_yet("nav.customers")
+from engine.profile import FILTER_COLUMNS
+from engine.scoring import DIMENSIONS
+from ui import context, data
+
+SHOWN = 2_000  # rows drawn in the table; the downloads hold every match
+KINDS = {"tiers": "tier", "rfm_segments": "rfm", "pyramid": "pyramid", "sources": "source",
+         "customer_types": "customer_type"}  # filters whose values are codes
+ss = st.session_state
+
+
+def kept(key: str, default):
+    """Start a widget from its value on the last visit (widget state ends with the page)."""
+    ss.setdefault(key, ss.get(f"kept.{key}", default))
+    return key
+
+
+def keep(key: str) -> None:
+    ss[f"kept.{key}"] = ss[key]
+
+
+ctx = context.require()
+t = ctx.t
+st.title(t("customers.title"))
+weights, thresholds = data.scoring_settings()
+st.caption(t("customers.caption", as_of=ctx.as_of, weights=" / ".join(f"{w:g}" for w in weights),
+             high=thresholds[0], potential=thresholds[1]))
+
+options = data.customer_filter_options(ctx.db, ctx.version, ctx.as_of)
+search = st.text_input(t("customers.search"), key=kept("customers.search", ""),
+                       placeholder=t("customers.search_placeholder"))
+keep("customers.search")
+filters = {}
+columns = st.columns(4) + st.columns(4)
+for column, name in zip(columns, FILTER_COLUMNS):
+    kind = KINDS.get(name)
+    key = kept(f"customers.filter.{name}", [])
+    filters[name] = tuple(column.multiselect(
+        t(f"customers.filter.{name}"), options[name], key=key, placeholder=t("customers.all"),
+        format_func=(lambda code, kind=kind: ctx.label(kind, code)) if kind else str))
+    keep(key)
+
+table = data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
+                           ctx.lang)
+total = data.customer_base(ctx.db, ctx.version, ctx.as_of)["kpis"]["customers"]
+st.markdown(t("customers.count", shown=len(table), total=total))
+if not len(table):
+    st.info(t("customers.none"))
+    st.stop()
+
+files = data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters,
+                                 search, ctx.lang)
+name = f"customers_{ctx.as_of:%Y%m%d}"
+csv, xlsx, _ = st.columns([1, 1, 4])
+csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
+                    icon=":material/download:", width="stretch")
+xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     icon=":material/download:", width="stretch")
+
+score_format = {c: st.column_config.NumberColumn(t(f"customers.col.{c}"), format="%.1f")
+                for c in ("score", *DIMENSIONS)}
+event = st.dataframe(
+    table.head(SHOWN), hide_index=True, key="customers.table", on_select="rerun", height=560,
+    selection_mode="single-row",
+    column_config={c: t(f"customers.col.{c}") for c in table.columns} | score_format | {
+        "revenue_12m": st.column_config.NumberColumn(t("customers.col.revenue_12m"), format="yen"),
+        "last_purchase_date": st.column_config.DateColumn(t("customers.col.last_purchase_date"))})
+st.caption(t("customers.pick_hint") + (" " + t("customers.shown", shown=SHOWN) if len(table) > SHOWN
+                                       else ""))
+if event.selection.rows:
+    customer = table["customer_id"].iloc[event.selection.rows[0]]
+    ss["profile.customer"] = customer
+    st.switch_page("pages/profile.py", query_params={"customer": customer})

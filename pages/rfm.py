@@ -1,4 +1,43 @@
-"""Not yet available: this page arrives with its issue."""
-from ui import context
+"""RFM: the R × F grid and the named segments with what to do about each (DESIGN §4.3)."""
+import streamlit as st
 
-context.not_yet("nav.rfm")
+from ui import charts, context, data, format
+
+ctx = context.require()
+t = ctx.t
+st.title(t("rfm.title"))
+view = data.rfm_view(ctx.db, ctx.version, ctx.as_of)
+st.caption(t("rfm.caption", as_of=ctx.as_of, buyers=view["buyers"], customers=view["customers"]))
+if not view["buyers"]:
+    st.info(t("rfm.no_buyers"))
+    st.stop()
+
+cells = view["cells"]
+cells = cells.assign(count=cells["customers"].map("{:,}".format),
+                     money=cells["revenue"].map(lambda v: format.money(v, ctx.lang)))
+left, right = st.columns(2)
+for column, value, text, key, scale in ((left, "customers", "count", "rfm.grid.customers", "Blues"),
+                                        (right, "revenue", "money", "rfm.grid.revenue", "Greens")):
+    with column:
+        st.subheader(t(key))
+        st.plotly_chart(charts.rfm_heatmap(cells, value=value, text=text, x_title=t("rfm.f_axis"),
+                                           y_title=t("rfm.r_axis"), colorscale=scale))
+st.caption(t("rfm.grid_note"))
+
+segments = view["segments"]
+segments = segments.assign(label=segments["key"].map(lambda s: ctx.label("rfm", s)),
+                           stance=segments["key"].map(lambda s: t(f"rfm.stance.{s}")))
+st.subheader(t("rfm.segments"))
+st.plotly_chart(charts.segment_treemap(segments, label="label", value="customers"))
+st.dataframe(segments, hide_index=True, height="content",
+             column_order=["label", "customers", "customer_share", "revenue", "revenue_share", "stance"],
+             column_config={
+                 "label": t("rfm.col.segment"),
+                 "customers": st.column_config.NumberColumn(t("scoring.col.customers"), format="localized"),
+                 "customer_share": st.column_config.NumberColumn(t("scoring.col.customer_share"),
+                                                                 format="percent"),
+                 "revenue": st.column_config.NumberColumn(t("scoring.col.revenue"), format="yen"),
+                 "revenue_share": st.column_config.NumberColumn(t("scoring.col.revenue_share"),
+                                                                format="percent"),
+                 "stance": st.column_config.TextColumn(t("rfm.col.stance"), width="large")})
+st.caption(t("rfm.segments_note"))

@@ -1,4 +1,153 @@
-"""Not yet available: this page arrives with its issue."""
-from ui import context
+"""Scoring 价值评分: weights, thresholds, the tier mix and who moves (DESIGN §4.1–4.2)."""
+import streamlit as st
 
-context.not_yet("nav.scoring")
+from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, TIERS,
+                            rebalance_weights)
+from ui import charts, context, data
+
+DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
+ss = st.session_state
+
+
+def weight_key(dimension: str) -> str:
+    return f"scoring.weight.{dimension}"
+
+
+def rebalance(dimension: str) -> None:
+    """One weight moved: the others share the rest in proportion, so the total stays 100."""
+    before = data.weight_map(data.scoring_settings()[0])
+    for d, w in rebalance_weights(before, dimension, ss[weight_key(dimension)]).items():
+        ss[weight_key(d)] = w
+
+
+def order_thresholds(moved: str) -> None:
+    """Keep potential ≤ high: the other slider follows the one moved."""
+    if ss["scoring.potential"] > ss["scoring.high"]:
+        other = "scoring.potential" if moved == "scoring.high" else "scoring.high"
+        ss[other] = ss[moved]
+
+
+def load_preset(name: str, presets: dict) -> None:
+    weights, thresholds = presets[name]["weights"], presets[name]["thresholds"]
+    first = DIMENSIONS[0]  # whole numbers summing to 100 whatever the preset holds
+    for d, w in rebalance_weights(weights, first, weights[first]).items():
+        ss[weight_key(d)] = w
+    ss["scoring.high"], ss["scoring.potential"] = (round(v) for v in thresholds)
+    ss["scoring.baseline_name"] = name
+
+
+def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple) -> None:
+    name = ss["scoring.preset_name"].strip()
+    data.save_preset(ctx.db, name, weights, thresholds)
+    ss["scoring.baseline_name"] = name
+    st.toast(ctx.t("scoring.preset.saved", name=name))
+
+
+ctx = context.require()
+t = ctx.t
+st.title(t("scoring.title"))
+st.caption(t("scoring.caption", as_of=ctx.as_of))
+presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS}} | \
+    data.presets(ctx.db, ctx.version)
+(weights, thresholds) = data.scoring_settings()
+for d, w in zip(DIMENSIONS, weights):
+    ss.setdefault(weight_key(d), w)
+ss.setdefault("scoring.high", thresholds[0])
+ss.setdefault("scoring.potential", thresholds[1])
+if ss.get("scoring.baseline_name") not in presets:
+    ss["scoring.baseline_name"] = DEFAULT
+preset_name = ({n: n for n in presets} | {DEFAULT: t("scoring.preset.default")}).get
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    st.subheader(t("scoring.weights"))
+    for d in DIMENSIONS:
+        st.slider(ctx.label("dimension", d), 0, 100, key=weight_key(d), on_change=rebalance,
+                  args=(d,), help=t(f"scoring.weight_help.{d}"))
+    weights = tuple(ss[weight_key(d)] for d in DIMENSIONS)
+    st.caption(t("scoring.weights_total", total=sum(weights)))
+    st.subheader(t("scoring.thresholds"))
+    st.slider(t("scoring.high"), 0, 100, key="scoring.high", on_change=order_thresholds,
+              args=("scoring.high",), help=t("scoring.high_help"))
+    st.slider(t("scoring.potential"), 0, 100, key="scoring.potential",
+              on_change=order_thresholds, args=("scoring.potential",), help=t("scoring.potential_help"))
+    thresholds = (ss["scoring.high"], ss["scoring.potential"])
+    data.keep_scoring_settings(weights, thresholds)
+
+    st.subheader(t("scoring.presets"))
+    choice = st.selectbox(t("scoring.preset.choose"), list(presets), format_func=preset_name,
+                          key="scoring.preset_choice")
+    load, delete = st.columns(2)
+    load.button(t("scoring.preset.load"), on_click=load_preset, args=(choice, presets),
+                width="stretch", key="scoring.load")
+    if delete.button(t("scoring.preset.delete"), disabled=choice == DEFAULT, width="stretch",
+                      key="scoring.delete"):
+        data.delete_preset(ctx.db, choice)
+        st.rerun()
+    st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60)
+    st.button(t("scoring.preset.save"), on_click=save_preset, args=(ctx, weights, thresholds),
+              disabled=ss["scoring.preset_name"].strip() in ("", DEFAULT), type="primary",
+              key="scoring.save")
+
+with right:
+    try:
+        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights)
+    except ValueError:
+        st.error(t("scoring.no_weight_left"))
+        st.stop()
+    if plan.left_out_dimensions or plan.left_out_sub_metrics:
+        st.warning(t("scoring.left_out",
+                     sub_metrics=", ".join(ctx.label("submetric", m) for m in plan.left_out_sub_metrics)
+                     or t("common.none"),
+                     dimensions=", ".join(ctx.label("dimension", d) for d in plan.left_out_dimensions)
+                     or t("common.none"),
+                     weights=", ".join(f"{ctx.label('dimension', d)} {w:.1f}"
+                                       for d, w in plan.weights.items())))
+    st.subheader(t("scoring.mix"))
+    mix_box = st.container()
+    st.subheader(t("scoring.changed"))
+    baseline_name = st.selectbox(t("scoring.baseline"), list(presets), format_func=preset_name,
+                                 index=list(presets).index(ss["scoring.baseline_name"]))
+    ss["scoring.baseline_name"] = baseline_name  # kept across pages and preset changes
+    baseline = (tuple(presets[baseline_name]["weights"][d] for d in DIMENSIONS),
+                tuple(presets[baseline_name]["thresholds"]))
+    try:
+        view = data.scoring_view(ctx.db, ctx.version, ctx.as_of, weights, thresholds, baseline)
+    except ValueError:
+        st.error(t("scoring.baseline_unusable"))
+        st.stop()
+    st.markdown(t("scoring.changed_summary", up=view["up"], down=view["down"],
+                  baseline=preset_name(baseline_name)))
+    movers = view["movers"]
+    if len(movers):
+        st.dataframe(movers.assign(**{c: movers[c].map(lambda v: ctx.label("tier", v))
+                                      for c in ("tier_before", "tier_after")},
+                                   direction=movers["direction"].map(lambda v: t(f"scoring.move.{v}"))),
+                     hide_index=True, height=300, column_config={
+                         c: st.column_config.NumberColumn(t(f"scoring.col.{c}"), format="%.1f")
+                         if c.startswith("score") else t(f"scoring.col.{c}") for c in movers.columns},
+                     column_order=["customer_id", "name", "direction", "tier_before", "tier_after",
+                                   "score_before", "score_after"])
+
+    mix, before = view["mix"], view["mix_before"]
+    with mix_box:
+        for card, tier, now, was in zip(st.columns(len(TIERS)), TIERS, mix.itertuples(),
+                                        before.itertuples()):
+            card.metric(ctx.label("tier", tier), f"{now.customers:,}", border=True,
+                        delta=int(now.customers - was.customers) or None, delta_color="off",
+                        help=t("scoring.tier_card_help", share=now.customer_share,
+                               revenue=now.revenue_share))
+        number = st.column_config.NumberColumn
+        st.dataframe(mix.assign(key=mix["key"].map(lambda c: ctx.label("tier", c))),
+                     hide_index=True, height="content", column_config={
+                         "key": t("scoring.col.tier"),
+                         "customers": number(t("scoring.col.customers"), format="localized"),
+                         "customer_share": number(t("scoring.col.customer_share"), format="percent"),
+                         "revenue": number(t("scoring.col.revenue"), format="yen"),
+                         "revenue_share": number(t("scoring.col.revenue_share"), format="percent")})
+
+    st.subheader(t("scoring.distribution"))
+    st.plotly_chart(charts.score_histogram(view["histogram"],
+                                           names={c: ctx.label("tier", c) for c in TIERS},
+                                           thresholds=thresholds, x_title=t("scoring.score"),
+                                           y_title=t("scoring.col.customers")))

@@ -50,3 +50,85 @@ def pareto_curve(curve: pd.DataFrame, *, share_at_80: float | None, x_title: str
     fig.update_xaxes(title_text=x_title, tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text=y_title, tickformat=".0%")
     return _layout(fig)
+
+# --- scoring, profile, RFM -----------------------------------------------------------
+
+TIER_COLORS = {"high": PALETTE[2], "potential": PALETTE[0], "ordinary": PALETTE[7]}
+
+
+def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
+                    x_title: str, y_title: str) -> go.Figure:
+    """Customers per score band, stacked by tier, with the two thresholds marked.
+
+    histogram: bin_start, bin_end, tier, customers; names: {tier code: label}.
+    """
+    fig = go.Figure()
+    for tier, color in TIER_COLORS.items():
+        part = histogram[histogram["tier"] == tier]
+        fig.add_bar(x=(part["bin_start"] + part["bin_end"]) / 2, y=part["customers"],
+                    width=(part["bin_end"] - part["bin_start"]) * 0.95, name=names[tier],
+                    marker_color=color)
+    for threshold in thresholds:
+        fig.add_vline(x=threshold, line_dash="dot", line_color=PALETTE[3])
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text=x_title, range=[0, 100])
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig)
+
+
+def tier_history(history: pd.DataFrame, *, names: dict, thresholds: tuple,
+                 x_title: str, y_title: str) -> go.Figure:
+    """A customer's score at each date, the marker coloured by the tier it gave."""
+    known = history[history["known"]]
+    dates = pd.to_datetime(known["as_of"]).dt.strftime("%Y-%m-%d")
+    fig = go.Figure(go.Scatter(x=dates, y=known["score"], mode="lines", showlegend=False,
+                               line=dict(color=PALETTE[7], width=1)))
+    for tier, color in TIER_COLORS.items():
+        part = known["tier"] == tier
+        fig.add_scatter(x=dates[part], y=known.loc[part, "score"], mode="markers",
+                        name=names[tier], marker=dict(color=color, size=12))
+    for threshold in thresholds:
+        fig.add_hline(y=threshold, line_dash="dot", line_color=PALETTE[3])
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, range=[0, 100])
+    return _layout(fig, height=320)
+
+
+def purchase_timeline(transactions: pd.DataFrame, *, amount: str, date: str,
+                      refund: str, purchase: str) -> go.Figure:
+    """One bar per transaction on its date; refunds (negative amounts) in red."""
+    fig = go.Figure()
+    refunds = transactions["amount"] < 0
+    for part, name, color in ((~refunds, purchase, PALETTE[0]), (refunds, refund, PALETTE[3])):
+        rows = transactions[part]
+        if len(rows):
+            fig.add_bar(x=pd.to_datetime(rows["txn_date"]), y=rows["amount"], name=name,
+                        marker_color=color)
+    fig.update_xaxes(title_text=date, tickformat="%Y-%m")
+    fig.update_yaxes(title_text=amount)
+    return _layout(fig, height=320)
+
+
+def rfm_heatmap(cells: pd.DataFrame, *, value: str, text: str, x_title: str, y_title: str,
+                colorscale: str = "Blues") -> go.Figure:
+    """A 5 × 5 grid coloured by `value`, each cell showing its `text`, by R (rows, 5 on
+    top) and F (columns, 5 on the right)."""
+    grid = cells.pivot(index="r", columns="f", values=value)  # R = 1 at the bottom, 5 on top
+    labels = cells.pivot(index="r", columns="f", values=text)
+    fig = go.Figure(go.Heatmap(z=grid.to_numpy(dtype=float), x=[str(f) for f in grid.columns],
+                               y=[str(r) for r in grid.index], colorscale=colorscale,
+                               text=labels.to_numpy(), texttemplate="%{text}", showscale=False,
+                               xgap=2, ygap=2))
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, type="category")
+    return _layout(fig, height=380)
+
+
+def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Figure:
+    """Rectangles sized by `value`, one per segment with any (empty segments left out)."""
+    shown = segments[segments[value] > 0]
+    fig = go.Figure(go.Treemap(labels=shown[label], parents=[""] * len(shown),
+                               values=shown[value], textinfo="label+value+percent root",
+                               marker=dict(colors=PALETTE * 2)))
+    return _layout(fig, height=420)
+

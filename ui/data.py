@@ -11,8 +11,8 @@ from datetime import date
 
 import streamlit as st
 
-from engine import demo, scoring, store
-from engine.features import activity, customer_features
+from engine import demo, export, i18n, profile, scoring, store
+from engine.features import activity, customer_features, optional_columns_present
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -54,3 +54,185 @@ def customer_base(db: str, version: int, as_of: date) -> dict:
 def create_demo(db: str, progress=None) -> None:
     """Fill the file with the built-in demo data (a write: bumps the version)."""
     demo.generate_demo(db, progress=progress)
+
+# --- scoring, customer list, profile, RFM -------------------------------------------
+# Weights travel as a tuple in scoring.DIMENSIONS order and thresholds as
+# (high, potential), so they key the caches. Scores are cached on them; the
+# feature query only on T and the data version, so a slider move re-scores
+# without touching the file.
+
+SETTINGS_KEY = "scoring.settings"
+DEFAULT_SETTINGS = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS),
+                    tuple(scoring.DEFAULT_THRESHOLDS))
+
+
+def scoring_settings() -> tuple[tuple[float, ...], tuple[float, float]]:
+    """The weights and thresholds of this session's Scoring page (the defaults until set)."""
+    return st.session_state.get(SETTINGS_KEY) or DEFAULT_SETTINGS
+
+
+def keep_scoring_settings(weights: tuple, thresholds: tuple) -> None:
+    """Remember the Scoring page's settings for the other pages of this session."""
+    st.session_state[SETTINGS_KEY] = (tuple(weights), tuple(thresholds))
+
+
+def weight_map(weights: tuple) -> dict[str, float]:
+    return dict(zip(scoring.DIMENSIONS, weights))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sub_scores(db: str, version: int, as_of: date):
+    """(sub-metric scores, sources present) as of T: the part no slider changes."""
+    table = features(db, version, as_of)
+    with store.connect(db) as con:
+        available = optional_columns_present(con, as_of=as_of)
+    return scoring.sub_metric_scores(table, available=available), available
+
+
+def scoring_plan(db: str, version: int, as_of: date, weights: tuple) -> scoring.ScoringPlan:
+    """What is scored and the effective weights; ValueError when no weight is left."""
+    return scoring.scoring_plan(weight_map(weights), sub_scores(db, version, as_of)[1])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scores(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple):
+    """Dimension scores, score and tier of every customer: cheap, from the cached sub-scores."""
+    subs, available = sub_scores(db, version, as_of)
+    return scoring.combine_scores(subs, weights=weight_map(weights), thresholds=thresholds,
+                                  available=available)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scoring_view(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                 baseline: tuple) -> dict:
+    """The Scoring page: tier mix now and under `baseline` (weights, thresholds), movers, histogram."""
+    table = features(db, version, as_of)
+    now = scores(db, version, as_of, weights, thresholds)
+    before = scores(db, version, as_of, *baseline)
+    moves = scoring.tier_moves(before, now)
+    movers = moves.movers.merge(table[["customer_id", "name"]], on="customer_id", how="left")
+    return {"mix": scoring.category_mix(now["tier"], table["revenue_12m"], categories=scoring.TIERS),
+            "mix_before": scoring.category_mix(before["tier"], table["revenue_12m"],
+                                               categories=scoring.TIERS),
+            "up": moves.up, "down": moves.down, "movers": movers,
+            "histogram": scoring.score_histogram(now["score"], now["tier"])}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def presets(db: str, version: int) -> dict:
+    """Saved presets {name: {"weights": {...}, "thresholds": (high, potential)}}."""
+    with store.connect(db) as con:
+        return scoring.load_presets(con)
+
+
+def save_preset(db: str, name: str, weights: tuple, thresholds: tuple) -> None:
+    """Save a named preset (a write: bumps the data version)."""
+    with store.write(db) as con:
+        scoring.save_preset(con, name, weight_map(weights), thresholds)
+
+
+def delete_preset(db: str, name: str) -> None:
+    with store.write(db) as con:
+        scoring.delete_preset(con, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def rfm_view(db: str, version: int, as_of: date) -> dict:
+    """The RFM page: R × F cells, segment mix, buyers."""
+    table = features(db, version, as_of)
+    grid = scoring.rfm(table)
+    return {"cells": scoring.rfm_grid(grid, table["revenue_12m"]),
+            "segments": scoring.category_mix(grid["rfm_segment"], table["revenue_12m"],
+                                             categories=scoring.RFM_SEGMENTS),
+            "buyers": int(grid["r"].notna().sum()), "customers": len(table)}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_table(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple):
+    """Every customer with score, tier, RFM, pyramid and master data (engine.profile.LIST_COLUMNS)."""
+    table = features(db, version, as_of)
+    return profile.customer_table(table, scores(db, version, as_of, weights, thresholds),
+                                  scoring.rfm(table), scoring.pyramid(table))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_filter_options(db: str, version: int, as_of: date) -> dict[str, list]:
+    """The values each filter of the customer list offers (no weight changes them)."""
+    return profile.filter_options(customer_table(db, version, as_of, *DEFAULT_SETTINGS))
+
+
+# Code columns of the customer list and the label kind that names their codes.
+LIST_CODES = {"tier": "tier", "rfm_segment": "rfm", "pyramid": "pyramid",
+              "customer_type": "customer_type", "source": "source"}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                  filters: dict, search: str, lang: str):
+    """The filtered customer list, best score first, codes in the reader's words."""
+    table = profile.filter_customers(customer_table(db, version, as_of, weights, thresholds),
+                                     search=search, **filters)
+    for column, kind in LIST_CODES.items():
+        values = table[column].astype(object)
+        words = {code: i18n.label(kind, code, lang) for code in values.dropna().unique()}
+        table[column] = values.map(words)
+    return table
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                        filters: dict, search: str, lang: str) -> dict[str, bytes]:
+    """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
+    table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang)
+    table = table.rename(columns={c: i18n.t(f"customers.col.{c}", lang) for c in table.columns})
+    return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def customer_profile(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
+                     thresholds: tuple) -> dict | None:
+    """One customer: master data, events up to T, and (when known at T) the score explained."""
+    with store.connect(db) as con:
+        record = profile.customer_record(con, customer_id)
+        if record is None:
+            return None
+        events = profile.customer_events(con, customer_id, as_of=as_of)
+    table = customer_table(db, version, as_of, weights, thresholds)
+    row = table.index[table["customer_id"] == customer_id]
+    result = {"record": record, "events": events, "summary": None}
+    if len(row):
+        i = row[0]  # the customer table keeps the features' row order
+        breakdown = profile.score_breakdown(
+            features(db, version, as_of).iloc[i],
+            scores(db, version, as_of, weights, thresholds).iloc[i],
+            scoring_plan(db, version, as_of, weights))
+        result |= {"summary": table.iloc[i].to_dict(), "dimensions": breakdown[0],
+                   "sub_metrics": breakdown[1]}
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=13)
+def month_end_sub_scores(db: str, version: int, day: date):
+    """Sub-metric scores of every customer at a past date (the feature query once per date)."""
+    with store.connect(db) as con:
+        return profile.month_end_sub_scores(con, as_of=day)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
+                 thresholds: tuple):
+    """The customer's score and tier at the last 12 month ends, with today's weights."""
+    snapshots = [(day, *month_end_sub_scores(db, version, day))
+                 for day in profile.history_dates(as_of)]
+    return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
+                                thresholds=thresholds)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                     search: str, limit: int = 100) -> dict:
+    """{customer_id: "id · name"} of up to `limit` customers matching `search`, best first."""
+    table = customer_table(db, version, as_of, weights, thresholds)
+    found = profile.filter_customers(table, search=search).head(limit)
+    return dict(zip(found["customer_id"], found["customer_id"] + " · " + found["name"].fillna("")))
+

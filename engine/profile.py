@@ -1,0 +1,265 @@
+"""Finding customers and looking at one (客户档案, DESIGN §1 and §4.1–4.3).
+
+The customer list: `customer_table` puts every lens of the scoring issue
+side by side (one row per customer), `filter_options` and `filter_customers`
+narrow it down. One customer: `customer_record` and `customer_events` read
+the raw rows up to T with bound parameters, `score_breakdown` explains the
+score, and `tier_history` gives the tier at the last 12 month ends from
+`month_end_sub_scores` (the feature query at each date, scored once for all
+customers, so any customer and any weights reuse them).
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from engine import scoring
+from engine.features import customer_features, optional_columns_present
+
+# --- the customer list -------------------------------------------------------------
+
+LIST_COLUMNS = ("customer_id", "name", "tier", "score", *scoring.DIMENSIONS, "rfm_segment",
+                "r", "f", "m", "pyramid", "revenue_12m", "last_purchase_date",
+                "customer_type", "region", "source", "owner")
+# filter name -> column of the customer table
+FILTER_COLUMNS = {"tiers": "tier", "rfm_segments": "rfm_segment", "pyramid": "pyramid",
+                  "regions": "region", "sources": "source", "owners": "owner",
+                  "customer_types": "customer_type"}
+
+
+def customer_table(features: pd.DataFrame, scores: pd.DataFrame, rfm: pd.DataFrame,
+                   pyramid: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer with score, tier, RFM, pyramid and master data.
+
+    All four inputs are in the feature table's row order (as
+    `scoring.score_customers`, `scoring.rfm` and `scoring.pyramid` return
+    them).
+
+    Returns
+    -------
+    DataFrame with LIST_COLUMNS in the features' order: customer_id, name,
+    tier, score, the four dimension scores, rfm_segment, r, f, m, pyramid,
+    revenue_12m, last_purchase_date, customer_type, region, source, owner.
+    """
+    table = pd.DataFrame({
+        **{c: features[c] for c in ("customer_id", "name")},
+        **{c: scores[c] for c in ("tier", "score", *scoring.DIMENSIONS)},
+        **{c: rfm[c] for c in ("rfm_segment", "r", "f", "m")},
+        "pyramid": pyramid["pyramid"], "revenue_12m": pyramid["revenue_12m"],
+        **{c: features[c] for c in ("last_purchase_date", "customer_type", "region",
+                                    "source", "owner")},
+    }, index=features.index)
+    return table.reset_index(drop=True)
+
+
+def filter_options(table: pd.DataFrame) -> dict[str, list]:
+    """For each filter of FILTER_COLUMNS, the values to offer: codes in their
+    defined order (tiers, segments, levels), other columns' distinct
+    non-empty values sorted."""
+    options = {}
+    for name, column in FILTER_COLUMNS.items():
+        values = table[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            options[name] = list(values.cat.categories)
+        else:
+            options[name] = sorted(v for v in values.dropna().unique() if v != "")
+    return options
+
+
+def filter_customers(table: pd.DataFrame, *, search: str = "",
+                     **filters: Sequence[str] | None) -> pd.DataFrame:
+    """The customers matching every filter, best score first.
+
+    filters : keyword arguments named after FILTER_COLUMNS (tiers,
+        rfm_segments, pyramid, regions, sources, owners, customer_types),
+        each a collection of allowed values; None or empty allows all.
+    search : text found, ignoring case, in the customer id or the name.
+
+    Returns
+    -------
+    The matching rows of `table`, sorted by score (highest first), then
+    customer_id, with a fresh index.
+    """
+    unknown = sorted(set(filters) - set(FILTER_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown filter(s) {', '.join(unknown)}; "
+                         f"use {', '.join(FILTER_COLUMNS)}.")
+    keep = np.ones(len(table), dtype=bool)
+    for name, allowed in filters.items():
+        if allowed:
+            keep &= table[FILTER_COLUMNS[name]].isin(list(allowed)).to_numpy()
+    text = search.strip().casefold()
+    if text:
+        found = (table["customer_id"].astype("string").str.casefold().str.contains(text, regex=False)
+                 | table["name"].astype("string").str.casefold().str.contains(text, regex=False))
+        keep &= found.fillna(False).to_numpy(dtype=bool)
+    return (table[keep].sort_values(["score", "customer_id"], ascending=[False, True])
+            .reset_index(drop=True))
+
+
+# --- one customer's rows -----------------------------------------------------------
+
+RECORD_SQL = """
+SELECT customer_id, name, customer_type, channel_type, region, source,
+       first_contact_date, owner, referred_by, contract_end
+FROM customers
+WHERE customer_id = $customer_id
+"""
+
+TRANSACTIONS_SQL = """
+SELECT txn_date, txn_id, product, category, quantity, amount, status, due_date, paid_date
+FROM transactions
+WHERE customer_id = $customer_id AND txn_date <= $as_of
+ORDER BY txn_date, txn_id
+"""
+
+INTERACTIONS_SQL = """
+SELECT ts, kind, channel, topic, satisfaction, response_hours, note, owner
+FROM interactions
+WHERE customer_id = $customer_id AND CAST(ts AS DATE) <= $as_of
+ORDER BY ts DESC
+"""
+
+FOLLOWUPS_SQL = """
+SELECT ts, action, channel, need, result, next_contact_date, owner, status
+FROM followups
+WHERE customer_id = $customer_id AND CAST(ts AS DATE) <= $as_of
+ORDER BY ts DESC
+"""
+
+
+def customer_record(con, customer_id: str) -> dict | None:
+    """The customer's master data as {column: value}, or None when there is no such customer.
+
+    Keys: customer_id, name, customer_type, channel_type, region, source,
+    first_contact_date, owner, referred_by, contract_end.
+    """
+    cur = con.execute(RECORD_SQL, {"customer_id": customer_id})
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row))
+
+
+def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.DataFrame]:
+    """The customer's raw events on or before T (interactions and follow-ups by their date).
+
+    Returns
+    -------
+    {"transactions": txn_date, txn_id, product, category, quantity, amount
+     (float), status, due_date, paid_date — oldest first;
+     "interactions": ts, kind, channel, topic, satisfaction, response_hours,
+     note, owner — newest first;
+     "complaints": the interactions of kind 'complaint';
+     "followups": ts, action, channel, need, result, next_contact_date,
+     owner, status — newest first}
+    """
+    params = {"customer_id": customer_id, "as_of": as_of}
+    transactions = con.execute(TRANSACTIONS_SQL, params).df()
+    transactions["amount"] = transactions["amount"].astype(float)
+    interactions = con.execute(INTERACTIONS_SQL, params).df()
+    complaints = interactions[interactions["kind"] == "complaint"].reset_index(drop=True)
+    return {"transactions": transactions, "interactions": interactions,
+            "complaints": complaints, "followups": con.execute(FOLLOWUPS_SQL, params).df()}
+
+
+# --- the score explained -----------------------------------------------------------
+
+def score_breakdown(features_row: Mapping, scores_row: Mapping,
+                    plan: scoring.ScoringPlan) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """How one customer's score is made (DESIGN §4.1).
+
+    features_row, scores_row : the customer's row of the feature table and
+        of `scoring.score_customers`; plan : the `scoring.scoring_plan` used.
+
+    Returns
+    -------
+    (dimensions, sub_metrics).
+    dimensions: one row per DIMENSIONS entry: dimension, weight (effective,
+    NaN when left out), score (0–100, NaN when left out), points (weight ×
+    score / 100; they add up to the total score), left_out (bool).
+    sub_metrics: one row per SUB_METRICS entry: dimension, sub_metric,
+    value (the feature), percentile (the sub-metric score 0–100: the share
+    of customers this one matches or beats; NaN when left out), left_out.
+    """
+    dimensions = pd.DataFrame({
+        "dimension": list(scoring.DIMENSIONS),
+        "weight": [plan.weights.get(d, np.nan) for d in scoring.DIMENSIONS],
+        "score": [scores_row[d] for d in scoring.DIMENSIONS],
+        "left_out": [d in plan.left_out_dimensions for d in scoring.DIMENSIONS],
+    })
+    dimensions["points"] = dimensions["weight"] * dimensions["score"] / 100
+    left_out = set(plan.left_out_sub_metrics)
+    sub_metrics = pd.DataFrame({
+        "dimension": [m.dimension for m in scoring.SUB_METRICS],
+        "sub_metric": [m.column for m in scoring.SUB_METRICS],
+        "value": [_plain(features_row[m.column]) for m in scoring.SUB_METRICS],
+        "percentile": [scores_row[m.score_column] for m in scoring.SUB_METRICS],
+        "left_out": [m.column in left_out for m in scoring.SUB_METRICS],
+    })
+    return dimensions[["dimension", "weight", "score", "points", "left_out"]], sub_metrics
+
+
+def _plain(value) -> float:
+    return np.nan if value is None or pd.isna(value) else float(value)
+
+
+# --- tier history ------------------------------------------------------------------
+
+def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
+    """The last `months` month ends on or before T, oldest first.
+
+    T counts as the last of them when it is itself a month end.
+    """
+    year, month = as_of.year, as_of.month
+    if as_of.day != calendar.monthrange(year, month)[1]:
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    ends = []
+    for _ in range(months):
+        ends.append(dt.date(year, month, calendar.monthrange(year, month)[1]))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return ends[::-1]
+
+
+def month_end_sub_scores(con, *, as_of: dt.date) -> tuple[pd.DataFrame, dict[str, bool]]:
+    """Sub-metric scores of every customer known at a date, and its sources.
+
+    Runs the feature query as of the date. Returns
+    (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
+    """
+    features = customer_features(con, as_of=as_of)
+    available = optional_columns_present(con, as_of=as_of)
+    return (scoring.sub_metric_scores(features, available=available).set_index("customer_id"),
+            available)
+
+
+def tier_history(snapshots: Sequence[tuple[dt.date, pd.DataFrame, Mapping[str, bool]]],
+                 customer_id: str, *,
+                 weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                 thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """One customer's score and tier at each date, with today's weights.
+
+    snapshots : (date, sub-metric scores indexed by customer_id, available)
+        per date, as from `month_end_sub_scores`.
+
+    Returns
+    -------
+    DataFrame with one row per snapshot, in its order: as_of, known (the
+    customer existed then), score and tier (NaN / NA when not known).
+    """
+    rows = []
+    for day, sub_scores, available in snapshots:
+        if customer_id in sub_scores.index:
+            one = sub_scores.loc[[customer_id]].reset_index()
+            scored = scoring.combine_scores(one, weights=weights, thresholds=thresholds,
+                                            available=available)
+            rows.append((day, True, float(scored["score"].iloc[0]), scored["tier"].iloc[0]))
+        else:
+            rows.append((day, False, np.nan, None))
+    frame = pd.DataFrame(rows, columns=["as_of", "known", "score", "tier"])
+    frame["tier"] = pd.Categorical(frame["tier"], categories=scoring.TIERS)
+    return frame

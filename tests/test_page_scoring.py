@@ -1,0 +1,227 @@
+"""The Scoring page: weights that sum to 100, the tier mix, who moves, presets.
+
+The first tests cover the small engine summaries the page draws
+(engine.scoring: rebalance_weights, category_mix, score_histogram,
+tier_moves) on hand-made data; the rest run the page.
+"""
+import base64
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ui.data
+from engine import scoring, store
+from engine.features import customer_features, optional_columns_present
+from tests.conftest import open_page
+
+# --- engine summaries ----------------------------------------------------------------
+
+
+def test_rebalance_shares_the_rest_in_proportion():
+    moved = scoring.rebalance_weights(scoring.DEFAULT_WEIGHTS, "consumption", 50)
+    # the rest, 50, over 30 : 20 : 10 is 25, 16.67, 8.33 -> largest remainder gives 17
+    assert moved == {"consumption": 50, "interaction": 25, "stability": 17, "referral": 8}
+    assert scoring.rebalance_weights(moved, "consumption", 40) == scoring.DEFAULT_WEIGHTS
+
+
+@pytest.mark.parametrize("weights, dimension, value, expected", [
+    ({"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}, "interaction", 10,
+     {"consumption": 90, "interaction": 10, "stability": 0, "referral": 0}),
+    ({"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}, "consumption", 97,
+     {"consumption": 97, "interaction": 1, "stability": 1, "referral": 1}),   # others all 0: equal
+    ({"consumption": 25, "interaction": 25, "stability": 25, "referral": 25}, "referral", 0,
+     {"consumption": 34, "interaction": 33, "stability": 33, "referral": 0}),  # tie: first listed
+    (scoring.DEFAULT_WEIGHTS, "stability", 130,
+     {"consumption": 0, "interaction": 0, "stability": 100, "referral": 0}),   # clamped
+    ({"consumption": 33.3, "interaction": 33.3, "stability": 33.4, "referral": 0}, "consumption", 33.3,
+     {"consumption": 33, "interaction": 33, "stability": 34, "referral": 0}),  # whole numbers
+])
+def test_rebalance_keeps_whole_numbers_summing_to_100(weights, dimension, value, expected):
+    assert scoring.rebalance_weights(weights, dimension, value) == expected
+    assert sum(expected.values()) == 100
+
+
+def test_rebalance_rejects_an_unknown_dimension():
+    with pytest.raises(ValueError, match="dimension must be one of"):
+        scoring.rebalance_weights(scoring.DEFAULT_WEIGHTS, "loyalty", 10)
+
+
+def test_category_mix_counts_and_shares():
+    mix = scoring.category_mix(["high", "ordinary", "high", "ordinary", None],
+                               [60.0, 30.0, 20.0, np.nan, -10.0], categories=scoring.TIERS)
+    assert list(mix["key"]) == list(scoring.TIERS)
+    assert list(mix["customers"]) == [2, 0, 2]
+    assert list(mix["customer_share"]) == [0.4, 0.0, 0.4]
+    assert list(mix["revenue"]) == [80.0, 0.0, 30.0]
+    assert list(mix["revenue_share"]) == [80 / 100, 0.0, 30 / 100]  # total 100 counts everyone
+    no_revenue = scoring.category_mix(["high"], [0.0], categories=scoring.TIERS)
+    assert no_revenue["revenue_share"].isna().all()
+
+
+def test_score_histogram_bands():
+    hist = scoring.score_histogram([0, 4.99, 5, 80, 100], ["ordinary", "ordinary", "ordinary",
+                                                           "high", "high"], bins=20)
+    assert len(hist) == 60
+    counts = hist.set_index(["bin_start", "tier"])["customers"]
+    assert counts[(0.0, "ordinary")] == 2 and counts[(5.0, "ordinary")] == 1
+    assert counts[(80.0, "high")] == 1 and counts[(95.0, "high")] == 1  # 100 in the last band
+    assert hist["customers"].sum() == 5
+
+
+def test_tier_moves_up_and_down():
+    before = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "score": [79.0, 61.0, 50.0, 85.0],
+                           "tier": pd.Categorical(["potential", "potential", "ordinary", "high"],
+                                                  categories=scoring.TIERS)})
+    after = before.assign(score=[81.0, 59.0, 65.0, 86.0],
+                          tier=pd.Categorical(["high", "ordinary", "potential", "high"],
+                                              categories=scoring.TIERS))
+    moves = scoring.tier_moves(before, after)
+    assert (moves.up, moves.down) == (2, 1)
+    assert list(moves.movers["customer_id"]) == ["c", "a", "b"]  # ups first, largest change first
+    assert list(moves.movers["direction"]) == ["up", "up", "down"]
+    assert list(moves.movers["tier_before"]) == ["ordinary", "potential", "potential"]
+    with pytest.raises(ValueError, match="same customers"):
+        scoring.tier_moves(before, after.iloc[::-1])
+
+
+# --- the page ------------------------------------------------------------------------
+
+def engine_scores(db, weights=scoring.DEFAULT_WEIGHTS, thresholds=scoring.DEFAULT_THRESHOLDS):
+    with store.connect(db) as con:
+        as_of = store.date_range(con)[1]
+        features = customer_features(con, as_of=as_of)
+        available = optional_columns_present(con, as_of=as_of)
+    return features, scoring.score_customers(features, weights=weights, thresholds=thresholds,
+                                             available=available)
+
+
+def chart_values(array) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def tier_cards(at):
+    return {m.label: m.value for m in at.metric}
+
+
+def expected_cards(scores, lang="en"):
+    words = {"en": ("High value", "Potential", "Ordinary"), "zh": ("高价值", "潜力", "普通")}[lang]
+    counts = scores["tier"].value_counts()
+    return {w: f"{counts.get(t, 0):,}" for w, t in zip(words, scoring.TIERS)}
+
+
+def test_tier_mix_shows_the_engine_counts_and_shares(app_db):
+    features, scores = engine_scores(app_db)
+    at = open_page("scoring", "en")
+    assert not at.exception
+    assert at.title[0].value == "Value scoring"
+    assert tier_cards(at) == expected_cards(scores)
+    mix = at.dataframe[0].value
+    assert list(mix["key"]) == ["High value", "Potential", "Ordinary"]
+    expected = scoring.category_mix(scores["tier"], features["revenue_12m"], categories=scoring.TIERS)
+    assert list(mix["customers"]) == list(expected["customers"])
+    assert np.allclose(mix["revenue_share"], expected["revenue_share"])
+    assert any("0** customers move up a tier and **0** move down" in m.value for m in at.markdown)
+    histogram = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sum(chart_values(trace["y"]).sum() for trace in histogram["data"]) == len(features)
+
+
+def test_moving_a_weight_rebalances_and_changes_the_tier_mix(app_db, monkeypatch):
+    runs = []
+    real = ui.data.customer_features
+    monkeypatch.setattr(ui.data, "customer_features",
+                        lambda con, as_of: runs.append(as_of) or real(con, as_of=as_of))
+    at = open_page("scoring", "en")
+    before = tier_cards(at)
+    assert len(runs) == 1
+
+    at.slider(key="scoring.weight.consumption").set_value(80).run()
+    assert not at.exception
+    weights = {d: at.slider(key=f"scoring.weight.{d}").value for d in scoring.DIMENSIONS}
+    assert weights == {"consumption": 80, "interaction": 10, "stability": 7, "referral": 3}
+    assert any("Total: 100 %" in c.value for c in at.caption)
+    _, default = engine_scores(app_db)
+    _, scores = engine_scores(app_db, weights=weights)
+    assert tier_cards(at) == expected_cards(scores) != before
+    moves = scoring.tier_moves(default, scores)
+    assert moves.up + moves.down > 0
+    assert any(f"**{moves.up:,}** customers move up a tier and **{moves.down:,}** move down" in m.value
+               for m in at.markdown)
+    movers = at.dataframe[1].value
+    assert sorted(movers["customer_id"]) == sorted(moves.movers["customer_id"])
+    assert len(runs) == 1, "a slider move must not run the feature query again"
+
+
+def test_thresholds_stay_in_order_and_retier(app_db):
+    at = open_page("scoring", "en")
+    at.slider(key="scoring.potential").set_value(90).run()
+    assert at.slider(key="scoring.high").value == 90  # high follows potential up
+    _, scores = engine_scores(app_db, thresholds=(90, 90))
+    assert tier_cards(at) == expected_cards(scores)
+    at.slider(key="scoring.high").set_value(30).run()
+    assert at.slider(key="scoring.potential").value == 30
+
+
+@pytest.fixture
+def writable_db(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("CRM_DB", str(path))
+    return path
+
+
+def test_save_compare_and_load_a_preset(writable_db):
+    at = open_page("scoring", "en")
+    at.slider(key="scoring.weight.consumption").set_value(70).run()
+    at.text_input(key="scoring.preset_name").input("Growth").run()
+    at.button(key="scoring.save").click().run()
+    assert not at.exception
+    with store.connect(writable_db) as con:
+        saved = scoring.load_presets(con)
+    assert saved["Growth"]["weights"] == {"consumption": 70, "interaction": 15, "stability": 10,
+                                          "referral": 5}
+    # AppTest runs a page without app.py's sidebar, so the new data version (and
+    # with it the preset) shows in a new session.
+    at = open_page("scoring", "en")
+    compare = at.selectbox[1]
+    assert compare.options == ["Default (40 / 30 / 20 / 10, thresholds 80 / 60)", "Growth"]
+    compare.set_value("Growth").run()
+    _, growth = engine_scores(writable_db, weights=saved["Growth"]["weights"])
+    _, default = engine_scores(writable_db)
+    moves = scoring.tier_moves(growth, default)
+    assert moves.up + moves.down > 0
+    assert any(f"Against **Growth**: **{moves.up:,}** customers move up a tier and "
+               f"**{moves.down:,}** move down" in m.value for m in at.markdown)
+
+    at.selectbox(key="scoring.preset_choice").set_value("Growth").run()
+    at.button(key="scoring.load").click().run()
+    assert {d: at.slider(key=f"scoring.weight.{d}").value for d in scoring.DIMENSIONS} == \
+        saved["Growth"]["weights"]
+    assert any("**0** customers move up a tier and **0** move down" in m.value for m in at.markdown)
+    at.selectbox(key="scoring.preset_choice").set_value("__default__").run()
+    at.button(key="scoring.load").click().run()
+    assert {d: at.slider(key=f"scoring.weight.{d}").value for d in scoring.DIMENSIONS} == \
+        scoring.DEFAULT_WEIGHTS
+
+
+def test_left_out_dimension_is_named_with_rescaled_weights(writable_db):
+    with store.write(writable_db) as con:
+        con.execute("UPDATE customers SET referred_by = NULL")
+        con.execute("DELETE FROM interactions WHERE kind = 'referral'")
+    at = open_page("scoring", "en")
+    warning = at.warning[0].value
+    assert "Dimensions left out: Referral" in warning
+    assert "Consumption 44.4, Interaction 33.3, Stability 22.2" in warning
+
+
+def test_chinese_labels(app_db):
+    _, scores = engine_scores(app_db)
+    at = open_page("scoring", "zh")
+    assert at.title[0].value == "价值评分"
+    assert tier_cards(at) == expected_cards(scores, "zh")
+    assert at.slider(key="scoring.weight.consumption").label == "消费能力"
