@@ -21,8 +21,8 @@ class InputRejected(Exception):
 
 def _subcommands():
     """The subcommands, imported lazily so `--help` stays fast."""
-    from engine import clv, demo, ingest, scorecard
-    return [demo.COMMAND, ingest.COMMAND, clv.COMMAND, scorecard.COMMAND]
+    from engine import clv, demo, ingest, review, scorecard
+    return [demo.COMMAND, ingest.COMMAND, clv.COMMAND, scorecard.COMMAND, review.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -587,16 +587,30 @@ def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataF
     }
 
 
+def percent_columns(lang: str = "en") -> set[str]:
+    """Headers of the columns of `review_tables` that hold fractions shown as percents."""
+    return {i18n.t("review.col.rate", lang), i18n.t("review.col.high_share", lang)}
+
+
 def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
     """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
     buffer = io.BytesIO()
+    percents = percent_columns(lang)
     with pd.ExcelWriter(buffer, engine="xlsxwriter",
                         engine_kwargs={"options": {"strings_to_formulas": False,
                                                    "strings_to_urls": False}}) as writer:
+        percent = writer.book.add_format({"num_format": "0.0%"})
         for name, table in review_tables(review, lang).items():
-            export.safe_text_frame(table).to_excel(writer, sheet_name=name[:31], index=False,
+            sheet_name = name[:31]
+            export.safe_text_frame(table).to_excel(writer, sheet_name=sheet_name, index=False,
                                                    na_rep="")
-            writer.sheets[name[:31]].set_column(0, len(table.columns) - 1, 16)
+            sheet = writer.sheets[sheet_name]
+            sheet.set_column(0, len(table.columns) - 1, 16)
+            for i, column in enumerate(table.columns):
+                if column in percents:
+                    sheet.set_column(i, i, 16, percent)
+            if len(table.columns) == 1:          # the summary: one sentence per row
+                sheet.set_column(0, 0, 120)
     return buffer.getvalue()
 
 

@@ -132,3 +132,107 @@ def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Fig
                                marker=dict(colors=PALETTE * 2)))
     return _layout(fig, height=420)
 
+
+# --- monthly review ---------------------------------------------------------------------
+import numpy as np  # noqa: E402,F811  (appended section)
+
+# The tiers' colours, as on the Scoring page; ordinary at the bottom of a stack.
+REVIEW_TIER_COLORS = {"high": PALETTE[2], "potential": PALETTE[0], "ordinary": PALETTE[7]}
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def tier_stack(summaries: pd.DataFrame, *, value: str, names: dict, x_title: str,
+               y_title: str) -> go.Figure:
+    """Bars per month stacked by tier (high on top) of `value` (customers or revenue).
+
+    summaries: month ("YYYY-MM"), tier, and the `value` column; names: {tier code: label}.
+    """
+    fig = go.Figure()
+    for tier in reversed(list(REVIEW_TIER_COLORS)):    # ordinary at the bottom, high on top
+        part = summaries[summaries["tier"] == tier]
+        fig.add_bar(x=part["month"], y=part[value].astype(float), name=names[tier],
+                    marker_color=REVIEW_TIER_COLORS[tier])
+    fig.update_layout(barmode="stack", legend_traceorder="reversed")
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig)
+
+
+def transition_heatmap(matrix: pd.DataFrame, *, names: dict, x_title: str,
+                       y_title: str) -> go.Figure:
+    """Customers by tier before (rows, first on top) and after (columns), counts in the cells.
+
+    The colour is log10(1 + count), so the few who moved show beside the many who stayed.
+    """
+    counts = matrix.to_numpy(dtype=float)
+    rows, columns = [names[t] for t in matrix.index], [names[t] for t in matrix.columns]
+    fig = go.Figure(go.Heatmap(
+        z=np.log10(1 + counts), x=columns, y=rows, customdata=counts,
+        text=[[f"{v:,.0f}" for v in row] for row in counts], texttemplate="%{text}",
+        colorscale="Blues", showscale=False, xgap=3, ygap=3,
+        hovertemplate="%{y} → %{x}: %{customdata:,.0f}<extra></extra>"))
+    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
+    fig.update_xaxes(title_text=x_title, type="category", side="top")
+    return _layout(fig, height=340)
+
+
+def transition_sankey(matrix: pd.DataFrame, *, names: dict, before: str, after: str,
+                      movers_only: bool = False) -> go.Figure:
+    """Flows from each tier at `before` (left) to each tier at `after` (right).
+
+    With movers_only the customers who kept their tier are left out, so the
+    shifts are not drowned by the many who stayed.
+    """
+    k = len(matrix.index)
+    labels = ([f"{names[t]} · {before}" for t in matrix.index]
+              + [f"{names[t]} · {after}" for t in matrix.columns])
+    colours = [REVIEW_TIER_COLORS.get(t, PALETTE[0]) for t in [*matrix.index, *matrix.columns]]
+    counts = matrix.to_numpy()
+    links = [(i, k + j, int(counts[i, j])) for i in range(k) for j in range(len(matrix.columns))
+             if counts[i, j] > 0 and not (movers_only and matrix.index[i] == matrix.columns[j])]
+    fig = go.Figure(go.Sankey(
+        node=dict(label=labels, color=colours, pad=18, thickness=18,
+                  hovertemplate="%{label}: %{value:,}<extra></extra>"),
+        link=dict(source=[s for s, _, _ in links], target=[t for _, t, _ in links],
+                  value=[v for _, _, v in links],
+                  color=[_rgba(colours[s], 0.5) for s, _, _ in links],
+                  hovertemplate="%{source.label} → %{target.label}: %{value:,}<extra></extra>"),
+        textfont=dict(color="#262730", size=13)))
+    return _layout(fig, height=380)
+
+
+def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: str) -> go.Figure:
+    """Horizontal bars per label (first row on top), one bar per series {column: name}.
+
+    With two series (before, now) the earlier is grey and the later blue.
+    """
+    colours = [PALETTE[7], PALETTE[0]] if len(series) == 2 else PALETTE
+    fig = go.Figure()
+    for (column, name), colour in zip(series.items(), colours):
+        fig.add_bar(x=frame[column], y=frame[label], name=name, orientation="h",
+                    marker_color=colour)
+    fig.update_layout(barmode="group", legend_traceorder="normal")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text=value_title)
+    return _layout(fig, height=max(260, 44 * len(frame) + 100))
+
+
+def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str) -> go.Figure:
+    """Mean satisfaction per month (line) over the rated interactions (bars, second axis).
+
+    frame: month ("YYYY-MM"), rated, mean_satisfaction (NaN where nothing was rated).
+    """
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_bar(x=frame["month"], y=frame["rated"], name=rated,
+                marker_color=_rgba(PALETTE[7], 0.35), secondary_y=True)
+    fig.add_scatter(x=frame["month"], y=frame["mean_satisfaction"], name=mean,
+                    mode="lines+markers", marker_color=PALETTE[1], line=dict(width=3))
+    fig.update_xaxes(title_text=month, type="category")
+    fig.update_yaxes(title_text=mean, secondary_y=False)
+    fig.update_yaxes(title_text=rated, secondary_y=True, rangemode="tozero", showgrid=False,
+                     tickmode="auto", nticks=5, tickformat=",d")
+    return _layout(fig)

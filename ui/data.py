@@ -236,3 +236,81 @@ def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresho
     found = profile.filter_customers(table, search=search).head(limit)
     return dict(zip(found["customer_id"], found["customer_id"] + " · " + found["name"].fillna("")))
 
+
+# --- monthly review ---------------------------------------------------------------------
+# Months travel as "YYYY-MM" and settings as (weights in scoring.DIMENSIONS order,
+# thresholds), so they key the caches. Each month-end snapshot and each month's
+# activity is cached on its own, keyed on the data version (imports, undo and
+# follow-ups bump it): switching months computes at most one new snapshot, and
+# a month seen before is served whole from `monthly_review`. Nothing is stored
+# in the database file.
+from engine import review as review_engine  # noqa: E402  (appended section)
+from engine.features import month_activity  # noqa: E402
+
+
+def review_months(db: str, version: int, as_of: date) -> list[str]:
+    """Months the Review page offers, newest first: complete by T, with a month before them."""
+    first = source_summary(db, version)["first"]
+    return [review_engine.month_key(m) for m in review_engine.reviewable_months(first, as_of)]
+
+
+@st.cache_data(show_spinner=False, max_entries=30)
+def review_snapshot(db: str, version: int, month: str, settings: tuple):
+    """Score, tier, demand tag and risk of every customer known at the end of `month`."""
+    weights, thresholds = settings
+    with store.connect(db) as con:
+        return review_engine.month_end_snapshot(
+            con, month_end=review_engine.month_end(review_engine.parse_month(month)),
+            weights=dict(zip(scoring.DIMENSIONS, weights)), thresholds=tuple(thresholds))
+
+
+@st.cache_data(show_spinner=False, max_entries=30)
+def review_activity(db: str, version: int, month: str):
+    """Per-customer transactions, purchases, revenue, interactions and follow-ups during `month`."""
+    first = review_engine.parse_month(month)
+    with store.connect(db) as con:
+        return month_activity.customer_month_activity(con, first_month=first, last_month=first)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def review_month_summary(db: str, version: int, month: str, settings: tuple):
+    """Tier mix at the end of `month` and revenue during it by tier (small: kept long)."""
+    return review_engine.month_summary(review_engine.parse_month(month),
+                                       review_snapshot(db, version, month, settings),
+                                       review_activity(db, version, month))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def monthly_review(db: str, version: int, month: str, settings: tuple):
+    """Every figure of the review of `month` (engine.review.MonthlyReview)."""
+    months = review_engine.review_months(month)
+    keys = [review_engine.month_key(m) for m in months]
+    changes = review_engine.month_changes(review_snapshot(db, version, keys[-2], settings),
+                                          review_snapshot(db, version, keys[-1], settings),
+                                          review_activity(db, version, keys[-1]))
+    summaries = [review_month_summary(db, version, key, settings) for key in keys]
+    with store.connect(db) as con:
+        complaints = month_activity.complaints_by_topic(con, first_month=months[0],
+                                                        last_month=months[-1])
+        interactions = month_activity.interactions_by_month(con, first_month=months[0],
+                                                            last_month=months[-1])
+        data_end = store.date_range(con)[1]
+    return review_engine.build_review(month, months=months, summaries=summaries,
+                                      changes=changes, complaints=complaints,
+                                      interactions=interactions, data_end=data_end)
+
+
+def review_report_html(review, lang: str) -> bytes:
+    """The self-contained HTML report (built when its download button is pressed)."""
+    from report.html import review_html
+    return review_html(review, lang).encode("utf-8")
+
+
+def review_workbook(review, lang: str) -> bytes:
+    """The Excel workbook, one sheet per table (built when its download button is pressed)."""
+    return review_engine.review_workbook(review, lang)
+
+
+def review_summary(review, lang: str) -> list[str]:
+    """The month's notable changes in words (engine.review.summary_lines)."""
+    return review_engine.summary_lines(review, lang)
