@@ -15,7 +15,10 @@ on one row per customer (`engine.features.clv_inputs.purchase_summary`):
   base's mean (p, q, γ).
 
 12-month CLV is expected spend per purchase × the expected purchases of each
-month ahead, discounted monthly. Its band comes from the parameters'
+month ahead, discounted monthly. When only the spend model cannot be
+trusted on the data (`ClvUnavailable`), the result is partial: P(alive) and
+expected purchases from BG/NBD, with expected spend and CLV left empty and
+the reason kept in `ClvResult.spend_error`. Its band comes from the parameters'
 covariance (the inverse Hessian of the log-likelihood) by the delta method
 on log CLV: it says how sure the *expected* value is, given the fit, not
 what one customer will do (one customer's purchases vary far more).
@@ -30,6 +33,7 @@ several starting points.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -139,9 +143,17 @@ class ClvUnavailable(Exception):
         self.code, self.params = code, {k: str(v) for k, v in params.items()}
         super().__init__(self.message("en"))
 
+    def __reduce__(self):
+        # pickled by code and parameters (for caches), not by the English text
+        return (_unavailable, (self.code, self.params))
+
     def message(self, lang: str) -> str:
         """The reason in the reader's language."""
         return i18n.t(f"clv.error.{self.code}", lang, **self.params)
+
+
+def _unavailable(code: str, params: dict) -> ClvUnavailable:
+    return ClvUnavailable(code, **params)
 
 
 # ---- fitted models ---------------------------------------------------------------
@@ -644,7 +656,7 @@ def _per_pair(params: BgNbd, x, T, *, short_t: float, month_t: float,
 
 
 @_one_blas_thread
-def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit,
+def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit | None,
                       settings: ClvSettings = ClvSettings()) -> pd.DataFrame:
     """P(alive), expected purchases, expected spend and CLV per customer.
 
@@ -653,7 +665,8 @@ def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit,
     inputs : one row per customer (`model_inputs`): customer_id, x, t_x, T
         (time units of `settings.time_unit`, which the fits must share) and
         mean_repeat_spend.
-    bgnbd, gamma_gamma : fits from `fit_bgnbd` and `fit_gamma_gamma`.
+    bgnbd, gamma_gamma : fits from `fit_bgnbd` and `fit_gamma_gamma`;
+        gamma_gamma None leaves expected_spend and the CLV columns NaN.
     settings : horizons, discount rate, band level.
 
     Returns
@@ -667,7 +680,8 @@ def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit,
 
     Raises
     ------
-    ClvUnavailable : a prediction is not a finite number.
+    ClvUnavailable : a prediction is not a finite number (code not_finite,
+        params["model"] "BG/NBD" or, for spend and CLV only, "Gamma-Gamma").
     """
     x, t_x, T = (inputs[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
     z = np.where(x > 0, np.nan_to_num(inputs["mean_repeat_spend"].to_numpy(dtype=float)), 0.0)
@@ -679,6 +693,13 @@ def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit,
                          weights=_discount_weights(settings.horizon_months,
                                                    settings.annual_discount_rate))
         alive = p_alive(bgnbd.params, x, t_x, T)
+        names = settings.columns
+        frame = pd.DataFrame({
+            names[0]: inputs["customer_id"].to_numpy(), names[1]: alive,
+            names[2]: alive * pair.short[codes], names[3]: alive * pair.horizon[codes]})
+        _require_finite(frame[list(names[1:4])], "BG/NBD")
+        if gamma_gamma is None:
+            return frame.reindex(columns=list(names))   # spend and CLV: NaN
         spend = expected_spend(gamma_gamma.params, x, z)
         clv = spend * alive * pair.discounted[codes]
         g_bg = pair.log_gradient[codes] + _p_alive_log_gradient(bgnbd.params, x, t_x, T, alive)
@@ -686,15 +707,16 @@ def predict_customers(inputs: pd.DataFrame, bgnbd: Fit, gamma_gamma: Fit,
         sd = np.sqrt(np.einsum("ni,ij,nj->n", g_bg, bgnbd.covariance, g_bg)
                      + np.einsum("ni,ij,nj->n", g_gg, gamma_gamma.covariance, g_gg))
         spread = np.exp(special.ndtri(0.5 + settings.band_level / 2) * sd)
-    names = settings.columns
-    frame = pd.DataFrame({
-        names[0]: inputs["customer_id"].to_numpy(), names[1]: alive,
-        names[2]: alive * pair.short[codes], names[3]: alive * pair.horizon[codes],
-        names[4]: spend, names[5]: clv, names[6]: clv / spread, names[7]: clv * spread})
-    values = frame[list(names[1:])].to_numpy()
-    if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise ClvUnavailable("not_finite", model="BG/NBD + Gamma-Gamma")
+        frame[names[4]], frame[names[5]] = spend, clv
+        frame[names[6]], frame[names[7]] = clv / spread, clv * spread
+    _require_finite(frame[list(names[4:])], "Gamma-Gamma")
     return frame
+
+
+def _require_finite(values: pd.DataFrame, model: str) -> None:
+    array = values.to_numpy(dtype=float)
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise ClvUnavailable("not_finite", model=model)
 
 
 # ---- holdout check ----------------------------------------------------------------------
@@ -745,27 +767,46 @@ class ClvResult:
     `mean_p_alive` the mean P(alive) of the calibration customers at the
     calibration end; `holdout` {"start", "end", "actual", "predicted"} and
     `holdout_frequency` (`holdout_by_frequency`) are None without a holdout.
+
+    A partial result has `gamma_gamma` None and the reason in
+    `spend_error`: the spend model could not be trusted on the data, so
+    expected_spend and the CLV columns are NaN while P(alive) and the
+    expected purchases stand.
     """
     as_of: date
     calibration_end: date
     settings: ClvSettings
     bgnbd: Fit
-    gamma_gamma: Fit
+    gamma_gamma: Fit | None
     customers: pd.DataFrame
     mean_p_alive: float
     holdout: dict | None
     holdout_frequency: pd.DataFrame | None
+    spend_error: ClvUnavailable | None = None
+
+    @property
+    def partial(self) -> bool:
+        """Whether spend and CLV are missing (see `spend_error`)."""
+        return self.gamma_gamma is None
 
     def to_json(self) -> dict:
-        """The `clv --json` document (DESIGN §5)."""
+        """The `clv --json` document (DESIGN §5); gamma_gamma is null in a partial result."""
         r, alpha, a, b = self.bgnbd.params
-        p, q, g = self.gamma_gamma.params
+        spend = None
+        if self.gamma_gamma is not None:
+            p, q, g = self.gamma_gamma.params
+            spend = {"p": p, "q": q, "gamma": g,
+                     "log_likelihood": self.gamma_gamma.log_likelihood,
+                     "customers": self.gamma_gamma.customers}
+        error = None if self.spend_error is None else {
+            "code": self.spend_error.code, "message": self.spend_error.message("en")}
         return {
             "time_unit": self.settings.time_unit,
             "customers": self.bgnbd.customers,
             "bgnbd": {"r": r, "alpha": alpha, "a": a, "b": b,
                       "log_likelihood": self.bgnbd.log_likelihood},
-            "gamma_gamma": {"p": p, "q": q, "gamma": g},
+            "gamma_gamma": spend,
+            "spend_error": error,
             "mean_p_alive": self.mean_p_alive,
             "holdout": self.holdout,
         }
@@ -784,9 +825,15 @@ def fit_and_predict(calibration: pd.DataFrame, current: pd.DataFrame | None = No
         `calibration` when the two dates are the same.
     calibration_end, as_of : the dates of those summaries.
 
+    Returns
+    -------
+    ClvResult; partial (gamma_gamma None, the reason in spend_error) when
+    `fit_gamma_gamma` or the spend predictions fail but BG/NBD holds.
+
     Raises
     ------
-    ClvUnavailable : see `fit_bgnbd`, `fit_gamma_gamma`, `predict_customers`.
+    ClvUnavailable : no customers, or BG/NBD cannot be fitted or predicted
+        (see `fit_bgnbd`, `predict_customers`).
     """
     as_of = calibration_end if as_of is None else as_of
     if current is None and as_of > calibration_end:
@@ -796,9 +843,19 @@ def fit_and_predict(calibration: pd.DataFrame, current: pd.DataFrame | None = No
         raise ClvUnavailable("no_customers", date=calibration_end)
     cal = model_inputs(calibration, settings.time_unit)
     bgnbd = fit_bgnbd(cal, min_repeat_buyers=settings.min_repeat_buyers)
-    gamma_gamma = fit_gamma_gamma(cal, min_repeat_buyers=settings.min_repeat_buyers)
+    spend_error = None
+    try:
+        gamma_gamma = fit_gamma_gamma(cal, min_repeat_buyers=settings.min_repeat_buyers)
+    except ClvUnavailable as exc:
+        gamma_gamma, spend_error = None, exc
     now = cal if current is None else model_inputs(current, settings.time_unit)
-    customers = predict_customers(now, bgnbd, gamma_gamma, settings)
+    try:
+        customers = predict_customers(now, bgnbd, gamma_gamma, settings)
+    except ClvUnavailable as exc:
+        if exc.params.get("model") != "Gamma-Gamma":
+            raise
+        gamma_gamma, spend_error = None, exc
+        customers = predict_customers(now, bgnbd, None, settings)
     mean_p_alive = float(p_alive(bgnbd.params, cal["x"], cal["t_x"], cal["T"]).mean())
     holdout, by_frequency = None, None
     if as_of > calibration_end:
@@ -810,7 +867,7 @@ def fit_and_predict(calibration: pd.DataFrame, current: pd.DataFrame | None = No
                    "actual": int(cal["holdout_purchase_days"].sum()),
                    "predicted": float(predicted)}
     return ClvResult(as_of, calibration_end, settings, bgnbd, gamma_gamma, customers,
-                     mean_p_alive, holdout, by_frequency)
+                     mean_p_alive, holdout, by_frequency, spend_error)
 
 
 def load_inputs(con, *, as_of: date, calibration_end: date | None = None
@@ -930,6 +987,10 @@ def run(args) -> int:
         raise InputRejected(f"{args.db}: {exc}") from None
     _write_outputs(result, args)
     print(_summary_line(result, time.perf_counter() - began))
+    if result.spend_error is not None:
+        h = result.settings.horizon_months
+        print(f"{args.db}: expected_spend and clv_{h}m are left empty: {result.spend_error}",
+              file=sys.stderr)
     return 0
 
 
@@ -962,14 +1023,20 @@ def _plain(value):
 
 def _summary_line(result: ClvResult, seconds: float) -> str:
     r, alpha, a, b = result.bgnbd.params
-    p, q, g = result.gamma_gamma.params
     h = result.settings.horizon_months
-    total = result.customers[f"clv_{h}m"].sum()
+    if result.gamma_gamma is None:
+        spend = f"Gamma-Gamma not fitted ({result.spend_error.code})"
+        value = f"{h}-month CLV not available"
+    else:
+        p, q, g = result.gamma_gamma.params
+        spend = f"Gamma-Gamma p={p:.4g} q={q:.4g} gamma={g:.4g}"
+        value = f"{h}-month CLV {result.customers[f'clv_{h}m'].sum():,.2f}"
+    purchases = result.customers[f"expected_purchases_{h}m"].sum()
     line = (f"{result.bgnbd.customers:,} customers fitted up to {result.calibration_end} "
             f"(per {result.settings.time_unit}): BG/NBD r={r:.4g} alpha={alpha:.4g} "
-            f"a={a:.4g} b={b:.4g}; Gamma-Gamma p={p:.4g} q={q:.4g} gamma={g:.4g}; "
-            f"mean P(alive) {result.mean_p_alive:.3f}; {h}-month CLV as of "
-            f"{result.as_of}: {total:,.2f} over {len(result.customers):,} customers")
+            f"a={a:.4g} b={b:.4g}; {spend}; mean P(alive) {result.mean_p_alive:.3f}; "
+            f"as of {result.as_of} over {len(result.customers):,} customers: "
+            f"{purchases:,.1f} expected purchase days in {h} months, {value}")
     if result.holdout:
         line += (f"; holdout {result.holdout['start']}..{result.holdout['end']}: "
                  f"{result.holdout['actual']:,} purchase days, predicted "
@@ -988,10 +1055,10 @@ def benchmark(con, *, as_of: date, calibration_end: date | None = None,
 
     Times the feature SQL (`load_inputs`), then `fit_and_predict` on its
     rows. When the data's spend per purchase has no finite Gamma-Gamma mean
-    (as in the demo data, whose customers' mean spends span five orders of
-    magnitude), the mean repeat spends are redrawn from the published CDNOW
-    Gamma-Gamma fit and the fit is timed again on them, so that the figure
-    still covers every step.
+    (customers' mean spends spanning many orders of magnitude), the mean
+    repeat spends are redrawn from the published CDNOW Gamma-Gamma fit and
+    the fit is timed again on them, so that the figure still covers every
+    step.
 
     Returns
     -------
@@ -1003,11 +1070,8 @@ def benchmark(con, *, as_of: date, calibration_end: date | None = None,
     calibration, current = load_inputs(con, as_of=as_of, calibration_end=calibration_end)
     sql_s = time.perf_counter() - began
     redrawn = False
-    try:
-        result, fit_s = _timed_fit(calibration, current, calibration_end, as_of)
-    except ClvUnavailable as exc:
-        if exc.code != "spend_mean_not_finite":
-            raise
+    result, fit_s = _timed_fit(calibration, current, calibration_end, as_of)
+    if result.spend_error is not None and result.spend_error.code == "spend_mean_not_finite":
         rng = np.random.default_rng(seed)
         calibration = _redraw_spend(calibration, rng)
         current = None if current is None else _redraw_spend(current, rng)

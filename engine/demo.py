@@ -36,8 +36,16 @@ ENTERPRISE_SHARE = 0.3
 REFUND_SHARE = 0.02
 
 # Customer segments planted per customer; the share of the base each aims at.
+# Sleepers are not drawn: they are the customers who dropped out (below).
 NORMAL, SLEEPER, DECLINING, COMPLAINER, PROSPECT = range(5)
-SEGMENT_SHARES = (0.66, 0.20, 0.09, 0.035, 0.015)
+SEGMENT_SHARES = (0.86, 0.0, 0.09, 0.035, 0.015)
+# Customers who buy drop out for good at a random time, as in the BG/NBD
+# model of engine.clv: the time from their first possible purchase to the
+# drop-out is exponential with this mean, so at any date a steady share of
+# the living leave. Decliners, complainers and prospects stay. Those gone at
+# least 120 days before the window ends are the sleepers.
+LIFETIME_DAYS = 1600.0
+SLEEPER_QUIET_DAYS = 120
 
 SURNAMES = tuple("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
                  "彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
@@ -74,6 +82,12 @@ PRODUCTS = (  # (product, category index, unit price in yuan)
     ("年度维保服务", 4, 4800.0), ("云存储套餐", 4, 1200.0), ("安装调试服务", 4, 300.0))
 CATEGORY_OF = np.array([p[1] for p in PRODUCTS])  # PRODUCTS are grouped by category
 PRICES = np.array([p[2] for p in PRODUCTS])
+# A customer's usual order value (yuan) is drawn around the mean of their
+# type (individual, enterprise) with this spread of its log: customers'
+# mean spends then vary like a real shop's, heavily but with a finite mean
+# (the Gamma-Gamma spend model of engine.clv fits them).
+ORDER_VALUE_MEANS = (500.0, 1500.0)
+ORDER_VALUE_LOG_SD = 0.5
 
 KINDS = ("consultation", "complaint", "feedback", "visit", "event", "referral", "other")
 COMPLAINT = KINDS.index("complaint")
@@ -339,6 +353,20 @@ def products_of(rng, category: np.ndarray) -> np.ndarray:
     return offsets[category] + (rng.random(len(category)) * sizes[category]).astype(np.int64)
 
 
+def affordable_products(rng, category: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """A random product of each given category priced at most `value`, else its cheapest.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices into PRODUCTS, one per row.
+    """
+    fits = (CATEGORY_OF[None, :] == category[:, None]) & (PRICES[None, :] <= value[:, None])
+    in_category = np.where(CATEGORY_OF[None, :] == category[:, None], PRICES[None, :], np.inf)
+    chosen = np.argmax(fits * rng.random(fits.shape), axis=1)
+    return np.where(fits.any(axis=1), chosen, np.argmin(in_category, axis=1))
+
+
 def uniform_days(rng, lo: np.ndarray, hi) -> np.ndarray:
     """One day in [lo, hi] per row, all days equally likely."""
     return lo + (rng.random(len(lo)) * (hi - lo + 1)).astype(np.int64)
@@ -370,31 +398,35 @@ def make_customers(rng, cal: Calendar, gidx: np.ndarray, n_total: int,
     Returns
     -------
     Customers
-        Per-customer arrays. Sleepers fall silent at least 120 days before
-        the window ends; decliners and complainers have been buying long
-        enough for the change to show.
+        Per-customer arrays. Ordinary customers drop out at a random time
+        (LIFETIME_DAYS): those gone at least SLEEPER_QUIET_DAYS before the
+        window ends are sleepers, those gone later have simply stopped.
+        Decliners and complainers have been buying long enough for the
+        change to show.
     """
     n = len(gidx)
     ent = rng.random(n) < ENTERPRISE_SHARE
     first = first_contact_days(rng, gidx, n_total, cal.days)
     start = np.minimum(first + np.minimum(rng.geometric(0.15, n) - 1, 60), cal.last)
     segment = rng.choice(len(SEGMENT_SHARES), n, p=SEGMENT_SHARES)
-    segment[(segment == SLEEPER) & (start > cal.last - 150)] = NORMAL
     segment[(segment == DECLINING) & (start > cal.last - 240)] = NORMAL
     segment[(segment == COMPLAINER) & (start > cal.last - 90)] = NORMAL
-    quiet = start + (rng.random(n) * (cal.last - 120 - start)).astype(np.int64)
+    gone = start + np.floor(rng.exponential(LIFETIME_DAYS, n)).astype(np.int64)
+    stop = np.where((segment == NORMAL) & (gone < cal.last), gone, cal.last)
+    segment[(segment == NORMAL) & (stop <= cal.last - SLEEPER_QUIET_DAYS)] = SLEEPER
     buy_rate = rng.gamma(1.5, 1 / 1.5, n)
-    favourite = products_of(rng, pick(rng, CATEGORY_SHARES, ent.astype(int)))
-    usual_quantity = np.where(ent, 1 + rng.lognormal(np.log(6), 0.9, n),
-                              1 + pick(rng, [(0.6, 0.3, 0.1)], np.zeros(n, int)))
+    order_value = (np.asarray(ORDER_VALUE_MEANS)[ent.astype(int)]
+                   * rng.lognormal(-ORDER_VALUE_LOG_SD ** 2 / 2, ORDER_VALUE_LOG_SD, n))
+    favourite = affordable_products(rng, pick(rng, CATEGORY_SHARES, ent.astype(int)),
+                                    order_value)
     owner = np.where(ent, rng.integers(0, ACCOUNT_MANAGERS, n),
                      rng.integers(ACCOUNT_MANAGERS, len(OWNERS), n))
     return Customers(
         ids=customer_ids(gidx, width), gidx=gidx, enterprise=ent, owner=owner,
         first=first, start=start,
-        stop=np.where(segment == SLEEPER, quiet, cal.last), segment=segment,
+        stop=stop, segment=segment,
         buy_rate=buy_rate, talk_rate=np.sqrt(buy_rate) * rng.gamma(2.0, 0.5, n),
-        favourite=favourite, order_value=PRICES[favourite] * usual_quantity,
+        favourite=favourite, order_value=order_value,
         terms=rng.choice([30, 45, 60], n), late_p=rng.beta(1.0, 6.0, n))
 
 

@@ -309,11 +309,56 @@ def test_a_parameter_at_its_bound_gives_no_figures():
     assert caught.value.params["model"] == "BG/NBD"
 
 
-def test_spend_without_a_finite_mean_gives_no_figures():
+def test_spend_without_a_finite_mean_gives_purchases_but_no_spend_or_clv():
     summary = clv.simulate_summary(5000, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
+    result = clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
+    assert result.partial and result.gamma_gamma is None
+    assert result.spend_error.code == "spend_mean_not_finite"
+    assert "no finite mean spend" in result.spend_error.message("en")
+    assert "无法给出有限的平均消费" in result.spend_error.message("zh")
+    customers = result.customers
+    assert list(customers.columns) == list(clv.ClvSettings().columns)
+    assert len(customers) == 5000
+    # the purchase model stands: the same figures as from BG/NBD alone
+    alone = clv.predict_customers(clv.model_inputs(summary), result.bgnbd, None)
+    pd.testing.assert_frame_equal(customers, alone)
+    inputs = clv.model_inputs(summary)
+    assert np.allclose(customers["p_alive"], clv.p_alive(result.bgnbd.params, inputs["x"],
+                                                         inputs["t_x"], inputs["T"]))
+    assert customers["expected_purchases_12m"].gt(0).all()
+    for column in ("expected_spend", "clv_12m", "clv_12m_low", "clv_12m_high"):
+        assert customers[column].isna().all(), column
+    doc = result.to_json()
+    assert doc["gamma_gamma"] is None
+    assert doc["spend_error"]["code"] == "spend_mean_not_finite"
+    assert doc["bgnbd"]["r"] > 0
+
+
+def test_spend_predictions_that_are_not_finite_give_a_partial_result(monkeypatch):
+    summary = clv.simulate_summary(3000, seed=4)
+    monkeypatch.setattr(clv, "expected_spend",
+                        lambda params, x, z: np.full(len(np.asarray(x)), np.inf))
+    result = clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
+    assert result.spend_error.code == "not_finite"
+    assert result.spend_error.params["model"] == "Gamma-Gamma"
+    assert result.customers["clv_12m"].isna().all()
+    assert result.customers["p_alive"].between(0, 1).all()
+
+
+def test_purchase_model_failure_still_gives_no_figures_at_all():
+    # BG/NBD is the base of every figure: when it fails there is no partial result
+    summary = clv.simulate_summary(40, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
     with pytest.raises(clv.ClvUnavailable) as caught:
         clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
-    assert caught.value.code == "spend_mean_not_finite"
+    assert caught.value.code == "too_few_repeat_buyers"
+
+
+def test_unavailable_survives_pickling_with_its_code_and_parameters():
+    import pickle
+    error = clv.ClvUnavailable("at_bound", model="BG/NBD", parameter="b", value="1e+06")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.code, copy.params) == (error.code, error.params)
+    assert copy.message("zh") == error.message("zh") and str(copy) == str(error)
 
 
 def test_every_error_code_has_a_message():
@@ -363,8 +408,10 @@ def test_cli_writes_the_csv_and_the_json(cdnow_file, tmp_path, capsys):
     assert list(table.columns) == list(clv.ClvSettings().columns)
     assert len(table) == 2357 and table["p_alive"].between(0, 1).all()
     written = json.loads(doc.read_text(encoding="utf-8"))
-    assert set(written) == {"time_unit", "customers", "bgnbd", "gamma_gamma",
+    assert set(written) == {"time_unit", "customers", "bgnbd", "gamma_gamma", "spend_error",
                             "mean_p_alive", "holdout"}
+    assert written["spend_error"] is None
+    assert written["gamma_gamma"]["customers"] == 946
     assert written["time_unit"] == "week" and written["customers"] == 2357
     assert written["bgnbd"]["r"] == pytest.approx(0.243, rel=0.01)
     assert written["bgnbd"]["log_likelihood"] == pytest.approx(-9582.4, abs=0.1)
@@ -404,14 +451,60 @@ def test_benchmark_times_each_step(cdnow):
     assert timings["sql_s"] > 0 and timings["fit_predict_s"] > 0
 
 
-def test_demo_spend_has_no_finite_gamma_gamma_mean_and_the_benchmark_redraws_it(demo_db):
-    # The demo's customers' mean spends run from tens to a million yuan; the
-    # spend model says so instead of giving figures, and the benchmark
-    # redraws the spends so that it still times every step.
+@pytest.mark.parametrize("calibration_end", [None, date(2025, 12, 31)])
+def test_demo_data_give_full_figures_with_and_without_a_holdout(demo_db, calibration_end):
+    # The demo's customers spend around a customer-level mean with a heavy
+    # but finite spread, and drop out at random times: both models fit,
+    # inside their bounds, and the spend model has a finite mean (q > 1).
     with store.connect(demo_db) as con:
         as_of = store.date_range(con)[1]
-        with pytest.raises(clv.ClvUnavailable) as caught:
-            clv.compute_clv(con, as_of=as_of)
+        result = clv.compute_clv(con, as_of=as_of, calibration_end=calibration_end)
+    assert result.spend_error is None
+    assert 1.5 < result.gamma_gamma.params.q < 10
+    low, high = clv.PARAMETER_BOUNDS
+    for value in (*result.bgnbd.params, *result.gamma_gamma.params):
+        assert low * 10 < value < high / 10
+    assert result.customers["clv_12m"].notna().all()
+    assert (result.holdout is None) == (calibration_end is None)
+    if calibration_end is not None:
+        assert result.holdout["actual"] > 0
+        assert 0.5 < result.holdout["predicted"] / result.holdout["actual"] < 2
+
+
+def heavy_spend_copy(demo_db, path):
+    """The demo with each customer's amounts scaled by 10^k, k spread evenly over 0..5."""
+    import shutil
+    shutil.copy(demo_db, path)
+    with store.write(path) as con:
+        con.execute("UPDATE transactions SET amount = amount * "
+                    "power(10, (CAST(substr(customer_id, 2) AS INTEGER) * 37 % 1000) / 200.0)")
+    return path
+
+
+def test_cli_on_spend_without_a_finite_mean_writes_purchases_and_says_why(
+        demo_db, tmp_path, capsys):
+    db = heavy_spend_copy(demo_db, tmp_path / "heavy.duckdb")
+    out, doc = tmp_path / "clv.csv", tmp_path / "clv.json"
+    assert main(["clv", "--db", str(db), "--out", str(out), "--json", str(doc)]) == 0
+    said = capsys.readouterr()
+    assert "Gamma-Gamma not fitted (spend_mean_not_finite)" in said.out
+    assert "12-month CLV not available" in said.out
+    assert "expected_spend and clv_12m are left empty" in said.err
+    assert "no finite mean spend" in said.err
+    written = json.loads(doc.read_text(encoding="utf-8"))
+    assert written["gamma_gamma"] is None
+    assert written["spend_error"]["code"] == "spend_mean_not_finite"
+    assert written["bgnbd"]["r"] > 0
+    lines = out.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[0] == ",".join(clv.ClvSettings().columns)
+    first = lines[1].split(",")
+    assert 0 < float(first[1]) <= 1 and float(first[3]) > 0     # p_alive, purchases 12m
+    assert first[4:] == ["", "", "", ""]                          # spend and CLV empty
+
+
+def test_benchmark_redraws_spend_without_a_finite_mean(demo_db, tmp_path):
+    db = heavy_spend_copy(demo_db, tmp_path / "heavy.duckdb")
+    with store.connect(db) as con:
+        as_of = store.date_range(con)[1]
         timings = clv.benchmark(con, as_of=as_of)
-    assert caught.value.code == "spend_mean_not_finite"
     assert timings["spend_redrawn"] is True and timings["predicted"] == timings["customers"]

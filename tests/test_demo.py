@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -275,3 +276,38 @@ def test_command_line_prints_a_summary(tmp_path, capsys):
     assert "80 customers" in out and "transactions" in out and "follow-ups" in out
     with store.connect(path) as con:
         assert 80 * 10 * 0.7 < store.table_counts(con)["transactions"] < 80 * 10 * 1.3
+
+
+def test_spend_per_purchase_varies_around_a_customer_mean_with_a_finite_spread(con):
+    # Each customer orders around their own usual value, drawn around their
+    # type's mean: customers' means differ by about one order of magnitude,
+    # not five (the lifetime-value spend model needs a finite mean), and a
+    # customer's own orders vary moderately around theirs.
+    means = con.sql("""
+        SELECT customer_type, avg(amount) AS mean, stddev_samp(amount) / avg(amount) AS cv
+        FROM transactions JOIN customers USING (customer_id)
+        WHERE status = 'paid' GROUP BY customer_id, customer_type
+        HAVING count(*) >= 5""").df()
+    assert len(means) > 200
+    low, high = means["mean"].quantile([0.01, 0.99])
+    assert 3 < high / low < 60
+    assert 0.15 < means["cv"].median() < 0.6
+    by_type = means.groupby("customer_type")["mean"].mean()
+    assert 1.5 < by_type["enterprise"] / by_type["individual"] < 5
+
+
+def test_customers_drop_out_for_good_at_a_steady_rate():
+    cal = demo.make_calendar(END, 24)
+    c = demo.make_customers(np.random.default_rng(0), cal, np.arange(20_000), 20_000, 6)
+    stopped = c.stop < cal.last
+    assert set(np.unique(c.segment[stopped])) == {demo.NORMAL, demo.SLEEPER}
+    # sleepers are exactly those gone at least 120 days before the end
+    assert ((c.segment == demo.SLEEPER) == (c.stop <= cal.last - 120)).all()
+    # in each of the last four quarters, sleepers-to-be and the recently
+    # stopped alike, about 1 - exp(-91 / 1600) = 5.5 % of the living leave
+    for quarter in range(4):
+        first, last = cal.last - 91 * (quarter + 1) + 1, cal.last - 91 * quarter
+        living = (np.isin(c.segment, (demo.NORMAL, demo.SLEEPER)) & (c.start < first)
+                  & (c.stop >= first))
+        left = living & (c.stop <= last) & stopped
+        assert 0.04 < left.sum() / living.sum() < 0.07, quarter
