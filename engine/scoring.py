@@ -280,8 +280,9 @@ def combine_scores(sub_scores: pd.DataFrame, *,
         if not kept:
             out[d] = np.nan
             continue
-        out[d] = np.round(sum(kept) / len(kept), SCORE_DECIMALS)
-        total += plan.weights[d] * out[d].to_numpy()
+        mean = sum(kept) / len(kept)
+        out[d] = np.round(mean, SCORE_DECIMALS)
+        total += plan.weights[d] * mean
     out["score"] = np.round(total / 100, SCORE_DECIMALS)
     out["tier"] = assign_tiers(out["score"].to_numpy(), thresholds)
     return out
