@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -177,23 +179,29 @@ def import_files(db, items: list, *, progress: Progress | None = None,
     """Import several files in one transaction (customers first): all of them or none.
 
     `items` are ImportItem, or (file, table) / (file, table, mapping) tuples.
-    Each file becomes its own batch. Options as for `import_file`.
+    Each file becomes its own batch. Options as for `import_file`. The files
+    are read, transcoded and mapped before the database is opened, so the
+    file is locked only while rows are checked and written.
     """
     opts = _Options(**options)
     items = sorted((_item(i) for i in items), key=lambda i: TABLE_ORDER.index(i.table))
     for item in items:
         columns(item.table)
     path = Path(db) if db is not None else store.default_db_path()
-    existed = path.exists()
-    try:
-        with store.write(path) as con:
-            reports = [_import_one(con, item, opts, dry_run=False,
-                                   progress=_scaled(progress, k, len(items)))
-                       for k, item in enumerate(items)]
-    except BaseException:
-        if not existed:
-            _remove_database(path)
-        raise
+    if progress is not None:
+        progress(0.0, "read")
+    with ExitStack() as stack:
+        prepared = [_prepare(stack, item, opts) for item in items]
+        existed = path.exists()
+        try:
+            with store.write(path) as con:
+                reports = [_import_one(con, p, opts, dry_run=False,
+                                       progress=_scaled(progress, k, len(items)))
+                           for k, p in enumerate(prepared)]
+        except BaseException:
+            if not existed:
+                _remove_database(path)
+            raise
     if progress is not None:
         progress(1.0, "done")
     return reports
@@ -207,27 +215,27 @@ def preview_import(db, file, table: str, *, name: str | None = None,
     The report has the counts, every problem (`problems`, `problem_count`),
     the first rows as they would be stored (`preview`) and the rows that
     would be rejected (`rejects`). Nothing is written; a missing database
-    file is not created.
+    file is not created. Raises ImportRejected for problems of the file as
+    a whole (unreadable, empty, a required column not mapped).
     """
     opts = _Options(**options)
     columns(table)
-    item = ImportItem(file, table, mapping, name)
     path = Path(db) if db is not None else store.default_db_path()
-    if not path.exists():
-        import duckdb
-        con = duckdb.connect()
-        try:
+    if progress is not None:
+        progress(0.0, "read")
+    with ExitStack() as stack:
+        prepared = _prepare(stack, ImportItem(file, table, mapping, name), opts)
+        if not path.exists():
+            con = stack.enter_context(closing(duckdb.connect()))
             store.migrate(con)
-            report = _import_one(con, item, opts, dry_run=True, progress=progress)
-        finally:
-            con.close()
-    else:
-        with store.connect(path) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                report = _import_one(con, item, opts, dry_run=True, progress=progress)
-            finally:
-                con.execute("ROLLBACK")
+            report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
+        else:
+            with store.connect(path) as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
+                finally:
+                    con.execute("ROLLBACK")
     if progress is not None:
         progress(1.0, "done")
     return report
@@ -245,44 +253,57 @@ def import_csv(db, path, table: str = "transactions", **options) -> ImportReport
 
 # ---- one file ------------------------------------------------------------------
 
-def _import_one(con, item: ImportItem, opts: _Options, *, dry_run: bool,
+@dataclass(frozen=True)
+class _Prepared:
+    """A file read and mapped, ready to go into a table."""
+    item: ImportItem
+    src: readers.Source
+    mapping: Mapping
+    plan: Plan
+
+
+def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
+    """Open the file for DuckDB and settle its mapping; ImportRejected if that fails."""
+    src = stack.enter_context(readers.open_source(
+        item.file, name=item.name, encoding=opts.encoding, delimiter=opts.delimiter,
+        sheet=opts.sheet))
+    info = src.info
+    mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name)
+    day_first = _first_not_none(opts.day_first, info.day_first, True)
+    return _Prepared(item, src, mapping, Plan.build(item.table, info.headers, mapping, day_first))
+
+
+def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
                 progress: Progress | None) -> ImportReport:
     began = time.perf_counter()
     steps = _Steps(con, progress)
-    steps.report(0.0, "read")
-    with readers.open_source(item.file, name=item.name, encoding=opts.encoding,
-                             delimiter=opts.delimiter, sheet=opts.sheet) as src:
-        info = src.info
-        mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name)
-        day_first = _first_not_none(opts.day_first, info.day_first, True)
-        plan = Plan.build(item.table, info.headers, mapping, day_first)
-        today = opts.today or date.today()
-        params = {**src.params, "today": today}
-        parse.install(con)
-        con.execute("DROP TABLE IF EXISTS _ingest_rejects; "
-                    "DROP TABLE IF EXISTS _ingest_reject_scans")
+    src, plan, info = prepared.src, prepared.plan, prepared.src.info
+    today = opts.today or date.today()
+    params = {**src.params, "today": today}
+    parse.install(con)
+    con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
+    if src.frame is not None:
+        register(con, "_ingest_src", src.frame)
+    report = ImportReport(info.name, plan.table, info.format, prepared.mapping,
+                          src.content_hash, encoding=info.encoding, delimiter=info.delimiter,
+                          sheet=info.sheet, day_first=plan.day_first, dry_run=dry_run)
+    report.same_file_batches = [r[0] for r in con.execute(
+        "SELECT batch_id FROM import_batches WHERE content_hash = ? AND table_name = ? "
+        "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, plan.table]).fetchall()]
+    batch = None if dry_run else _next_batch(con)
+    try:
+        done = (not dry_run and _fast_path_fits(con, src, plan)
+                and _fast_import(con, plan, src, params, batch, opts, steps, report))
+        if not done:
+            steps.rebase()
+            _staged_import(con, plan, src, params, batch, opts, steps, report,
+                           today=today, dry_run=dry_run)
+    finally:
         if src.frame is not None:
-            register(con, "_ingest_src", src.frame)
-        report = ImportReport(info.name, item.table, info.format, mapping, src.content_hash,
-                              encoding=info.encoding, delimiter=info.delimiter,
-                              sheet=info.sheet, day_first=day_first, dry_run=dry_run)
-        report.same_file_batches = [r[0] for r in con.execute(
-            "SELECT batch_id FROM import_batches WHERE content_hash = ? AND table_name = ? "
-            "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, item.table]).fetchall()]
-        batch = None if dry_run else _next_batch(con)
-        try:
-            done = (not dry_run and _fast_path_fits(con, src, plan)
-                    and _fast_import(con, plan, src, params, batch, opts, steps, report))
-            if not done:
-                _staged_import(con, plan, src, params, batch, opts, steps, report,
-                               today=today, dry_run=dry_run)
-        finally:
-            if src.frame is not None:
-                unregister(con, "_ingest_src")
-            con.execute("DROP TABLE IF EXISTS _ingest_rows; DROP TABLE IF EXISTS _ingest_raw; "
-                        "DROP TABLE IF EXISTS _ingest_problems; "
-                        "DROP TABLE IF EXISTS _ingest_rejects; "
-                        "DROP TABLE IF EXISTS _ingest_reject_scans")
+            unregister(con, "_ingest_src")
+        con.execute("DROP TABLE IF EXISTS _ingest_rows; DROP TABLE IF EXISTS _ingest_raw; "
+                    "DROP TABLE IF EXISTS _ingest_problems; DROP TABLE IF EXISTS _ingest_rejects; "
+                    "DROP TABLE IF EXISTS _ingest_reject_scans")
     if not dry_run:
         _record_batch(con, report)
     report.seconds = time.perf_counter() - began
@@ -301,6 +322,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     validate.mark_rejected(con)
     validate.mark_customer_changes(con, plan)
     validate.mark_stored_events(con, plan)
+    steps.report(0.65, "check")
     frame, lines = validate.problem_frame(con, plan, src, n_records, exact_lines=dry_run)
     frame = _with_params(frame, report, today)
     ops = validate.op_counts(con)
@@ -317,12 +339,13 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     report.problems = _problems(frame.head(MAX_LISTED), report.file_name)
     report.preview = _preview(con, plan, lines)
     if len(frame) and (dry_run or opts.skip_invalid):
+        steps.report(0.7, "check")
         report.rejects = _rejects(con, src, frame, lines, opts.lang)
     if len(frame) and not dry_run and not opts.skip_invalid:
         raise ImportRejected(report.problems, total=report.problem_count, report=report)
     if dry_run:
         return
-    steps.report(0.7, "write")
+    steps.report(0.75, "write")
     report.batch_id = batch
     report.customers_created = _create_customers(con, plan, batch, opts)
     _write_rows(con, plan, batch)
@@ -594,13 +617,22 @@ class _Steps:
     """
 
     def __init__(self, con, callback: Progress | None):
-        self.con, self.callback = con, callback
+        self.con, self.callback, self.last, self.base = con, callback, None, 0.0
         if callback is not None:
             con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
 
+    def rebase(self) -> None:
+        """Map what follows into the part of the bar not yet used (after a fallback)."""
+        if self.last is not None:
+            self.base = self.last[0]
+
     def report(self, fraction: float, stage: str) -> None:
-        if self.callback is not None:
-            self.callback(min(max(fraction, 0.0), 1.0), stage)
+        """Tell the callback, unless it would hear the same thing again."""
+        fraction = self.base + (1.0 - self.base) * min(max(fraction, 0.0), 1.0)
+        now = (round(fraction, 3), stage)
+        if self.callback is not None and now != self.last:
+            self.last = now
+            self.callback(*now)
 
     def runner(self, lo: float, hi: float, stage: str):
         def run(sql: str, params: dict):

@@ -91,7 +91,7 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         if c.kind in PARSED_KINDS:
             level1.append(f"{raw} AS r_{n}")
             level2.append(f"r_{n}, {cast_sql(c.kind, f'r_{n}')} AS q_{n}, "
-                          f"CASE WHEN {cast_sql(c.kind, f'r_{n}')} IS NULL "
+                          f"CASE WHEN r_{n} IS NOT NULL AND {cast_sql(c.kind, f'r_{n}')} IS NULL "
                           f"THEN ingest_clean(r_{n}) END AS c_{n}")
             slow = slow_sql(c.kind, f"c_{n}", day_first=plan.day_first)
             level3.append(f"r_{n}, c_{n}, coalesce(q_{n}, CASE WHEN c_{n} IS NOT NULL "
@@ -358,10 +358,11 @@ def other_values(con, plan: Plan, where: str = "_op IN ('insert', 'update', 'sam
         if c.kind != "code":
             continue
         rows = con.execute(f"""
-            SELECT r.s_{c.name}, count(*) FROM _ingest_rows r
-            LEFT JOIN _ingest_codes k ON k.vocabulary = ? AND k.key = ingest_key(r.s_{c.name})
-            WHERE {where} AND r.s_{c.name} IS NOT NULL AND k.code IS NULL
-            GROUP BY 1 ORDER BY 2 DESC, 1""", [c.vocabulary]).fetchall()
+            SELECT t.text, t.n FROM (
+                SELECT s_{c.name} AS text, count(*) AS n FROM _ingest_rows
+                WHERE {where} AND s_{c.name} IS NOT NULL GROUP BY 1) t
+            LEFT JOIN _ingest_codes k ON k.vocabulary = ? AND k.key = ingest_key(t.text)
+            WHERE k.code IS NULL ORDER BY 2 DESC, 1""", [c.vocabulary]).fetchall()
         if rows:
             out[c.name] = dict(rows)
     return out
