@@ -5,25 +5,30 @@
 
 The columns of DESIGN §5 in SCORECARD_COLUMNS; those later issues fill
 (demand_tag, risk_level, risk_reasons, lifecycle, segment, next_action,
-next_action_due) are present and empty for now.
+next_action_due) are present and empty for now. The last two, p_alive and
+clv_12m, come from the lifetime-value models (`engine.clv`, DESIGN §4.9):
+empty for a customer without a purchase, and for everyone when the data do
+not support them (the command says why on stderr).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import re
+import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import pandas as pd
 
-from engine import export, scoring, store
+from engine import clv, export, scoring, store
 from engine.features import customer_features, latest_event_date, optional_columns_present
 
 SCORECARD_COLUMNS = (
     "customer_id", "name", "score", "tier", "consumption", "interaction", "stability",
     "referral", "r", "f", "m", "rfm_segment", "pyramid", "demand_tag", "risk_level",
     "risk_reasons", "lifecycle", "segment", "next_action", "next_action_due", "owner",
+    "p_alive", "clv_12m",
 )
 LATER_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "segment",
                  "next_action", "next_action_due")
@@ -32,15 +37,21 @@ LATER_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "segme
 def build_scorecard(features: pd.DataFrame, *,
                     weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                     thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
-                    available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+                    available: Mapping[str, bool] | None = None,
+                    lifetime: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scorecard of every customer in the feature table, in its row order.
+
+    lifetime : customer_id, p_alive and clv_12m (the `customers` frame of an
+        `engine.clv.ClvResult`), or None when there are no lifetime values.
 
     Returns
     -------
     DataFrame with SCORECARD_COLUMNS: customer_id, name, score, tier and the
     four dimension scores of `scoring.score_customers` (NaN for a left-out
     dimension); r, f, m and rfm_segment of `scoring.rfm` (NA for non-buyers);
-    pyramid of `scoring.pyramid`; owner; LATER_COLUMNS empty.
+    pyramid of `scoring.pyramid`; owner; LATER_COLUMNS empty; p_alive
+    (6 decimals) and clv_12m (cents) from `lifetime`, NaN for a customer
+    it does not hold.
     """
     scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
                                      available=available)
@@ -54,8 +65,37 @@ def build_scorecard(features: pd.DataFrame, *,
         "pyramid": levels["pyramid"],
         **{c: pd.Series(None, index=features.index, dtype=object) for c in LATER_COLUMNS},
         "owner": features["owner"],
+        **_lifetime_columns(features, lifetime),
     }, index=features.index)
     return card[list(SCORECARD_COLUMNS)].reset_index(drop=True)
+
+
+def _lifetime_columns(features: pd.DataFrame, lifetime: pd.DataFrame | None) -> dict:
+    ids = features["customer_id"]
+    if lifetime is None:
+        lifetime = pd.DataFrame({"customer_id": [], "p_alive": [], "clv_12m": []})
+    by_id = lifetime.set_index("customer_id")
+    return {"p_alive": ids.map(by_id["p_alive"].astype(float)).round(6),
+            "clv_12m": ids.map(by_id["clv_12m"].astype(float)).round(2)}
+
+
+def lifetime_values(summary: pd.DataFrame, *, as_of: dt.date
+                    ) -> tuple[pd.DataFrame | None, str | None]:
+    """P(alive) and 12-month CLV from a `clv_inputs.purchase_summary` as of T.
+
+    Returns
+    -------
+    (customer_id, p_alive, clv_12m frame or None, a sentence saying what is
+    left empty and why, or None when nothing is).
+    """
+    try:
+        result = clv.fit_and_predict(summary, calibration_end=as_of, as_of=as_of)
+    except clv.ClvUnavailable as exc:
+        return None, f"p_alive and clv_12m are left empty: {exc}"
+    frame = result.customers[["customer_id", "p_alive", "clv_12m"]]
+    if result.spend_error is not None:
+        return frame, f"clv_12m is left empty: {result.spend_error}"
+    return frame, None
 
 
 # --- command line --------------------------------------------------------------------
@@ -135,14 +175,18 @@ def run(args: argparse.Namespace) -> int:
         as_of = args.as_of or latest_event_date(con) or dt.date.today()
         features = customer_features(con, as_of=as_of)
         available = optional_columns_present(con, as_of=as_of)
+        purchases, _ = clv.load_inputs(con, as_of=as_of)
     try:
         plan = scoring.scoring_plan(args.weights, available)
     except ValueError as exc:
         raise InputRejected(f"{db}: {exc}") from None
+    lifetime, left_empty = lifetime_values(purchases, as_of=as_of)
     card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
-                           available=available)
+                           available=available, lifetime=lifetime)
     export.write_csv(card, args.out)
     print(_summary(card, as_of, plan, args.out))
+    if left_empty:
+        print(f"{db}: {left_empty}", file=sys.stderr)
     return 0
 
 

@@ -81,6 +81,13 @@ SUB_METRICS = (
 SCORE_COLUMNS = ("customer_id", *(m.score_column for m in SUB_METRICS), *DIMENSIONS,
                  "score", "tier")
 
+# Optional consumption sub-metric, off by default (DESIGN §4.9): the 12-month
+# customer lifetime value of `engine.clv`, scored by percentile rank like the
+# others. It joins the consumption mean only when asked for (`clv=` of
+# `score_customers` / `sub_metric_scores`); its source "clv" counts as
+# present when any customer has a value.
+CLV_SUB_METRIC = SubMetric("clv_12m", "consumption", source="clv")
+
 
 # --- settings ------------------------------------------------------------------
 
@@ -147,16 +154,19 @@ class ScoringPlan:
 
 
 def scoring_plan(weights: Mapping[str, float] = DEFAULT_WEIGHTS,
-                 available: Mapping[str, bool] | None = None) -> ScoringPlan:
+                 available: Mapping[str, bool] | None = None, *,
+                 clv: bool = False) -> ScoringPlan:
     """Which sub-metrics and dimensions are scored given the data's sources.
 
     available : {source: bool} as from `optional_columns_present`; a source
         missing from the mapping (or available=None) counts as present.
+    clv : consider CLV_SUB_METRIC too (its source is "clv").
     """
     clean = validate_weights(weights)
     available = available or {}
-    kept = tuple(m for m in SUB_METRICS if m.source is None or available.get(m.source, True))
-    left_out = tuple(m.column for m in SUB_METRICS if m not in kept)
+    metrics = SUB_METRICS + ((CLV_SUB_METRIC,) if clv else ())
+    kept = tuple(m for m in metrics if m.source is None or available.get(m.source, True))
+    left_out = tuple(m.column for m in metrics if m not in kept)
     kept_dims = [d for d in DIMENSIONS if any(m.dimension == d for m in kept)]
     dropped = tuple(d for d in DIMENSIONS if d not in kept_dims)
     total = sum(clean[d] for d in kept_dims)
@@ -234,15 +244,21 @@ def percentile_score(values, *, higher_is_better: bool = True) -> np.ndarray:
 
 
 def sub_metric_scores(features: pd.DataFrame, *,
-                      available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+                      available: Mapping[str, bool] | None = None,
+                      clv: pd.Series | None = None) -> pd.DataFrame:
     """The percentile score of every sub-metric, the part of scoring that no
     weight or threshold changes (cache it to re-score quickly).
+
+    clv : optional 12-month CLV by customer_id (a Series indexed by
+        customer_id); customers missing from it, or NaN, have no value and
+        score 0. None (the default) leaves CLV out entirely.
 
     Returns
     -------
     DataFrame in the features' row order: customer_id and one
     `<sub-metric>_score` per SUB_METRICS entry, 0–100, NaN for a sub-metric
-    left out (its source holds no value).
+    left out (its source holds no value); with `clv`, also
+    `clv_12m_score` (all NaN when no customer has a CLV).
     """
     kept = scoring_plan(DEFAULT_WEIGHTS, available).sub_metrics
     n = len(features)
@@ -253,6 +269,10 @@ def sub_metric_scores(features: pd.DataFrame, *,
                                                    higher_is_better=m.higher_is_better)
         else:
             out[m.score_column] = np.full(n, np.nan)
+    if clv is not None:
+        values = _as_float_array(clv.reindex(features["customer_id"].to_numpy()))
+        out[CLV_SUB_METRIC.score_column] = (percentile_score(values)
+                                            if np.isfinite(values).any() else np.full(n, np.nan))
     return pd.DataFrame(out, index=features.index)
 
 
@@ -268,8 +288,13 @@ def combine_scores(sub_scores: pd.DataFrame, *,
                    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
                    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                    available: Mapping[str, bool] | None = None) -> pd.DataFrame:
-    """Dimension scores, total and tier from `sub_metric_scores` (see `score_customers`)."""
-    plan = scoring_plan(weights, available)
+    """Dimension scores, total and tier from `sub_metric_scores` (see `score_customers`).
+
+    A `clv_12m_score` column in `sub_scores` (from `sub_metric_scores(clv=...)`)
+    joins the consumption dimension unless it is all NaN.
+    """
+    plan = scoring_plan(weights, _with_clv_source(sub_scores, available),
+                        clv=CLV_SUB_METRIC.score_column in sub_scores)
     validate_thresholds(thresholds)
     n = len(sub_scores)
     out = sub_scores.copy()
@@ -288,10 +313,20 @@ def combine_scores(sub_scores: pd.DataFrame, *,
     return out
 
 
+def _with_clv_source(sub_scores: pd.DataFrame,
+                     available: Mapping[str, bool] | None) -> Mapping[str, bool] | None:
+    """`available` plus whether the CLV source holds a value, when CLV was scored."""
+    column = CLV_SUB_METRIC.score_column
+    if column not in sub_scores:
+        return available
+    return {**(available or {}), "clv": bool(sub_scores[column].notna().any())}
+
+
 def score_customers(features: pd.DataFrame, *,
                     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
                     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-                    available: Mapping[str, bool] | None = None) -> pd.DataFrame:
+                    available: Mapping[str, bool] | None = None,
+                    clv: pd.Series | None = None) -> pd.DataFrame:
     """Value score and tier of every customer (DESIGN §4.1, §4.2).
 
     Parameters
@@ -303,6 +338,11 @@ def score_customers(features: pd.DataFrame, *,
         whose source holds no value are left out, and a dimension with none
         left is left out with the other weights rescaled to 100 (see
         `scoring_plan` for what was left out). None: every source present.
+    clv : optional sub-metric, off by default (DESIGN §4.9): 12-month CLV
+        by customer_id (`engine.clv`, clv_12m indexed by customer_id). When
+        given, it is scored by percentile rank (no value scores 0) as
+        `clv_12m_score` and joins the consumption mean; when every value is
+        NaN (no spend model) it is left out like a source without data.
 
     Returns
     -------
@@ -311,11 +351,12 @@ def score_customers(features: pd.DataFrame, *,
     when left out); consumption, interaction, stability, referral (mean of
     the dimension's kept sub-metric scores, NaN for a left-out dimension);
     score (0–100, weighted by the effective weights); tier (categorical of
-    TIERS). Dimension scores and the score are rounded to SCORE_DECIMALS.
+    TIERS). With `clv`, clv_12m_score follows the SUB_METRICS scores.
+    Dimension scores and the score are rounded to SCORE_DECIMALS.
     """
     scoring_plan(weights, available)  # validate before the work
     validate_thresholds(thresholds)
-    return combine_scores(sub_metric_scores(features, available=available),
+    return combine_scores(sub_metric_scores(features, available=available, clv=clv),
                           weights=weights, thresholds=thresholds, available=available)
 
 

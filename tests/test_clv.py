@@ -508,3 +508,39 @@ def test_benchmark_redraws_spend_without_a_finite_mean(demo_db, tmp_path):
         as_of = store.date_range(con)[1]
         timings = clv.benchmark(con, as_of=as_of)
     assert timings["spend_redrawn"] is True and timings["predicted"] == timings["customers"]
+
+
+# ---- the scorecard's lifetime columns (engine score) ------------------------------------
+
+def read_scorecard(path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"customer_id": str},
+                       keep_default_na=False, na_values=[""])
+
+
+def test_score_command_adds_p_alive_and_clv(demo_db, tmp_path, capsys):
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--db", str(demo_db), "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    card = read_scorecard(out)
+    assert list(card.columns[-2:]) == ["p_alive", "clv_12m"]
+    with store.connect(demo_db) as con:
+        expected = clv.compute_clv(con, as_of=store.date_range(con)[1]).customers
+    merged = card.merge(expected, on="customer_id", how="left", suffixes=("", "_model"))
+    buyers = merged["p_alive_model"].notna()
+    assert buyers.sum() == len(expected) and (~buyers).sum() > 0   # prospects bought nothing
+    assert np.allclose(merged.loc[buyers, "p_alive"], merged.loc[buyers, "p_alive_model"],
+                       atol=5e-7)
+    assert np.allclose(merged.loc[buyers, "clv_12m"], merged.loc[buyers, "clv_12m_model"],
+                       atol=0.005)
+    assert merged.loc[~buyers, ["p_alive", "clv_12m"]].isna().all().all()
+
+
+def test_score_command_leaves_clv_empty_when_the_spend_model_fails(demo_db, tmp_path, capsys):
+    db = heavy_spend_copy(demo_db, tmp_path / "heavy.duckdb")
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--db", str(db), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "clv_12m is left empty: Spend per purchase varies too much" in err
+    card = read_scorecard(out)
+    assert card["clv_12m"].isna().all()
+    assert card["p_alive"].notna().sum() > 300 and card["p_alive"].dropna().between(0, 1).all()

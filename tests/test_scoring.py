@@ -331,3 +331,63 @@ def test_every_code_has_words_in_both_languages():
             + [f"code.submetric.{m.column}" for m in SUB_METRICS])
     for key in keys:
         assert catalogue[key]["en"] and catalogue[key]["zh"], key
+
+
+# --- CLV as an optional sub-metric (DESIGN §4.9), off by default ----------------------
+
+def test_clv_off_by_default_leaves_the_score_exactly_as_defined():
+    f = hand_made()
+    default = score_customers(f, available=NO_REFERRAL)
+    assert default.equals(score_customers(f, available=NO_REFERRAL, clv=None))
+    assert list(default.columns) == list(scoring.SCORE_COLUMNS)
+    assert "clv_12m_score" not in scoring.sub_metric_scores(f, available=NO_REFERRAL)
+    plan = scoring_plan(DEFAULT_WEIGHTS, NO_REFERRAL)
+    assert plan == scoring_plan(DEFAULT_WEIGHTS, NO_REFERRAL, clv=False)
+    assert scoring.CLV_SUB_METRIC not in plan.sub_metrics
+    assert [m.column for m in plan.sub_metrics if m.dimension == "consumption"] == [
+        "spend_6m", "aov_6m", "products_6m"]
+    # the numbers of test_whole_dimension_left_out_rescales_weights, unchanged
+    assert default["consumption"].tolist() == [100, 75, 50, 25]
+    assert default["score"].tolist() == [round(6625 / 90, 6), round(5375 / 90, 6),
+                                         round(2500 / 90, 6), round(1375 / 90, 6)]
+
+
+def test_clv_when_given_joins_the_consumption_dimension_by_hand():
+    # clv_12m by customer: P 100, Q 300, R 0, S none; X is not a customer of
+    # the table. N = 4: Q scores 100·(1 + 2)/4 = 75 (R's 0 and P's 100 are
+    # ≤ 300), P 100·(1 + 1)/4 = 50, R and S nothing -> 0.
+    f = hand_made().assign(customer_id=["P", "Q", "R", "S"])
+    clv = pd.Series({"P": 100.0, "Q": 300.0, "R": 0.0, "X": 50.0})
+    s = score_customers(f, available=NO_REFERRAL, clv=clv)
+    assert s["clv_12m_score"].tolist() == [50, 75, 0, 0]
+    assert list(s.columns) == [*scoring.SCORE_COLUMNS[:13], "clv_12m_score",
+                               *scoring.SCORE_COLUMNS[13:]]
+    # consumption = mean of four: (3·100 + 50)/4, (3·75 + 75)/4, (3·50 + 0)/4, (3·25 + 0)/4
+    assert s["consumption"].tolist() == [87.5, 75, 37.5, 18.75]
+    # score (weights 400/9, 300/9, 200/9 without referral):
+    # P (40·87.5 + 30·37.5 + 20·75)/90 = 6125/90; Q (40·75 + 30·50 + 20·43.75)/90 = 5375/90;
+    # R (40·37.5 + 20·25)/90 = 2000/90;          S (40·18.75 + 20·18.75)/90 = 1125/90
+    assert s["score"].tolist() == [round(6125 / 90, 6), round(5375 / 90, 6),
+                                   round(2000 / 90, 6), round(1125 / 90, 6)]
+    assert s["tier"].tolist() == ["potential", "ordinary", "ordinary", "ordinary"]
+    # the other dimensions do not move
+    default = score_customers(f, available=NO_REFERRAL)
+    pd.testing.assert_frame_equal(s[["interaction", "stability", "referral"]],
+                                  default[["interaction", "stability", "referral"]])
+    # cached sub-scores recombine to the same
+    subs = scoring.sub_metric_scores(f, available=NO_REFERRAL, clv=clv)
+    pd.testing.assert_frame_equal(scoring.combine_scores(subs, available=NO_REFERRAL), s)
+
+
+def test_clv_without_any_value_is_left_out_like_a_source_without_data():
+    # a partial lifetime-value result (no spend model) has no CLV for anyone
+    f = hand_made()
+    clv = pd.Series(NAN, index=f["customer_id"])
+    s = score_customers(f, available=NO_REFERRAL, clv=clv)
+    assert s["clv_12m_score"].isna().all()
+    pd.testing.assert_frame_equal(s.drop(columns="clv_12m_score"),
+                                  score_customers(f, available=NO_REFERRAL))
+    plan = scoring_plan(DEFAULT_WEIGHTS, {**NO_REFERRAL, "clv": False}, clv=True)
+    assert "clv_12m" in plan.left_out_sub_metrics
+    assert scoring_plan(DEFAULT_WEIGHTS, NO_REFERRAL, clv=True).sub_metrics[-1] \
+        == scoring.CLV_SUB_METRIC
