@@ -129,8 +129,15 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
     `scoring.score_customers`; demand_tag and risk_level (categoricals of
     risk.DEMAND_TAGS / risk.RISK_LEVELS) of DESIGN §4.4–4.5;
     bought_recently (a purchase in the `retention_days` days up to as_of,
-    the window (as_of − days, as_of]).
+    the window (as_of − days, as_of]). No customer known yet: no rows.
     """
+    if features.empty:     # a month end before anyone is known: nothing to score
+        return pd.DataFrame({
+            "customer_id": features["customer_id"].array, "score": np.zeros(0),
+            "tier": pd.Categorical([], categories=TIERS),
+            "demand_tag": pd.Categorical([], categories=risk.DEMAND_TAGS),
+            "risk_level": pd.Categorical([], categories=risk.RISK_LEVELS),
+            "bought_recently": np.zeros(0, dtype=bool)})
     scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
                                      available=available)
     levels, _ = risk.risk_levels(features, rules=rules)
