@@ -63,3 +63,34 @@ def test_language_switch_changes_labels(page, server):
     assert page.get_by_text("Revenue (12 months)").count() == 0
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "总览" in nav and "数据导入" in nav
+
+
+# --- monthly review ---------------------------------------------------------------------
+
+def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_path):
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Review", exact=True).click()
+    button = page.get_by_role("button", name="Download HTML report")
+    button.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_text("Wake-up rate").count() >= 1
+    with page.expect_download(timeout=120_000) as info:
+        button.click()
+    download = info.value
+    month = download.suggested_filename.removeprefix("review-").removesuffix(".html")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+
+    offline = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    try:
+        report = offline.new_page()
+        report.goto(path.as_uri())
+        report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+        assert report.title() == f"Monthly review {month}"
+        assert report.get_by_role("heading", name=f"Monthly review {month}").is_visible()
+        assert report.locator(".js-plotly-plot").count() == 6
+        assert report.locator(".js-plotly-plot .main-svg").count() >= 6   # drawn, offline
+    finally:
+        offline.close()
