@@ -24,15 +24,15 @@ def snapshot(db) -> dict:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
-    """Customers C1-C3 and transaction T1, imported as a user would."""
+def seeded(tmp_path_factory) -> tuple[Path, dict]:
+    """Customers C1-C3 and transaction T1, imported as a user would; and their snapshot."""
     folder = tmp_path_factory.mktemp("corpus")
     db = folder / "seed.duckdb"
     ingest.import_file(db, b"customer_id,name\nC1,Ann\nC2,Bo\nC3,Cy\n", "customers",
                        name="c.csv")
     ingest.import_file(db, b"customer_id,txn_date,amount,txn_id\nC1,2024-01-05,100.00,T1\n",
                        "transactions", name="t.csv")
-    return db
+    return db, snapshot(db)
 
 
 def test_corpus_is_large_enough():
@@ -42,9 +42,9 @@ def test_corpus_is_large_enough():
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
 def test_broken_file_is_refused_and_nothing_changes(entry, seeded, tmp_path):
+    seed, before = seeded
     db = tmp_path / "db.duckdb"
-    db.write_bytes(seeded.read_bytes())
-    before = snapshot(db)
+    db.write_bytes(seed.read_bytes())
     options = dict(entry["options"])
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(db, CORPUS / entry["file"], entry["table"],

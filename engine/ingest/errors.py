@@ -16,11 +16,6 @@ import pandas as pd
 
 from engine import i18n
 
-# Codes of problems that concern the file as a whole (no row to skip).
-FILE_CODES = frozenset({
-    "missing_column", "unknown_header", "unknown_target", "duplicate_target",
-    "empty_file", "unreadable", "unsupported_format", "no_sheet", "bad_encoding",
-})
 SHOWN_IN_MESSAGE = 10
 
 

@@ -230,14 +230,15 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
     if not text.strip():
         raise ImportRejected([Problem("empty_file", label)])
     delimiter = _delimiter(delimiter, label) if delimiter else sniff_delimiter(text)
+    # The first records of the sample, parsed as DuckDB will parse the whole file.
     records = [r for r in islice(csv.reader(io.StringIO(text), delimiter=delimiter),
-                                 sample_rows + 1)]
+                                 sample_rows + 2) if r]
     if len(head) >= SAMPLE_BYTES and len(records) > 1:
         records = records[:-1]   # the last record of a cut sample may be cut too
-    records = [r for r in records if r]
     headers = unique_headers(records[0])
-    rows = [r + [""] * (len(headers) - len(r)) for r in records[1:]]
-    sample = pd.DataFrame([r[:len(headers)] for r in rows], columns=headers, dtype="string")
+    width = len(headers)
+    sample = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:sample_rows + 1]],
+                          columns=headers, dtype="string")
     day_first = guess_day_first(sample.stack()) if len(sample) else None
     return FileInfo(label, "csv", headers, sample, encoding=encoding,
                     delimiter=delimiter, day_first=day_first)

@@ -59,9 +59,6 @@ class Plan:
     def names(self) -> list[str]:
         return [c.name for c, _, _ in self.mapped]
 
-    def header(self, name: str) -> str:
-        return next(h for c, _, h in self.mapped if c.name == name)
-
     def code_columns(self) -> list[Column]:
         return [c for c, _, _ in self.mapped if c.kind in ("code", "label")]
 
