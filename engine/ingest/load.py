@@ -13,10 +13,11 @@ customer_id, and the previous version of an updated customer is kept in
 `customer_versions`. Importing the same rows again adds nothing: customers and
 transactions match on their key, other rows on their content.
 
-A large transactions or interactions file going into an empty table takes a
-fast path: one pass from the file straight into the table, the checks run on
-what landed, and only if one fails is that undone and the file staged and
-checked row by row as usual, within the same transaction.
+A transactions or interactions CSV going into an empty table takes a fast
+path: one pass from the file straight into the table, the checks run on what
+landed, and only if one fails is that undone and the file staged and checked
+as usual, within the same transaction. With `skip_invalid` (the caller
+expects problems) the file goes to the staged checks at once.
 """
 from __future__ import annotations
 
@@ -292,7 +293,7 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
         "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, plan.table]).fetchall()]
     batch = None if dry_run else _next_batch(con)
     try:
-        done = (not dry_run and _fast_path_fits(con, src, plan)
+        done = (not dry_run and not opts.skip_invalid and _fast_path_fits(con, src, plan)
                 and _fast_import(con, plan, src, params, batch, opts, steps, report))
         if not done:
             steps.rebase()
@@ -617,7 +618,8 @@ class _Steps:
     """
 
     def __init__(self, con, callback: Progress | None):
-        self.con, self.callback, self.last, self.base = con, callback, None, 0.0
+        # The caller has already said (0.0, "read") while it prepared the file.
+        self.con, self.callback, self.last, self.base = con, callback, (0.0, "read"), 0.0
         if callback is not None:
             con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
 
