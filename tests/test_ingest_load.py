@@ -402,3 +402,24 @@ def test_a_crash_during_the_import_leaves_the_database_as_it_was(db, tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 9, done.stderr.decode()
     assert snapshot(db) == before
+
+
+def test_rows_ending_in_a_separator_import(db, tmp_path):
+    text = "customer_id,txn_date,amount,\nC1,2024-01-15,5,\nC2,2024-01-16,6,\n"
+    text = text.replace("amount,\n", "amount\n")
+    report = ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions", today=TODAY)
+    assert (report.inserted, report.rejected) == (2, 0)
+
+
+def test_files_with_a_title_above_the_header(db, tmp_path):
+    text = "订单导出\n\n客户编号,交易日期,金额\nC1,2024-01-15,5\n\nC2,2024-01-16,x\n"
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions", today=TODAY)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(6, "金额")]
+    book = openpyxl.Workbook()
+    for row in (["订单报表"], [], ["客户编号", "交易日期", "金额"], ["C1", "2024-01-15", "y"]):
+        book.active.append(row)
+    book.save(tmp_path / "t.xlsx")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(db, tmp_path / "t.xlsx", "transactions", today=TODAY)
+    assert [(p.line, p.column) for p in caught.value.problems] == [(4, "金额")]

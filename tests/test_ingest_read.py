@@ -146,3 +146,28 @@ def test_ordinal_lines_skip_records_duckdb_refused(tmp_path):
         assert src.ordinal_lines(2, refused).tolist() == [2, 5]
         assert src.line_of_offsets(refused).tolist() == [4]
         assert src.ordinal_lines(3, refused) is None
+
+
+def test_a_separator_ending_every_row_gets_a_column(tmp_path):
+    info = inspect_file(b"customer_id,amount\nS1,5,\nS2,6,\n", name="trailing.csv")
+    assert info.headers == ["customer_id", "amount", "column 3"]
+
+
+def test_title_lines_above_the_header_are_skipped(tmp_path):
+    text = "客户交易导出\n导出时间：2024-06-30\n\n客户编号,交易日期,金额\nS1,2024-01-15,5\n"
+    info = inspect_file(text.encode(), name="t.csv")
+    assert (info.headers, info.title_rows, info.header_line) == (
+        ["客户编号", "交易日期", "金额"], 2, 4)
+    assert info.sample.iloc[0].tolist() == ["S1", "2024-01-15", "5"]
+    book = openpyxl.Workbook()
+    book.active.append(["订单报表"])
+    book.active.append(["客户编号", "金额"])
+    book.active.append(["S1", 5])
+    book.save(tmp_path / "t.xlsx")
+    info = inspect_file(tmp_path / "t.xlsx")
+    assert (info.headers, info.header_line) == (["客户编号", "金额"], 2)
+
+
+def test_a_single_column_file_has_no_title():
+    info = inspect_file(b"customer_id\nS1\nS2\n", name="ids.csv")
+    assert (info.headers, info.title_rows, info.header_line) == (["customer_id"], 0, 1)

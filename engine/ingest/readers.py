@@ -57,6 +57,8 @@ class FileInfo:
     sheets: list[str] = field(default_factory=list)  # xlsx only
     sheet: str | None = None         # xlsx only, the sheet read
     day_first: bool | None = None    # what the sample says of year-last dates
+    title_rows: int = 0              # records above the header (a report title, say)
+    header_line: int = 1             # the header's line in the file (row in the sheet)
 
 
 @dataclass
@@ -86,8 +88,8 @@ class Source:
         records DuckDB refused, which it does not number as rows.
         """
         if self.frame is not None:
-            return np.arange(n_rows, dtype=np.int64) + 2
-        starts, lines = record_starts(self.csv_path)
+            return np.arange(n_rows, dtype=np.int64) + self.info.header_line + 1
+        starts, lines = record_starts(self.csv_path, 1 + self.info.title_rows)
         keep = np.ones(len(starts), bool)
         keep[_record_of(starts, rejected)] = False
         if int(keep.sum()) != n_rows:
@@ -96,7 +98,7 @@ class Source:
 
     def line_of_offsets(self, offsets: np.ndarray) -> np.ndarray:
         """Line numbers of the records that hold these byte offsets."""
-        starts, lines = record_starts(self.csv_path)
+        starts, lines = record_starts(self.csv_path, 1 + self.info.title_rows)
         return lines[_record_of(starts, offsets)]
 
 
@@ -126,7 +128,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                             sheet=sheet, sample_rows=50)
         if info.format == "xlsx":
             digest = file_hash(path)
-            frame = read_sheet(path, label, info.sheet)
+            frame = read_sheet(path, label, info)
             yield Source(info, digest, "_ingest_src", {}, frame=frame)
             return
         with _utf8_copy(path, label, info.encoding) as utf8:
@@ -139,8 +141,10 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             # Short rows are padded with empty cells; DuckDB can do that in
             # parallel only when no quoted value spans lines.
             parallel = "false" if scan.quoted_newlines else "true"
+            skip = info.header_line - 1
             relation = (
-                "read_csv($path, auto_detect = false, header = true, delim = $delim, "
+                f"read_csv($path, auto_detect = false, header = true, skip = {skip}, "
+                "delim = $delim, "
                 "quote = '\"', escape = '\"', encoding = 'utf-8', "
                 f"columns = {{{columns}}}, null_padding = true, parallel = {parallel}, "
                 "store_rejects = true, rejects_table = '_ingest_rejects', "
@@ -196,13 +200,29 @@ def sniff_delimiter(text: str) -> str:
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
         rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
-        widths = [len(r) for r in rows[:-1] or rows if any(c.strip() for c in r)]
-        if not widths or widths[0] < 2:
+        widths = pd.Series([len(r) for r in rows[:-1] or rows if any(c.strip() for c in r)],
+                           dtype="int64")
+        if widths.empty or widths.max() < 2:
             continue
-        score = (sum(w == widths[0] for w in widths) / len(widths), widths[0])
+        usual = int(widths.mode().max())
+        score = (float((widths == usual).mean()), usual)
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+MAX_TITLE_ROWS = 5
+
+
+def title_rows(filled: pd.Series) -> int:
+    """How many rows above the header: a title or export note of one cell, blank lines.
+
+    The header is the first of the first rows with at least two cells
+    filled; a file of a single column has none above it.
+    """
+    head = filled.reset_index(drop=True).iloc[:MAX_TITLE_ROWS + 1]
+    wide = head.index[head >= 2]
+    return int(wide[0]) if len(wide) else 0
 
 
 def unique_headers(raw: list[str]) -> list[str]:
@@ -230,18 +250,31 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
     if not text.strip():
         raise ImportRejected([Problem("empty_file", label)])
     delimiter = _delimiter(delimiter, label) if delimiter else sniff_delimiter(text)
-    # The first records of the sample, parsed as DuckDB will parse the whole file.
-    records = [r for r in islice(csv.reader(io.StringIO(text), delimiter=delimiter),
-                                 sample_rows + 2) if r]
+    # The first records of the sample, parsed as DuckDB will parse the whole file,
+    # with the line each ends on.
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    records, ends = [], []
+    for record in islice(reader, sample_rows + 2 + MAX_TITLE_ROWS):
+        if record:
+            records.append(record)
+            ends.append(reader.line_num)
     if len(head) >= SAMPLE_BYTES and len(records) > 1:
         records = records[:-1]   # the last record of a cut sample may be cut too
-    headers = unique_headers(records[0])
+    titles = title_rows(pd.DataFrame({"cells": [sum(bool(c.strip()) for c in r)
+                                                for r in records]})["cells"])
+    header_line = ends[titles] - sum(c.count("\n") for c in records[titles])
+    records = records[titles:]
+    header = records[0]
+    body = records[1:sample_rows + 1]
+    if body and all(len(r) == len(header) + 1 and not r[-1].strip() for r in body):
+        header = header + [""]   # every row ends with a separator the header lacks
+    headers = unique_headers(header)
     width = len(headers)
-    sample = pd.DataFrame([(r + [""] * width)[:width] for r in records[1:sample_rows + 1]],
+    sample = pd.DataFrame([(r + [""] * width)[:width] for r in body],
                           columns=headers, dtype="string")
     day_first = guess_day_first(sample.stack()) if len(sample) else None
-    return FileInfo(label, "csv", headers, sample, encoding=encoding,
-                    delimiter=delimiter, day_first=day_first)
+    return FileInfo(label, "csv", headers, sample, encoding=encoding, delimiter=delimiter,
+                    day_first=day_first, title_rows=titles, header_line=header_line)
 
 
 def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
@@ -356,12 +389,13 @@ def _open_quote(path: Path, label: str, offset: int) -> Problem:
     return Problem("bad_quote", label, line=line, value=(start[0] if start else "")[:80])
 
 
-def record_starts(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def record_starts(path: Path, header_records: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Byte offset and line number of every data record of a CSV, blank lines left out.
 
     A record ends at a newline outside double quotes (a doubled quote
     inside a quoted value counts twice, so the parity still holds). The
-    header record is left out too. Vectorised with numpy, in chunks.
+    first `header_records` records (titles and the header) are left out
+    too. Vectorised with numpy, in chunks.
     """
     nl, ev, cr, size = _scan_newlines(path)
     if not len(nl):
@@ -374,7 +408,7 @@ def record_starts(path: Path) -> tuple[np.ndarray, np.ndarray]:
     keep = length > 0
     starts = starts[keep]
     lines = np.searchsorted(nl, starts) + 1
-    return starts[1:], lines[1:]
+    return starts[header_records:], lines[header_records:]
 
 
 def _scan_newlines(path: Path):
@@ -425,24 +459,30 @@ def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], s
 def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
     from engine.ingest.parse import guess_day_first
     sheets, sheet = _pick_sheet(path, label, sheet)
-    cells = _read_cells(path, label, sheet, nrows=sample_rows + 1)
+    cells = _read_cells(path, label, sheet, nrows=sample_rows + 1 + MAX_TITLE_ROWS)
     if cells.empty:
         raise ImportRejected([Problem("empty_file", label)])
-    headers = unique_headers(cells.iloc[0].fillna("").tolist())
-    sample = cells.iloc[1:].copy()
+    titles = title_rows(_filled(cells))
+    headers = unique_headers(cells.iloc[titles].fillna("").tolist())
+    sample = cells.iloc[titles + 1:titles + 1 + sample_rows].copy()
     sample.columns = headers
     sample = sample.reset_index(drop=True)
     day_first = guess_day_first(sample.stack()) if len(sample) else None
     return FileInfo(label, "xlsx", headers, sample, sheets=sheets, sheet=sheet,
-                    day_first=day_first)
+                    day_first=day_first, title_rows=titles, header_line=titles + 1)
 
 
-def read_sheet(path: Path, label: str, sheet: str) -> pd.DataFrame:
-    """All data rows of a sheet as text in columns c0.., header row dropped."""
-    cells = _read_cells(path, label, sheet)
-    body = cells.iloc[1:].reset_index(drop=True)
+def read_sheet(path: Path, label: str, info: FileInfo) -> pd.DataFrame:
+    """All data rows of a sheet as text in columns c0.., the rows down to the header dropped."""
+    cells = _read_cells(path, label, info.sheet)
+    body = cells.iloc[info.header_line:].reset_index(drop=True)
     body.columns = [f"c{i}" for i in range(body.shape[1])]
     return body
+
+
+def _filled(cells: pd.DataFrame) -> pd.Series:
+    """How many cells of each row hold something."""
+    return (cells.fillna("").apply(lambda col: col.str.strip()) != "").sum(axis=1)
 
 
 def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) -> pd.DataFrame:
