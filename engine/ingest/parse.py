@@ -24,6 +24,7 @@ the slower patterns, so clean ISO files pay almost nothing:
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from typing import Iterable, Sequence
 
@@ -270,23 +271,17 @@ def slow_sql(kind: str, s: str, *, day_first: bool = True) -> str:
     }[kind]
 
 
-def value_sql(kind: str, x: str, *, day_first: bool = True) -> str:
-    """SQL for the value stored from raw cell expression `x` of a column kind.
+_scratch: dict = {}
+_scratch_lock = threading.Lock()
 
-    Codes give their match key; resolving it to a code is a join with
-    `_ingest_codes` (see `parse_values`). The staging query spells the
-    same steps out over projection levels, for speed.
-    """
-    if kind in PARSED_KINDS:
-        slow = slow_sql(kind, f"ingest_clean({x})", day_first=day_first)
-        value = f"coalesce({cast_sql(kind, x)}, CASE WHEN {x} IS NOT NULL THEN {slow} END)"
-        return f"ingest_plausible({value})" if kind in ("date", "timestamp") else value
-    return {
-        "id": f"ingest_id(ingest_clean({x}))",
-        "text": f"ingest_clean({x})",
-        "code": f"ingest_key(ingest_clean({x}))",
-        "label": f"ingest_key(ingest_clean({x}))",
-    }[kind]
+
+def _scratch_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the macros, for `parse_values` (no database file)."""
+    if "con" not in _scratch:
+        con = duckdb.connect()
+        install(con)
+        _scratch["con"] = con
+    return _scratch["con"]
 
 
 def parse_values(kind: str, values: Iterable, *, day_first: bool = True,
@@ -297,22 +292,36 @@ def parse_values(kind: str, values: Iterable, *, day_first: bool = True,
     code (``other`` or the text as written where no synonym matches).
     """
     frame = pd.DataFrame({"x": pd.Series(list(values), dtype="string")})
-    con = duckdb.connect()
-    try:
-        install(con)
+    frame["i"] = range(len(frame))
+    cells = ("SELECT i, x, ingest_null(u) AS s FROM "
+             "(SELECT i, x, ingest_trim(x) AS u FROM _values)")
+    params: list = []
+    if kind in PARSED_KINDS:
+        cast = cast_sql(kind, "x")
+        value = (f"coalesce(q, CASE WHEN c IS NOT NULL THEN "
+                 f"{slow_sql(kind, 'c', day_first=day_first)} END)")
+        if kind in ("date", "timestamp"):
+            value = f"ingest_plausible({value})"
+        elif kind == "rating":
+            value = f"CAST(nullif(list_position([1, 2, 3, 4, 5], {value}), 0) AS INTEGER)"
+        sql = (f"SELECT {value} FROM (SELECT i, {cast} AS q, CASE WHEN x IS NOT NULL AND "
+               f"{cast} IS NULL THEN s END AS c FROM ({cells})) ORDER BY i")
+    elif kind in ("code", "label"):
+        fallback = "'other'" if kind == "code" else "v.s"
+        sql = (f"SELECT CASE WHEN v.s IS NULL THEN NULL ELSE coalesce(c.code, {fallback}) END "
+               f"FROM ({cells}) v LEFT JOIN _ingest_codes c ON c.vocabulary = ? "
+               "AND c.key = ingest_key(v.s) ORDER BY v.i")
+        params = [vocabulary]
+    else:
+        value = "ingest_id(s)" if kind == "id" else "s"
+        sql = f"SELECT {value} FROM ({cells}) ORDER BY i"
+    with _scratch_lock:
+        con = _scratch_connection()
         register(con, "_values", frame)
-        value = value_sql(kind, "x", day_first=day_first)
-        if kind in ("code", "label"):
-            fallback = "'other'" if kind == "code" else "ingest_clean(x)"
-            sql = (f"SELECT CASE WHEN v.k IS NULL THEN NULL ELSE coalesce(c.code, {fallback}) END "
-                   f"FROM (SELECT row_number() OVER () AS i, x, {value} AS k FROM _values) v "
-                   "LEFT JOIN _ingest_codes c ON c.vocabulary = ? AND c.key = v.k ORDER BY v.i")
-            return [r[0] for r in con.execute(sql, [vocabulary]).fetchall()]
-        if kind == "rating":
-            value = f"CASE WHEN {value} IN (1, 2, 3, 4, 5) THEN CAST({value} AS INTEGER) END"
-        return [r[0] for r in con.execute(f"SELECT {value} FROM _values").fetchall()]
-    finally:
-        con.close()
+        try:
+            return [r[0] for r in con.execute(sql, params).fetchall()]
+        finally:
+            unregister(con, "_values")
 
 
 def guess_day_first(values: Iterable) -> bool | None:
