@@ -44,6 +44,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine import export, i18n, risk, scoring, store
 from engine.features import customer_features, optional_columns_present
@@ -53,7 +55,8 @@ TIERS = scoring.TIERS
 DEFAULT_MONTHS = 12          # the trends run over the 12 months up to M
 RETENTION_DAYS = 90          # retention: a purchase in the 90 days up to each month end
 
-SNAPSHOT_COLUMNS = ("customer_id", "score", "tier", "demand_tag", "risk_level", "bought_recently")
+SNAPSHOT_COLUMNS = ("customer_id", "key", "score", "tier", "demand_tag", "risk_level",
+                    "bought_recently")
 SUMMARY_COLUMNS = ("month", "tier", "customers", "share", "revenue", "buyers")
 
 
@@ -113,8 +116,19 @@ def reviewable_months(first_event: date | None, last_date: date | None) -> list[
 
 
 # --- snapshots --------------------------------------------------------------------------
+# Snapshots and activity carry an integer `key`: the customer's position in
+# `month_activity.customer_index` (every customer id, ascending) of the same
+# data version. Joining a million customers of two month ends then takes a
+# few array look-ups instead of hashing their ids on every month switch.
 
-def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
+def customer_keys(customer_ids, index: pa.Array) -> np.ndarray:
+    """Each id's position in `index` as int64, −1 for an id the index lacks."""
+    ids = pa.array(pd.Series(customer_ids, dtype="str").array).cast(pa.large_string())
+    positions = pc.index_in(ids, value_set=index.cast(pa.large_string()))
+    return pc.fill_null(positions, -1).to_numpy().astype(np.int64)
+
+
+def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Array,
                            available: Mapping[str, bool] | None = None,
                            weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                            thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
@@ -122,18 +136,22 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
                            retention_days: int = RETENTION_DAYS) -> pd.DataFrame:
     """One customer per row of the feature table as of `as_of`, reduced to what a review reads.
 
+    index : `month_activity.customer_index` of the same data (for the keys).
+
     Returns
     -------
     DataFrame with SNAPSHOT_COLUMNS in the features' order (by customer_id):
-    customer_id; score (0–100) and tier (categorical of scoring.TIERS) of
-    `scoring.score_customers`; demand_tag and risk_level (categoricals of
-    risk.DEMAND_TAGS / risk.RISK_LEVELS) of DESIGN §4.4–4.5;
-    bought_recently (a purchase in the `retention_days` days up to as_of,
-    the window (as_of − days, as_of]). No customer known yet: no rows.
+    customer_id; key (int64, the position in `index`); score (0–100) and
+    tier (categorical of scoring.TIERS) of `scoring.score_customers`;
+    demand_tag and risk_level (categoricals of risk.DEMAND_TAGS /
+    risk.RISK_LEVELS) of DESIGN §4.4–4.5; bought_recently (a purchase in the
+    `retention_days` days up to as_of, the window (as_of − days, as_of]).
+    No customer known yet: no rows.
     """
+    keys = customer_keys(features["customer_id"], index)
     if features.empty:     # a month end before anyone is known: nothing to score
         return pd.DataFrame({
-            "customer_id": features["customer_id"].array, "score": np.zeros(0),
+            "customer_id": features["customer_id"].array, "key": keys, "score": np.zeros(0),
             "tier": pd.Categorical([], categories=TIERS),
             "demand_tag": pd.Categorical([], categories=risk.DEMAND_TAGS),
             "risk_level": pd.Categorical([], categories=risk.RISK_LEVELS),
@@ -144,6 +162,7 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
     since = risk.days_since(features["last_purchase_date"], as_of)
     return pd.DataFrame({
         "customer_id": features["customer_id"].array,
+        "key": keys,
         "score": scores["score"].to_numpy(),
         "tier": scores["tier"].array,
         "demand_tag": risk.demand_tags(features, as_of=as_of, rules=rules),
@@ -152,7 +171,7 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date,
     })
 
 
-def month_end_snapshot(con, *, month_end: date,
+def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
                        weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                        thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                        rules: risk.RiskRules = risk.DEFAULT_RULES) -> pd.DataFrame:
@@ -160,24 +179,45 @@ def month_end_snapshot(con, *, month_end: date,
 
     Only events on or before `month_end` count, and the score's percentiles
     and left-out sub-metrics are those of the customers and data of that day.
+    `index` defaults to the database's `month_activity.customer_index`.
     """
     features = customer_features(con, as_of=month_end)
     available = optional_columns_present(con, as_of=month_end)
-    return snapshot_from_features(features, as_of=month_end, available=available,
+    if index is None:
+        index = month_activity.customer_index(con)
+    return snapshot_from_features(features, as_of=month_end, index=index, available=available,
                                   weights=weights, thresholds=thresholds, rules=rules)
 
 
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
-    """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark."""
+    """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark.
+
+    The cost is one run of the customer feature query per month end.
+    """
+    index = month_activity.customer_index(con)
     return {parse_month(m): month_end_snapshot(con, month_end=month_end(parse_month(m)),
-                                               **settings) for m in months}
+                                               index=index, **settings) for m in months}
 
 
-def month_activity_by_month(con, *, months: Sequence[date]) -> dict[date, pd.DataFrame]:
-    """{month: per-customer activity during it} for consecutive `months`, in one query."""
+def keyed_activity(activity: pd.DataFrame, index: pa.Array) -> pd.DataFrame:
+    """`month_activity.customer_month_activity` rows with the customers' `key` added."""
+    return activity.assign(key=customer_keys(activity["customer_id"], index))
+
+
+def month_activity_for(con, *, month, index: pa.Array | None = None) -> pd.DataFrame:
+    """Per-customer activity during one calendar month, keyed (see `keyed_activity`)."""
+    first = parse_month(month)
+    frame = month_activity.customer_month_activity(con, first_month=first, last_month=first)
+    return keyed_activity(frame, month_activity.customer_index(con) if index is None else index)
+
+
+def month_activity_by_month(con, *, months: Sequence[date],
+                            index: pa.Array | None = None) -> dict[date, pd.DataFrame]:
+    """{month: keyed per-customer activity during it} for consecutive `months`, in one query."""
     months = [parse_month(m) for m in months]
-    frame = month_activity.customer_month_activity(con, first_month=min(months),
-                                                   last_month=max(months))
+    index = month_activity.customer_index(con) if index is None else index
+    frame = keyed_activity(month_activity.customer_month_activity(
+        con, first_month=min(months), last_month=max(months)), index)
     groups = dict(tuple(frame.groupby("month", sort=False)))
     empty = frame.iloc[0:0]
     return {m: groups.get(m, empty).reset_index(drop=True) for m in months}
@@ -193,19 +233,38 @@ def _tier_codes(snapshot: pd.DataFrame) -> np.ndarray:
     return pd.Categorical(snapshot["tier"], categories=TIERS).codes.astype(np.int64)
 
 
-def _in_activity(customer_ids, activity: pd.DataFrame, column: str | Sequence[str]) -> np.ndarray:
-    """For each customer id, whether the activity rows count any of `column` for them."""
-    columns = [column] if isinstance(column, str) else list(column)
-    did = activity[columns].to_numpy().sum(axis=1) > 0
-    return pd.Index(activity["customer_id"][did]).get_indexer(customer_ids) >= 0 \
-        if did.any() else np.zeros(len(customer_ids), dtype=bool)
+def _keys(frame: pd.DataFrame) -> np.ndarray:
+    return frame["key"].to_numpy(dtype=np.int64)
+
+
+def _size(*frames: pd.DataFrame) -> int:
+    """One more than the largest key of the frames (the length of a look-up array)."""
+    return 1 + max((int(_keys(f).max()) for f in frames if len(f)), default=-1)
+
+
+def _rows_by_key(frame: pd.DataFrame, size: int) -> np.ndarray:
+    """A look-up array: for each key, the frame's row holding it, −1 where none."""
+    rows = np.full(size, -1, dtype=np.int64)
+    keys = _keys(frame)
+    valid = keys >= 0
+    rows[keys[valid]] = np.flatnonzero(valid)
+    return rows
+
+
+def _did(keys: np.ndarray, activity: pd.DataFrame, columns: Sequence[str], size: int) -> np.ndarray:
+    """For each key, whether the activity counts any of `columns` for that customer."""
+    flag = np.zeros(size, dtype=bool)
+    act = _keys(activity)
+    did = (activity[list(columns)].to_numpy() > 0).any(axis=1) & (act >= 0)
+    flag[act[did]] = True
+    return flag[keys]
 
 
 def month_summary(month: date, snapshot: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
     """Tier mix at the end of a month and revenue during it by that tier.
 
     snapshot : the month-end snapshot of `month`.
-    activity : per-customer activity during `month` (month_activity).
+    activity : keyed per-customer activity during `month` (`month_activity_for`).
 
     Returns
     -------
@@ -217,7 +276,9 @@ def month_summary(month: date, snapshot: pd.DataFrame, activity: pd.DataFrame) -
     """
     codes = _tier_codes(snapshot)
     customers = np.bincount(codes, minlength=len(TIERS))
-    position = pd.Index(snapshot["customer_id"]).get_indexer(activity["customer_id"])
+    rows = _rows_by_key(snapshot, _size(snapshot, activity))
+    act = _keys(activity)
+    position = np.where(act >= 0, rows[np.maximum(act, 0)], -1)
     known = position >= 0     # every customer with a transaction in the month is known by its end
     tier_of = codes[position[known]]
     revenue = np.bincount(tier_of, weights=activity["revenue"].to_numpy(dtype=float)[known],
@@ -236,7 +297,7 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     """What changed from the end of M−1 to the end of M, and who responded during M.
 
     before, after : the snapshots at the ends of M−1 and M.
-    activity : per-customer activity during M.
+    activity : keyed per-customer activity during M (`month_activity_for`).
 
     Returns
     -------
@@ -254,8 +315,9 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
         "rate"}.
     Rates are fractions, None where nobody is eligible.
     """
-    ids = before["customer_id"]
-    at_m = pd.Index(after["customer_id"]).get_indexer(ids)       # -1: not known at M (none)
+    size = _size(before, after, activity)
+    keys = _keys(before)
+    at_m = _rows_by_key(after, size)[keys]      # -1: not known at M (never, as known stays known)
     both = at_m >= 0
     codes_before, codes_after = _tier_codes(before), _tier_codes(after)
     cells = np.bincount(codes_before[both] * len(TIERS) + codes_after[at_m[both]],
@@ -267,11 +329,11 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     new = np.bincount(codes_after[is_new], minlength=len(TIERS))
 
     dormant = (before["demand_tag"] == "dormant").to_numpy()
-    woken = dormant & _in_activity(ids, activity, ["transactions", "interactions"])
+    woken = dormant & _did(keys, activity, ["transactions", "interactions"], size)
 
     high = (before["risk_level"] == "high").to_numpy()
-    won = high & _in_activity(ids, activity, "purchases")
-    followed = high & _in_activity(ids, activity, "followups")
+    won = high & _did(keys, activity, ["purchases"], size)
+    followed = high & _did(keys, activity, ["followups"], size)
 
     recent = before["bought_recently"].to_numpy(dtype=bool)
     again = np.zeros(len(before), dtype=bool)
@@ -427,7 +489,7 @@ def monthly_review(con, *, month, months: int = DEFAULT_MONTHS,
     trend = review_months(month, months)
     snapshots = month_end_snapshots(con, months=trend, weights=weights,
                                     thresholds=thresholds, rules=rules)
-    activity = month_activity_by_month(con, months=trend)
+    activity = month_activity_by_month(con, months=trend)   # the same customer index
     first, last = trend[0], trend[-1]
     return build_review(
         last, months=trend,

@@ -273,8 +273,7 @@ def test_pieces_cached_separately_give_the_same_review(con, june):
     months = review.review_months(JUNE)
     snaps = {m: review.month_end_snapshot(con, month_end=review.month_end(m), weights=WEIGHTS)
              for m in months}
-    acts = {m: month_activity.customer_month_activity(con, first_month=m, last_month=m)
-            for m in months}
+    acts = {m: review.month_activity_for(con, month=m) for m in months}
     again = review.build_review(
         JUNE, summaries=[review.month_summary(m, snaps[m], acts[m]) for m in months],
         changes=review.month_changes(snaps[MAY], snaps[JUNE], acts[JUNE]),

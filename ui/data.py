@@ -244,7 +244,9 @@ def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresho
 # follow-ups bump it): switching months computes at most one new snapshot, and
 # a month seen before is served whole from `monthly_review`. Nothing is stored
 # in the database file.
-from engine import review as review_engine  # noqa: E402  (appended section)
+import pandas as pd  # noqa: E402  (appended section)
+
+from engine import review as review_engine  # noqa: E402
 from engine.features import month_activity  # noqa: E402
 
 
@@ -267,9 +269,8 @@ def review_snapshot(db: str, version: int, month: str, settings: tuple):
 @st.cache_data(show_spinner=False, max_entries=30)
 def review_activity(db: str, version: int, month: str):
     """Per-customer transactions, purchases, revenue, interactions and follow-ups during `month`."""
-    first = review_engine.parse_month(month)
     with store.connect(db) as con:
-        return month_activity.customer_month_activity(con, first_month=first, last_month=first)
+        return review_engine.month_activity_for(con, month=month)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -280,24 +281,32 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
                                        review_activity(db, version, month))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def review_month_events(db: str, version: int, month: str) -> dict:
+    """Complaints by topic and interactions with their ratings during `month` (small)."""
+    first = review_engine.parse_month(month)
+    with store.connect(db) as con:
+        return {"complaints": month_activity.complaints_by_topic(con, first_month=first,
+                                                                 last_month=first),
+                "interactions": month_activity.interactions_by_month(con, first_month=first,
+                                                                     last_month=first)}
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def monthly_review(db: str, version: int, month: str, settings: tuple):
-    """Every figure of the review of `month` (engine.review.MonthlyReview)."""
+    """Every figure of the review of `month` (engine.review.MonthlyReview), from cached pieces."""
     months = review_engine.review_months(month)
     keys = [review_engine.month_key(m) for m in months]
     changes = review_engine.month_changes(review_snapshot(db, version, keys[-2], settings),
                                           review_snapshot(db, version, keys[-1], settings),
                                           review_activity(db, version, keys[-1]))
     summaries = [review_month_summary(db, version, key, settings) for key in keys]
-    with store.connect(db) as con:
-        complaints = month_activity.complaints_by_topic(con, first_month=months[0],
-                                                        last_month=months[-1])
-        interactions = month_activity.interactions_by_month(con, first_month=months[0],
-                                                            last_month=months[-1])
-        data_end = store.date_range(con)[1]
-    return review_engine.build_review(month, months=months, summaries=summaries,
-                                      changes=changes, complaints=complaints,
-                                      interactions=interactions, data_end=data_end)
+    events = [review_month_events(db, version, key) for key in keys]
+    return review_engine.build_review(
+        month, months=months, summaries=summaries, changes=changes,
+        complaints=pd.concat([e["complaints"] for e in events], ignore_index=True),
+        interactions=pd.concat([e["interactions"] for e in events], ignore_index=True),
+        data_end=source_summary(db, version)["last"])
 
 
 def review_report_html(review, lang: str) -> bytes:

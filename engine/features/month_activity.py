@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 _TEXT = (Path(__file__).resolve().parent / "monthly.sql").read_text(encoding="utf-8")
 
@@ -103,3 +104,13 @@ def interactions_by_month(con, *, first_month: date, last_month: date) -> pd.Dat
         frame[column] = frame[column].astype("int64")
     frame["mean_satisfaction"] = frame["mean_satisfaction"].astype("float64")
     return _months(frame)
+
+
+def customer_index(con) -> pa.Array:
+    """Every customer id, ascending, as an Arrow string array.
+
+    A customer's position in it is a stable integer key for one data version
+    (the review joins month-end snapshots and activity on it).
+    """
+    ids = con.execute(QUERIES["customer_index"]).df()["customer_id"]
+    return pa.array(ids.array).cast(pa.large_string())

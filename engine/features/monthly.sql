@@ -4,7 +4,7 @@
 -- count by their calendar date (an interaction's or follow-up's `ts` counts
 -- on its date). See month_activity.py for every output column.
 --
--- The file holds three queries, each after a `-- name: <query>` line.
+-- The file holds four queries, each after a `-- name: <query>` line.
 --
 -- Portable subset (a later issue transpiles this to Spark SQL with SQLGlot):
 -- no date minus date, CASE inside aggregates instead of FILTER, no list
@@ -121,3 +121,11 @@ SELECT
 FROM dated
 GROUP BY month
 ORDER BY month;
+
+-- name: customer_index
+-- Every customer id in ascending order. A customer's position in it is the
+-- integer key that lets the review join snapshots and activity by array
+-- position instead of hashing a million ids on every month switch.
+SELECT customer_id
+FROM customers
+ORDER BY customer_id;
