@@ -65,6 +65,34 @@ def test_language_switch_changes_labels(page, server):
     assert "总览" in nav and "数据导入" in nav
 
 
+def test_segments_page_shows_charts_and_named_segments(page, server):
+    import re
+
+    from engine import i18n
+    page.goto(server)
+    wait_idle(page)
+    # the navigation of app.py (titles, not file names) is there once app.py has run
+    link = page.locator('[data-testid="stSidebarNav"] a[href$="/segments"]').filter(
+        has_text=re.compile("Segments$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.get_by_text("Segments at a glance").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
+    assert page.url.endswith("/segments")
+    assert page.locator(".js-plotly-plot").count() == 3
+    # the scatter's legend names every segment "n · trait, trait" in catalogue words
+    legend = page.locator(".js-plotly-plot").nth(2).locator(".legendtext").all_text_contents()
+    traits = {texts["en"] for key, texts in i18n.catalogue().items()
+              if key.startswith("segments.trait.") and ".generic." not in key}
+    assert len(legend) >= 2
+    for number, label in enumerate(legend, start=1):
+        head, name = label.split(" · ")
+        assert head == str(number) and set(name.split(", ")) <= traits, label
+    rows = page.locator(".js-plotly-plot").nth(1).locator(".ytick text").all_text_contents()
+    assert sorted(rows) == legend  # the profile heatmap has one row per segment, same names
+
+
 # --- monthly review ---------------------------------------------------------------------
 
 def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_path):

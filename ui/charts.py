@@ -133,6 +133,70 @@ def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Fig
     return _layout(fig, height=420)
 
 
+# --- segments ---------------------------------------------------------------------------
+import numpy as np  # noqa: E402  (appended section)
+
+
+def segment_color(segment: int) -> str:
+    """Segment n's colour, the same in every segment chart."""
+    return PALETTE[(int(segment) - 1) % len(PALETTE)]
+
+
+def elbow_silhouette(curve: pd.DataFrame, *, chosen: int, inertia: str, silhouette: str,
+                     k_title: str, chosen_text: str) -> go.Figure:
+    """Inertia per k (the elbow) and the silhouette per k on a second axis; chosen k marked.
+
+    curve: k, inertia, silhouette.
+    """
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=curve["k"], y=curve["inertia"], name=inertia, mode="lines+markers",
+                    marker_color=PALETTE[0])
+    fig.add_scatter(x=curve["k"], y=curve["silhouette"], name=silhouette, mode="lines+markers",
+                    marker_color=PALETTE[1], secondary_y=True)
+    fig.add_vline(x=chosen, line_dash="dot", line_color=PALETTE[3],
+                  annotation_text=chosen_text, annotation_position="bottom right")
+    fig.update_xaxes(title_text=k_title, dtick=1)
+    fig.update_yaxes(title_text=inertia, secondary_y=False, rangemode="tozero")
+    fig.update_yaxes(title_text=silhouette, secondary_y=True)
+    return _layout(fig, height=360)
+
+
+def segment_scatter(points: pd.DataFrame, *, labels: dict, x_title: str,
+                    y_title: str) -> go.Figure:
+    """One point per drawn customer (x, y), coloured by segment; labels {segment: text}."""
+    fig = go.Figure()
+    for segment, label in labels.items():
+        part = points[points["segment"] == segment]
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=label,
+                                   text=part["customer_id"], hovertemplate="%{text}",
+                                   marker=dict(color=segment_color(segment), size=5,
+                                               opacity=0.6)))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return _layout(fig, height=460)
+
+
+def profile_heatmap(index: pd.DataFrame, *, value_title: str) -> go.Figure:
+    """Segments (rows, first on top) × features, coloured by index (100 = average).
+
+    The colour is log2(index / 100), clipped to ±2 (a quarter to four times
+    the average), so half and double the average look equally strong; the
+    cell shows the index.
+    """
+    values = index.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        colour = np.clip(np.log2(np.maximum(values, 1e-9) / 100.0), -2, 2)
+    text = [["" if np.isnan(v) else f"{v:,.0f}" for v in row] for row in values]
+    fig = go.Figure(go.Heatmap(z=colour, x=list(index.columns), y=list(index.index), text=text,
+                               texttemplate="%{text}", customdata=values, zmid=0, zmin=-2, zmax=2,
+                               colorscale="RdBu", reversescale=True, showscale=False,
+                               hovertemplate="%{y}<br>%{x}<br>" + value_title
+                               + " %{customdata:,.0f}<extra></extra>", xgap=2, ygap=2))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    return _layout(fig, height=max(260, 48 * len(index) + 120))
+
+
 # --- monthly review ---------------------------------------------------------------------
 import numpy as np  # noqa: E402,F811  (appended section)
 
