@@ -1,4 +1,164 @@
-"""Not yet available: this page arrives with its issue."""
-from ui import context
+"""Data 数据导入: bring in the customers' own files, see the import history, undo, start over.
 
-context.not_yet("nav.data")
+Works without data too: the database path comes from the sidebar, and the
+first import creates the file. Every write (import, undo, reset, saved
+mapping) bumps the data version; the page then reruns, so the sidebar and
+the other pages show the new data.
+"""
+import functools
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from engine import i18n
+from engine.ingest import TABLES, ImportRejected, UndoRefused, required
+from engine.store import StoreLocked
+from ui import context, data, import_view as view
+
+ss = st.session_state
+lang = context.language()
+t = functools.partial(i18n.t, lang=lang)
+db, version = view.database()
+HISTORY_SHOWN = 20
+
+
+def import_tab() -> None:
+    table = st.segmented_control(t("data_page.table.label"), list(TABLES), key="data_page.table",
+                                 default="customers", required=True,
+                                 format_func=lambda n: view.table_label(n, lang))
+    st.caption(" ".join([t("data_page.table.required", columns=", ".join(
+        view.column_name(c, lang) for c in required(table))), t("data_page.table.order")]))
+    uploads = st.file_uploader(t("data_page.upload.label", table=view.table_label(table, lang)),
+                               type=view.UPLOAD_TYPES, accept_multiple_files=True,
+                               key=f"data_page.upload.{table}.{ss.get(view.UPLOADS, 0)}")
+    create = False
+    if table != "customers":
+        empty = counts["customers"] == 0   # on by default while there are no customers yet
+        create = st.checkbox(t("data_page.import.create"), value=empty, key=f"data_page.create.{empty}",
+                             help=t("data_page.import.create_help"))
+    if not uploads:
+        st.info(t("data_page.upload.none"))
+        return
+    ready = [view.file_card(u, table, db, version, lang, create) for u in uploads]
+    files = [r for r in ready if r is not None]
+    skip = False
+    if any(r.report.rejected for r in files):
+        skip = st.radio(t("data_page.import.on_problems"), (False, True), key="data_page.skip",
+                        format_func=lambda s: t("data_page.import.skip" if s else "data_page.import.reject"))
+    blocked = len(files) < len(uploads)
+    if blocked:
+        st.warning(t("data_page.import.blocked"))
+    label = t("data_page.import.button", count=len(uploads), table=view.table_label(table, lang))
+    if st.button(label, type="primary", disabled=blocked, key="data_page.import", icon=":material/upload:"):
+        run_import(files, table, create=create, skip=skip)
+
+
+def run_import(files: list, table: str, *, create: bool, skip: bool) -> None:
+    """Import every file (one transaction per group of files), with a progress bar."""
+    bar = st.progress(0.0, text=t("ingest.stage.read"))
+    groups = view.import_groups(files, table)
+    reports, error = [], None
+    for k, (items, options) in enumerate(groups):
+        def step(fraction, stage, k=k):
+            bar.progress(min((k + fraction) / len(groups), 1.0), text=t(f"ingest.stage.{stage}"))
+        try:
+            reports += data.import_files(db, items, progress=step, create_customers=create,
+                                         skip_invalid=skip, lang=lang, **options)
+        except ImportRejected as exc:
+            error = exc.message(lang)
+            break
+        except StoreLocked as exc:
+            error = view.locked(exc, db, lang)
+            break
+    bar.empty()
+    if not reports:
+        st.error(error)
+        return
+    view.flash("import", (reports, error))
+    if error is None:
+        view.clear_uploads()
+    st.rerun()
+
+
+def undo(batch_id: int) -> None:
+    """Undo one batch (a button callback: it runs before the sidebar is drawn)."""
+    try:
+        view.flash("undo", data.undo_import(db, batch_id))
+    except UndoRefused as exc:
+        view.flash("error", exc.message(lang))
+    except StoreLocked as exc:
+        view.flash("error", view.locked(exc, db, lang))
+
+
+def history_tab() -> None:
+    batches = data.import_batches(db, version)
+    if batches.empty:
+        st.info(t("data_page.history.none"))
+        return
+    for row in batches.head(HISTORY_SHOWN).itertuples():
+        with st.container(border=True):
+            text, action = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(f"**#{row.batch_id} · {row.file_name}** · " + t(
+                "data_page.history.row", table=view.table_label(row.table_name, lang),
+                when=f"{row.imported_at:%Y-%m-%d %H:%M}"))
+            text.caption(t("data_page.history.counts", inserted=f"{row.rows_inserted:,}",
+                           updated=f"{row.rows_updated:,}", unchanged=f"{row.rows_unchanged:,}",
+                           rejected=f"{row.rows_rejected:,}", created=f"{row.customers_created:,}"))
+            if pd.notna(row.undone_at):
+                action.caption(t("data_page.history.undone", when=f"{row.undone_at:%Y-%m-%d %H:%M}"))
+                continue
+            with action.popover(t("data_page.undo.button"), icon=":material/undo:", width="stretch"):
+                st.markdown(t("data_page.undo.question", batch=row.batch_id, file=row.file_name,
+                              rows=f"{row.rows_inserted:,}"))
+                st.button(t("data_page.undo.confirm", batch=row.batch_id), type="primary",
+                          key=f"data_page.undo.{row.batch_id}", on_click=undo, args=(int(row.batch_id),))
+    if len(batches) > HISTORY_SHOWN:
+        st.caption(t("data_page.history.older", shown=HISTORY_SHOWN, count=len(batches)))
+    with st.expander(t("data_page.history.all")):
+        shown = batches.drop(columns="content_hash").assign(
+            table_name=batches["table_name"].map(lambda n: view.table_label(n, lang)))
+        names = {c: t(f"data_page.batch.{c}") for c in ("batch_id", "file_name", "table_name",
+                                                         "imported_at", "undone_at")}
+        names |= {f"rows_{c}": t(f"data_page.report.{c}")
+                  for c in ("inserted", "updated", "unchanged", "rejected")}
+        st.dataframe(shown, hide_index=True, width="stretch",
+                     column_config=names | {"customers_created": t("data_page.report.created")})
+
+
+def reset_tab() -> None:
+    st.caption(t("data_page.reset.intro"))
+    demo = st.radio(t("data_page.reset.choice"), (True, False), key="data_page.reset_demo", horizontal=True,
+                    format_func=lambda d: t("data_page.reset.demo" if d else "data_page.reset.empty"))
+    with st.popover(t("data_page.reset.button"), icon=":material/restart_alt:"):
+        st.warning(t("data_page.reset.warning", **counts))
+        confirmed = st.button(t("data_page.reset.confirm"), type="primary", key="data_page.reset_confirm")
+    if confirmed:
+        bar = st.progress(0.0, text=t("data_page.reset.working"))
+        try:
+            rows = data.reset_data(db, demo=demo, progress=bar.progress)
+        except StoreLocked as exc:
+            bar.empty()
+            st.error(view.locked(exc, db, lang))
+            return
+        view.flash("reset", (demo, rows))
+        view.clear_uploads()
+        st.rerun()
+
+
+st.title(t("data_page.title"))
+st.caption(t("data_page.caption"))
+exists = Path(db).exists()
+counts = (data.source_summary(db, version)["counts"] if exists and version >= 0
+          else dict.fromkeys(TABLES, 0))
+if not exists:
+    st.info(t("data_page.no_db", path=db))
+view.show_flash(lang)
+view.samples(lang)
+tabs = st.tabs([t("data_page.tab.import"), t("data_page.tab.history"), t("data_page.tab.reset")])
+with tabs[0]:
+    import_tab()
+with tabs[1]:
+    history_tab()
+with tabs[2]:
+    reset_tab()
