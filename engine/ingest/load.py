@@ -620,8 +620,9 @@ class _Steps:
     def __init__(self, con, callback: Progress | None):
         # The caller has already said (0.0, "read") while it prepared the file.
         self.con, self.callback, self.last, self.base = con, callback, (0.0, "read"), 0.0
-        if callback is not None:
-            con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        # DuckDB's own bar would print to the terminal; the callback shows progress instead.
+        con.execute(f"SET enable_progress_bar = {'true' if callback else 'false'}; "
+                    "SET enable_progress_bar_print = false")
 
     def rebase(self) -> None:
         """Map what follows into the part of the bar not yet used (after a fallback)."""
