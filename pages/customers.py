@@ -11,9 +11,10 @@ KINDS = {"tiers": "tier", "rfm_segments": "rfm", "pyramid": "pyramid", "sources"
 ss = st.session_state
 
 
-def kept(key: str, default):
+def remember(key: str, default, allowed=None) -> str:
     """Start a widget from its value on the last visit (widget state ends with the page)."""
-    ss.setdefault(key, ss.get(f"kept.{key}", default))
+    value = ss.get(key, ss.get(f"kept.{key}", default))
+    ss[key] = value if allowed is None else [v for v in value if v in allowed]
     return key
 
 
@@ -29,14 +30,14 @@ st.caption(t("customers.caption", as_of=ctx.as_of, weights=" / ".join(f"{w:g}" f
              high=thresholds[0], potential=thresholds[1]))
 
 options = data.customer_filter_options(ctx.db, ctx.version, ctx.as_of)
-search = st.text_input(t("customers.search"), key=kept("customers.search", ""),
+search = st.text_input(t("customers.search"), key=remember("customers.search", ""),
                        placeholder=t("customers.search_placeholder"))
 keep("customers.search")
 filters = {}
 columns = st.columns(4) + st.columns(4)
 for column, name in zip(columns, FILTER_COLUMNS):
     kind = KINDS.get(name)
-    key = kept(f"customers.filter.{name}", [])
+    key = remember(f"customers.filter.{name}", [], options[name])
     filters[name] = tuple(column.multiselect(
         t(f"customers.filter.{name}"), options[name], key=key, placeholder=t("customers.all"),
         format_func=(lambda code, kind=kind: ctx.label(kind, code)) if kind else str))

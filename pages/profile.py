@@ -10,8 +10,8 @@ t = ctx.t
 st.title(t("profile.title"))
 weights, thresholds = data.scoring_settings()
 
-# The customer: chosen on the list, named in the URL, or picked here (best score first).
-chosen = ss.get("profile.customer") or st.query_params.get("customer")
+# The customer: named in the URL, chosen on the list, or picked here (best score first).
+chosen = st.query_params.get("customer") or ss.get("profile.customer")
 search = st.text_input(t("profile.search"), key="profile.search",
                        placeholder=t("customers.search_placeholder"))
 choices = data.customer_choices(ctx.db, ctx.version, ctx.as_of, weights, thresholds, search)

@@ -33,11 +33,12 @@ st.dataframe(segments, hide_index=True, height="content",
              column_order=["label", "customers", "customer_share", "revenue", "revenue_share", "stance"],
              column_config={
                  "label": t("rfm.col.segment"),
-                 "customers": st.column_config.NumberColumn(t("scoring.col.customers"), format="localized"),
+                 "customers": st.column_config.NumberColumn(t("scoring.col.customers"), format="localized",
+                                                            width="small"),
                  "customer_share": st.column_config.NumberColumn(t("scoring.col.customer_share"),
                                                                  format="percent"),
                  "revenue": st.column_config.NumberColumn(t("scoring.col.revenue"), format="yen"),
                  "revenue_share": st.column_config.NumberColumn(t("scoring.col.revenue_share"),
                                                                 format="percent"),
-                 "stance": st.column_config.TextColumn(t("rfm.col.stance"), width="large")})
+                 "stance": st.column_config.TextColumn(t("rfm.col.stance"), width=560)})
 st.caption(t("rfm.segments_note"))

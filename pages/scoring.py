@@ -14,9 +14,16 @@ def weight_key(dimension: str) -> str:
 
 
 def rebalance(dimension: str) -> None:
-    """One weight moved: the others share the rest in proportion, so the total stays 100."""
-    before = data.weight_map(data.scoring_settings()[0])
-    for d, w in rebalance_weights(before, dimension, ss[weight_key(dimension)]).items():
+    """One weight moved: the others share the rest in proportion, so the total stays 100.
+
+    The proportions are those from before this slider started moving, so a
+    step at a time ends where one long move would (whole numbers drift otherwise).
+    """
+    moving, anchor = ss.get("scoring.anchor") or (None, None)
+    if moving != dimension:
+        anchor = data.weight_map(data.scoring_settings()[0])
+        ss["scoring.anchor"] = (dimension, anchor)
+    for d, w in rebalance_weights(anchor, dimension, ss[weight_key(dimension)]).items():
         ss[weight_key(d)] = w
 
 
@@ -34,6 +41,7 @@ def load_preset(name: str, presets: dict) -> None:
         ss[weight_key(d)] = w
     ss["scoring.high"], ss["scoring.potential"] = (round(v) for v in thresholds)
     ss["scoring.baseline_name"] = name
+    ss["scoring.anchor"] = None
 
 
 def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple) -> None:
@@ -72,7 +80,11 @@ with left:
     st.slider(t("scoring.potential"), 0, 100, key="scoring.potential",
               on_change=order_thresholds, args=("scoring.potential",), help=t("scoring.potential_help"))
     thresholds = (ss["scoring.high"], ss["scoring.potential"])
-    data.keep_scoring_settings(weights, thresholds)
+    try:
+        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights)
+        data.keep_scoring_settings(weights, thresholds)  # the other pages score with them
+    except ValueError:  # all the weight on dimensions without data: keep the last usable
+        plan = None
 
     st.subheader(t("scoring.presets"))
     choice = st.selectbox(t("scoring.preset.choose"), list(presets), format_func=preset_name,
@@ -90,9 +102,7 @@ with left:
               key="scoring.save")
 
 with right:
-    try:
-        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights)
-    except ValueError:
+    if plan is None:
         st.error(t("scoring.no_weight_left"))
         st.stop()
     if plan.left_out_dimensions or plan.left_out_sub_metrics:

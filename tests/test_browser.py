@@ -122,3 +122,71 @@ def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_pa
         assert report.locator(".js-plotly-plot .main-svg").count() >= 6   # drawn, offline
     finally:
         offline.close()
+
+
+# --- scoring, customer list and profile ----------------------------------------------
+
+def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
+    import re
+
+    page.goto(server)
+    wait_idle(page)
+    # app.py's navigation (titles, not file names), as in the Segments test above
+    link = page.locator('[data-testid="stSidebarNav"] a[href$="/scoring"]').filter(
+        has_text=re.compile("Scoring$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    sliders = page.locator('[data-testid="stSlider"] input[type=range]')
+    cards = page.locator('[data-testid="stMetricValue"]')
+    before = cards.all_inner_texts()
+    assert sliders.first.input_value() == "40" and len(before) == 3
+    settled = """value => {
+        const weights = Array.from(document.querySelectorAll(
+            '[data-testid="stSlider"] input[type=range]')).slice(0, 4).map(s => Number(s.value));
+        return weights[0] === value && weights.reduce((a, b) => a + b) === 100
+            && !document.querySelector('[data-testid="stStatusWidget"]');
+    }"""
+    for value in range(41, 51):  # one step per key press, each a rerun that rebalances the others
+        sliders.first.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(settled, arg=value, timeout=60_000)
+    wait_idle(page)
+    weights = [int(sliders.nth(i).input_value()) for i in range(4)]
+    assert weights == [50, 25, 17, 8]  # the rest shared in proportion to 30 : 20 : 10
+    page.wait_for_function("before => Array.from(document.querySelectorAll("
+                           "'[data-testid=\"stMetricValue\"]')).map(e => e.innerText).join() != before",
+                           arg=",".join(before), timeout=60_000)
+    after = cards.all_inner_texts()
+    assert sum(int(v.replace(",", "")) for v in after) == sum(int(v.replace(",", "")) for v in before)
+    summary = page.get_by_text("move up a tier").inner_text()
+    assert "0 customers move up a tier and 0 move down" not in summary
+
+
+def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
+    import re
+
+    page.goto(server)
+    wait_idle(page)
+    link = page.locator('[data-testid="stSidebarNav"] a[href$="/customers"]').filter(
+        has_text=re.compile("Customers$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.get_by_text("customers match").wait_for(timeout=60_000)
+    wait_idle(page)
+    search = page.get_by_label("Search")
+    search.fill("C0000")
+    search.press("Enter")
+    page.get_by_text(re.compile(r"^\d+ of 400 customers match")).wait_for(timeout=60_000)
+    wait_idle(page)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)  # the grid draws on a canvas after the element appears
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+    page.wait_for_url(re.compile(r"/profile\?customer=C0000\d\d$"), timeout=60_000)
+    page.get_by_text("How the score is made").wait_for(timeout=60_000)
+    customer = page.url.rsplit("=", 1)[1]
+    assert page.locator("h2").first.inner_text().endswith(f"· {customer}")

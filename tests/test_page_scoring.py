@@ -157,6 +157,18 @@ def test_moving_a_weight_rebalances_and_changes_the_tier_mix(app_db, monkeypatch
     assert len(runs) == 1, "a slider move must not run the feature query again"
 
 
+def test_weights_moved_step_by_step_end_where_one_move_would(app_db):
+    at = open_page("scoring", "en")
+    for value in range(41, 51):
+        at.slider(key="scoring.weight.consumption").set_value(value).run()
+    weights = {d: at.slider(key=f"scoring.weight.{d}").value for d in scoring.DIMENSIONS}
+    assert weights == scoring.rebalance_weights(scoring.DEFAULT_WEIGHTS, "consumption", 50)
+    assert weights == {"consumption": 50, "interaction": 25, "stability": 17, "referral": 8}
+    at.slider(key="scoring.weight.stability").set_value(25).run()  # another slider: its own start
+    assert {d: at.slider(key=f"scoring.weight.{d}").value for d in scoring.DIMENSIONS} == \
+        {"consumption": 45, "interaction": 23, "stability": 25, "referral": 7}
+
+
 def test_thresholds_stay_in_order_and_retier(app_db):
     at = open_page("scoring", "en")
     at.slider(key="scoring.potential").set_value(90).run()
@@ -219,9 +231,30 @@ def test_left_out_dimension_is_named_with_rescaled_weights(writable_db):
     assert "Consumption 44.4, Interaction 33.3, Stability 22.2" in warning
 
 
+def test_all_weight_on_a_dimension_without_data(writable_db):
+    with store.write(writable_db) as con:
+        con.execute("UPDATE customers SET referred_by = NULL")
+        con.execute("DELETE FROM interactions WHERE kind = 'referral'")
+    at = open_page("scoring", "en")
+    at.slider(key="scoring.weight.referral").set_value(100).run()
+    assert at.error[0].value.startswith("All the weight is on dimensions without data.")
+    at.switch_page("pages/customers.py").run()  # still scored with the last usable weights
+    assert not at.exception
+    assert "weights 40 / 30 / 20 / 10" in at.caption[0].value
+
+
 def test_chinese_labels(app_db):
     _, scores = engine_scores(app_db)
     at = open_page("scoring", "zh")
     assert at.title[0].value == "价值评分"
     assert tier_cards(at) == expected_cards(scores, "zh")
     assert at.slider(key="scoring.weight.consumption").label == "消费能力"
+
+
+def test_weights_carry_to_the_other_pages(app_db):
+    at = open_page("scoring", "en")
+    at.slider(key="scoring.weight.consumption").set_value(70).run()
+    at.switch_page("pages/customers.py").run()
+    assert "weights 70 / 15 / 10 / 5 and thresholds 80 / 60" in at.caption[0].value
+    at.switch_page("pages/scoring.py").run()
+    assert at.slider(key="scoring.weight.consumption").value == 70
