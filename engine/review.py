@@ -204,11 +204,20 @@ def keyed_activity(activity: pd.DataFrame, index: pa.Array) -> pd.DataFrame:
     return activity.assign(key=customer_keys(activity["customer_id"], index))
 
 
+ACTIVITY_COUNTS = ("transactions", "purchases", "revenue", "interactions", "followups")
+
+
 def month_activity_for(con, *, month, index: pa.Array | None = None) -> pd.DataFrame:
-    """Per-customer activity during one calendar month, keyed (see `keyed_activity`)."""
+    """Per-customer activity during one calendar month, for caching: key and ACTIVITY_COUNTS.
+
+    The rows of `month_activity.customer_month_activity` for the month, with
+    the customer's `key` instead of its id and month (a compact frame that a
+    cache stores and reloads quickly).
+    """
     first = parse_month(month)
     frame = month_activity.customer_month_activity(con, first_month=first, last_month=first)
-    return keyed_activity(frame, month_activity.customer_index(con) if index is None else index)
+    keyed = keyed_activity(frame, month_activity.customer_index(con) if index is None else index)
+    return keyed[["key", *ACTIVITY_COUNTS]]
 
 
 def month_activity_by_month(con, *, months: Sequence[date],
@@ -431,14 +440,15 @@ class MonthlyReview:
 
 
 def complaints_table(complaints: pd.DataFrame, *, month: date, previous: date) -> pd.DataFrame:
-    """topic, previous, current, change from the complaints of `month_activity.complaints_by_topic`."""
+    """topic, previous, current, change from `month_activity.complaints_by_topic` rows."""
     wide = {}
     for column, m in (("previous", previous), ("current", month)):
         rows = complaints[complaints["month"] == m]
         wide[column] = pd.Series(rows["complaints"].to_numpy(), index=rows["topic"].to_numpy())
     table = pd.DataFrame(wide).fillna(0).astype("int64").rename_axis("topic").reset_index()
     if table.empty:
-        table = pd.DataFrame({"topic": pd.Series(dtype=object), "previous": pd.Series(dtype="int64"),
+        table = pd.DataFrame({"topic": pd.Series(dtype=object),
+                              "previous": pd.Series(dtype="int64"),
                               "current": pd.Series(dtype="int64")})
     table["change"] = table["current"] - table["previous"]
     return table.sort_values(["current", "previous", "topic"], ascending=[False, False, True],
@@ -446,7 +456,10 @@ def complaints_table(complaints: pd.DataFrame, *, month: date, previous: date) -
 
 
 def satisfaction_table(interactions: pd.DataFrame, months: Sequence[date]) -> pd.DataFrame:
-    """One row per month of `months` from `month_activity.interactions_by_month` (zeros where none)."""
+    """One row per month of `months` from `month_activity.interactions_by_month` rows.
+
+    Months without interactions get zeros and a NaN mean.
+    """
     by_month = interactions.set_index("month")
     frame = by_month.reindex(list(months))
     for column in ("interactions", "complaints", "rated"):
@@ -521,7 +534,8 @@ def review_json(review: MonthlyReview) -> dict:
         "win_back": rate(win, "won") | {"with_followup": rate(win["with_followup"], "won"),
                                          "without_followup": rate(win["without_followup"], "won")},
         "retention": rate(review.retention, "retained"),
-        "tier_counts": {p: review.tier_counts(review.previous), m: review.tier_counts(review.month)},
+        "tier_counts": {p: review.tier_counts(review.previous),
+                        m: review.tier_counts(review.month)},
         "transitions": {before: {after: int(review.transitions.loc[before, after])
                                  for after in TIERS} for before in TIERS},
         "complaints_by_topic": {p: topics("previous"), m: topics("current")},
@@ -551,7 +565,8 @@ def summary_lines(review: MonthlyReview, lang: str = "en") -> list[str]:
     if not review.complete:
         lines.append(t("incomplete", month=m, end=review.data_end or "—"))
     high = review.high_share()
-    counts_now, counts_before = review.tier_counts(review.month), review.tier_counts(review.previous)
+    counts_now = review.tier_counts(review.month)
+    counts_before = review.tier_counts(review.previous)
     if high["current"] is not None:
         change = (t("high_change", pp=_signed(high["change"] * 100, 1), previous=p)
                   if high["change"] is not None else "")

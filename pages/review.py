@@ -15,8 +15,8 @@ if not months:
     st.stop()
 month = st.selectbox(t("review.month"), months, key="review.month", help=t("review.month_help"),
                      width=240)
-with st.spinner(t("review.computing")):
-    review = data.monthly_review(ctx.db, ctx.version, month, data.scoring_settings())
+review = data.monthly_review(ctx.db, ctx.version, month, data.scoring_settings(),
+                             _progress_text=t("review.computing"))
 previous = f"{review.previous:%Y-%m}"
 charts = figures.review_figures(review, ctx.lang)
 
@@ -66,4 +66,4 @@ html_column.download_button(t("review.download.html"), icon=":material/descripti
 xlsx_column.download_button(t("review.download.xlsx"), icon=":material/table_view:",
                             data=lambda: data.review_workbook(review, ctx.lang),
                             file_name=f"review-{month}.xlsx",
-                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                            mime=data.XLSX_MIME)

@@ -53,7 +53,8 @@ def kpi_cards(review: MonthlyReview, lang: str) -> list[dict]:
                                      review.complaints_in(review.previous))
     return [
         {"label": i18n.t("review.kpi.high_share", lang),
-         "value": i18n.t("review.na", lang) if high["current"] is None else f"{high['current']:.1%}",
+         "value": (i18n.t("review.na", lang) if high["current"] is None
+                   else f"{high['current']:.1%}"),
          "delta": (None if high["change"] is None else
                    i18n.t("review.pp", lang, pp=round(high["change"] * 100, 1) + 0.0)),
          "delta_color": "normal",

@@ -58,8 +58,8 @@ def review_html(review: MonthlyReview, lang: str = "en") -> str:
     t = lambda key, **values: i18n.t(key, lang, **values)  # noqa: E731
     m, p = month_key(review.month), month_key(review.previous)
     title = t("review.report.title", month=m)
-    parts = [f"<h1>{html.escape(title)}</h1>",
-             f'<p class="meta">{html.escape(t("review.report.generated", previous=p, end=review.data_end))}</p>',
+    meta = t("review.report.generated", previous=p, end=review.data_end or "—")
+    parts = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(meta)}</p>',
              f"<h2>{html.escape(t('review.summary_title', month=m))}</h2>",
              "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
                               for line in summary_lines(review, lang)) + "</ul>",

@@ -400,14 +400,29 @@ def review_month_events(db: str, version: int, month: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def monthly_review(db: str, version: int, month: str, settings: tuple):
-    """Every figure of the review of `month` (engine.review.MonthlyReview), from cached pieces."""
+def monthly_review(db: str, version: int, month: str, settings: tuple,
+                   _progress_text: str | None = None):
+    """Every figure of the review of `month` (engine.review.MonthlyReview), from cached pieces.
+
+    With `_progress_text` (not part of the key) a progress bar counts the
+    month-end snapshots while they are computed; bar and its removal happen
+    inside the cached call, so a cache hit shows nothing.
+    """
     months = review_engine.review_months(month)
     keys = [review_engine.month_key(m) for m in months]
+    bar = st.progress(0.0, text=_progress_text) if _progress_text else None
+    try:
+        summaries = []
+        for i, key in enumerate(reversed(keys), start=1):      # M and M−1 first
+            summaries.insert(0, review_month_summary(db, version, key, settings))
+            if bar is not None:
+                bar.progress(i / len(keys), text=_progress_text)
+    finally:
+        if bar is not None:
+            bar.empty()
     changes = review_engine.month_changes(review_snapshot(db, version, keys[-2], settings),
                                           review_snapshot(db, version, keys[-1], settings),
                                           review_activity(db, version, keys[-1]))
-    summaries = [review_month_summary(db, version, key, settings) for key in keys]
     events = [review_month_events(db, version, key) for key in keys]
     return review_engine.build_review(
         month, months=months, summaries=summaries, changes=changes,
@@ -422,6 +437,9 @@ def review_report_html(review, lang: str) -> bytes:
     return review_html(review, lang).encode("utf-8")
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def review_workbook(review, lang: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
     return review_engine.review_workbook(review, lang)
@@ -430,7 +448,6 @@ def review_workbook(review, lang: str) -> bytes:
 def review_summary(review, lang: str) -> list[str]:
     """The month's notable changes in words (engine.review.summary_lines)."""
     return review_engine.summary_lines(review, lang)
-
 
 # --- import (the Data page) ---------------------------------------------------------------
 # An upload is keyed on its file_id (a new one for every upload) and handed over as
