@@ -146,6 +146,8 @@ def filled_matrix(features: pd.DataFrame, columns: Sequence[str],
 
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """sign(x) · log(1 + |x|): log1p for x ≥ 0, mirrored below 0."""
+    if x.size and x.min() >= 0:
+        return np.log1p(x)
     return np.sign(x) * np.log1p(np.abs(x))
 
 
@@ -224,7 +226,7 @@ class Segmentation:
 
     def assignment(self) -> pd.DataFrame:
         """customer_id and segment (int64 1..k), in the features' row order."""
-        return pd.DataFrame({"customer_id": self.customer_ids.to_numpy(),
+        return pd.DataFrame({"customer_id": self.customer_ids.reset_index(drop=True),
                              "segment": self.labels})
 
 
@@ -245,11 +247,12 @@ def _kmeans(z: np.ndarray, k: int, *, n_init: int, random_state: int):
     return KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(z)
 
 
-def _silhouette(z: np.ndarray, labels: np.ndarray) -> float:
+def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Silhouette from a precomputed distance matrix (shared by every k)."""
     from sklearn.metrics import silhouette_score
     if len(np.unique(labels)) < 2:
         return float("nan")
-    return float(silhouette_score(z, labels))
+    return float(silhouette_score(distances, labels, metric="precomputed"))
 
 
 def _thread_cap(threads: int | None):
@@ -333,10 +336,13 @@ def segment_customers(features: pd.DataFrame, *,
     fitting = _progress_part(progress, 0.0, 0.8)
     fits, rows = {}, []
     with _thread_cap(threads):
+        if ks:
+            from sklearn.metrics import pairwise_distances
+            distances = pairwise_distances(z_fit[sil_rows])
         for i, kk in enumerate(ks):
             km = _kmeans(z_fit, kk, n_init=n_init, random_state=random_state)
             fits[kk] = km
-            sil = (_silhouette(z_fit[sil_rows], km.labels_[sil_rows])
+            sil = (_silhouette(distances, km.labels_[sil_rows])
                    if kk < len(sil_rows) else float("nan"))
             rows.append({"k": kk, "inertia": float(km.inertia_), "silhouette": sil})
             if fitting:
@@ -440,9 +446,6 @@ def segment_profile(features: pd.DataFrame, result: Segmentation, *,
       mean_<column>     mean of each feature column
       index_<column>    100 × segment mean / base mean (100 = average); NaN
                         where the base mean is ≤ 0
-      z_<column>        mean of the members' logged, standardised values: the
-                        segment's centre in the units k-means used (0 = the
-                        fit sample's mean)
       rank_<column>     members' mean percentile rank in the whole base (0–1,
                         ties share the mean rank; 0.5 = typical), which names read
       never_bought_share  share of members without a purchase ever (from
@@ -465,7 +468,6 @@ def segment_profile(features: pd.DataFrame, result: Segmentation, *,
     out["revenue"] = sums
     out["revenue_share"] = sums / total if total > 0 else np.nan
     raw = filled_matrix(features, columns, result.model.fills)
-    z = result.model.transform(features)
     base = raw.mean(axis=0) if n else np.full(len(columns), np.nan)
     safe_counts = np.maximum(counts, 1)
 
@@ -477,8 +479,6 @@ def segment_profile(features: pd.DataFrame, result: Segmentation, *,
         means = segment_mean(raw[:, j])
         out[f"mean_{column}"] = means
         out[f"index_{column}"] = 100.0 * means / base[j] if base[j] > 0 else np.nan
-    for j, column in enumerate(columns):
-        out[f"z_{column}"] = segment_mean(z[:, j])
     for j, column in enumerate(columns):
         out[f"rank_{column}"] = segment_mean(percentile_ranks(raw[:, j]))
     never = _never_bought(features)
@@ -504,9 +504,10 @@ def percentile_ranks(x: np.ndarray) -> np.ndarray:
     n = len(x)
     if n == 0:
         return np.zeros(0)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    below = np.cumsum(counts) - counts
-    return ((below + counts / 2.0) / n)[inverse]
+    ordered = np.sort(x)
+    below = np.searchsorted(ordered, x, side="left")
+    at_most = np.searchsorted(ordered, x, side="right")
+    return (below + at_most) / (2.0 * n)
 
 
 def _never_bought(features: pd.DataFrame) -> np.ndarray | None:
