@@ -20,8 +20,9 @@ def rebalance(dimension: str) -> None:
     step at a time ends where one long move would (whole numbers drift otherwise).
     """
     moving, anchor = ss.get("scoring.anchor") or (None, None)
-    if moving != dimension:
-        anchor = data.weight_map(data.scoring_settings()[0])
+    if moving != dimension:  # the weights before this move: the others sum to 100 without it
+        anchor = {d: ss[weight_key(d)] for d in DIMENSIONS if d != dimension}
+        anchor[dimension] = 100 - sum(anchor.values())
         ss["scoring.anchor"] = (dimension, anchor)
     for d, w in rebalance_weights(anchor, dimension, ss[weight_key(dimension)]).items():
         ss[weight_key(d)] = w
@@ -106,13 +107,14 @@ with right:
         st.error(t("scoring.no_weight_left"))
         st.stop()
     if plan.left_out_dimensions or plan.left_out_sub_metrics:
+        sep = t("scoring.list_sep")
         st.warning(t("scoring.left_out",
-                     sub_metrics=", ".join(ctx.label("submetric", m) for m in plan.left_out_sub_metrics)
+                     sub_metrics=sep.join(ctx.label("submetric", m) for m in plan.left_out_sub_metrics)
                      or t("common.none"),
-                     dimensions=", ".join(ctx.label("dimension", d) for d in plan.left_out_dimensions)
+                     dimensions=sep.join(ctx.label("dimension", d) for d in plan.left_out_dimensions)
                      or t("common.none"),
-                     weights=", ".join(f"{ctx.label('dimension', d)} {w:.1f}"
-                                       for d, w in plan.weights.items())))
+                     weights=sep.join(f"{ctx.label('dimension', d)} {w:.1f}"
+                                      for d, w in plan.weights.items())))
     st.subheader(t("scoring.mix"))
     mix_box = st.container()
     st.subheader(t("scoring.changed"))
