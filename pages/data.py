@@ -27,7 +27,7 @@ def import_tab() -> None:
     table = st.segmented_control(t("data_page.table.label"), list(TABLES), key="data_page.table",
                                  default="customers", required=True,
                                  format_func=lambda n: view.table_label(n, lang))
-    st.caption(" ".join([t("data_page.table.required", columns=", ".join(
+    st.caption(" ".join([t("data_page.table.required", columns=t("data_page.list_separator").join(
         view.column_name(c, lang) for c in required(table))), t("data_page.table.order")]))
     uploads = st.file_uploader(t("data_page.upload.label", table=view.table_label(table, lang)),
                                type=view.UPLOAD_TYPES, accept_multiple_files=True,
@@ -69,7 +69,7 @@ def run_import(files: list, table: str, *, create: bool, skip: bool) -> None:
             error = exc.message(lang)
             break
         except StoreLocked as exc:
-            error = view.locked(exc, db, lang)
+            error = view.locked(db, lang, exc.waited)
             break
     bar.empty()
     if not reports:
@@ -88,7 +88,7 @@ def undo(batch_id: int) -> None:
     except UndoRefused as exc:
         view.flash("error", exc.message(lang))
     except StoreLocked as exc:
-        view.flash("error", view.locked(exc, db, lang))
+        view.flash("error", view.locked(db, lang, exc.waited))
 
 
 def history_tab() -> None:
@@ -139,7 +139,7 @@ def reset_tab() -> None:
             rows = data.reset_data(db, demo=demo, progress=bar.progress)
         except StoreLocked as exc:
             bar.empty()
-            st.error(view.locked(exc, db, lang))
+            st.error(view.locked(db, lang, exc.waited))
             return
         view.flash("reset", (demo, rows))
         view.clear_uploads()
@@ -153,6 +153,9 @@ counts = (data.source_summary(db, version)["counts"] if exists and version >= 0
           else dict.fromkeys(TABLES, 0))
 if not exists:
     st.info(t("data_page.no_db", path=db))
+elif version < 0:
+    st.error(view.locked(db, lang))
+    st.stop()
 view.show_flash(lang)
 view.samples(lang)
 tabs = st.tabs([t("data_page.tab.import"), t("data_page.tab.history"), t("data_page.tab.reset")])

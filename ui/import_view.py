@@ -45,11 +45,21 @@ class Ready:
 
 
 def database() -> tuple[str, int]:
-    """The database the sidebar names and its data version (-1 when it cannot be read)."""
+    """The database the sidebar names and its data version (-1 when there is none to read).
+
+    The version is read again here rather than taken from the sidebar's
+    Context: a page opened on its own (its URL, a test) runs without the
+    sidebar, and a stale version would show stale history after a write.
+    """
     ctx = context.current()
-    if ctx is not None:
-        return ctx.db, ctx.version
-    return st.session_state.get("db_path") or str(store.default_db_path()), -1
+    db = ctx.db if ctx is not None else (st.session_state.get("db_path")
+                                         or str(store.default_db_path()))
+    if not Path(db).exists():
+        return db, -1
+    try:
+        return db, store.data_version(db)
+    except store.StoreLocked:
+        return db, -1
 
 
 def table_label(table: str, lang: str) -> str:
@@ -69,8 +79,9 @@ def refusal(rejected: tuple, lang: str) -> str:
     return ImportRejected(problems, total=total).message(lang)
 
 
-def locked(exc: store.StoreLocked, db: str, lang: str) -> str:
-    return i18n.t("sidebar.locked", lang, path=db, seconds=exc.waited)
+def locked(db: str, lang: str, seconds: float = store.LOCK_TIMEOUT_S) -> str:
+    """Another program holds the file (the sidebar's words)."""
+    return i18n.t("sidebar.locked", lang, path=db, seconds=seconds)
 
 
 def flash(kind: str, payload) -> None:
@@ -160,7 +171,8 @@ def _mapping_editor(info, table: str, given: dict | None, *, key: str, lang: str
                 t("data_page.mapping.column"), options=column_choices(table), width="medium",
                 format_func=lambda c: column_name(c, lang, star=c in needed) if c
                 else t("data_page.mapping.ignore"))})
-    return mapping_from_frame(edited)
+    # "ignore" must come back as None; mapping_from_frame gives NaN for it under pandas 3
+    return {h: c if isinstance(c, str) and c else None for h, c in mapping_from_frame(edited).items()}
 
 
 def _save_mapping(db: str, table: str, mapping: dict, fid: str, lang: str) -> None:
@@ -181,7 +193,7 @@ def _keep_mapping(db: str, table: str, mapping: dict, fid: str) -> None:
     try:
         data.save_import_mapping(db, name, table, mapping)
     except store.StoreLocked as exc:
-        flash("error", locked(exc, db, context.language()))
+        flash("error", locked(db, context.language(), exc.waited))
         return
     st.session_state[f"data_page.saved.{fid}"] = name
     flash("saved", name)
