@@ -190,3 +190,30 @@ def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
     page.get_by_text("How the score is made").wait_for(timeout=60_000)
     customer = page.url.rsplit("=", 1)[1]
     assert page.locator("h2").first.inner_text().endswith(f"· {customer}")
+
+
+# --- lifetime value ------------------------------------------------------------------------
+
+def test_lifetime_value_page_shows_the_holdout_check(page, server):
+    import re
+
+    page.goto(server)
+    wait_idle(page)
+    link = page.locator('[data-testid="stSidebarNav"] a[href$="/clv"]').filter(
+        has_text=re.compile("Lifetime value$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.get_by_text("Customers modelled").wait_for(timeout=120_000)
+    heading = page.get_by_text("Model check on a holdout period")
+    heading.wait_for(timeout=120_000)
+    wait_idle(page)
+    heading.scroll_into_view_if_needed()
+    sentence = page.get_by_text(re.compile(r"^From 2026-01-01 to 2026-06-30 the customers fitted "
+                                           r"on made [\d,]+ purchase days; the models predicted "
+                                           r"[\d,]+\.$"))
+    sentence.wait_for(timeout=60_000)
+    holdout = page.locator(".js-plotly-plot").filter(has_text="Predicted")
+    holdout.wait_for(timeout=60_000)
+    assert "Actual" in holdout.inner_text()
+    assert holdout.locator("g.point").count() == 16   # 8 frequencies, actual and predicted
+    assert page.locator('[data-testid="stMetric"]').count() == 4

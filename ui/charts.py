@@ -300,3 +300,58 @@ def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str
     fig.update_yaxes(title_text=rated, secondary_y=True, rangemode="tozero", showgrid=False,
                      tickmode="auto", nticks=5, tickformat=",d")
     return _layout(fig)
+
+
+# --- lifetime value -----------------------------------------------------------------------
+
+def quantile_boxes(distribution: pd.DataFrame, *, column: str, y_title: str,
+                   tickformat: str | None = None, color: str = PALETTE[0]) -> go.Figure:
+    """One box per group from precomputed quantiles (engine.clv.distribution_by).
+
+    The box spans `column`'s 25th to 75th percentile with the median; the
+    whiskers reach the 10th and 90th; the dashed line is the mean. Groups
+    without customers or values are left out.
+    """
+    shown = distribution[(distribution["customers"] > 0)
+                         & distribution[f"{column}_q50"].notna()]
+    fig = go.Figure(go.Box(
+        x=shown["key"], q1=shown[f"{column}_q25"], median=shown[f"{column}_q50"],
+        q3=shown[f"{column}_q75"], lowerfence=shown[f"{column}_q10"],
+        upperfence=shown[f"{column}_q90"], mean=shown[f"{column}_mean"],
+        boxmean=True, marker_color=color, showlegend=False, hoverinfo="y"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=y_title, tickformat=tickformat, rangemode="tozero")
+    return _layout(fig, height=340)
+
+
+def value_band(top: pd.DataFrame, *, label: str, value: str, low: str, high: str,
+               x_title: str) -> go.Figure:
+    """Horizontal bars of `value`, largest on top, with whiskers from `low` to `high`."""
+    frame = top.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=frame[value].astype(float), y=frame[label], orientation="h", marker_color=PALETTE[0],
+        error_x=dict(type="data", symmetric=False, array=frame[high] - frame[value],
+                     arrayminus=frame[value] - frame[low], color=PALETTE[3], thickness=2),
+        hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+    fig.update_xaxes(title_text=x_title, rangemode="tozero")
+    fig.update_yaxes(type="category")
+    return _layout(fig, height=max(260, 26 * len(frame) + 90))
+
+
+def holdout_check(table: pd.DataFrame, *, actual: str, predicted: str, x_title: str,
+                  y_title: str, customers: str) -> go.Figure:
+    """Actual against predicted holdout purchases per customer, by calibration frequency.
+
+    table: label, customers, actual_mean, predicted_mean (engine.clv.holdout_by_frequency).
+    """
+    fig = go.Figure()
+    for column, name, color in (("actual_mean", actual, PALETTE[0]),
+                                ("predicted_mean", predicted, PALETTE[1])):
+        fig.add_bar(x=table["label"], y=table[column], name=name, marker_color=color,
+                    customdata=table["customers"],
+                    hovertemplate=f"{name} %{{y:.2f}}<br>{customers} %{{customdata:,}}"
+                                  "<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    return _layout(fig)

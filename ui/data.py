@@ -536,3 +536,207 @@ def reset_data(db: str, *, demo: bool, progress=None) -> dict:
 def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     """Keep a mapping under `name` for later files of `table` (a write)."""
     ingest.save_mapping(db, name, table, mapping)
+
+
+# --- lifetime value ---------------------------------------------------------------------
+# The models are fitted once per data version, as-of date and calibration end
+# (the file is closed before the fit); the lenses (tier under this session's
+# weights, segment, pyramid level) and their labels are joined on in the
+# reader's language. A ClvUnavailable is returned, not raised, so that it is
+# cached like a result.
+import functools  # noqa: E402  (appended section)
+
+import pandas as pd  # noqa: E402,F811
+
+from engine import clv as clv_engine  # noqa: E402
+
+CLV_LENSES = ("tier", "segment", "pyramid")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = None) -> dict:
+    """{"result": ClvResult or None, "error": ClvUnavailable or None}, fitted on the
+    purchases up to `calibration_end` (None: the as-of date, no holdout)."""
+    calibration_end = calibration_end or as_of
+    with store.connect(db) as con:
+        calibration, current = clv_engine.load_inputs(con, as_of=as_of,
+                                                      calibration_end=calibration_end)
+    try:
+        result = clv_engine.fit_and_predict(calibration, current, as_of=as_of,
+                                            calibration_end=calibration_end)
+    except clv_engine.ClvUnavailable as exc:
+        return {"result": None, "error": exc}
+    return {"result": result, "error": None, "totals": clv_engine.totals(result),
+            "parameters": clv_engine.parameter_table(result)}
+
+
+def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
+    """(default, earliest, latest) calibration end for the holdout check, or None."""
+    span = clv_engine.calibration_end_range(source_summary(db, version)["first"], as_of)
+    if span is None:
+        return None
+    default = min(max(clv_engine.default_calibration_end(as_of), span[0]), span[1])
+    return default, *span
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str) -> dict:
+    """Every modelled customer with name, lenses in the reader's words, 12-month revenue and
+    its rank (engine.clv.with_lenses); "base" (all customers), "categories" (each lens's
+    labels in order) and "segment_error" (why there are no segments, or None)."""
+    result = clv_fit(db, version, as_of)["result"]
+    table = features(db, version, as_of)
+    levels = scoring.pyramid(table)
+    tiers = scores(db, version, as_of, *settings)["tier"].astype(object)
+    categories = {kind: [i18n.label(kind, code, lang) for code in codes]
+                  for kind, codes in (("tier", scoring.TIERS), ("pyramid", scoring.PYRAMID_LEVELS))}
+    lenses = pd.DataFrame({
+        "customer_id": table["customer_id"].to_numpy(), "name": table["name"].to_numpy(),
+        "tier": tiers.map(dict(zip(scoring.TIERS, categories["tier"]))).to_numpy(),
+        "segment": None,
+        "pyramid": levels["pyramid"].astype(object)
+        .map(dict(zip(scoring.PYRAMID_LEVELS, categories["pyramid"]))).to_numpy(),
+        "revenue_12m": levels["revenue_12m"].to_numpy(),
+        "revenue_rank": levels["revenue_rank"].to_numpy()})
+    segment_error = None
+    try:
+        found = customer_segments(db, version, as_of, lang)
+    except ValueError as exc:
+        segment_error, categories["segment"] = str(exc), []
+    else:
+        names = dict(zip(found["segment"], found["segment_name"]))
+        words = {s: i18n.t("segments.label", lang, number=s, name=names[s]) for s in sorted(names)}
+        lenses["segment"] = found.set_index("customer_id")["segment"].map(words) \
+            .reindex(lenses["customer_id"]).to_numpy()
+        categories["segment"] = list(words.values())
+    return {"table": clv_engine.with_lenses(result.customers, lenses), "base": len(table),
+            "categories": categories, "segment_error": segment_error}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: str,
+                     lens: str):
+    """P(alive) and CLV quantiles, means and totals per group of `lens` (CLV_LENSES)."""
+    view = clv_customers(db, version, as_of, settings, lang)
+    return clv_engine.distribution_by(view["table"], lens, categories=view["categories"][lens])
+
+
+def clv_top(db: str, version: int, as_of: date, settings: tuple, lang: str, n: int):
+    """The n customers with the largest 12-month CLV (none in a partial result), with a
+    "label" of id and name for charts."""
+    top = clv_engine.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
+    return top.assign(label=top["customer_id"] + " · " + top["name"].fillna(""))
+
+
+def clv_slipping(db: str, version: int, as_of: date, settings: tuple, lang: str,
+                 top_share: float, max_p_alive: float):
+    """Valuable and slipping customers (engine.clv.valuable_and_slipping)."""
+    view = clv_customers(db, version, as_of, settings, lang)
+    return clv_engine.valuable_and_slipping(view["table"], base_size=view["base"],
+                                            top_share=top_share, max_p_alive=max_p_alive)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_file(db: str, version: int, as_of: date, settings: tuple, lang: str, kind: str,
+             slipping: tuple | None = None) -> bytes:
+    """Modelled customers (or, with slipping=(top_share, max_p_alive), the valuable and
+    slipping ones) as CSV or Excel bytes, headed in the reader's language."""
+    table = (clv_customers(db, version, as_of, settings, lang)["table"] if slipping is None
+             else clv_slipping(db, version, as_of, settings, lang, *slipping))
+    table = clv_engine.rounded_for_export(table.drop(columns="revenue_rank"))
+    table = table.rename(columns={c: i18n.t(f"clv.col.{c}", lang) for c in table.columns})
+    return export.to_csv_bytes(table) if kind == "csv" else export.to_excel_bytes(table)
+
+
+def clv_file_maker(*args, **kwargs):
+    """`clv_file` bound to its arguments, for a download button that builds the file on click."""
+    return functools.partial(clv_file, *args, **kwargs)
+
+
+# --- import (the Data page) ---------------------------------------------------------------
+# An upload is keyed on its file_id (a new one for every upload) and handed over as
+# `_upload`, which the cache does not hash. A file the engine refuses comes back as
+# {"rejected": (problems, total)} rather than raised, so the refusal is cached like a
+# result. The writes below go through engine.ingest, which bumps the data version.
+from pathlib import Path  # noqa: E402  (appended section)
+
+from engine import ingest  # noqa: E402
+
+BATCH_COLUMNS = ("batch_id", "file_name", "table_name", "imported_at", "rows_inserted",
+                 "rows_updated", "rows_unchanged", "rows_rejected", "customers_created",
+                 "undone_at", "content_hash")
+
+
+def _refusal(exc: ingest.ImportRejected) -> dict:
+    return {"rejected": (exc.problems, exc.total)}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def inspect_upload(file_id: str, _upload, name: str, encoding: str | None = None,
+                   delimiter: str | None = None, sheet: str | None = None) -> dict:
+    """{"info": FileInfo} (format, encoding, separator, sheets, headers, sample) or
+    {"rejected": (problems, total)} for an uploaded file."""
+    try:
+        return {"info": ingest.inspect_file(_upload, name=name, encoding=encoding,
+                                            delimiter=delimiter, sheet=sheet)}
+    except ingest.ImportRejected as exc:
+        return _refusal(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def preview_upload(db: str, version: int, file_id: str, _upload, name: str, table: str,
+                   mapping: tuple, options: tuple) -> dict:
+    """{"report": the ImportReport of a dry run} or {"rejected": (problems, total)}.
+
+    `mapping` is a tuple of (header, column or None) pairs, `options` of
+    (name, value) pairs for engine.ingest.preview_import. Writes nothing.
+    """
+    try:
+        return {"report": ingest.preview_import(db, _upload, table, name=name,
+                                                mapping=dict(mapping), **dict(options))}
+    except ingest.ImportRejected as exc:
+        return _refusal(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def import_batches(db: str, version: int) -> pd.DataFrame:
+    """The import history, newest first (engine.ingest.list_batches); empty without a file."""
+    if not Path(db).exists():
+        return pd.DataFrame(columns=list(BATCH_COLUMNS))
+    return ingest.list_batches(db)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def saved_mappings(db: str, version: int, table: str) -> list[str]:
+    """Names of the mappings saved for `table`, newest first."""
+    if not Path(db).exists():
+        return []
+    return ingest.list_mappings(db, table)["name"].tolist()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def saved_mapping(db: str, version: int, name: str) -> dict:
+    """The mapping saved under `name` ({file header: column or None})."""
+    return ingest.load_mapping(db, name)[1]
+
+
+def import_files(db: str, items: list, *, progress=None, **options) -> list:
+    """Import files in one transaction (a write: bumps the version); ImportRejected
+    (nothing written) or StoreLocked when refused. See engine.ingest.import_files."""
+    return ingest.import_files(db, items, progress=progress, **options)
+
+
+def undo_import(db: str, batch_id: int):
+    """Undo one import batch (a write); UndoRefused when later data builds on it."""
+    return ingest.undo_batch(db, batch_id)
+
+
+def reset_data(db: str, *, demo: bool, progress=None) -> dict:
+    """Empty the data and history, then load the demo or nothing (a write)."""
+    options = {"progress": progress} if demo and progress is not None else {}
+    return ingest.reset(db, demo=demo, **options)
+
+
+def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
+    """Keep a mapping under `name` for later files of `table` (a write)."""
+    ingest.save_mapping(db, name, table, mapping)
