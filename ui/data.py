@@ -653,90 +653,11 @@ def clv_file_maker(*args, **kwargs):
     return functools.partial(clv_file, *args, **kwargs)
 
 
-# --- import (the Data page) ---------------------------------------------------------------
-# An upload is keyed on its file_id (a new one for every upload) and handed over as
-# `_upload`, which the cache does not hash. A file the engine refuses comes back as
-# {"rejected": (problems, total)} rather than raised, so the refusal is cached like a
-# result. The writes below go through engine.ingest, which bumps the data version.
-from pathlib import Path  # noqa: E402  (appended section)
-
-from engine import ingest  # noqa: E402
-
-BATCH_COLUMNS = ("batch_id", "file_name", "table_name", "imported_at", "rows_inserted",
-                 "rows_updated", "rows_unchanged", "rows_rejected", "customers_created",
-                 "undone_at", "content_hash")
-
-
-def _refusal(exc: ingest.ImportRejected) -> dict:
-    return {"rejected": (exc.problems, exc.total)}
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def inspect_upload(file_id: str, _upload, name: str, encoding: str | None = None,
-                   delimiter: str | None = None, sheet: str | None = None) -> dict:
-    """{"info": FileInfo} (format, encoding, separator, sheets, headers, sample) or
-    {"rejected": (problems, total)} for an uploaded file."""
-    try:
-        return {"info": ingest.inspect_file(_upload, name=name, encoding=encoding,
-                                            delimiter=delimiter, sheet=sheet)}
-    except ingest.ImportRejected as exc:
-        return _refusal(exc)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def preview_upload(db: str, version: int, file_id: str, _upload, name: str, table: str,
-                   mapping: tuple, options: tuple) -> dict:
-    """{"report": the ImportReport of a dry run} or {"rejected": (problems, total)}.
-
-    `mapping` is a tuple of (header, column or None) pairs, `options` of
-    (name, value) pairs for engine.ingest.preview_import. Writes nothing.
-    """
-    try:
-        return {"report": ingest.preview_import(db, _upload, table, name=name,
-                                                mapping=dict(mapping), **dict(options))}
-    except ingest.ImportRejected as exc:
-        return _refusal(exc)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def import_batches(db: str, version: int) -> pd.DataFrame:
-    """The import history, newest first (engine.ingest.list_batches); empty without a file."""
-    if not Path(db).exists():
-        return pd.DataFrame(columns=list(BATCH_COLUMNS))
-    return ingest.list_batches(db)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def saved_mappings(db: str, version: int, table: str) -> list[str]:
-    """Names of the mappings saved for `table`, newest first."""
-    if not Path(db).exists():
-        return []
-    return ingest.list_mappings(db, table)["name"].tolist()
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def saved_mapping(db: str, version: int, name: str) -> dict:
-    """The mapping saved under `name` ({file header: column or None})."""
-    return ingest.load_mapping(db, name)[1]
-
-
-def import_files(db: str, items: list, *, progress=None, **options) -> list:
-    """Import files in one transaction (a write: bumps the version); ImportRejected
-    (nothing written) or StoreLocked when refused. See engine.ingest.import_files."""
-    return ingest.import_files(db, items, progress=progress, **options)
-
-
-def undo_import(db: str, batch_id: int):
-    """Undo one import batch (a write); UndoRefused when later data builds on it."""
-    return ingest.undo_batch(db, batch_id)
-
-
-def reset_data(db: str, *, demo: bool, progress=None) -> dict:
-    """Empty the data and history, then load the demo or nothing (a write)."""
-    options = {"progress": progress} if demo and progress is not None else {}
-    return ingest.reset(db, demo=demo, **options)
-
-
-def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
-    """Keep a mapping under `name` for later files of `table` (a write)."""
-    ingest.save_mapping(db, name, table, mapping)
+def clv_for_scoring(db: str, version: int, as_of: date):
+    """12-month CLV by customer_id (a Series) for the value score's optional CLV sub-metric
+    (engine.scoring.score_customers(clv=...)), or None when there are no lifetime values.
+    In a partial result every value is NaN, and the scoring leaves the sub-metric out."""
+    result = clv_fit(db, version, as_of)["result"]
+    if result is None:
+        return None
+    return result.customers.set_index("customer_id")[f"clv_{result.settings.horizon_months}m"]
