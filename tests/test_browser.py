@@ -217,3 +217,50 @@ def test_lifetime_value_page_shows_the_holdout_check(page, server):
     assert "Actual" in holdout.inner_text()
     assert holdout.locator("g.point").count() == 16   # 8 frequencies, actual and predicted
     assert page.locator('[data-testid="stMetric"]').count() == 4
+
+
+# --- data import ----------------------------------------------------------------------------
+
+def test_importing_a_sample_through_the_file_input_changes_the_overview(browser, demo_db,
+                                                                        tmp_path):
+    """A real upload (the page's <input type=file>) into a server with its own database."""
+    import re
+    import shutil
+
+    from tests.browser import ROOT
+    db = tmp_path / "import.duckdb"
+    shutil.copy(demo_db, db)
+    proc, url = start_streamlit(db)
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(url)
+        wait_idle(page)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text(re.compile(r"^400 customers · ")).wait_for(timeout=60_000)
+        customers = page.locator('[data-testid="stMetric"]').filter(has_text="Customers")
+        customers.locator('[data-testid="stMetricValue"]').filter(has_text="400").wait_for(
+            timeout=60_000)
+        page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').click()
+        page.get_by_text("Files for customers").wait_for(timeout=60_000)
+        wait_idle(page)
+        page.locator('input[type="file"]').set_input_files(
+            str(ROOT / "data" / "samples" / "customers.csv"))
+        page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
+        wait_idle(page)
+        page.get_by_role("button", name="Import 1 file(s) into customers").click()
+        page.get_by_text("Imported customers.csv into customers").wait_for(timeout=60_000)
+        sidebar.get_by_text(re.compile(r"^480 customers · ")).wait_for(timeout=60_000)
+        page.locator('[data-testid="stSidebarNav"] a').filter(
+            has_text=re.compile("Overview$")).click()
+        page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+        customers.locator('[data-testid="stMetricValue"]').filter(has_text="480").wait_for(
+            timeout=60_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "data_import.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(timeout=20)
