@@ -312,7 +312,8 @@ def samples(lang: str) -> None:
             if not path.exists():
                 continue
             text, button = st.columns([4, 1], vertical_alignment="center")
-            text.markdown(f"`{name}` · {t('data_page.sample.' + name.replace('.', '_'))}")
+            key = f"data_page.sample.{name.replace('.', '_')}"
+            text.markdown(f"`{name}` · {t(key)}")
             button.download_button(name, functools.partial(path.read_bytes), file_name=name,
                                    mime=MIME[path.suffix], key=f"data_page.sample.{name}",
                                    on_click="ignore", icon=":material/download:", width="stretch")
