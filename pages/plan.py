@@ -1,4 +1,131 @@
-"""Not yet available: this page arrives with its issue."""
-from ui import context
+"""Plan 维护计划: the playbook, today's tasks and the follow-up log (DESIGN §4.7)."""
+import streamlit as st
 
-context.not_yet("nav.plan")
+from engine.plan import ACTIONS, DEFAULT_PLAYBOOK, MAX_DAYS, OWNER_ROLES, PlaybookError
+from ui import context, data
+from ui.followup_form import followup_form, show_saved
+
+SHOWN = 2_000  # rows drawn in the table; the downloads hold every task
+DUE = ("due", "overdue", "all")
+FORM = "plan_page.followup"
+LATE = "background-color: rgba(196, 78, 82, 0.14); color: #8E1B1F"  # overdue rows stand out
+ss = st.session_state
+
+
+def carry(name: str) -> str:
+    """A widget key per language (a keyed widget keeps its old option words otherwise); the
+    value chosen in the other language carries over."""
+    key, other = f"{name}.{ctx.lang}", f"{name}.{'en' if ctx.lang == 'zh' else 'zh'}"
+    if key not in ss and other in ss:
+        ss[key] = ss[other]
+    return key
+
+
+def save_playbook(rows) -> None:
+    try:
+        data.save_playbook(ctx.db, data.playbook_from_rows(rows))
+    except PlaybookError as exc:
+        ss["plan_page.playbook_error"] = exc.message(ctx.lang)
+    else:
+        st.toast(t("plan_page.playbook_saved"))
+
+
+ctx = context.require()
+t = ctx.t
+st.title(t("plan_page.title"))
+st.caption(t("plan_page.caption", as_of=ctx.as_of))
+settings = data.scoring_settings()
+
+with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
+    st.caption(t("plan_page.playbook_note"))
+    try:
+        rules = data.playbook(ctx.db, ctx.version)
+    except PlaybookError as exc:
+        st.error(exc.message(ctx.lang))
+        rules = DEFAULT_PLAYBOOK
+    days = dict(min_value=0, max_value=MAX_DAYS, step=1, required=True, format="%d")
+    edited = st.data_editor(
+        data.playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
+        key=f"plan_page.playbook.{ctx.version}", column_config={
+            "action": st.column_config.SelectboxColumn(
+                t("plan_page.rule.action"), options=ACTIONS, required=True,
+                format_func=lambda c: ctx.label("action", c)),
+            "applies_to": st.column_config.SelectboxColumn(
+                t("plan_page.rule.applies_to"), options=data.PLAYBOOK_TARGETS, required=True,
+                format_func=lambda c: data.target_label(c, ctx.lang), width="medium"),
+            "cadence_days": st.column_config.NumberColumn(t("plan_page.rule.cadence_days"), **days,
+                                                          help=t("plan_page.rule.cadence_help")),
+            "first_due_days": st.column_config.NumberColumn(t("plan_page.rule.first_due_days"), **days,
+                                                            help=t("plan_page.rule.first_due_help")),
+            "owner_role": st.column_config.SelectboxColumn(
+                t("plan_page.rule.owner_role"), options=OWNER_ROLES, required=True,
+                format_func=lambda c: ctx.label("owner_role", c))})
+    save, reset, _ = st.columns([1, 1, 3])
+    save.button(t("plan_page.playbook_save"), type="primary", width="stretch", on_click=save_playbook,
+                args=(edited,), key="plan_page.playbook_save")
+    reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
+                 args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset")
+    if "plan_page.playbook_error" in ss:
+        st.error(ss.pop("plan_page.playbook_error"))
+
+options = data.task_options(ctx.db, ctx.version, ctx.as_of, settings)
+row = st.columns([2, 2, 1])
+owners = row[0].multiselect(t("plan_page.filter.owner"), options["owner"], key=carry("plan_page.owners"),
+                            format_func=lambda o: ctx.label("owner_role", o), placeholder=t("customers.all"))
+actions = row[1].multiselect(t("plan_page.filter.action"), options["action"], key=carry("plan_page.actions"),
+                             format_func=lambda a: ctx.label("action", a), placeholder=t("customers.all"))
+due = row[2].selectbox(t("plan_page.filter.due"), DUE, key=carry("plan_page.due"),
+                       format_func=lambda d: t(f"plan_page.due.{d}", as_of=ctx.as_of))
+view = data.task_view(ctx.db, ctx.version, ctx.as_of, settings, tuple(owners), tuple(actions), due,
+                      ctx.lang)
+table, codes = view["table"], view["codes"]
+
+cards = st.columns(4)
+cards[0].metric(t("plan_page.kpi.tasks"), f"{view['total']:,}", border=True, help=t("plan_page.kpi.tasks_help"))
+cards[1].metric(t("plan_page.kpi.overdue"), f"{view['overdue']:,}", border=True)
+cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=True)
+cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
+
+files = data.task_files(ctx.db, ctx.version, ctx.as_of, settings, tuple(owners), tuple(actions), due,
+                        ctx.lang)
+name = f"call_list_{ctx.as_of:%Y%m%d}"
+csv, xlsx, _ = st.columns([1, 1, 4])
+csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
+                    icon=":material/download:", width="stretch", disabled=not len(table))
+xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     icon=":material/download:", width="stretch", disabled=not len(table))
+
+shown = table.head(SHOWN)
+late = codes["overdue"].head(SHOWN).to_numpy()
+styled = shown.style.apply(lambda c: [LATE if x else "" for x in late]).format(
+    "{:%Y-%m-%d}", subset=["due_date", "last_followup_date"], na_rep="")
+event = st.dataframe(
+    styled, hide_index=True, height=460, on_select="rerun", selection_mode="single-row",
+    key=f"plan_page.tasks.{ss.get(f'{FORM}.saved', 0)}",
+    column_order=["state", "customer_id", "name", "action", "owner", "due_date", "days_overdue", "tier",
+                  "risk_level", "demand_tag", "lifecycle", "last_followup_date", "last_followup_result",
+                  "last_followup_status", "followups"],
+    column_config={c: t(f"plan_page.col.{c}") for c in shown.columns} | {
+        "state": st.column_config.TextColumn(t("plan_page.col.state"), help=t("plan_page.state_help"))})
+st.caption(t("plan_page.pick_hint") + (" " + t("plan_page.shown", shown=SHOWN) if len(table) > SHOWN else ""))
+
+# Log a follow-up: a row picked in the table (or here) opens the form for that customer.
+st.subheader(t("plan_page.log"))
+show_saved(ctx, FORM)
+PICK = carry("plan_page.pick")
+if event.selection.rows and ss.get("plan_page.selected") != (row := shown["customer_id"].iloc[event.selection.rows[0]]):
+    ss[PICK] = ss["plan_page.selected"] = row
+choices = dict(zip(codes["customer_id"].head(SHOWN), table["customer_id"].head(SHOWN) + " · " +
+                   table["name"].head(SHOWN).fillna("") + " · " + table["action"].head(SHOWN)))
+picked = ss.get(PICK)
+if picked and picked not in choices:
+    task = data.next_action(ctx.db, ctx.version, ctx.as_of, settings, picked)
+    if task is None:
+        ss[PICK] = None
+    else:
+        choices = {picked: f"{picked} · {task['name'] or ''} · {ctx.label('action', task['action'])}"} | choices
+customer = st.selectbox(t("plan_page.pick"), list(choices), format_func=choices.get, index=None,
+                        key=PICK, placeholder=t("plan_page.pick_placeholder"))
+if customer:
+    followup_form(ctx, customer, key=FORM)

@@ -3,6 +3,7 @@ import streamlit as st
 
 from engine.scoring import TIERS
 from ui import charts, context, data, format
+from ui.followup_form import followup_form
 
 ss = st.session_state
 ctx = context.require()
@@ -116,3 +117,6 @@ for tab, (key, codes) in zip(tabs, CODES.items()):
         st.dataframe(frame.assign(**{c: frame[c].map(lambda v, k=k: ctx.label(k, v))
                                      for c, k in codes.items()}),
                      hide_index=True, column_config={c: column(c) for c in frame.columns})
+
+st.subheader(t("followup.title"))
+followup_form(ctx, customer, key="profile.followup")

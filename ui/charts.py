@@ -355,3 +355,33 @@ def holdout_check(table: pd.DataFrame, *, actual: str, predicted: str, x_title: 
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
     return _layout(fig)
+
+
+# --- churn risk ---------------------------------------------------------------------------
+RISK_COLORS = {"high": PALETTE[3], "medium": PALETTE[1], "low": PALETTE[2], "dormant": PALETTE[7]}
+
+
+def risk_demand_heatmap(crosstab: pd.DataFrame, *, x_title: str, y_title: str) -> go.Figure:
+    """Customers by risk level (rows, first on top) and demand tag (columns), counts in the cells."""
+    fig = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=list(crosstab.columns),
+                               y=list(crosstab.index), text=crosstab.to_numpy(),
+                               texttemplate="%{text:,}", colorscale="Reds", showscale=False,
+                               hovertemplate="%{y} · %{x}: %{z:,}<extra></extra>",
+                               xgap=2, ygap=2))
+    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
+    fig.update_xaxes(title_text=x_title, type="category", side="top", tickangle=0)
+    return _layout(fig, height=300)
+
+
+def flagged_trend(frame: pd.DataFrame, *, names: dict, month: str, customers: str) -> go.Figure:
+    """Flagged customers at each month end: one line per column of `names` ({column: label}).
+
+    frame: month ("YYYY-MM") and the counted columns (high, medium, dormant).
+    """
+    fig = go.Figure()
+    for column, name in names.items():
+        fig.add_scatter(x=frame["month"], y=frame[column], name=name, mode="lines+markers",
+                        marker_color=RISK_COLORS.get(column, PALETTE[0]), line=dict(width=3))
+    fig.update_xaxes(title_text=month, type="category")
+    fig.update_yaxes(title_text=customers, rangemode="tozero", tickformat=",d")
+    return _layout(fig)

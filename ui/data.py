@@ -661,3 +661,251 @@ def clv_for_scoring(db: str, version: int, as_of: date):
     if result is None:
         return None
     return result.customers.set_index("customer_id")[f"clv_{result.settings.horizon_months}m"]
+
+
+# --- churn risk, the learned churn model, the maintenance plan and follow-ups -----------
+# Settings travel as (weights, thresholds), so the tiers the plan acts on key the caches.
+# The follow-up log is written through engine.plan, whose writes bump the data version:
+# every result below is keyed on it and goes stale with the next follow-up.
+import numpy as np  # noqa: E402  (appended section)
+import pandas as pd  # noqa: E402
+
+from engine import churn_model  # noqa: E402
+from engine import plan as plan_engine  # noqa: E402
+from engine import risk as risk_engine  # noqa: E402
+from engine.features.followup_state import followup_state as read_followup_state  # noqa: E402
+
+# Code columns of the risk lists and the task list, and the label kind that names their codes.
+RISK_CODES = {"tier": "tier", "risk_level": "risk", "demand_tag": "demand",
+              "lifecycle": "lifecycle", "action": "action", "owner": "owner_role",
+              "last_followup_status": "followup_status", "state": "task_state"}
+TASK_STATES = ("overdue", "due", "upcoming")   # due before T, on T, after T
+RISK_LIST_COLUMNS = ("customer_id", "name", "owner", "tier", "risk_level", "demand_tag",
+                     "lifecycle", "revenue_12m", "last_purchase_date", "last_interaction_date",
+                     "complaints_90d", "risk_reasons")
+
+
+def _in_words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy of `table` whose code columns (RISK_CODES) read in `lang`."""
+    table = table.copy()
+    for column in set(RISK_CODES) & set(table.columns):
+        values = table[column].astype(object)
+        words = {code: i18n.label(RISK_CODES[column], code, lang)
+                 for code in values.dropna().unique()}
+        table[column] = values.map(words)
+    return table
+
+
+def _files(table: pd.DataFrame, headers: dict, sheet: str) -> dict[str, bytes]:
+    table = table.rename(columns=headers)
+    return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table, sheet_name=sheet)}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def risk_assessment(db: str, version: int, as_of: date):
+    """Demand tag, churn risk with reason columns and lifecycle of every customer (risk.assess)."""
+    return risk_engine.assess(features(db, version, as_of), as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def risk_summary(db: str, version: int, as_of: date) -> dict:
+    """Customers per risk level, demand tag and lifecycle stage, risk × demand, value at risk."""
+    assessed = risk_assessment(db, version, as_of)
+    return {"risk": risk_engine.counts(assessed, "risk_level"),
+            "demand": risk_engine.counts(assessed, "demand_tag"),
+            "lifecycle": risk_engine.counts(assessed, "lifecycle"),
+            "crosstab": risk_engine.risk_by_demand(assessed),
+            "value_at_risk": risk_engine.value_at_risk(features(db, version, as_of), assessed)}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def flagged_by_month(db: str, version: int, as_of: date):
+    """Risk and dormancy counts at each of the last 12 month ends and at T (a few seconds)."""
+    with store.connect(db) as con:
+        return risk_engine.flagged_by_month(con, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def churn_model_view(db: str, version: int, as_of: date) -> dict:
+    """The learned churn model as of T: its evaluation and every customer's probability.
+
+    Training takes seconds to a minute, so it is cached on the file, its
+    version and T. Returns {"summary": ChurnModel.summary(), "importance":
+    feature, importance, std (most important first), "probability": Series
+    by customer_id} or, when the history is too short, {"error": (key, values)}
+    for i18n.t.
+    """
+    try:
+        with store.connect(db) as con:
+            model = churn_model.train_churn_model(con, as_of=as_of)
+    except churn_model.NotEnoughHistory as exc:
+        return {"error": (exc.key, exc.values)}
+    return {"summary": model.summary(), "importance": model.importance,
+            "probability": churn_model.churn_probability(model, features(db, version, as_of),
+                                                         as_of=as_of)}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
+              with_model: bool = False):
+    """The high-risk (kind "high") or dormant ("dormant") customers, most 12-month revenue first.
+
+    Columns RISK_LIST_COLUMNS in the reader's words (+ churn_probability
+    when `with_model` and the model could be trained).
+    """
+    table, assessed = features(db, version, as_of), risk_assessment(db, version, as_of)
+    chosen = (assessed["risk_level"] == "high" if kind == "high"
+              else assessed["demand_tag"] == "dormant").to_numpy()
+    tiers = scores(db, version, as_of, *settings)["tier"]
+    members = table.loc[chosen].assign(
+        tier=tiers.to_numpy()[chosen],
+        **{c: assessed[c].to_numpy()[chosen] for c in ("risk_level", "demand_tag", "lifecycle")},
+        risk_reasons=risk_engine.reasons_text(assessed.loc[chosen], lang).to_numpy())
+    members = members[list(RISK_LIST_COLUMNS)]
+    if with_model:
+        model = churn_model_view(db, version, as_of)
+        if "probability" in model:
+            members["churn_probability"] = model["probability"].reindex(
+                members["customer_id"].to_numpy()).to_numpy()
+    members = members.sort_values(["revenue_12m", "customer_id"], ascending=[False, True],
+                                  kind="stable")
+    return _in_words(members.reset_index(drop=True), lang)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def risk_list_files(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
+                    with_model: bool = False) -> dict[str, bytes]:
+    """A risk list as CSV and Excel, headed in the reader's language."""
+    table = risk_list(db, version, as_of, kind, settings, lang, with_model)
+    return _files(table, {c: i18n.t(f"risk_page.col.{c}", lang) for c in table.columns},
+                  i18n.t(f"risk_page.list.{kind}_sheet", lang))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def playbook(db: str, version: int) -> tuple:
+    """The saved playbook (DEFAULT_PLAYBOOK when none); PlaybookError when it cannot be read."""
+    with store.connect(db) as con:
+        return plan_engine.load_playbook(con)
+
+
+def save_playbook(db: str, records) -> None:
+    """Validate and save the playbook (a write: bumps the version); PlaybookError when invalid."""
+    plan_engine.save_playbook(db, records)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def followup_state(db: str, version: int, as_of: date):
+    with store.connect(db) as con:
+        return read_followup_state(con, as_of=as_of)
+
+
+def _tiers(db: str, version: int, as_of: date, settings: tuple) -> pd.Series:
+    frame = scores(db, version, as_of, *settings)
+    return pd.Series(frame["tier"].to_numpy(), index=frame["customer_id"].to_numpy())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def tasks(db: str, version: int, as_of: date, settings: tuple):
+    """The task list as of T under the saved playbook and the tiers of `settings` (codes)."""
+    try:
+        rules = playbook(db, version)
+    except plan_engine.PlaybookError:
+        rules = plan_engine.DEFAULT_PLAYBOOK   # the page says so; the tasks still follow §4.7
+    return plan_engine.task_list(features(db, version, as_of),
+                                 tiers=_tiers(db, version, as_of, settings),
+                                 followup_state=followup_state(db, version, as_of), as_of=as_of,
+                                 playbook=rules, assessed=risk_assessment(db, version, as_of))
+
+
+def task_options(db: str, version: int, as_of: date, settings: tuple) -> dict[str, list]:
+    """The owners and actions the task filters offer, most tasks first."""
+    table = tasks(db, version, as_of, settings)
+    return {name: [v for v, n in table[name].value_counts().items() if n]
+            for name in ("owner", "action")}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
+              actions: tuple, due: str, lang: str) -> dict:
+    """The filtered tasks (codes kept in "codes", words in "table") and their counts.
+
+    due: "all", "due" (due on or before T) or "overdue".
+    """
+    table = tasks(db, version, as_of, settings)
+    keep = pd.Series(True, index=table.index)
+    if owners:
+        keep &= table["owner"].isin(owners)
+    if actions:
+        keep &= table["action"].isin(actions)
+    if due == "due":
+        keep &= table["due_date"] <= pd.Timestamp(as_of)
+    elif due == "overdue":
+        keep &= table["overdue"]
+    shown = table[keep].reset_index(drop=True)
+    today = (shown["due_date"] == pd.Timestamp(as_of)).to_numpy()
+    shown.insert(0, "state", pd.Categorical.from_codes(
+        np.select([shown["overdue"].to_numpy(), today], [0, 1], 2), categories=TASK_STATES))
+    return {"codes": shown, "table": _in_words(shown, lang), "total": len(table),
+            "overdue": int(table["overdue"].sum()),
+            "due_today": int((table["due_date"] == pd.Timestamp(as_of)).sum())}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def task_files(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
+               actions: tuple, due: str, lang: str) -> dict[str, bytes]:
+    """The filtered task list as a call list (CSV and Excel), headed in the reader's language."""
+    table = task_view(db, version, as_of, settings, owners, actions, due, lang)["table"]
+    table = table.drop(columns=["owner_role", "last_followup_id"])
+    return _files(table, {c: i18n.t(f"plan_page.col.{c}", lang) for c in table.columns},
+                  i18n.t("plan_page.call_list_sheet", lang))
+
+
+def next_action(db: str, version: int, as_of: date, settings: tuple, customer_id: str) -> dict | None:
+    """The customer's task as {action, owner, due_date, overdue, ...}, or None without one."""
+    table = tasks(db, version, as_of, settings)
+    row = table.index[table["customer_id"] == customer_id]
+    return table.loc[row[0]].to_dict() if len(row) else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def customer_followups(db: str, version: int, customer_id: str):
+    """The customer's follow-ups with their ids, latest first (engine.plan.customer_followups)."""
+    with store.connect(db) as con:
+        return plan_engine.customer_followups(con, customer_id)
+
+
+def log_followup(db: str, **fields) -> int:
+    """Write one follow-up at once (a write: bumps the version); FollowupError when refused."""
+    return plan_engine.log_followup(db, **fields)
+
+
+def set_followup_status(db: str, followup_id: int, status: str) -> None:
+    """Change a follow-up's status (a write: bumps the version); FollowupError when refused."""
+    plan_engine.set_followup_status(db, followup_id, status)
+
+
+# The playbook in a data editor: "applies to" joins a rule's column and value ("tier:high").
+PLAYBOOK_TARGETS = tuple(f"{c}:{v}" for c, values in plan_engine.RULE_COLUMNS.items() for v in values)
+
+
+def playbook_rows(rules) -> pd.DataFrame:
+    """The rules as editor rows: action, applies_to, cadence_days, first_due_days, owner_role."""
+    frame = pd.DataFrame(plan_engine.playbook_records(rules), columns=plan_engine.RULE_FIELDS)
+    frame.insert(1, "applies_to", frame["column"] + ":" + frame["value"])
+    return frame.drop(columns=["column", "value"])
+
+
+def playbook_from_rows(rows: pd.DataFrame) -> list[dict]:
+    """Editor rows back to playbook records (engine.plan validates them when saved)."""
+    records = []
+    for row in rows.to_dict("records"):
+        column, _, value = str(row.pop("applies_to") or "").partition(":")
+        records.append(row | {"column": column or None, "value": value or None})
+    return records
+
+
+def target_label(target: str, lang: str) -> str:
+    """"tier:high" in words: "Value tier: High value"."""
+    column, _, value = target.partition(":")
+    return i18n.t("plan_page.target", lang, column=i18n.label("playbook_column", column, lang),
+                  value=i18n.label(RISK_CODES[column], value, lang))
