@@ -1,11 +1,12 @@
 """One row per customer with every lens: the output of `python -m engine score`.
 
     python -m engine score --db DB [--as-of YYYY-MM-DD] [--weights 40,30,20,10]
-                           [--thresholds 80,60] --out FILE.csv
+                           [--thresholds 80,60] [--lang en|zh] --out FILE.csv
 
-The columns of DESIGN §5 in SCORECARD_COLUMNS; those later issues fill
-(demand_tag, risk_level, risk_reasons, lifecycle, segment, next_action,
-next_action_due) are present and empty for now. The last two, p_alive and
+The columns of DESIGN §5 in SCORECARD_COLUMNS. demand_tag, risk_level,
+risk_reasons (in English, or Chinese with --lang zh), lifecycle, next_action
+and next_action_due come from `engine.plan.risk_columns` under the saved
+playbook; segment is present and empty for now. The last two, p_alive and
 clv_12m, come from the lifetime-value models (`engine.clv`, DESIGN §4.9):
 empty for a customer without a purchase, and for everyone when the data do
 not support them (the command says why on stderr).
@@ -21,8 +22,9 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from engine import clv, export, scoring, store
+from engine import clv, export, plan, scoring, store
 from engine.features import customer_features, latest_event_date, optional_columns_present
+from engine.features.followup_state import followup_state
 
 SCORECARD_COLUMNS = (
     "customer_id", "name", "score", "tier", "consumption", "interaction", "stability",
@@ -38,18 +40,21 @@ def build_scorecard(features: pd.DataFrame, *,
                     weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                     thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                     available: Mapping[str, bool] | None = None,
-                    lifetime: pd.DataFrame | None = None) -> pd.DataFrame:
+                    lifetime: pd.DataFrame | None = None,
+                    actions: Mapping | None = None) -> pd.DataFrame:
     """The scorecard of every customer in the feature table, in its row order.
 
     lifetime : customer_id, p_alive and clv_12m (the `customers` frame of an
         `engine.clv.ClvResult`), or None when there are no lifetime values.
+    actions : as_of, followup_state, playbook and lang for
+        `plan.risk_columns`, which fills plan.RISK_COLUMNS; None leaves them empty.
 
     Returns
     -------
     DataFrame with SCORECARD_COLUMNS: customer_id, name, score, tier and the
     four dimension scores of `scoring.score_customers` (NaN for a left-out
     dimension); r, f, m and rfm_segment of `scoring.rfm` (NA for non-buyers);
-    pyramid of `scoring.pyramid`; owner; LATER_COLUMNS empty; p_alive
+    pyramid of `scoring.pyramid`; owner; LATER_COLUMNS (from `actions`, else empty); p_alive
     (6 decimals) and clv_12m (cents) from `lifetime`, NaN for a customer
     it does not hold.
     """
@@ -67,6 +72,11 @@ def build_scorecard(features: pd.DataFrame, *,
         "owner": features["owner"],
         **_lifetime_columns(features, lifetime),
     }, index=features.index)
+    if actions is not None:
+        tiers = pd.Series(scores["tier"].to_numpy(), index=features["customer_id"].to_numpy())
+        filled = plan.risk_columns(features, tiers=tiers, **actions)
+        for column in plan.RISK_COLUMNS:
+            card[column] = filled[column].to_numpy()
     return card[list(SCORECARD_COLUMNS)].reset_index(drop=True)
 
 
@@ -147,6 +157,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "summing to 100 (default: 40,30,20,10)")
     parser.add_argument("--thresholds", type=_thresholds, default=scoring.DEFAULT_THRESHOLDS,
                         metavar="HIGH,POTENTIAL", help="tier thresholds (default: 80,60)")
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="language of the risk_reasons column (default: en)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
                         help="the CSV file to write (UTF-8 with BOM)")
 
@@ -176,15 +188,20 @@ def run(args: argparse.Namespace) -> int:
         features = customer_features(con, as_of=as_of)
         available = optional_columns_present(con, as_of=as_of)
         purchases, _ = clv.load_inputs(con, as_of=as_of)
+        try:
+            actions = {"as_of": as_of, "followup_state": followup_state(con, as_of=as_of),
+                       "playbook": plan.load_playbook(con), "lang": args.lang}
+        except plan.PlaybookError as exc:
+            raise InputRejected(f"{db}: {exc.message(args.lang)}") from None
     try:
-        plan = scoring.scoring_plan(args.weights, available)
+        weighting = scoring.scoring_plan(args.weights, available)
     except ValueError as exc:
         raise InputRejected(f"{db}: {exc}") from None
     lifetime, left_empty = lifetime_values(purchases, as_of=as_of)
     card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
-                           available=available, lifetime=lifetime)
+                           available=available, lifetime=lifetime, actions=actions)
     export.write_csv(card, args.out)
-    print(_summary(card, as_of, plan, args.out))
+    print(_summary(card, as_of, weighting, args.out))
     if left_empty:
         print(f"{db}: {left_empty}", file=sys.stderr)
     return 0

@@ -20,6 +20,10 @@ dimension; the weights become 400/9, 300/9, 200/9.
         -> F 5, 3; monetary 150, 30 -> M 5, 3. A R3 FM5 loyal; B R5 FM3
         potential_loyalist; C lost.
   Pyramid: revenue 150, 30, 0 -> ranks 1, 2 of 3 (33 %, 67 %) iron, iron; C lead.
+  Risk and plan (DESIGN §4.4–4.7): A potential demand (consulted 06-10 after its
+        last purchase 06-01), low risk, new (first purchase 60 days ago), high
+        tier -> visit due T; B general, low, new, no action; C general, medium
+        risk ("1 complaint"), prospect (no purchase), no action.
 """
 import subprocess
 import sys
@@ -66,9 +70,12 @@ def test_score_writes_the_scorecard(db, tmp_path, capsys):
         HEADER,
         # the name and the owner that start like formulas are quoted with an
         # apostrophe; p_alive and clv_12m stay empty (too few repeat buyers)
-        "A,\"'=HYPERLINK(\"\"x\"\")\",100.0,high,100.0,100.0,100.0,,3,5,5,loyal,iron,,,,,,,,'-boss,,",
-        "B,王芳,44.444444,ordinary,66.666667,0.0,66.666667,,5,3,3,potential_loyalist,iron,,,,,,,,Li,,",
-        "C,,37.037037,ordinary,0.0,100.0,16.666667,,,,,lost,lead,,,,,,,,,,",
+        "A,\"'=HYPERLINK(\"\"x\"\")\",100.0,high,100.0,100.0,100.0,,3,5,5,loyal,iron,"
+        "potential,low,,new,,visit,2024-06-30,'-boss,,",
+        "B,王芳,44.444444,ordinary,66.666667,0.0,66.666667,,5,3,3,potential_loyalist,iron,"
+        "general,low,,new,,,,Li,,",
+        "C,,37.037037,ordinary,0.0,100.0,16.666667,,,,,lost,lead,general,medium,1 complaint,"
+        "prospect,,,,,,",
         "",
     ]
     said = capsys.readouterr().out
@@ -124,3 +131,89 @@ def test_as_module(db, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert lines(out)[0] == HEADER
+
+
+# --- risk, lifecycle and the next action (engine.plan.risk_columns) ---------------------
+# A second hand-made base, T = 2024-06-30:
+#   P: one purchase 2024-02-15 (200.00, in the previous 90 days (01-02, 04-01]), nothing
+#      since; complaints 06-01 and 06-05. Spend fell 100 %, 2 complaints -> high risk;
+#      2 interactions in 30 days -> active demand; last purchase 136 days ago -> at_risk.
+#      Next action win-back: due T + 1 = 2024-07-01, or one day after its last
+#      win-back that is done or in progress.
+#   Q: one purchase 2023-12-01 (before both 90-day windows), nothing since: dormant,
+#      low risk, churned (212 days). Next action wake-up, due T; a paused follow-up
+#      does not count.
+
+@pytest.fixture
+def risky_db(tmp_path):
+    path = tmp_path / "risky.duckdb"
+    with store.write(path) as con:
+        con.execute("INSERT INTO customers (customer_id, name, owner) VALUES "
+                    "('P', '李雷', '韩梅'), ('Q', 'Quinn', NULL)")
+        con.execute("INSERT INTO transactions (customer_id, txn_date, amount, status) VALUES "
+                    "('P', DATE '2024-02-15', 200.00, 'paid'), ('Q', DATE '2023-12-01', 80.00, 'paid')")
+        con.execute("INSERT INTO interactions (customer_id, ts, kind) VALUES "
+                    "('P', TIMESTAMP '2024-06-01 10:00:00', 'complaint'),"
+                    " ('P', TIMESTAMP '2024-06-05 10:00:00', 'complaint')")
+    return path
+
+
+def score_rows(db, out, *extra):
+    import csv
+    assert cli.main(["score", "--db", str(db), "--as-of", "2024-06-30", "--out", str(out),
+                     *extra]) == 0
+    return {row["customer_id"]: row for row in csv.DictReader(lines(out))}
+
+
+PLAN_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "next_action",
+                "next_action_due", "owner")
+
+
+def test_score_fills_risk_lifecycle_and_next_action(risky_db, tmp_path):
+    rows = score_rows(risky_db, tmp_path / "s.csv")
+    assert [rows["P"][c] for c in PLAN_COLUMNS] == [
+        "active", "high", "spend −100 % vs previous 90 days; 2 complaints", "at_risk",
+        "win_back", "2024-07-01", "韩梅"]
+    assert [rows["Q"][c] for c in PLAN_COLUMNS] == [
+        "dormant", "low", "", "churned", "wake_up", "2024-06-30", ""]
+    assert rows["P"]["segment"] == ""      # filled by the segments issue
+
+
+def test_score_reasons_in_chinese_and_followups_move_the_due_date(risky_db, tmp_path):
+    from engine import plan
+    plan.log_followup(risky_db, customer_id="P", action="win_back", channel="phone",
+                      need=None, result="refund offered", next_contact_date=None,
+                      status="done", owner="韩梅", ts="2024-06-29 16:00:00")
+    plan.log_followup(risky_db, customer_id="Q", action="wake_up", channel="email",
+                      need=None, result=None, next_contact_date=None, status="paused",
+                      owner=None, ts="2024-06-25 09:00:00")
+    rows = score_rows(risky_db, tmp_path / "s.csv", "--lang", "zh")
+    assert rows["P"]["risk_reasons"] == "消费较前90天下降 100%；近90天投诉 2 次"
+    assert rows["P"]["risk_level"] == "high"                     # codes stay English
+    assert rows["P"]["next_action_due"] == "2024-06-30"          # 06-29 + 1 day
+    assert rows["Q"]["next_action_due"] == "2024-06-30"          # paused: still due at T
+
+
+def test_score_follows_the_saved_playbook(risky_db, tmp_path):
+    from engine import plan
+    rules = plan.playbook_records(plan.DEFAULT_PLAYBOOK)
+    rules[1]["first_due_days"] = 2                               # wake-up within 2 days
+    plan.save_playbook(risky_db, [rules[1], rules[0]])           # and before win-back
+    rows = score_rows(risky_db, tmp_path / "s.csv")
+    assert (rows["Q"]["next_action"], rows["Q"]["next_action_due"]) == ("wake_up", "2024-07-02")
+    assert (rows["P"]["next_action"], rows["P"]["next_action_due"]) == ("win_back", "2024-07-01")
+
+
+def test_score_refuses_an_unreadable_playbook(risky_db, tmp_path, capsys):
+    with store.write(risky_db) as con:
+        con.execute("INSERT INTO settings VALUES ('playbook', 'default', '{not json', now())")
+    assert cli.main(["score", "--db", str(risky_db), "--out", str(tmp_path / "s.csv")]) == 1
+    assert "The saved playbook 'default' cannot be read" in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_lang_must_be_en_or_zh(risky_db, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["score", "--db", str(risky_db), "--lang", "fr", "--out", str(tmp_path / "s.csv")])
+    assert exc.value.code == 2
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
