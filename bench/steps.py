@@ -142,3 +142,40 @@ def clv_fit_predict(ws: Workspace) -> None:
 
 
 STEPS.append(Step("clv fit + predict", clv_fit_predict, "duckdb GROUP BY"))
+
+
+# --- churn risk, the plan's next actions, the churn model ---------------------------------
+
+def _plan_inputs(ws: Workspace) -> tuple:
+    """Tiers and the follow-up state as of T, read once (the first timed run pays for them)."""
+    if "plan_inputs" not in ws.cache:
+        from engine.features.followup_state import followup_state
+        scores = scoring.score_customers(ws.cache["features"], available=ws.cache["available"])
+        tiers = scores.set_index("customer_id")["tier"]
+        with store.connect(ws.db) as con:
+            ws.cache["plan_inputs"] = (tiers, followup_state(con, as_of=ws.as_of))
+    return ws.cache["plan_inputs"]
+
+
+def risk_and_plan(ws: Workspace) -> None:
+    """Demand tags, churn risk with reasons, lifecycle and next actions from the cached features."""
+    from engine import plan, risk
+    tiers, state = _plan_inputs(ws)
+    assessed = risk.assess(ws.cache["features"], as_of=ws.as_of)
+    columns = plan.risk_columns(ws.cache["features"], tiers=tiers, followup_state=state,
+                                as_of=ws.as_of)
+    ws.note[:] = [f"{int((assessed['risk_level'] == 'high').sum()):,} high risk, "
+                  f"{int(columns['next_action'].notna().sum()):,} with a next action"]
+
+
+def churn_training(ws: Workspace) -> None:
+    """The learned churn model: month-end snapshots, out-of-time evaluation, refit."""
+    from engine import churn_model
+    with store.connect(ws.db) as con:
+        model = churn_model.train_churn_model(con, as_of=ws.as_of)
+    ws.note[:] = [f"{model.n_train + model.n_test:,} snapshot rows, "
+                  f"AUC model {model.auc_model:.3f} vs rules {model.auc_rules:.3f}"]
+
+
+STEPS.append(Step("risk, tags, lifecycle (cached features)", risk_and_plan))
+STEPS.append(Step("churn model training", churn_training, once=True))
