@@ -45,12 +45,14 @@ def import_tab() -> None:
     skip = False
     if any(r.report.rejected for r in files):
         skip = st.radio(t("data_page.import.on_problems"), (False, True), key="data_page.skip",
-                        format_func=lambda s: t("data_page.import.skip" if s else "data_page.import.reject"))
+                        format_func=lambda s: t("data_page.import.skip" if s
+                                                else "data_page.import.reject"))
     blocked = len(files) < len(uploads)
     if blocked:
         st.warning(t("data_page.import.blocked"))
     label = t("data_page.import.button", count=len(uploads), table=view.table_label(table, lang))
-    if st.button(label, type="primary", disabled=blocked, key="data_page.import", icon=":material/upload:"):
+    if st.button(label, type="primary", disabled=blocked, key="data_page.import",
+                 icon=":material/upload:"):
         run_import(files, table, create=create, skip=skip)
 
 
@@ -66,7 +68,7 @@ def run_import(files: list, table: str, *, create: bool, skip: bool) -> None:
             reports += data.import_files(db, items, progress=step, create_customers=create,
                                          skip_invalid=skip, lang=lang, **options)
         except ImportRejected as exc:
-            error = exc.message(lang)
+            error = view.as_markdown(exc.message(lang))
             break
         except StoreLocked as exc:
             error = view.locked(db, lang, exc.waited)
@@ -99,7 +101,7 @@ def history_tab() -> None:
     for row in batches.head(HISTORY_SHOWN).itertuples():
         with st.container(border=True):
             text, action = st.columns([5, 1], vertical_alignment="center")
-            text.markdown(f"**#{row.batch_id} · {row.file_name}** · " + t(
+            text.markdown(f"**#{row.batch_id} · {view.escape(row.file_name)}** · " + t(
                 "data_page.history.row", table=view.table_label(row.table_name, lang),
                 when=f"{row.imported_at:%Y-%m-%d %H:%M}"))
             text.caption(t("data_page.history.counts", inserted=f"{row.rows_inserted:,}",
@@ -109,8 +111,8 @@ def history_tab() -> None:
                 action.caption(t("data_page.history.undone", when=f"{row.undone_at:%Y-%m-%d %H:%M}"))
                 continue
             with action.popover(t("data_page.undo.button"), icon=":material/undo:", width="stretch"):
-                st.markdown(t("data_page.undo.question", batch=row.batch_id, file=row.file_name,
-                              rows=f"{row.rows_inserted:,}"))
+                st.markdown(t("data_page.undo.question", batch=row.batch_id,
+                              file=view.escape(row.file_name), rows=f"{row.rows_inserted:,}"))
                 st.button(t("data_page.undo.confirm", batch=row.batch_id), type="primary",
                           key=f"data_page.undo.{row.batch_id}", on_click=undo, args=(int(row.batch_id),))
     if len(batches) > HISTORY_SHOWN:
@@ -128,11 +130,13 @@ def history_tab() -> None:
 
 def reset_tab() -> None:
     st.caption(t("data_page.reset.intro"))
-    demo = st.radio(t("data_page.reset.choice"), (True, False), key="data_page.reset_demo", horizontal=True,
+    demo = st.radio(t("data_page.reset.choice"), (True, False), key="data_page.reset_demo",
+                    horizontal=True,
                     format_func=lambda d: t("data_page.reset.demo" if d else "data_page.reset.empty"))
     with st.popover(t("data_page.reset.button"), icon=":material/restart_alt:"):
         st.warning(t("data_page.reset.warning", **counts))
-        confirmed = st.button(t("data_page.reset.confirm"), type="primary", key="data_page.reset_confirm")
+        confirmed = st.button(t("data_page.reset.confirm"), type="primary",
+                              key="data_page.reset_confirm")
     if confirmed:
         bar = st.progress(0.0, text=t("data_page.reset.working"))
         try:

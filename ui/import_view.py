@@ -9,6 +9,7 @@ shows the outcome once.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,9 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
                 "followups.csv")
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx"]
-ENCODINGS = (None, "utf-8", "gbk", "gb18030", "big5", "utf-16")
-SEPARATORS = {None: "data_page.option.auto", ",": "data_page.separator.comma",
+AUTO = "auto"   # an option meaning "let the engine detect it" (None to the engine)
+ENCODINGS = (AUTO, "utf-8", "gbk", "gb18030", "big5", "utf-16")
+SEPARATORS = {AUTO: "data_page.option.auto", ",": "data_page.separator.comma",
               ";": "data_page.separator.semicolon", "\t": "data_page.separator.tab",
               "|": "data_page.separator.pipe"}
 FLASH = "data_page.flash"      # (kind, payload) of the last write, shown once after the rerun
@@ -76,7 +78,19 @@ def column_name(name: str, lang: str, *, star: bool = False) -> str:
 def refusal(rejected: tuple, lang: str) -> str:
     """The engine's message for a refused file: file, line, column, what was expected."""
     problems, total = rejected
-    return ImportRejected(problems, total=total).message(lang)
+    return as_markdown(ImportRejected(problems, total=total).message(lang))
+
+
+def as_markdown(message: str) -> str:
+    """A message of a head line and indented lines (the engine's form) as a head and a list,
+    with the characters Markdown would act on escaped (they come from the user's file)."""
+    head, *lines = [escape(line.strip()) for line in message.splitlines() if line.strip()]
+    return "\n".join([head, "", *(f"- {line}" for line in lines)]) if lines else head
+
+
+def escape(text: str) -> str:
+    """Text from a file or its name, shown literally in Markdown."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|~$])", r"\\\1", text)
 
 
 def locked(db: str, lang: str, seconds: float = store.LOCK_TIMEOUT_S) -> str:
@@ -99,7 +113,7 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
     t = functools.partial(i18n.t, lang=lang)
     fid = upload.file_id
     with st.container(border=True):
-        st.markdown(f"**{upload.name}**")
+        st.markdown(f"**{escape(upload.name)}**")
         left, middle, right = st.columns(3)
         options = _file_options(upload, left, middle, lang)
         found = data.inspect_upload(fid, upload, upload.name, **options)
@@ -117,10 +131,13 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
         problems = mapping_problems(info.headers, table, mapping, file=upload.name)
         _save_mapping(db, table, mapping, fid, lang)
         if problems:
-            st.error("\n\n".join([t("data_page.mapping.blocked"), *(p.message(lang) for p in problems)]))
+            st.error(as_markdown("\n".join([t("data_page.mapping.blocked"),
+                                             *(p.message(lang) for p in problems)])))
             return None
-        result = data.preview_upload(db, version, fid, upload, upload.name, table, tuple(mapping.items()),
-                                     tuple({**options, "create_customers": create, "lang": lang}.items()))
+        with st.spinner(t("ingest.stage.check")):
+            result = data.preview_upload(db, version, fid, upload, upload.name, table,
+                                         tuple(mapping.items()),
+                                         tuple({**options, "create_customers": create, "lang": lang}.items()))
         if "rejected" in result:
             st.error(refusal(result["rejected"], lang))
             return None
@@ -138,12 +155,12 @@ def _file_options(upload, left, middle, lang: str) -> dict:
         sheet = left.selectbox(t("data_page.file.sheet"), sheets, key=f"data_page.sheet.{fid}",
                                disabled=len(sheets) < 2)
         return {"sheet": sheet if sheets and sheet != sheets[0] else None}
-    auto = t("data_page.option.auto")
     encoding = left.selectbox(t("data_page.file.encoding"), ENCODINGS, key=f"data_page.encoding.{fid}",
-                              format_func=lambda e: e or auto)
+                              format_func=lambda e: t("data_page.option.auto") if e == AUTO else e)
     delimiter = middle.selectbox(t("data_page.file.separator"), list(SEPARATORS),
                                  key=f"data_page.separator.{fid}", format_func=lambda s: t(SEPARATORS[s]))
-    return {"encoding": encoding, "delimiter": delimiter}
+    return {"encoding": None if encoding == AUTO else encoding,
+            "delimiter": None if delimiter == AUTO else delimiter}
 
 
 def _detected(info, lang: str) -> str:
@@ -209,9 +226,10 @@ def check(report, table: str, lang: str, *, key: str) -> None:
     if report.problem_count:
         st.warning(t("data_page.check.problems", count=f"{report.problem_count:,}",
                      rows=f"{report.rejected:,}"))
-        st.dataframe(report.problem_table(lang), hide_index=True, width="stretch", height=240,
-                     column_config={c: t(f"data_page.col.{c}") for c in
-                                    ("line", "column", "value", "problem", "expected")})
+        st.dataframe(report.problem_table(lang), hide_index=True, width="stretch", column_config={
+            c: st.column_config.TextColumn(t(f"data_page.col.{c}"), width=w) for c, w in (
+                ("line", "small"), ("column", "small"), ("value", "small"), ("problem", "medium"),
+                ("expected", "large"))})
         if len(report.problems) < report.problem_count:
             st.caption(t("data_page.check.listed", shown=f"{len(report.problems):,}",
                          count=f"{report.problem_count:,}"))
@@ -279,7 +297,7 @@ def show_flash(lang: str) -> None:
         reports, error = payload
         for k, report in enumerate(reports):
             with st.container(border=True):
-                st.success(t("data_page.report.title", file=report.file_name,
+                st.success(t("data_page.report.title", file=escape(report.file_name),
                              table=table_label(report.table, lang)), icon=":material/task_alt:")
                 counts(report, lang)
                 st.caption(t("data_page.report.batch", batch=report.batch_id, seconds=report.seconds))
