@@ -17,12 +17,14 @@ The figures are pure functions of those pieces, so the dashboard can cache
 each snapshot and each month's activity on its own (a month switch then
 computes one new snapshot at most) and the command line runs them straight:
 
-    month_summary   tier mix and revenue by tier of one month
-    month_changes   transitions M−1 → M, wake-up, win-back and retention
-    build_review    everything for M from the pieces of its 12 months
-    monthly_review  the same straight from the database (CLI, tests)
-    review_json     the figures in the form of DESIGN §5
-    summary_lines   the month's notable changes in words (catalogue templates)
+    month_end_snapshot(s)   one month end, or many (24 for the benchmark)
+    month_activity_for      what each customer did during one month
+    month_summary           tier mix and revenue by tier of one month
+    month_changes           transitions M−1 → M, wake-up, win-back, retention
+    build_review            everything for M from the pieces of its 12 months
+    monthly_review          the same straight from the database (CLI, tests)
+    review_json             the figures in the form of DESIGN §5
+    summary_lines           the month's notable changes in words (catalogue templates)
     review_tables, review_workbook   the tables of the Excel workbook
 
 Snapshots are not stored in the database: a dashboard process keeps them in
@@ -38,7 +40,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Mapping, Sequence
 
