@@ -126,16 +126,29 @@ def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_pa
 
 # --- scoring, customer list and profile ----------------------------------------------
 
-def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
+def open_from_navigation(page, server, slug: str, title: str) -> None:
+    """Go to a page through app.py's navigation (titles, not file names), in English.
+
+    The sidebar's language radio sometimes shows 中文 (its default) on a fresh
+    server's first page while the page is English, and the next rerun then
+    switches to Chinese: choose English explicitly before interacting.
+    """
     import re
 
     page.goto(server)
     wait_idle(page)
-    # app.py's navigation (titles, not file names), as in the Segments test above
-    link = page.locator('[data-testid="stSidebarNav"] a[href$="/scoring"]').filter(
-        has_text=re.compile("Scoring$"))
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').filter(
+        has_text=re.compile(f"{title}$"))
     link.wait_for(timeout=60_000)
     link.click()
+    page.wait_for_url(f"**/{slug}", timeout=60_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    wait_idle(page)
+
+
+def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
+    open_from_navigation(page, server, "scoring", "Scoring")
     page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     wait_idle(page)
@@ -150,8 +163,7 @@ def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
             && !document.querySelector('[data-testid="stStatusWidget"]');
     }"""
     for value in range(41, 51):  # one step per key press, each a rerun that rebalances the others
-        sliders.first.focus()
-        page.keyboard.press("ArrowRight")
+        sliders.first.press("ArrowRight")  # focus and press at once: no key lands elsewhere
         page.wait_for_function(settled, arg=value, timeout=60_000)
     wait_idle(page)
     weights = [int(sliders.nth(i).input_value()) for i in range(4)]
@@ -168,15 +180,10 @@ def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
 def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
     import re
 
-    page.goto(server)
-    wait_idle(page)
-    link = page.locator('[data-testid="stSidebarNav"] a[href$="/customers"]').filter(
-        has_text=re.compile("Customers$"))
-    link.wait_for(timeout=60_000)
-    link.click()
+    open_from_navigation(page, server, "customers", "Customers")
     page.get_by_text("customers match").wait_for(timeout=60_000)
     wait_idle(page)
-    search = page.get_by_label("Search")
+    search = page.get_by_placeholder("Customer ID or name")
     search.fill("C0000")
     search.press("Enter")
     page.get_by_text(re.compile(r"^\d+ of 400 customers match")).wait_for(timeout=60_000)
