@@ -6,11 +6,10 @@
 -- date_diff('day', a, b) instead of date minus date, CASE inside aggregates
 -- instead of FILTER, NULLIF around divisors, lag() for gaps, median().
 --
--- Speed: events are grouped and ordered by a whole-number key per customer
--- (customer_keys) rather than by the text customer_id, which makes the
--- sorting for lag() and the grouping several times cheaper. Each event
--- table is read by its own CTE, never by a shared one (a CTE read twice is
--- materialised).
+-- Speed: each event table is read by its own CTE with plain GROUP BYs, never
+-- through a shared CTE (a CTE read twice is materialised). Only the lag()
+-- window partitions by a whole-number key per customer (customer_keys):
+-- sorting by it is cheaper than by the text customer_id.
 WITH bounds AS (
     -- T and the window edges. A window "(edge, T]" holds dates > edge;
     -- the 12 calendar months ending with T's month hold dates >= from_12m.
@@ -24,7 +23,7 @@ WITH bounds AS (
 ),
 
 customer_keys AS (
-    -- A whole number per customer, in customer_id order.
+    -- A whole number per customer, in customer_id order (also the output order).
     SELECT customer_id, row_number() OVER (ORDER BY customer_id) AS ckey
     FROM customers
 ),
@@ -34,7 +33,7 @@ txn_by_customer AS (
     -- amount >= 0 and status not 'refunded'; spend and revenue are net sums
     -- of all amounts (refunds are stored negative).
     SELECT
-        x.ckey,
+        x.customer_id,
         sum(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END)     AS spend_6m,
         count(CASE WHEN x.is_purchase AND x.txn_date > b.edge_6m THEN 1 END) AS purchases_6m,
         min(CASE WHEN x.is_purchase THEN x.txn_date END)                   AS first_purchase_date,
@@ -48,13 +47,12 @@ txn_by_customer AS (
         sum(CASE WHEN x.txn_date > b.edge_90d THEN x.amount ELSE 0 END)    AS spend_90d,
         sum(CASE WHEN x.txn_date > b.edge_prev_90d AND x.txn_date <= b.edge_90d
                  THEN x.amount ELSE 0 END)                                 AS spend_prev_90d
-    FROM (SELECT k.ckey, t.txn_date, t.amount, t.due_date, t.paid_date,
-                 t.amount >= 0 AND coalesce(t.status, '') <> 'refunded' AS is_purchase
-          FROM transactions AS t
-          JOIN customer_keys AS k ON k.customer_id = t.customer_id) AS x
+    FROM (SELECT customer_id, txn_date, amount, due_date, paid_date,
+                 amount >= 0 AND coalesce(status, '') <> 'refunded' AS is_purchase
+          FROM transactions) AS x
     CROSS JOIN bounds AS b
     WHERE x.txn_date <= b.t
-    GROUP BY x.ckey
+    GROUP BY x.customer_id
 ),
 
 purchase_steps AS (
@@ -89,20 +87,19 @@ products_by_customer AS (
     -- Distinct products of purchases in the last 6 months; the category
     -- stands in where the product is empty.
     SELECT
-        k.ckey,
+        t.customer_id,
         count(DISTINCT coalesce(nullif(t.product, ''), nullif(t.category, ''))) AS products_6m
     FROM transactions AS t
-    JOIN customer_keys AS k ON k.customer_id = t.customer_id
     CROSS JOIN bounds AS b
     WHERE t.txn_date > b.edge_6m AND t.txn_date <= b.t
       AND t.amount >= 0 AND coalesce(t.status, '') <> 'refunded'
-    GROUP BY k.ckey
+    GROUP BY t.customer_id
 ),
 
 interaction_by_customer AS (
     -- Interactions up to T, by calendar date.
     SELECT
-        i.ckey,
+        i.customer_id,
         count(CASE WHEN i.d > b.edge_6m THEN 1 END)                        AS interactions_6m,
         count(CASE WHEN i.d > b.edge_6m AND i.kind = 'event' THEN 1 END)   AS events_6m,
         median(CASE WHEN i.d > b.edge_6m THEN i.response_hours END)        AS median_response_hours_6m,
@@ -113,12 +110,11 @@ interaction_by_customer AS (
         min(i.d)                                                           AS first_interaction_date,
         max(i.d)                                                           AS last_interaction_date,
         max(CASE WHEN i.kind = 'consultation' THEN i.d END)                AS last_consultation_date
-    FROM (SELECT k.ckey, n.kind, n.response_hours, CAST(n.ts AS DATE) AS d
-          FROM interactions AS n
-          JOIN customer_keys AS k ON k.customer_id = n.customer_id) AS i
+    FROM (SELECT customer_id, kind, response_hours, CAST(ts AS DATE) AS d
+          FROM interactions) AS i
     CROSS JOIN bounds AS b
     WHERE i.d <= b.t
-    GROUP BY i.ckey
+    GROUP BY i.customer_id
 ),
 
 events_after_t AS (
@@ -152,16 +148,16 @@ customer_rows AS (
         least(CASE WHEN c.first_contact_date <= b.t THEN c.first_contact_date END,
               ia.first_interaction_date)                                   AS first_contact,
         (c.first_contact_date <= b.t
-         OR tx.ckey IS NOT NULL
-         OR ia.ckey IS NOT NULL
+         OR tx.customer_id IS NOT NULL
+         OR ia.customer_id IS NOT NULL
          OR (c.first_contact_date IS NULL AND later.customer_id IS NULL)) AS is_known
     FROM customers AS c
     JOIN customer_keys AS k ON k.customer_id = c.customer_id
     CROSS JOIN bounds AS b
-    LEFT JOIN txn_by_customer AS tx ON tx.ckey = k.ckey
+    LEFT JOIN txn_by_customer AS tx ON tx.customer_id = c.customer_id
     LEFT JOIN purchase_days_by_customer AS pd ON pd.ckey = k.ckey
-    LEFT JOIN products_by_customer AS pr ON pr.ckey = k.ckey
-    LEFT JOIN interaction_by_customer AS ia ON ia.ckey = k.ckey
+    LEFT JOIN products_by_customer AS pr ON pr.customer_id = c.customer_id
+    LEFT JOIN interaction_by_customer AS ia ON ia.customer_id = c.customer_id
     LEFT JOIN events_after_t AS later ON later.customer_id = c.customer_id
 ),
 
