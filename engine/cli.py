@@ -21,8 +21,9 @@ class InputRejected(Exception):
 
 def _subcommands():
     """The subcommands, imported lazily so `--help` stays fast."""
-    from engine import clv, demo, ingest, review, scorecard
-    return [demo.COMMAND, ingest.COMMAND, clv.COMMAND, scorecard.COMMAND, review.COMMAND]
+    from engine import clv, demo, export_parquet, ingest, review, scorecard, spark_features
+    return [demo.COMMAND, ingest.COMMAND, clv.COMMAND, scorecard.COMMAND, review.COMMAND,
+            export_parquet.COMMAND, spark_features.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

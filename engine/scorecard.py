@@ -161,6 +161,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="language of the risk_reasons column (default: en)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
                         help="the CSV file to write (UTF-8 with BOM)")
+    parser.add_argument("--features", type=Path, default=None, metavar="DIR",
+                        help="score a precomputed feature table (python -m engine features "
+                             "--out DIR) instead of the database; p_alive and clv_12m stay empty")
 
 
 def _summary(card: pd.DataFrame, as_of: dt.date, plan: scoring.ScoringPlan, out: Path) -> str:
@@ -179,6 +182,8 @@ def _summary(card: pd.DataFrame, as_of: dt.date, plan: scoring.ScoringPlan, out:
 def run(args: argparse.Namespace) -> int:
     from engine.cli import InputRejected
 
+    if getattr(args, "features", None) is not None:
+        return _run_on_features(args)
     db = Path(args.db)
     if not db.exists():
         raise InputRejected(f"{db}: no such database file; import data first "
@@ -204,6 +209,43 @@ def run(args: argparse.Namespace) -> int:
     print(_summary(card, as_of, weighting, args.out))
     if left_empty:
         print(f"{db}: {left_empty}", file=sys.stderr)
+    return 0
+
+
+def _run_on_features(args: argparse.Namespace) -> int:
+    """`--features DIR`: score a feature table from `engine features` (DESIGN §2).
+
+    Only what needs raw events is missing: p_alive and clv_12m (the CLV
+    models read purchases) are left empty; next_action and next_action_due
+    are computed as if there were no follow-ups, under the default playbook
+    (the follow-up log and the saved playbook live in the database). Which
+    optional sources hold data comes from DIR/features.json, or is judged
+    from the table itself.
+    """
+    from engine.cli import InputRejected
+    from engine.features import parquet_source
+
+    try:
+        features, meta = parquet_source.read_features(args.features)
+    except Exception as exc:  # no such folder, no parquet files
+        raise InputRejected(f"{args.features}: no feature table ({exc})") from None
+    as_of = args.as_of or (dt.date.fromisoformat(meta["as_of"]) if meta.get("as_of")
+                           else dt.date.today())
+    available = meta.get("available") or parquet_source.available_from_features(features)
+    try:
+        weighting = scoring.scoring_plan(args.weights, available)
+    except ValueError as exc:
+        raise InputRejected(f"{args.features}: {exc}") from None
+    from engine.features.followup_state import FOLLOWUP_STATE_COLUMNS
+    no_followups = pd.DataFrame({c: pd.Series([], dtype=object) for c in FOLLOWUP_STATE_COLUMNS})
+    actions = {"as_of": as_of, "followup_state": no_followups,
+               "playbook": plan.DEFAULT_PLAYBOOK, "lang": getattr(args, "lang", "en")}
+    card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
+                           available=available, lifetime=None, actions=actions)
+    export.write_csv(card, args.out)
+    print(_summary(card, as_of, weighting, args.out))
+    print(f"{args.features}: p_alive and clv_12m are left empty: the lifetime-value "
+          f"models need the raw purchases.", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,299 @@
+-- GENERATED from customer.sql by engine/features/portable.py (SQLGlot 30.30.0); do not edit.
+-- Regenerate: python -m engine.features.portable
+/* One row per customer known as of $as_of (DESIGN §4): the feature table that */
+/* scoring, RFM, pyramid, risk and lifecycle read. See customer.py for every */
+/* output column. */
+/* Portable subset (a later issue transpiles this to Spark SQL with SQLGlot): */
+/* date_diff('day', a, b) instead of date minus date, CASE inside aggregates */
+/* instead of FILTER, NULLIF around divisors, lag() for gaps, median(). */
+/* Speed: events are grouped and ordered by a whole-number key per customer */
+/* (customer_keys) rather than by the text customer_id, which makes the */
+/* sorting for lag() and the grouping several times cheaper. Each event */
+/* table is read by its own CTE, never by a shared one (a CTE read twice is */
+/* materialised). */
+WITH bounds AS (
+  /* T and the window edges. A window "(edge, T]" holds dates > edge; */
+  /* the 12 calendar months ending with T's month hold dates >= from_12m. */
+  SELECT
+    CAST(__AS_OF_DATE__ AS DATE) AS t,
+    CAST(__AS_OF_DATE__ - INTERVAL '182' DAY AS DATE) AS edge_6m,
+    CAST(__AS_OF_DATE__ - INTERVAL '180' DAY AS DATE) AS edge_prev_90d,
+    CAST(__AS_OF_DATE__ - INTERVAL '90' DAY AS DATE) AS edge_90d,
+    CAST(__AS_OF_DATE__ - INTERVAL '30' DAY AS DATE) AS edge_30d,
+    CAST(DATE_TRUNC('MONTH', __AS_OF_DATE__) - INTERVAL '11' MONTH AS DATE) AS from_12m
+), customer_keys AS (
+  /* A whole number per customer, in customer_id order. */
+  SELECT
+    customer_id,
+    ROW_NUMBER() OVER (ORDER BY customer_id NULLS LAST) AS ckey
+  FROM customers
+), txn_by_customer AS (
+  /* Transactions up to T, one pass of plain aggregates. A purchase is */
+  /* amount >= 0 and status not 'refunded'; spend and revenue are net sums */
+  /* of all amounts (refunds are stored negative). */
+  SELECT
+    x.ckey,
+    SUM(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END) AS spend_6m,
+    COUNT(CASE WHEN x.is_purchase AND x.txn_date > b.edge_6m THEN 1 END) AS purchases_6m,
+    MIN(CASE WHEN x.is_purchase THEN x.txn_date END) AS first_purchase_date,
+    MAX(CASE WHEN x.is_purchase THEN x.txn_date END) AS last_purchase_date,
+    MAX(x.txn_date) AS last_txn_date,
+    COUNT(CASE WHEN x.due_date <= b.t AND x.paid_date <= x.due_date THEN 1 END) AS paid_on_time,
+    COUNT(CASE WHEN x.due_date <= b.t THEN 1 END) AS payments_due,
+    MAX(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN x.txn_date END) AS last_purchase_12m,
+    COUNT(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN 1 END) AS frequency_12m,
+    SUM(CASE WHEN x.txn_date >= b.from_12m THEN x.amount ELSE 0 END) AS revenue_12m,
+    SUM(CASE WHEN x.txn_date > b.edge_90d THEN x.amount ELSE 0 END) AS spend_90d,
+    SUM(
+      CASE
+        WHEN x.txn_date > b.edge_prev_90d AND x.txn_date <= b.edge_90d
+        THEN x.amount
+        ELSE 0
+      END
+    ) AS spend_prev_90d
+  FROM (
+    SELECT
+      k.ckey,
+      t.txn_date,
+      t.amount,
+      t.due_date,
+      t.paid_date,
+      t.amount >= 0 AND COALESCE(t.status, '') <> 'refunded' AS is_purchase
+    FROM transactions AS t
+    JOIN customer_keys AS k
+      ON k.customer_id = t.customer_id
+  ) AS x
+  CROSS JOIN bounds AS b
+  WHERE
+    x.txn_date <= b.t
+  GROUP BY
+    x.ckey
+), purchase_steps AS (
+  /* Purchases up to T in date order, each with the date of the */
+  /* customer's previous purchase. A purchase on a later day than the */
+  /* previous one starts a new purchase day; in a later month, a new */
+  /* purchase month. */
+  SELECT
+    k.ckey,
+    t.txn_date,
+    LAG(t.txn_date) OVER (PARTITION BY k.ckey ORDER BY t.txn_date NULLS LAST) AS prev_date
+  FROM transactions AS t
+  JOIN customer_keys AS k
+    ON k.customer_id = t.customer_id
+  CROSS JOIN bounds AS b
+  WHERE
+    t.txn_date <= b.t AND t.amount >= 0 AND COALESCE(t.status, '') <> 'refunded'
+), purchase_days_by_customer AS (
+  SELECT
+    s.ckey,
+    COUNT(CASE WHEN s.prev_date IS NULL OR s.prev_date < s.txn_date THEN 1 END) AS purchase_days,
+    MEDIAN(
+      CASE WHEN s.prev_date < s.txn_date THEN DATEDIFF(DAY, s.prev_date, s.txn_date) END
+    ) AS median_gap_days,
+    COUNT(
+      CASE
+        WHEN s.txn_date >= b.from_12m
+        AND (
+          s.prev_date IS NULL
+          OR DATE_TRUNC('MONTH', s.prev_date) < DATE_TRUNC('MONTH', s.txn_date)
+        )
+        THEN 1
+      END
+    ) AS purchase_months_12m
+  FROM purchase_steps AS s
+  CROSS JOIN bounds AS b
+  GROUP BY
+    s.ckey
+), products_by_customer AS (
+  /* Distinct products of purchases in the last 6 months; the category */
+  /* stands in where the product is empty. */
+  SELECT
+    k.ckey,
+    COUNT(DISTINCT COALESCE(NULLIF(t.product, ''), NULLIF(t.category, ''))) AS products_6m
+  FROM transactions AS t
+  JOIN customer_keys AS k
+    ON k.customer_id = t.customer_id
+  CROSS JOIN bounds AS b
+  WHERE
+    t.txn_date > b.edge_6m
+    AND t.txn_date <= b.t
+    AND t.amount >= 0
+    AND COALESCE(t.status, '') <> 'refunded'
+  GROUP BY
+    k.ckey
+), interaction_by_customer AS (
+  /* Interactions up to T, by calendar date. */
+  SELECT
+    i.ckey,
+    COUNT(CASE WHEN i.d > b.edge_6m THEN 1 END) AS interactions_6m,
+    COUNT(CASE WHEN i.d > b.edge_6m AND i.kind = 'event' THEN 1 END) AS events_6m,
+    MEDIAN(CASE WHEN i.d > b.edge_6m THEN i.response_hours END) AS median_response_hours_6m,
+    COUNT(CASE WHEN i.kind = 'referral' THEN 1 END) AS referral_interactions,
+    COUNT(CASE WHEN i.d > b.edge_90d AND i.kind = 'complaint' THEN 1 END) AS complaints_90d,
+    COUNT(CASE WHEN i.d > b.edge_30d THEN 1 END) AS interactions_30d,
+    COUNT(CASE WHEN i.d > b.edge_90d THEN 1 END) AS interactions_90d,
+    MIN(i.d) AS first_interaction_date,
+    MAX(i.d) AS last_interaction_date,
+    MAX(CASE WHEN i.kind = 'consultation' THEN i.d END) AS last_consultation_date
+  FROM (
+    SELECT
+      k.ckey,
+      n.kind,
+      n.response_hours,
+      CAST(n.ts AS DATE) AS d
+    FROM interactions AS n
+    JOIN customer_keys AS k
+      ON k.customer_id = n.customer_id
+  ) AS i
+  CROSS JOIN bounds AS b
+  WHERE
+    i.d <= b.t
+  GROUP BY
+    i.ckey
+), events_after_t AS (
+  /* Customers with an event after T (not counted, only used to tell */
+  /* "no events at all" from "all events still to come"). */
+  SELECT
+    customer_id
+  FROM transactions
+  CROSS JOIN bounds AS b
+  WHERE
+    txn_date > b.t
+  UNION
+  SELECT
+    customer_id
+  FROM interactions
+  CROSS JOIN bounds AS b
+  WHERE
+    CAST(ts AS DATE) > b.t
+), customer_rows AS (
+  /* Every customer with its event aggregates, and whether it is known by */
+  /* T: a first contact on or before T, or an event on or before T, or no */
+  /* first contact date and no events at all. */
+  SELECT
+    k.ckey,
+    c.customer_id,
+    c.name,
+    c.customer_type,
+    c.channel_type,
+    c.region,
+    c.source,
+    c.owner,
+    c.first_contact_date,
+    c.contract_end,
+    c.referred_by,
+    b.t,
+    tx.spend_6m,
+    tx.purchases_6m,
+    pr.products_6m,
+    tx.first_purchase_date,
+    tx.last_purchase_date,
+    tx.last_txn_date,
+    pd.purchase_days,
+    pd.median_gap_days,
+    pd.purchase_months_12m,
+    tx.paid_on_time,
+    tx.payments_due,
+    tx.last_purchase_12m,
+    tx.frequency_12m,
+    tx.revenue_12m,
+    tx.spend_90d,
+    tx.spend_prev_90d,
+    ia.interactions_6m,
+    ia.events_6m,
+    ia.median_response_hours_6m,
+    ia.referral_interactions,
+    ia.complaints_90d,
+    ia.interactions_30d,
+    ia.interactions_90d,
+    ia.first_interaction_date,
+    ia.last_interaction_date,
+    ia.last_consultation_date,
+    LEAST(
+      CASE WHEN c.first_contact_date <= b.t THEN c.first_contact_date END,
+      ia.first_interaction_date
+    ) AS first_contact, /* the earlier of the first contact date (once it has come) and the */ /* first interaction */
+    (
+      c.first_contact_date <= b.t
+      OR NOT tx.ckey IS NULL
+      OR NOT ia.ckey IS NULL
+      OR (
+        c.first_contact_date IS NULL AND later.customer_id IS NULL
+      )
+    ) AS is_known
+  FROM customers AS c
+  JOIN customer_keys AS k
+    ON k.customer_id = c.customer_id
+  CROSS JOIN bounds AS b
+  LEFT JOIN txn_by_customer AS tx
+    ON tx.ckey = k.ckey
+  LEFT JOIN purchase_days_by_customer AS pd
+    ON pd.ckey = k.ckey
+  LEFT JOIN products_by_customer AS pr
+    ON pr.ckey = k.ckey
+  LEFT JOIN interaction_by_customer AS ia
+    ON ia.ckey = k.ckey
+  LEFT JOIN events_after_t AS later
+    ON later.customer_id = c.customer_id
+), referrals AS (
+  /* Known customers that name a referrer, counted for the referrer. */
+  SELECT
+    referred_by AS customer_id,
+    COUNT(*) AS referred_customers
+  FROM customer_rows
+  WHERE
+    is_known AND NOT referred_by IS NULL
+  GROUP BY
+    referred_by
+)
+SELECT
+  c.customer_id,
+  name,
+  customer_type,
+  channel_type,
+  region,
+  source,
+  owner,
+  first_contact_date,
+  contract_end,
+  referred_by,
+  COALESCE(spend_6m, 0) AS spend_6m, /* consumption */
+  COALESCE(purchases_6m, 0) AS purchases_6m,
+  COALESCE(ROUND(spend_6m / NULLIF(purchases_6m, 0), 6), 0) AS aov_6m,
+  COALESCE(products_6m, 0) AS products_6m,
+  COALESCE(interactions_6m, 0) AS interactions_6m, /* interaction */
+  COALESCE(events_6m, 0) AS events_6m,
+  median_response_hours_6m,
+  first_purchase_date, /* stability */
+  first_interaction_date,
+  first_contact,
+  DATEDIFF(DAY, LEAST(first_purchase_date, first_contact), t) AS tenure_days,
+  COALESCE(purchase_months_12m, 0) AS purchase_months_12m,
+  CAST(paid_on_time AS DOUBLE) / NULLIF(payments_due, 0) AS ontime_share,
+  CASE WHEN contract_end > t THEN 1 WHEN contract_end <= t THEN 0 END AS renewal,
+  COALESCE(r.referred_customers, 0) AS referred_customers, /* referral */
+  COALESCE(referral_interactions, 0) AS referral_interactions,
+  last_purchase_12m, /* RFM over the 12 calendar months ending with T's month (NULL for non-buyers) */
+  DATEDIFF(DAY, last_purchase_12m, t) AS recency_days_12m,
+  COALESCE(frequency_12m, 0) AS frequency_12m,
+  CASE WHEN frequency_12m > 0 THEN revenue_12m END AS monetary_12m,
+  COALESCE(revenue_12m, 0) AS revenue_12m,
+  COALESCE(spend_90d, 0) AS spend_90d, /* risk, demand and lifecycle inputs */
+  COALESCE(spend_prev_90d, 0) AS spend_prev_90d,
+  COALESCE(complaints_90d, 0) AS complaints_90d,
+  COALESCE(interactions_30d, 0) AS interactions_30d,
+  COALESCE(interactions_90d, 0) AS interactions_90d,
+  last_txn_date,
+  last_interaction_date,
+  last_consultation_date,
+  last_purchase_date,
+  COALESCE(purchase_days, 0) AS purchase_days,
+  median_gap_days,
+  DATEDIFF(DAY, last_purchase_date, t) AS days_since_last_purchase
+FROM customer_rows AS c
+LEFT JOIN referrals AS r
+  ON r.customer_id = c.customer_id
+WHERE
+  c.is_known
+ORDER BY
+  c.ckey NULLS LAST
