@@ -273,3 +273,65 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(browser,
         context.close()
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# --- maintenance plan: a follow-up logged in the browser -------------------------------------
+
+def test_logging_a_followup_on_the_plan_page_advances_the_task(browser, demo_db, tmp_path):
+    """Pick an overdue wake-up task, log the call; the task is due a cadence later, at once."""
+    import re
+    import shutil
+    from datetime import date, timedelta
+
+    from engine import plan, scoring, store
+    from engine.features import customer_features, optional_columns_present
+    from engine.features.followup_state import followup_state
+
+    db = tmp_path / "plan.duckdb"
+    shutil.copy(demo_db, db)
+    with store.connect(db) as con:
+        as_of = store.date_range(con)[1]
+        features = customer_features(con, as_of=as_of)
+        scores = scoring.score_customers(features,
+                                         available=optional_columns_present(con, as_of=as_of))
+        tasks = plan.task_list(features, tiers=scores.set_index("customer_id")["tier"],
+                               followup_state=followup_state(con, as_of=as_of), as_of=as_of)
+    late = tasks[tasks["overdue"] & (tasks["action"] == "wake_up")]
+    customer, overdue = late["customer_id"].iloc[0], int(tasks["overdue"].sum())
+    due = min(date.today(), as_of) + timedelta(days=plan.DEFAULT_PLAYBOOK[1].cadence_days)
+
+    proc, url = start_streamlit(db)
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        open_from_navigation(page, url, "plan", "Plan")
+        page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
+        overdue_card = page.locator('[data-testid="stMetric"]').filter(
+            has_text=re.compile("^Overdue")).locator('[data-testid="stMetricValue"]')
+        assert overdue_card.inner_text() == f"{overdue:,}"
+        pick = page.get_by_role("combobox", name="Customer")
+        pick.click()
+        pick.fill(customer)
+        page.get_by_role("option", name=re.compile(f"^{customer} · ")).click()
+        page.get_by_role("button", name="Save follow-up").wait_for(timeout=60_000)
+        wait_idle(page)
+        page.get_by_text(re.compile("^Next action: Wake up, due .* Overdue by")).wait_for(
+            timeout=60_000)
+        page.get_by_label("Result", exact=True).fill("sent the returning-customer coupon")
+        page.get_by_role("button", name="Save follow-up").click()
+        page.get_by_text(re.compile(f"saved for {customer}\\. Next action: Wake up, due {due}")).wait_for(
+            timeout=60_000)
+        wait_idle(page)
+        overdue_card.filter(has_text=f"{overdue - 1:,}").wait_for(timeout=60_000)
+        with store.connect(db) as con:       # written at once, in the file
+            logged = plan.customer_followups(con, customer)
+        assert logged["result"].iloc[0] == "sent the returning-customer coupon"
+        assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "plan_followup.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(timeout=20)
