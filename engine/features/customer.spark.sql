@@ -6,11 +6,10 @@
 /* Portable subset (a later issue transpiles this to Spark SQL with SQLGlot): */
 /* date_diff('day', a, b) instead of date minus date, CASE inside aggregates */
 /* instead of FILTER, NULLIF around divisors, lag() for gaps, median(). */
-/* Speed: events are grouped and ordered by a whole-number key per customer */
-/* (customer_keys) rather than by the text customer_id, which makes the */
-/* sorting for lag() and the grouping several times cheaper. Each event */
-/* table is read by its own CTE, never by a shared one (a CTE read twice is */
-/* materialised). */
+/* Speed: each event table is read by its own CTE with plain GROUP BYs, never */
+/* through a shared CTE (a CTE read twice is materialised). Only the lag() */
+/* window partitions by a whole-number key per customer (customer_keys): */
+/* sorting by it is cheaper than by the text customer_id. */
 WITH bounds AS (
   /* T and the window edges. A window "(edge, T]" holds dates > edge; */
   /* the 12 calendar months ending with T's month hold dates >= from_12m. */
@@ -22,7 +21,7 @@ WITH bounds AS (
     CAST(__AS_OF_DATE__ - INTERVAL '30' DAY AS DATE) AS edge_30d,
     CAST(DATE_TRUNC('MONTH', __AS_OF_DATE__) - INTERVAL '11' MONTH AS DATE) AS from_12m
 ), customer_keys AS (
-  /* A whole number per customer, in customer_id order. */
+  /* A whole number per customer, in customer_id order (also the output order). */
   SELECT
     customer_id,
     ROW_NUMBER() OVER (ORDER BY customer_id NULLS LAST) AS ckey
@@ -32,7 +31,7 @@ WITH bounds AS (
   /* amount >= 0 and status not 'refunded'; spend and revenue are net sums */
   /* of all amounts (refunds are stored negative). */
   SELECT
-    x.ckey,
+    x.customer_id,
     SUM(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END) AS spend_6m,
     COUNT(CASE WHEN x.is_purchase AND x.txn_date > b.edge_6m THEN 1 END) AS purchases_6m,
     MIN(CASE WHEN x.is_purchase THEN x.txn_date END) AS first_purchase_date,
@@ -53,21 +52,19 @@ WITH bounds AS (
     ) AS spend_prev_90d
   FROM (
     SELECT
-      k.ckey,
-      t.txn_date,
-      t.amount,
-      t.due_date,
-      t.paid_date,
-      t.amount >= 0 AND COALESCE(t.status, '') <> 'refunded' AS is_purchase
-    FROM transactions AS t
-    JOIN customer_keys AS k
-      ON k.customer_id = t.customer_id
+      customer_id,
+      txn_date,
+      amount,
+      due_date,
+      paid_date,
+      amount >= 0 AND COALESCE(status, '') <> 'refunded' AS is_purchase
+    FROM transactions
   ) AS x
   CROSS JOIN bounds AS b
   WHERE
     x.txn_date <= b.t
   GROUP BY
-    x.ckey
+    x.customer_id
 ), purchase_steps AS (
   /* Purchases up to T in date order, each with the date of the */
   /* customer's previous purchase. A purchase on a later day than the */
@@ -108,11 +105,9 @@ WITH bounds AS (
   /* Distinct products of purchases in the last 6 months; the category */
   /* stands in where the product is empty. */
   SELECT
-    k.ckey,
+    t.customer_id,
     COUNT(DISTINCT COALESCE(NULLIF(t.product, ''), NULLIF(t.category, ''))) AS products_6m
   FROM transactions AS t
-  JOIN customer_keys AS k
-    ON k.customer_id = t.customer_id
   CROSS JOIN bounds AS b
   WHERE
     t.txn_date > b.edge_6m
@@ -120,11 +115,11 @@ WITH bounds AS (
     AND t.amount >= 0
     AND COALESCE(t.status, '') <> 'refunded'
   GROUP BY
-    k.ckey
+    t.customer_id
 ), interaction_by_customer AS (
   /* Interactions up to T, by calendar date. */
   SELECT
-    i.ckey,
+    i.customer_id,
     COUNT(CASE WHEN i.d > b.edge_6m THEN 1 END) AS interactions_6m,
     COUNT(CASE WHEN i.d > b.edge_6m AND i.kind = 'event' THEN 1 END) AS events_6m,
     MEDIAN(CASE WHEN i.d > b.edge_6m THEN i.response_hours END) AS median_response_hours_6m,
@@ -137,19 +132,17 @@ WITH bounds AS (
     MAX(CASE WHEN i.kind = 'consultation' THEN i.d END) AS last_consultation_date
   FROM (
     SELECT
-      k.ckey,
-      n.kind,
-      n.response_hours,
-      CAST(n.ts AS DATE) AS d
-    FROM interactions AS n
-    JOIN customer_keys AS k
-      ON k.customer_id = n.customer_id
+      customer_id,
+      kind,
+      response_hours,
+      CAST(ts AS DATE) AS d
+    FROM interactions
   ) AS i
   CROSS JOIN bounds AS b
   WHERE
     i.d <= b.t
   GROUP BY
-    i.ckey
+    i.customer_id
 ), events_after_t AS (
   /* Customers with an event after T (not counted, only used to tell */
   /* "no events at all" from "all events still to come"). */
@@ -215,8 +208,8 @@ WITH bounds AS (
     ) AS first_contact, /* the earlier of the first contact date (once it has come) and the */ /* first interaction */
     (
       c.first_contact_date <= b.t
-      OR NOT tx.ckey IS NULL
-      OR NOT ia.ckey IS NULL
+      OR NOT tx.customer_id IS NULL
+      OR NOT ia.customer_id IS NULL
       OR (
         c.first_contact_date IS NULL AND later.customer_id IS NULL
       )
@@ -226,13 +219,13 @@ WITH bounds AS (
     ON k.customer_id = c.customer_id
   CROSS JOIN bounds AS b
   LEFT JOIN txn_by_customer AS tx
-    ON tx.ckey = k.ckey
+    ON tx.customer_id = c.customer_id
   LEFT JOIN purchase_days_by_customer AS pd
     ON pd.ckey = k.ckey
   LEFT JOIN products_by_customer AS pr
-    ON pr.ckey = k.ckey
+    ON pr.customer_id = c.customer_id
   LEFT JOIN interaction_by_customer AS ia
-    ON ia.ckey = k.ckey
+    ON ia.customer_id = c.customer_id
   LEFT JOIN events_after_t AS later
     ON later.customer_id = c.customer_id
 ), referrals AS (
