@@ -9,13 +9,14 @@ import pytest
 
 from engine import ingest, store
 from tests.conftest import ROOT, open_page
+from ui.import_view import IGNORE
 
 SAMPLES = ROOT / "data" / "samples"
-BROKEN = ("客户编号,交易日期,金额\n"
-          "C000001,2025-03-01,100\n"
-          "C000002,2025-13-45,200\n"
-          "C000003,2025-03-02,abc\n"
-          "C000004,2025-03-03,50\n").encode("utf-8")
+BROKEN = ("客户编号,交易日期,金额,状态\n"
+          "C000001,2025-03-01,100,已支付\n"
+          "C000002,2025-13-45,200,paid\n"
+          "C000003,2025-03-02,abc,paid\n"
+          "C000004,2025-03-03,50,神秘状态\n").encode("utf-8")
 LABELS = {
     "en": {"title": "Import data", "tabs": ["Import files", "History and undo", "Start over"],
            "metrics": ["Inserted", "Updated", "Unchanged", "Rejected", "Customers created"],
@@ -95,7 +96,7 @@ def test_upload_map_import_then_undo(work_db, lang):
     preview = next(d.value for d in at.dataframe if "ok" in d.value.columns)
     assert "product" in preview.columns
 
-    edit_mapping(at, "商品名称", "")   # leave the product name out
+    edit_mapping(at, "商品名称", IGNORE)   # leave the product name out
     preview = next(d.value for d in at.dataframe if "ok" in d.value.columns)
     assert "product" not in preview.columns and "category" in preview.columns
 
@@ -161,6 +162,8 @@ def test_skip_invalid_imports_the_valid_rows_and_offers_the_rejected(work_db):
     assert not at.exception, at.exception
     shown = metrics(at)
     assert (shown["Inserted"], shown["Rejected"]) == ("2", "2")
+    assert any("status: 1 value(s) matched no known word and were stored as “other” (神秘状态 ×1)"
+               in c.value for c in at.caption)
     assert any(b.label == "Download the 2 rejected rows (CSV with an error column)"
                for b in at.download_button)
     assert table_counts(work_db)["transactions"] == before["transactions"] + 2
@@ -178,7 +181,7 @@ def test_unmapped_required_column_blocks_the_import(work_db):
     at = open_page("data", "en")
     upload(at, "customers", "customers.csv", (SAMPLES / "customers.csv").read_bytes())
     assert not at.button(key="data_page.import").disabled
-    edit_mapping(at, "客户编号", "")
+    edit_mapping(at, "客户编号", IGNORE)
     assert "no column is mapped to customer_id" in error_text(at)
     assert at.button(key="data_page.import").disabled
 
@@ -186,7 +189,7 @@ def test_unmapped_required_column_blocks_the_import(work_db):
 def test_a_saved_mapping_is_offered_again(work_db):
     at = open_page("data", "en")
     upload(at, "customers", "customers.csv", (SAMPLES / "customers.csv").read_bytes())
-    edit_mapping(at, "地区", "")   # no region
+    edit_mapping(at, "地区", IGNORE)   # no region
     name_box = next(w for w in at.text_input if w.key.startswith("data_page.save_name."))
     name_box.input("crm export").run()
     next(b for b in at.button if b.key.startswith("data_page.save.")).click().run()
@@ -195,7 +198,7 @@ def test_a_saved_mapping_is_offered_again(work_db):
     saved = next(s for s in at.selectbox if s.key.startswith("data_page.saved."))
     assert saved.value == "crm export"
     editor = next(e for e in at.data_editor if e.key.startswith("data_page.map."))
-    assert dict(zip(editor.value["header"], editor.value["column"]))["地区"] == ""
+    assert dict(zip(editor.value["header"], editor.value["column"]))["地区"] == IGNORE
     table, kept = ingest.load_mapping(work_db, "crm export")
     assert table == "customers" and kept["地区"] is None and kept["客户编号"] == "customer_id"
 

@@ -18,7 +18,7 @@ import streamlit as st
 
 from engine import i18n, store
 from engine.ingest import (ImportItem, ImportRejected, column_choices, mapping_frame,
-                           mapping_from_frame, mapping_problems, required)
+                           mapping_problems, required)
 from engine.ingest.errors import column_label
 from ui import context, data
 
@@ -27,6 +27,7 @@ SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "inter
                 "followups.csv")
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx"]
 AUTO = "auto"   # an option meaning "let the engine detect it" (None to the engine)
+IGNORE = "-"    # the mapping editor's "not imported" (None to the engine)
 ENCODINGS = (AUTO, "utf-8", "gbk", "gb18030", "big5", "utf-16")
 SEPARATORS = {AUTO: "data_page.option.auto", ",": "data_page.separator.comma",
               ";": "data_page.separator.semicolon", "\t": "data_page.separator.tab",
@@ -173,23 +174,29 @@ def _detected(info, lang: str) -> str:
 
 
 def _mapping_editor(info, table: str, given: dict | None, *, key: str, lang: str) -> dict:
-    """The automatic (or saved) mapping in an editable table; returns the mapping as edited."""
+    """The automatic (or saved) mapping in an editable table; returns the mapping as edited.
+
+    "Not imported" travels as IGNORE in the editor (an empty cell would show
+    as None in the browser) and as None in the mapping.
+    """
     t = functools.partial(i18n.t, lang=lang)
     needed = set(required(table))
     st.markdown(f"**{t('data_page.mapping.title')}**")
     st.caption(t("data_page.mapping.caption"))
     frame = mapping_frame(info.headers, table, given, sample=info.sample)
+    frame["column"] = frame["column"].replace("", IGNORE)
     edited = st.data_editor(
         frame, key=key, hide_index=True, width="stretch", disabled=["header", "example"],
         column_config={
             "header": st.column_config.TextColumn(t("data_page.mapping.header")),
             "example": st.column_config.TextColumn(t("data_page.mapping.example")),
             "column": st.column_config.SelectboxColumn(
-                t("data_page.mapping.column"), options=column_choices(table), width="medium",
-                format_func=lambda c: column_name(c, lang, star=c in needed) if c
-                else t("data_page.mapping.ignore"))})
-    # "ignore" must come back as None; mapping_from_frame gives NaN for it under pandas 3
-    return {h: c if isinstance(c, str) and c else None for h, c in mapping_from_frame(edited).items()}
+                t("data_page.mapping.column"), width="medium", required=True,
+                options=[IGNORE, *column_choices(table)[1:]],
+                format_func=lambda c: t("data_page.mapping.ignore") if c == IGNORE
+                else column_name(c, lang, star=c in needed))})
+    targets = edited["column"].astype(object).where(edited["column"].notna(), IGNORE)
+    return {h: None if c in (IGNORE, "") else c for h, c in zip(edited["header"], targets)}
 
 
 def _save_mapping(db: str, table: str, mapping: dict, fid: str, lang: str) -> None:
