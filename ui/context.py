@@ -37,13 +37,21 @@ def language() -> str:
     return st.session_state["lang"]
 
 
+def _choose_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_widget"]
+
+
 def sidebar() -> None:
     """Language switch, data source and as-of date; stores the Context."""
     lang = language()
+    # The widget has its own key, mirrored from "lang" on every run: widget
+    # state is dropped on a run that does not draw the widget, the choice
+    # itself must never be.
+    st.session_state["lang_widget"] = lang
     with st.sidebar:
-        st.radio(i18n.t("sidebar.language", lang), i18n.LANGUAGES, key="lang",
-                 format_func={"zh": "中文", "en": "English"}.get, horizontal=True)
-        lang = st.session_state["lang"]
+        st.radio(i18n.t("sidebar.language", lang), i18n.LANGUAGES, key="lang_widget",
+                 format_func={"zh": "中文", "en": "English"}.get, horizontal=True,
+                 on_change=_choose_language)
         st.subheader(i18n.t("sidebar.data_source", lang))
         db = st.text_input(i18n.t("sidebar.db_path", lang),
                            value=str(store.default_db_path()), key="db_path",
