@@ -30,6 +30,6 @@ $(VENV)/.runtime: requirements.txt
 	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+$(VENV)/.dev: requirements-dev.txt requirements-spark.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -r requirements-spark.txt
 	touch $@
