@@ -179,3 +179,37 @@ def churn_training(ws: Workspace) -> None:
 
 STEPS.append(Step("risk, tags, lifecycle (cached features)", risk_and_plan))
 STEPS.append(Step("churn model training", churn_training, once=True))
+
+
+# --- features on Spark -------------------------------------------------------------------
+
+def features_on_spark(ws: Workspace) -> None:
+    """Export the bench DB to Parquet (untimed), then time the feature table on DuckDB
+    (views over the Parquet files) and on Spark local[*] (session start-up separate)."""
+    from engine.export_parquet import export_parquet
+    from engine.features import parquet_source
+    try:
+        from engine.spark_features import spark_features_frame, spark_session
+        import pyspark  # noqa: F401
+    except ImportError:
+        ws.note[:] = ["skipped: pip install -r requirements-spark.txt (and Java 17)"]
+        return
+    source = ws.root / "parquet"
+    if not source.exists():
+        export_parquet(ws.db, source)
+    started = time.perf_counter()
+    duck, _ = parquet_source.duckdb_features(source, as_of=ws.as_of)
+    duck_s = time.perf_counter() - started
+    started = time.perf_counter()
+    spark = spark_session("local[*]")
+    start_s = time.perf_counter() - started
+    started = time.perf_counter()
+    out = ws.root / "spark_features"
+    spark_features_frame(spark, source, as_of=ws.as_of).write.mode("overwrite").parquet(str(out))
+    spark_s = time.perf_counter() - started
+    spark.stop()
+    ws.note[:] = [f"DuckDB {duck_s:.2f} s vs Spark local {spark_s:.2f} s "
+                  f"(+ {start_s:.1f} s start-up), {len(duck):,} customers"]
+
+
+STEPS.append(Step("features on spark (local)", features_on_spark, "duckdb GROUP BY", once=True))
