@@ -46,7 +46,7 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     days = dict(min_value=0, max_value=MAX_DAYS, step=1, required=True, format="%d")
     edited = st.data_editor(
         data.playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
-        key=f"plan_page.playbook.{ctx.version}", column_config={
+        key=f"plan_page.playbook.{ctx.version}.{ctx.lang}", column_config={
             "action": st.column_config.SelectboxColumn(
                 t("plan_page.rule.action"), options=ACTIONS, required=True,
                 format_func=lambda c: ctx.label("action", c)),
@@ -61,8 +61,8 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
                 t("plan_page.rule.owner_role"), options=OWNER_ROLES, required=True,
                 format_func=lambda c: ctx.label("owner_role", c))})
     save, reset, _ = st.columns([1, 1, 3])
-    save.button(t("plan_page.playbook_save"), type="primary", width="stretch", on_click=save_playbook,
-                args=(edited,), key="plan_page.playbook_save")
+    save.button(t("plan_page.playbook_save"), type="primary", width="stretch",
+                on_click=save_playbook, args=(edited,), key="plan_page.playbook_save")
     reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
                  args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset")
     if "plan_page.playbook_error" in ss:
@@ -70,24 +70,26 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
 
 options = data.task_options(ctx.db, ctx.version, ctx.as_of, settings)
 row = st.columns([2, 2, 1])
-owners = row[0].multiselect(t("plan_page.filter.owner"), options["owner"], key=carry("plan_page.owners"),
-                            format_func=lambda o: ctx.label("owner_role", o), placeholder=t("customers.all"))
-actions = row[1].multiselect(t("plan_page.filter.action"), options["action"], key=carry("plan_page.actions"),
-                             format_func=lambda a: ctx.label("action", a), placeholder=t("customers.all"))
+owners = row[0].multiselect(t("plan_page.filter.owner"), options["owner"],
+                            key=carry("plan_page.owners"), placeholder=t("customers.all"),
+                            format_func=lambda o: ctx.label("owner_role", o))
+actions = row[1].multiselect(t("plan_page.filter.action"), options["action"],
+                             key=carry("plan_page.actions"), placeholder=t("customers.all"),
+                             format_func=lambda a: ctx.label("action", a))
 due = row[2].selectbox(t("plan_page.filter.due"), DUE, key=carry("plan_page.due"),
                        format_func=lambda d: t(f"plan_page.due.{d}", as_of=ctx.as_of))
-view = data.task_view(ctx.db, ctx.version, ctx.as_of, settings, tuple(owners), tuple(actions), due,
-                      ctx.lang)
+filters = (tuple(owners), tuple(actions), due, ctx.lang)
+view = data.task_view(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 table, codes = view["table"], view["codes"]
 
 cards = st.columns(4)
-cards[0].metric(t("plan_page.kpi.tasks"), f"{view['total']:,}", border=True, help=t("plan_page.kpi.tasks_help"))
+cards[0].metric(t("plan_page.kpi.tasks"), f"{view['total']:,}", border=True,
+                help=t("plan_page.kpi.tasks_help"))
 cards[1].metric(t("plan_page.kpi.overdue"), f"{view['overdue']:,}", border=True)
 cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=True)
 cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
 
-files = data.task_files(ctx.db, ctx.version, ctx.as_of, settings, tuple(owners), tuple(actions), due,
-                        ctx.lang)
+files = data.task_files(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 name = f"call_list_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
 csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
@@ -103,28 +105,31 @@ styled = shown.style.apply(lambda c: [LATE if x else "" for x in late]).format(
 event = st.dataframe(
     styled, hide_index=True, height=460, on_select="rerun", selection_mode="single-row",
     key=f"plan_page.tasks.{ss.get(f'{FORM}.saved', 0)}",
-    column_order=["state", "customer_id", "name", "action", "owner", "due_date", "days_overdue", "tier",
-                  "risk_level", "demand_tag", "lifecycle", "last_followup_date", "last_followup_result",
-                  "last_followup_status", "followups"],
+    column_order=["state", "customer_id", "name", "action", "owner", "due_date", "days_overdue",
+                  "tier", "risk_level", "demand_tag", "lifecycle", "last_followup_date",
+                  "last_followup_result", "last_followup_status", "followups"],
     column_config={c: t(f"plan_page.col.{c}") for c in shown.columns} | {
-        "state": st.column_config.TextColumn(t("plan_page.col.state"), help=t("plan_page.state_help"))})
-st.caption(t("plan_page.pick_hint") + (" " + t("plan_page.shown", shown=SHOWN) if len(table) > SHOWN else ""))
+        "state": st.column_config.TextColumn(t("plan_page.col.state"),
+                                             help=t("plan_page.state_help"))})
+st.caption(t("plan_page.pick_hint")
+           + (" " + t("plan_page.shown", shown=SHOWN) if len(table) > SHOWN else ""))
 
 # Log a follow-up: a row picked in the table (or here) opens the form for that customer.
 st.subheader(t("plan_page.log"))
 show_saved(ctx, FORM)
 PICK = carry("plan_page.pick")
-if event.selection.rows and ss.get("plan_page.selected") != (row := shown["customer_id"].iloc[event.selection.rows[0]]):
-    ss[PICK] = ss["plan_page.selected"] = row
-choices = dict(zip(codes["customer_id"].head(SHOWN), table["customer_id"].head(SHOWN) + " · " +
-                   table["name"].head(SHOWN).fillna("") + " · " + table["action"].head(SHOWN)))
+selected = shown["customer_id"].iloc[event.selection.rows[0]] if event.selection.rows else None
+if selected and selected != ss.get("plan_page.selected"):
+    ss[PICK] = ss["plan_page.selected"] = selected
+choices = dict(list(view["names"].items())[:SHOWN])
 picked = ss.get(PICK)
 if picked and picked not in choices:
     task = data.next_action(ctx.db, ctx.version, ctx.as_of, settings, picked)
     if task is None:
         ss[PICK] = None
     else:
-        choices = {picked: f"{picked} · {task['name'] or ''} · {ctx.label('action', task['action'])}"} | choices
+        action = ctx.label("action", task["action"])
+        choices = {picked: f"{picked} · {task['name'] or ''} · {action}"} | choices
 customer = st.selectbox(t("plan_page.pick"), list(choices), format_func=choices.get, index=None,
                         key=PICK, placeholder=t("plan_page.pick_placeholder"))
 if customer:

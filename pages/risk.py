@@ -1,4 +1,4 @@
-"""Risk 流失预警: who is sleeping or slipping, and why (DESIGN §4.4–4.6), next to a learned model."""
+"""Risk 流失预警: who is sleeping or slipping, and why (DESIGN §4.4–4.6); a learned model beside."""
 import pandas as pd
 import streamlit as st
 
@@ -23,9 +23,10 @@ for card, level in zip(cards, RISK_LEVELS):
     card.metric(ctx.label("risk", level), f"{summary['risk'][level]:,}", border=True,
                 help=t(f"risk_page.help.{level}"))
 at_risk = summary["value_at_risk"]
+share = at_risk["share"]
 cards[-1].metric(t("risk_page.value_at_risk"), format.money(at_risk["revenue_12m"], ctx.lang),
-                 delta=t("risk_page.value_share", share=at_risk["share"]) if at_risk["share"] is not None
-                 else None, delta_color="off", delta_arrow="off", border=True,
+                 delta=t("risk_page.value_share", share=share) if share is not None else None,
+                 delta_color="off", delta_arrow="off", border=True,
                  help=t("risk_page.value_at_risk_help"))
 for card, tag in zip(st.columns(len(DEMAND_TAGS)), DEMAND_TAGS):
     card.metric(ctx.label("demand", tag), f"{summary['demand'][tag]:,}", border=True,
@@ -62,20 +63,23 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
         csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
-                            icon=":material/download:", width="stretch", key=f"risk_page.{kind}.csv")
+                            icon=":material/download:", width="stretch",
+                            key=f"risk_page.{kind}.csv")
         xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             icon=":material/download:", width="stretch", key=f"risk_page.{kind}.xlsx")
+                             icon=":material/download:", width="stretch",
+                             key=f"risk_page.{kind}.xlsx")
         event = st.dataframe(
             table.head(SHOWN), hide_index=True, height=420, key=f"risk_page.{kind}.table",
             on_select="rerun", selection_mode="single-row",
             column_order=[c for c in ORDER if c in table.columns and c != HIDDEN[kind]],
             column_config={c: t(f"risk_page.col.{c}") for c in table.columns} | {
-                "revenue_12m": st.column_config.NumberColumn(t("risk_page.col.revenue_12m"), format="yen"),
-                "last_purchase_date": st.column_config.DateColumn(t("risk_page.col.last_purchase_date")),
-                "last_interaction_date": st.column_config.DateColumn(
-                    t("risk_page.col.last_interaction_date")),
-                "risk_reasons": st.column_config.TextColumn(t("risk_page.col.risk_reasons"), width="large"),
+                "revenue_12m": st.column_config.NumberColumn(t("risk_page.col.revenue_12m"),
+                                                             format="yen"),
+                **{c: st.column_config.DateColumn(t(f"risk_page.col.{c}"))
+                   for c in ("last_purchase_date", "last_interaction_date")},
+                "risk_reasons": st.column_config.TextColumn(t("risk_page.col.risk_reasons"),
+                                                            width="large"),
                 "churn_probability": st.column_config.ProgressColumn(
                     t("risk_page.col.churn_probability"), format="percent", min_value=0.0,
                     max_value=1.0, help=t("risk_page.churn_probability_help"))})

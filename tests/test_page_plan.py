@@ -299,3 +299,18 @@ def test_a_followup_logged_on_the_profile_shows_in_its_timeline(work_db):
     timeline = next(d.value for d in at.dataframe if "result" in d.value.columns)
     assert timeline["result"].iloc[0] == "已致电，安排补偿"
     assert timeline["status"].iloc[0] == "跟进中"
+
+
+def test_filters_that_leave_no_task(app_db):
+    _, tasks = engine_tasks(app_db)
+    grid = tasks.groupby(["owner", "action"], observed=True).size().unstack(fill_value=0)
+    pairs = [(o, a) for o in grid.index for a in grid.columns if grid.loc[o, a] == 0]
+    assert pairs, "some owner has no task of some action"
+    owner, action = pairs[0]
+    at = open_page("plan", "en")
+    at.multiselect(key="plan_page.owners.en").set_value([owner]).run()
+    at.multiselect(key="plan_page.actions.en").set_value([action]).run()
+    assert not at.exception, at.exception
+    assert cards(at)["Shown"] == "0" and task_table(at).empty
+    assert all(b.proto.disabled for b in at.download_button)
+    assert at.selectbox(key="plan_page.pick.en").options == []

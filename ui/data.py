@@ -692,7 +692,7 @@ def _in_words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
         values = table[column].astype(object)
         words = {code: i18n.label(RISK_CODES[column], code, lang)
                  for code in values.dropna().unique()}
-        table[column] = values.map(words)
+        table[column] = values.map(words).astype(object)
     return table
 
 
@@ -829,7 +829,8 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
               actions: tuple, due: str, lang: str) -> dict:
     """The filtered tasks (codes kept in "codes", words in "table") and their counts.
 
-    due: "all", "due" (due on or before T) or "overdue".
+    due: "all", "due" (due on or before T) or "overdue". "names" maps each
+    shown customer_id to "id · name · action" for a picker.
     """
     table = tasks(db, version, as_of, settings)
     keep = pd.Series(True, index=table.index)
@@ -845,7 +846,11 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
     today = (shown["due_date"] == pd.Timestamp(as_of)).to_numpy()
     shown.insert(0, "state", pd.Categorical.from_codes(
         np.select([shown["overdue"].to_numpy(), today], [0, 1], 2), categories=TASK_STATES))
-    return {"codes": shown, "table": _in_words(shown, lang), "total": len(table),
+    words = _in_words(shown, lang)
+    names = (words["customer_id"].astype(str) + " · " + words["name"].fillna("").astype(str)
+             + " · " + words["action"].astype(str))
+    return {"codes": shown, "table": words, "names": dict(zip(shown["customer_id"], names)),
+            "total": len(table),
             "overdue": int(table["overdue"].sum()),
             "due_today": int((table["due_date"] == pd.Timestamp(as_of)).sum())}
 

@@ -30,12 +30,9 @@ def followup_form(ctx, customer_id: str, action_default: str | None = None, *,
     t = ctx.t
     show_saved(ctx, key)
     task = data.next_action(ctx.db, ctx.version, ctx.as_of, data.scoring_settings(), customer_id)
-    if task is not None:
-        st.caption(t("followup.task_now", action=ctx.label("action", task["action"]),
-                     due=f"{task['due_date']:%Y-%m-%d}", owner=ctx.label("owner_role", task["owner"]))
-                   + (" " + t("followup.task_overdue", days=task["days_overdue"]) if task["overdue"] else ""))
-    else:
-        st.caption(t("followup.no_task"))
+    late = task is not None and task["overdue"]
+    st.caption(_task_words(ctx, task)
+               + (" " + t("followup.task_overdue", days=task["days_overdue"]) if late else ""))
     action = action_default or (task["action"] if task is not None else "other")
     owner = task["owner"] if task is not None and task["owner"] not in OWNER_ROLES else ""
     day = min(date.today(), ctx.as_of)
@@ -120,9 +117,15 @@ def show_saved(ctx, key: str) -> None:
         return
     task = data.next_action(ctx.db, ctx.version, ctx.as_of, data.scoring_settings(),
                             flash["customer_id"])
-    after = t("followup.task_now", action=ctx.label("action", task["action"]),
-              due=f"{task['due_date']:%Y-%m-%d}", owner=ctx.label("owner_role", task["owner"])) \
-        if task is not None else t("followup.no_task")
-    st.success(t("followup.saved", id=flash["id"], customer=flash["customer_id"]) + " " + after)
+    st.success(t("followup.saved", id=flash["id"], customer=flash["customer_id"]) + " "
+               + _task_words(ctx, task))
     if flash["after_t"]:
         st.info(t("followup.after_as_of", as_of=ctx.as_of))
+
+
+def _task_words(ctx, task: dict | None) -> str:
+    """The customer's task in a sentence: next action, due date, owner (or that there is none)."""
+    if task is None:
+        return ctx.t("followup.no_task")
+    return ctx.t("followup.task_now", action=ctx.label("action", task["action"]),
+                 due=f"{task['due_date']:%Y-%m-%d}", owner=ctx.label("owner_role", task["owner"]))
