@@ -6,7 +6,9 @@
 The columns of DESIGN §5 in SCORECARD_COLUMNS. demand_tag, risk_level,
 risk_reasons (in English, or Chinese with --lang zh), lifecycle, next_action
 and next_action_due come from `engine.plan.risk_columns` under the saved
-playbook; segment is present and empty for now. The last two, p_alive and
+playbook; segment is the k-means segment of `engine.segments.assign_segments`
+(automatic k, default features; empty when the base is too small to
+segment). The last two, p_alive and
 clv_12m, come from the lifetime-value models (`engine.clv`, DESIGN §4.9):
 empty for a customer without a purchase, and for everyone when the data do
 not support them (the command says why on stderr).
@@ -22,7 +24,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from engine import clv, export, plan, scoring, store
+from engine import clv, export, plan, scoring, segments, store
 from engine.features import customer_features, latest_event_date, optional_columns_present
 from engine.features.followup_state import followup_state
 
@@ -32,7 +34,7 @@ SCORECARD_COLUMNS = (
     "risk_reasons", "lifecycle", "segment", "next_action", "next_action_due", "owner",
     "p_alive", "clv_12m",
 )
-LATER_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle", "segment",
+LATER_COLUMNS = ("demand_tag", "risk_level", "risk_reasons", "lifecycle",
                  "next_action", "next_action_due")
 
 
@@ -68,6 +70,7 @@ def build_scorecard(features: pd.DataFrame, *,
         **{c: scores[c] for c in ("score", "tier", *scoring.DIMENSIONS)},
         **{c: grid[c] for c in ("r", "f", "m", "rfm_segment")},
         "pyramid": levels["pyramid"],
+        "segment": _segment_column(features),
         **{c: pd.Series(None, index=features.index, dtype=object) for c in LATER_COLUMNS},
         "owner": features["owner"],
         **_lifetime_columns(features, lifetime),
@@ -78,6 +81,15 @@ def build_scorecard(features: pd.DataFrame, *,
         for column in plan.RISK_COLUMNS:
             card[column] = filled[column].to_numpy()
     return card[list(SCORECARD_COLUMNS)].reset_index(drop=True)
+
+
+def _segment_column(features: pd.DataFrame) -> pd.Series:
+    """Segment 1..k of each customer, the same numbering as the Segments page's default."""
+    try:
+        assigned = segments.assign_segments(features)
+    except ValueError:  # too few distinct customers to form two segments
+        return pd.Series(pd.NA, index=features.index, dtype="Int64")
+    return pd.Series(assigned["segment"].to_numpy(), index=features.index, dtype="Int64")
 
 
 def _lifetime_columns(features: pd.DataFrame, lifetime: pd.DataFrame | None) -> dict:

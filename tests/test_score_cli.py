@@ -69,13 +69,15 @@ def test_score_writes_the_scorecard(db, tmp_path, capsys):
     assert lines(out) == [
         HEADER,
         # the name and the owner that start like formulas are quoted with an
-        # apostrophe; p_alive and clv_12m stay empty (too few repeat buyers)
+        # apostrophe; p_alive and clv_12m stay empty (too few repeat buyers);
+        # k = 2 is the only k three customers allow: the two buyers A and B
+        # against C, who never bought; segment 1 has the higher mean revenue
         "A,\"'=HYPERLINK(\"\"x\"\")\",100.0,high,100.0,100.0,100.0,,3,5,5,loyal,iron,"
-        "potential,low,,new,,visit,2024-06-30,'-boss,,",
+        "potential,low,,new,1,visit,2024-06-30,'-boss,,",
         "B,王芳,44.444444,ordinary,66.666667,0.0,66.666667,,5,3,3,potential_loyalist,iron,"
-        "general,low,,new,,,,Li,,",
+        "general,low,,new,1,,,Li,,",
         "C,,37.037037,ordinary,0.0,100.0,16.666667,,,,,lost,lead,general,medium,1 complaint,"
-        "prospect,,,,,,",
+        "prospect,2,,,,,",
         "",
     ]
     said = capsys.readouterr().out
@@ -176,7 +178,8 @@ def test_score_fills_risk_lifecycle_and_next_action(risky_db, tmp_path):
         "win_back", "2024-07-01", "韩梅"]
     assert [rows["Q"][c] for c in PLAN_COLUMNS] == [
         "dormant", "low", "", "churned", "wake_up", "2024-06-30", ""]
-    assert rows["P"]["segment"] == ""      # filled by the segments issue
+    # two different customers make two segments, numbered by revenue: P (200) before Q (80)
+    assert (rows["P"]["segment"], rows["Q"]["segment"]) == ("1", "2")
 
 
 def test_score_reasons_in_chinese_and_followups_move_the_due_date(risky_db, tmp_path):
@@ -217,3 +220,18 @@ def test_lang_must_be_en_or_zh(risky_db, tmp_path, capsys):
         cli.main(["score", "--db", str(risky_db), "--lang", "fr", "--out", str(tmp_path / "s.csv")])
     assert exc.value.code == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def test_score_segment_matches_the_segments_engine(demo_db, tmp_path):
+    """The scorecard's segment is the default segmentation of the Segments page."""
+    import csv
+    from engine import segments
+    from engine.features import customer_features
+    out = tmp_path / "seg.csv"
+    assert cli.main(["score", "--db", str(demo_db), "--out", str(out)]) == 0
+    card = {row["customer_id"]: row["segment"] for row in csv.DictReader(lines(out))}
+    with store.connect(demo_db) as con:
+        features = customer_features(con, as_of=store.date_range(con)[1])
+    expected = segments.assign_segments(features)
+    assert {cid: str(seg) for cid, seg in zip(expected["customer_id"], expected["segment"])} == card
+    assert len(set(card.values())) >= 2
