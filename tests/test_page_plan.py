@@ -265,10 +265,11 @@ def test_a_refused_followup_is_explained_in_the_users_language(work_db, monkeypa
     monkeypatch.setattr(plan, "log_followup", refuse)
     at = open_page("plan", lang)
     at.selectbox(key=f"plan_page.pick.{lang}").set_value(customer).run()
-    fill_and_save(at, lang, result="x")
+    fill_and_save(at, lang, result="called twice")
     assert [e.value for e in at.error] == [
         i18n.t("plan.error.unknown_customer", lang, customer_id=customer)]
     assert not at.success
+    assert labelled(at, "text_input", WORDS[lang]["result"]).value == "called twice"  # kept
 
 
 def test_a_followup_logged_on_the_profile_shows_in_its_timeline(work_db):

@@ -36,7 +36,8 @@ def followup_form(ctx, customer_id: str, action_default: str | None = None, *,
     action = action_default or (task["action"] if task is not None else "other")
     owner = task["owner"] if task is not None and task["owner"] not in OWNER_ROLES else ""
     day = min(date.today(), ctx.as_of)
-    with st.form(f"{key}.form.{customer_id}", clear_on_submit=True, border=True):
+    saves = st.session_state.get(f"{key}.saved", 0)   # a fresh, empty form after each save;
+    with st.form(f"{key}.form.{customer_id}.{saves}", border=True):   # a refusal keeps the text
         row = st.columns(4)
         fields = {
             "action": row[0].selectbox(t("followup.action"), ACTIONS, index=ACTIONS.index(action),
