@@ -7,7 +7,10 @@ from engine import i18n
 from ui import context
 
 HERE = Path(__file__).resolve().parent
-PAGES = HERE / "pages"
+# Not "pages/": Streamlit treats a folder of that name beside the entry file
+# as an old-style multipage app, and a direct link on a fresh server would
+# then run the page without this file (no sidebar, file names as navigation).
+PAGES = HERE / "views"
 
 # (file, catalogue key of the title, icon, navigation group), in the order of a manager's month.
 PAGE_TABLE = [

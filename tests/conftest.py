@@ -38,12 +38,12 @@ def app_db(demo_db, monkeypatch) -> Path:
 
 
 def open_page(page: str | None, lang: str = "en") -> AppTest:
-    """Run app.py as the browser would, in `lang`, then switch to pages/<page>.py."""
+    """Run app.py as the browser would, in `lang`, then switch to views/<page>.py."""
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["lang"] = lang
     at.run()
     if page is not None:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
         at.run()
     return at
 

@@ -20,6 +20,6 @@ def test_engine_imports_neither_streamlit_nor_plotly():
 
 
 def test_pages_import_neither_duckdb_nor_sklearn():
-    for path in [*(ROOT / "pages").glob("*.py"), ROOT / "app.py"]:
+    for path in [*(ROOT / "views").glob("*.py"), ROOT / "app.py"]:
         bad = {"duckdb", "sklearn"} & set(imported_modules(path))
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"

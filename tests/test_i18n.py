@@ -20,7 +20,7 @@ def test_placeholders_match_between_languages():
 
 
 def test_every_key_used_in_the_code_exists():
-    sources = [*ROOT.glob("app.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py"),
+    sources = [*ROOT.glob("app.py"), *ROOT.glob("views/*.py"), *ROOT.glob("ui/*.py"),
                *ROOT.glob("engine/**/*.py")]
     used = {m for path in sources for m in KEY_USE.findall(path.read_text(encoding="utf-8"))}
     missing = sorted(used - set(i18n.catalogue()))

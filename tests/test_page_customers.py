@@ -122,7 +122,7 @@ def test_filters_survive_a_visit_to_another_page(app_db):
     at = open_page("customers", "en")
     at.multiselect(key="customers.filter.tiers").select("high").run()
     at.text_input(key="customers.search").input("C0").run()
-    at.switch_page("pages/rfm.py").run()
-    at.switch_page("pages/customers.py").run()
+    at.switch_page("views/rfm.py").run()
+    at.switch_page("views/customers.py").run()
     assert at.multiselect(key="customers.filter.tiers").value == ["high"]
     assert at.text_input(key="customers.search").value == "C0"

@@ -277,7 +277,7 @@ def test_a_followup_logged_on_the_profile_shows_in_its_timeline(work_db):
     customer = tasks[tasks["action"] == "win_back"]["customer_id"].iloc[0]
     at = open_page(None, "zh")
     at.session_state["profile.customer"] = customer
-    at.switch_page("pages/profile.py")
+    at.switch_page("views/profile.py")
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[-1].value == "跟进记录"
@@ -291,7 +291,7 @@ def test_a_followup_logged_on_the_profile_shows_in_its_timeline(work_db):
 
     at = open_page(None, "zh")
     at.session_state["profile.customer"] = customer
-    at.switch_page("pages/profile.py")
+    at.switch_page("views/profile.py")
     at.run()
     after = next(tab.label for tab in at.tabs if tab.label.startswith("跟进记录"))
     count = lambda label: int(label.split("（")[1].rstrip("）")) if "（" in label else \

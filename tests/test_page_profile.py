@@ -33,7 +33,7 @@ def open_profile(customer: str, lang: str = "en") -> AppTest:
     at.session_state["lang"] = lang
     at.run()
     at.query_params["customer"] = customer
-    at.switch_page("pages/profile.py")
+    at.switch_page("views/profile.py")
     return at.run()
 
 

@@ -238,7 +238,7 @@ def test_all_weight_on_a_dimension_without_data(writable_db):
     at = open_page("scoring", "en")
     at.slider(key="scoring.weight.referral").set_value(100).run()
     assert at.error[0].value.startswith("All the weight is on dimensions without data.")
-    at.switch_page("pages/customers.py").run()  # still scored with the last usable weights
+    at.switch_page("views/customers.py").run()  # still scored with the last usable weights
     assert not at.exception
     assert "weights 40 / 30 / 20 / 10" in at.caption[0].value
 
@@ -254,7 +254,7 @@ def test_chinese_labels(app_db):
 def test_weights_carry_to_the_other_pages(app_db):
     at = open_page("scoring", "en")
     at.slider(key="scoring.weight.consumption").set_value(70).run()
-    at.switch_page("pages/customers.py").run()
+    at.switch_page("views/customers.py").run()
     assert "weights 70 / 15 / 10 / 5 and thresholds 80 / 60" in at.caption[0].value
-    at.switch_page("pages/scoring.py").run()
+    at.switch_page("views/scoring.py").run()
     assert at.slider(key="scoring.weight.consumption").value == 70

@@ -3,7 +3,7 @@ import pytest
 
 from tests.conftest import ROOT, open_page
 
-PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.stem for p in (ROOT / "views").glob("*.py"))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

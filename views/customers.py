@@ -74,4 +74,4 @@ st.caption(t("customers.pick_hint") + (" " + t("customers.shown", shown=SHOWN) i
 if event.selection.rows:
     customer = table["customer_id"].iloc[event.selection.rows[0]]
     ss["profile.customer"] = customer
-    st.switch_page("pages/profile.py", query_params={"customer": customer})
+    st.switch_page("views/profile.py", query_params={"customer": customer})

@@ -88,7 +88,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
         if event.selection.rows:
             customer = table["customer_id"].iloc[event.selection.rows[0]]
             ss["profile.customer"] = customer
-            st.switch_page("pages/profile.py", query_params={"customer": customer})
+            st.switch_page("views/profile.py", query_params={"customer": customer})
 
 st.subheader(t("risk_page.trend"))
 with st.spinner(t("risk_page.trend_wait")):
