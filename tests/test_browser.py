@@ -42,6 +42,15 @@ def page(browser, server, request):
     context.close()
 
 
+def test_direct_link_opens_the_page_inside_the_app(page, server):
+    """A link straight to a page, as the first visit to a fresh server (this test runs first), still gets the sidebar and titled navigation."""
+    page.goto(f"{server}/rfm")
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("As of").wait_for(timeout=60_000)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Overview" in nav and "Lifetime value" in nav and "app" not in nav.split()
+
+
 def test_overview_shows_kpis_and_charts(page, server):
     page.goto(server)
     wait_idle(page)
@@ -57,9 +66,11 @@ def test_overview_shows_kpis_and_charts(page, server):
 def test_language_switch_changes_labels(page, server):
     page.goto(server)
     wait_idle(page)
-    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    page.locator('[data-testid="stMetricLabel"]').get_by_text(
+        "Revenue (12 months)", exact=True).wait_for(timeout=60_000)
     page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
-    page.get_by_text("近12个月收入").wait_for(timeout=60_000)
+    labels = page.locator('[data-testid="stMetricLabel"]')
+    labels.get_by_text("近12个月收入", exact=True).wait_for(timeout=60_000)
     assert page.get_by_text("Revenue (12 months)").count() == 0
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "总览" in nav and "数据导入" in nav

@@ -280,7 +280,7 @@ def test_a_followup_logged_on_the_profile_shows_in_its_timeline(work_db):
     at.switch_page("views/profile.py")
     at.run()
     assert not at.exception, at.exception
-    assert at.subheader[-1].value == "跟进记录"
+    assert at.main.subheader[-1].value == "跟进记录"
     before = next(tab.label for tab in at.tabs if tab.label.startswith("跟进记录"))
     assert labelled(at, "selectbox", "维护动作").value == "win_back"
     fill_and_save(at, "zh", result="已致电，安排补偿", status="in_progress")
