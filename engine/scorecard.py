@@ -25,6 +25,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from engine import clv, export, plan, scoring, segments, store
+from engine.cli import iso_date
 from engine.features import customer_features, latest_event_date, optional_columns_present
 from engine.features.followup_state import followup_state
 
@@ -122,15 +123,6 @@ def lifetime_values(summary: pd.DataFrame, *, as_of: dt.date
 
 # --- command line --------------------------------------------------------------------
 
-def _date(text: str) -> dt.date:
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
-
-
 def _numbers(text: str, count: int, names: str) -> list[float]:
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -161,7 +153,7 @@ def _thresholds(text: str) -> tuple[float, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = "Score every customer and write one row each to a CSV file."
-    parser.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="the date T (default: the latest transaction or interaction)")
     parser.add_argument("--weights", type=_weights, default=dict(scoring.DEFAULT_WEIGHTS),
                         metavar="C,I,S,R",

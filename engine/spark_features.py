@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 import time
 from pathlib import Path
 
+from engine.cli import iso_date
 from engine.features import parquet_source
 from engine.features.portable import spark_customer_sql
 
@@ -64,22 +64,13 @@ def spark_features(spark, source: str | Path, *, as_of: dt.date):
 
 # --- command line --------------------------------------------------------------------
 
-def _date(text: str) -> dt.date:
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Compute the per-customer feature table from Parquet inputs "
                           "on DuckDB or Spark and write it as Parquet.")
     parser.add_argument("--source", required=True, metavar="DIR_OR_URI",
                         help="folder or URI with customers, transactions, interactions "
                              "(NAME.parquet or NAME/ folders)")
-    parser.add_argument("--as-of", type=_date, required=True, metavar="YYYY-MM-DD",
+    parser.add_argument("--as-of", type=iso_date, required=True, metavar="YYYY-MM-DD",
                         help="the date T")
     parser.add_argument("--engine", choices=ENGINES, default="duckdb")
     parser.add_argument("--spark-master", default=None, metavar="URL",

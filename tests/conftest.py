@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from engine import demo
@@ -35,6 +36,20 @@ def app_db(demo_db, monkeypatch) -> Path:
     """Point the app at the shared demo database."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
     return demo_db
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """The bytes each download button would serve, by file name."""
+    files = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, data, mimetype, kind, filename=None):
+        files[filename] = data
+        return real(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
 
 
 def open_page(page: str | None, lang: str = "en") -> AppTest:

@@ -5,7 +5,6 @@ import shutil
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
@@ -19,20 +18,6 @@ def engine_table(db):
         available = optional_columns_present(con, as_of=as_of)
     return profile.customer_table(features, scoring.score_customers(features, available=available),
                                   scoring.rfm(features), scoring.pyramid(features))
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """The bytes each download button would serve, by file name."""
-    files = {}
-    real = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, data, mimetype, kind, filename=None):
-        files[filename] = data
-        return real(self, data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return files
 
 
 def test_every_customer_best_score_first(app_db):

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from engine import i18n, plan, scoring, store
 from engine.features import customer_features, optional_columns_present
@@ -62,20 +61,6 @@ def work_db(demo_db, tmp_path, monkeypatch):
     shutil.copy(demo_db, path)
     monkeypatch.setenv("CRM_DB", str(path))
     return path
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """The bytes each download button would serve, by file name."""
-    files = {}
-    real = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, data, mimetype, kind, filename=None):
-        files[filename] = data
-        return real(self, data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return files
 
 
 # --- the task list ---------------------------------------------------------------------

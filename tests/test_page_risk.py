@@ -12,7 +12,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 import ui.data
 from engine import demo, i18n, risk, store
@@ -96,20 +95,6 @@ def test_lists_of_high_risk_and_dormant_customers_with_reasons(app_db, lang):
     assert set(high_table["risk_level"]) == {WORDS[lang]["high"]}
     assert (high_table["risk_reasons"] != "").all(), "every high-risk customer has a reason"
     assert set(at.dataframe[1].value["demand_tag"]) == {WORDS[lang]["dormant"]}
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """The bytes each download button would serve, by file name."""
-    files = {}
-    real = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, data, mimetype, kind, filename=None):
-        files[filename] = data
-        return real(self, data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return files
 
 
 def test_downloads_hold_every_listed_customer_with_headers_in_the_language(app_db, downloads):
