@@ -1,6 +1,7 @@
 """Plotly figures shared by the pages. Inputs are engine frames, labels come translated."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -134,7 +135,6 @@ def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Fig
 
 
 # --- segments ---------------------------------------------------------------------------
-import numpy as np  # noqa: E402  (appended section)
 
 
 def segment_color(segment: int) -> str:
@@ -198,7 +198,6 @@ def profile_heatmap(index: pd.DataFrame, *, value_title: str) -> go.Figure:
 
 
 # --- monthly review ---------------------------------------------------------------------
-import numpy as np  # noqa: E402,F811  (appended section)
 
 # The tiers' colours, as on the Scoring page; ordinary at the bottom of a stack.
 REVIEW_TIER_COLORS = {"high": PALETTE[2], "potential": PALETTE[0], "ordinary": PALETTE[7]}

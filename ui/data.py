@@ -7,12 +7,23 @@ for the duration of one query and closes it (DESIGN §2).
 """
 from __future__ import annotations
 
+import functools
 from datetime import date
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from engine import demo, export, i18n, profile, scoring, store
-from engine.features import activity, customer_features, optional_columns_present
+from engine import churn_model, demo, export, i18n, ingest, profile, scoring, store
+from engine import clv as clv_engine
+from engine import plan as plan_engine
+from engine import review as review_engine
+from engine import risk as risk_engine
+from engine import segments as segment_engine
+from engine.features import (activity, customer_features, month_activity,
+                             optional_columns_present)
+from engine.features.followup_state import followup_state as read_followup_state
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -161,6 +172,16 @@ def customer_filter_options(db: str, version: int, as_of: date) -> dict[str, lis
     return profile.filter_options(customer_table(db, version, as_of, *DEFAULT_SETTINGS))
 
 
+def in_words(table: pd.DataFrame, lang: str, kinds: dict[str, str]) -> pd.DataFrame:
+    """A copy of `table` whose code columns ({column: label kind}) read in `lang`."""
+    table = table.copy()
+    for column in set(kinds) & set(table.columns):
+        values = table[column].astype(object)
+        words = {code: i18n.label(kinds[column], code, lang) for code in values.dropna().unique()}
+        table[column] = values.map(words).astype(object)
+    return table
+
+
 # Code columns of the customer list and the label kind that names their codes.
 LIST_CODES = {"tier": "tier", "rfm_segment": "rfm", "pyramid": "pyramid",
               "customer_type": "customer_type", "source": "source"}
@@ -172,11 +193,7 @@ def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds
     """The filtered customer list, best score first, codes in the reader's words."""
     table = profile.filter_customers(customer_table(db, version, as_of, weights, thresholds),
                                      search=search, **filters)
-    for column, kind in LIST_CODES.items():
-        values = table[column].astype(object)
-        words = {code: i18n.label(kind, code, lang) for code in values.dropna().unique()}
-        table[column] = values.map(words)
-    return table
+    return in_words(table, lang, LIST_CODES)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -241,7 +258,6 @@ def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresho
 # Feature columns travel as a tuple and k as an int, or None for automatic,
 # so they key the caches. The k-means work is cached without the language;
 # names, labels and tables in the reader's words are cached with it.
-from engine import segments as segment_engine  # noqa: E402  (appended section)
 
 SEGMENT_FEATURES = segment_engine.DEFAULT_FEATURES
 
@@ -351,10 +367,6 @@ def customer_segments(db: str, version: int, as_of: date, lang: str,
 # follow-ups bump it): switching months computes at most one new snapshot, and
 # a month seen before is served whole from `monthly_review`. Nothing is stored
 # in the database file.
-import pandas as pd  # noqa: E402  (appended section)
-
-from engine import review as review_engine  # noqa: E402
-from engine.features import month_activity  # noqa: E402
 
 
 def review_months(db: str, version: int, as_of: date) -> list[str]:
@@ -454,9 +466,7 @@ def review_summary(review, lang: str) -> list[str]:
 # `_upload`, which the cache does not hash. A file the engine refuses comes back as
 # {"rejected": (problems, total)} rather than raised, so the refusal is cached like a
 # result. The writes below go through engine.ingest, which bumps the data version.
-from pathlib import Path  # noqa: E402  (appended section)
 
-from engine import ingest  # noqa: E402
 
 BATCH_COLUMNS = ("batch_id", "file_name", "table_name", "imported_at", "rows_inserted",
                  "rows_updated", "rows_unchanged", "rows_rejected", "customers_created",
@@ -544,11 +554,7 @@ def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
 # weights, segment, pyramid level) and their labels are joined on in the
 # reader's language. A ClvUnavailable is returned, not raised, so that it is
 # cached like a result.
-import functools  # noqa: E402  (appended section)
 
-import pandas as pd  # noqa: E402,F811
-
-from engine import clv as clv_engine  # noqa: E402
 
 CLV_LENSES = ("tier", "segment", "pyramid")
 
@@ -667,13 +673,7 @@ def clv_for_scoring(db: str, version: int, as_of: date):
 # Settings travel as (weights, thresholds), so the tiers the plan acts on key the caches.
 # The follow-up log is written through engine.plan, whose writes bump the data version:
 # every result below is keyed on it and goes stale with the next follow-up.
-import numpy as np  # noqa: E402  (appended section)
-import pandas as pd  # noqa: E402
 
-from engine import churn_model  # noqa: E402
-from engine import plan as plan_engine  # noqa: E402
-from engine import risk as risk_engine  # noqa: E402
-from engine.features.followup_state import followup_state as read_followup_state  # noqa: E402
 
 # Code columns of the risk lists and the task list, and the label kind that names their codes.
 RISK_CODES = {"tier": "tier", "risk_level": "risk", "demand_tag": "demand",
@@ -687,13 +687,7 @@ RISK_LIST_COLUMNS = ("customer_id", "name", "owner", "tier", "risk_level", "dema
 
 def _in_words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A copy of `table` whose code columns (RISK_CODES) read in `lang`."""
-    table = table.copy()
-    for column in set(RISK_CODES) & set(table.columns):
-        values = table[column].astype(object)
-        words = {code: i18n.label(RISK_CODES[column], code, lang)
-                 for code in values.dropna().unique()}
-        table[column] = values.map(words).astype(object)
-    return table
+    return in_words(table, lang, RISK_CODES)
 
 
 def _files(table: pd.DataFrame, headers: dict, sheet: str) -> dict[str, bytes]:
