@@ -156,27 +156,32 @@ def churn_labels(con, day: date, *, horizon_days: int = HORIZON_DAYS) -> pd.Seri
     return pd.Series(~bought.to_numpy(), index=later["customer_id"].to_numpy(), name="churned")
 
 
-def history_months(con, *, as_of: date) -> tuple[int, list[date]]:
+def history_months(source, *, as_of: date) -> tuple[int, list[date]]:
     """How many month ends lie between the first event and T, and those month ends."""
-    first, _ = store.date_range(con)
+    with store.session(source) as con:
+        first, _ = store.date_range(con)
     if first is None or first > as_of:
         return 0, []
     ends = risk.month_ends(first, as_of)
     return len(ends), ends
 
 
-def labelled_snapshots(con, *, as_of: date, horizon_days: int = HORIZON_DAYS) -> pd.DataFrame:
+def labelled_snapshots(source, *, as_of: date, horizon_days: int = HORIZON_DAYS
+                       ) -> pd.DataFrame:
     """Every month end whose next `horizon_days` lie on or before T, as training rows.
 
+    `source` is a connection or a database path (`store.session`: with a
+    path the file is held one month end at a time, not for the whole job).
     Columns: snapshot, customer_id, risk_level, MODEL_FEATURES, churned.
     """
-    _, ends = history_months(con, as_of=as_of)
+    _, ends = history_months(source, as_of=as_of)
     frames = []
     for day in ends:
         if day + timedelta(days=horizon_days) > as_of:
             continue
-        rows = snapshot(con, day)
-        labels = churn_labels(con, day, horizon_days=horizon_days)
+        with store.session(source) as con:
+            rows = snapshot(con, day)
+            labels = churn_labels(con, day, horizon_days=horizon_days)
         rows["churned"] = labels.reindex(rows["customer_id"].to_numpy()).to_numpy(dtype=bool)
         frames.append(rows)
     if not frames:
@@ -224,25 +229,26 @@ def _safe_auc(y, score) -> float:
     return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan")
 
 
-def train_churn_model(con, *, as_of: date, horizon_days: int = HORIZON_DAYS,
+def train_churn_model(source, *, as_of: date, horizon_days: int = HORIZON_DAYS,
                       test_months: int = TEST_MONTHS, random_state: int = 0, threads: int = 1,
                       importance_repeats: int = 3, max_importance_rows: int = 5_000,
                       rows: pd.DataFrame | None = None) -> ChurnModel:
     """Learn churn from the base's month-end history up to T and evaluate it out of time.
 
-    `rows` may pass `labelled_snapshots(con, as_of=as_of, ...)` when the
+    `source` is a connection or a database path (see `labelled_snapshots`).
+    `rows` may pass `labelled_snapshots(source, as_of=as_of, ...)` when the
     caller already has it (most of the time goes into building it).
     Raises NotEnoughHistory when the data spans fewer than
     MIN_HISTORY_MONTHS month ends, or when no month end has a complete
     90-day label window, or when the training rows hold only one outcome.
     """
     started = time.perf_counter()
-    months, _ = history_months(con, as_of=as_of)
+    months, _ = history_months(source, as_of=as_of)
     if months < MIN_HISTORY_MONTHS:
         raise NotEnoughHistory("churn.error.not_enough_history", months=months,
                                as_of=as_of.isoformat(), needed=MIN_HISTORY_MONTHS)
     if rows is None:
-        rows = labelled_snapshots(con, as_of=as_of, horizon_days=horizon_days)
+        rows = labelled_snapshots(source, as_of=as_of, horizon_days=horizon_days)
     snapshots = sorted({d.date() for d in rows["snapshot"]})
     if len(snapshots) < 2:
         raise NotEnoughHistory("churn.error.not_enough_history", months=months,

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine import i18n
+from engine import i18n, store
 from engine.features.customer import customer_features
 
 DEMAND_TAGS = ("dormant", "active", "potential", "general")
@@ -377,9 +377,12 @@ def month_ends(start: date, end: date) -> list[date]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def flagged_by_month(con, *, as_of: date, months: int = 12,
+def flagged_by_month(source, *, as_of: date, months: int = 12,
                      rules: RiskRules = DEFAULT_RULES) -> pd.DataFrame:
     """Risk and dormancy counts at each month end over `months` months up to T.
+
+    `source` is a connection or a database path (`store.session`: with a
+    path the file is opened once per month end, not for the whole job).
 
     One snapshot per month end before T and one at T itself (the current,
     possibly partial month), each over the customers known by then.
@@ -393,7 +396,8 @@ def flagged_by_month(con, *, as_of: date, months: int = 12,
     dates = [d for d in month_ends(first, as_of) if d < as_of] + [as_of]
     rows = []
     for day in dates:
-        features = customer_features(con, as_of=day)
+        with store.session(source) as con:
+            features = customer_features(con, as_of=day)
         assessed = assess(features, as_of=day, rules=rules)
         levels = counts(assessed, "risk_level")
         rows.append({"month": day.strftime("%Y-%m"), "as_of": day,

@@ -185,6 +185,22 @@ def write(path: Path | str | None = None, *, timeout: float | None = None
             raise
 
 
+@contextmanager
+def session(source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one step of a long job over many dates.
+
+    `source` is either an open connection, used as it is, or a database
+    path, opened for this step and closed after it: a job that walks 24
+    month ends then holds the file one query at a time, and a command-line
+    import waiting for the lock gets in between two steps.
+    """
+    if isinstance(source, (str, Path)):
+        with connect(source) as con:
+            yield con
+    else:
+        yield source
+
+
 def bump_data_version(con) -> int:
     """Mark the data as changed so cached results keyed on the version go stale."""
     version = int(_get_meta(con, "data_version") or 0) + 1

@@ -305,3 +305,24 @@ def test_flagged_by_month_on_the_demo_base(demo_db):
     assert last.high == (assessed.risk_level == "high").sum()
     assert last.dormant == (assessed.demand_tag == "dormant").sum()
     assert last.value_at_risk == pytest.approx(risk.value_at_risk(features, assessed)["revenue_12m"])
+
+
+def test_flagged_by_month_from_a_path_holds_the_file_one_month_end_at_a_time(
+        demo_db, monkeypatch):
+    """Given a path, the job opens the file once per month end (others get in between)."""
+    from engine import store
+    from engine.risk import flagged_by_month
+    with store.connect(demo_db) as con:
+        as_of = store.date_range(con)[1]
+        expected = flagged_by_month(con, as_of=as_of, months=4)
+    opened = []
+    real = store.connect
+
+    def counting(path=None, **kw):
+        opened.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(store, "connect", counting)
+    got = flagged_by_month(demo_db, as_of=as_of, months=4)
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(opened) == len(got) == 4

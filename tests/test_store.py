@@ -137,3 +137,16 @@ def test_connection_stays_usable_after_migrate_and_lookups():
     store.date_range(con)
     con.register("frame", pd.DataFrame({"a": [1]}))
     assert con.execute("SELECT a FROM frame").fetchall() == [(1,)]
+
+
+def test_session_opens_a_path_per_step_and_passes_a_connection_through(tmp_path):
+    db = tmp_path / "s.duckdb"
+    store.data_version(db)
+    with store.session(db) as con:
+        con.execute("SELECT 1").fetchall()
+    holder = _hold(db, 0.1)  # another process can open the file right after the step
+    holder.wait()
+    assert holder.returncode == 0
+    mem = duckdb.connect()
+    with store.session(mem) as con:
+        assert con is mem

@@ -715,8 +715,7 @@ def risk_summary(db: str, version: int, as_of: date) -> dict:
 @st.cache_data(show_spinner=False, max_entries=8)
 def flagged_by_month(db: str, version: int, as_of: date):
     """Risk and dormancy counts at each of the last 12 month ends and at T (a few seconds)."""
-    with store.connect(db) as con:
-        return risk_engine.flagged_by_month(con, as_of=as_of)
+    return risk_engine.flagged_by_month(db, as_of=as_of)  # opens the file per month end
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -730,8 +729,7 @@ def churn_model_view(db: str, version: int, as_of: date) -> dict:
     for i18n.t.
     """
     try:
-        with store.connect(db) as con:
-            model = churn_model.train_churn_model(con, as_of=as_of)
+        model = churn_model.train_churn_model(db, as_of=as_of)  # the file per month end
     except churn_model.NotEnoughHistory as exc:
         return {"error": (exc.key, exc.values)}
     return {"summary": model.summary(), "importance": model.importance,
