@@ -80,13 +80,7 @@ def test_segments_page_shows_charts_and_named_segments(page, server):
     import re
 
     from engine import i18n
-    page.goto(server)
-    wait_idle(page)
-    # the navigation of app.py (titles, not file names) is there once app.py has run
-    link = page.locator('[data-testid="stSidebarNav"] a[href$="/segments"]').filter(
-        has_text=re.compile("Segments$"))
-    link.wait_for(timeout=60_000)
-    link.click()
+    open_from_navigation(page, server, "segments", "Segments")
     page.get_by_text("Segments at a glance").wait_for(timeout=60_000)
     wait_idle(page)
     page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
@@ -140,9 +134,8 @@ def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_pa
 def open_from_navigation(page, server, slug: str, title: str) -> None:
     """Go to a page through app.py's navigation (titles, not file names), in English.
 
-    The sidebar's language radio sometimes shows 中文 (its default) on a fresh
-    server's first page while the page is English, and the next rerun then
-    switches to Chinese: choose English explicitly before interacting.
+    English is chosen explicitly, so a test does not depend on the language
+    an earlier test in the same browser left in its session.
     """
     import re
 
@@ -215,12 +208,7 @@ def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
 def test_lifetime_value_page_shows_the_holdout_check(page, server):
     import re
 
-    page.goto(server)
-    wait_idle(page)
-    link = page.locator('[data-testid="stSidebarNav"] a[href$="/clv"]').filter(
-        has_text=re.compile("Lifetime value$"))
-    link.wait_for(timeout=60_000)
-    link.click()
+    open_from_navigation(page, server, "clv", "Lifetime value")
     page.get_by_text("Customers modelled").wait_for(timeout=120_000)
     heading = page.get_by_text("Model check on a holdout period")
     heading.wait_for(timeout=120_000)
