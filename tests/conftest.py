@@ -1,6 +1,7 @@
 """Shared fixtures: a small demo database, clean Streamlit caches, page runner."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,15 @@ def app_db(demo_db, monkeypatch) -> Path:
     """Point the app at the shared demo database."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
     return demo_db
+
+
+@pytest.fixture
+def work_db(demo_db, tmp_path, monkeypatch) -> Path:
+    """A copy of the demo database that this test may change, and the app pointed at it."""
+    db = tmp_path / "work.duckdb"
+    shutil.copy(demo_db, db)
+    monkeypatch.setenv("CRM_DB", str(db))
+    return db
 
 
 @pytest.fixture

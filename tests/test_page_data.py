@@ -3,7 +3,6 @@
 Every test that writes works on its own copy of the demo database (or on a
 new file), never on the session-wide one.
 """
-import shutil
 
 import pytest
 
@@ -28,15 +27,6 @@ LABELS = {
            "imported": "已将 transactions.csv 导入交易", "undone": "批次 1（交易）已撤销",
            "rows": "位客户 ·"},
 }
-
-
-@pytest.fixture
-def work_db(demo_db, tmp_path, monkeypatch):
-    """A copy of the demo database that this test may change."""
-    db = tmp_path / "work.duckdb"
-    shutil.copy(demo_db, db)
-    monkeypatch.setenv("CRM_DB", str(db))
-    return db
 
 
 def table_counts(db):

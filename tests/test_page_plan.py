@@ -10,7 +10,6 @@ rerun in the browser.
 import csv
 import io
 import re
-import shutil
 from datetime import date, timedelta
 
 import pandas as pd
@@ -53,14 +52,6 @@ def cards(at) -> dict:
 
 def labelled(at, kind, label):
     return next(w for w in getattr(at, kind) if w.label == label)
-
-
-@pytest.fixture
-def work_db(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "plan.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("CRM_DB", str(path))
-    return path
 
 
 # --- the task list ---------------------------------------------------------------------

@@ -6,7 +6,6 @@ tier_moves) on hand-made data; the rest run the page.
 """
 import base64
 import json
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -179,21 +178,13 @@ def test_thresholds_stay_in_order_and_retier(app_db):
     assert at.slider(key="scoring.potential").value == 30
 
 
-@pytest.fixture
-def writable_db(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "copy.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("CRM_DB", str(path))
-    return path
-
-
-def test_save_compare_and_load_a_preset(writable_db):
+def test_save_compare_and_load_a_preset(work_db):
     at = open_page("scoring", "en")
     at.slider(key="scoring.weight.consumption").set_value(70).run()
     at.text_input(key="scoring.preset_name").input("Growth").run()
     at.button(key="scoring.save").click().run()
     assert not at.exception
-    with store.connect(writable_db) as con:
+    with store.connect(work_db) as con:
         saved = scoring.load_presets(con)
     assert saved["Growth"]["weights"] == {"consumption": 70, "interaction": 15, "stability": 10,
                                           "referral": 5}
@@ -203,8 +194,8 @@ def test_save_compare_and_load_a_preset(writable_db):
     compare = at.selectbox[1]
     assert compare.options == ["Default (40 / 30 / 20 / 10, thresholds 80 / 60)", "Growth"]
     compare.set_value("Growth").run()
-    _, growth = engine_scores(writable_db, weights=saved["Growth"]["weights"])
-    _, default = engine_scores(writable_db)
+    _, growth = engine_scores(work_db, weights=saved["Growth"]["weights"])
+    _, default = engine_scores(work_db)
     moves = scoring.tier_moves(growth, default)
     assert moves.up + moves.down > 0
     assert any(f"Against **Growth**: **{moves.up:,}** customers move up a tier and "
@@ -221,8 +212,8 @@ def test_save_compare_and_load_a_preset(writable_db):
         scoring.DEFAULT_WEIGHTS
 
 
-def test_left_out_dimension_is_named_with_rescaled_weights(writable_db):
-    with store.write(writable_db) as con:
+def test_left_out_dimension_is_named_with_rescaled_weights(work_db):
+    with store.write(work_db) as con:
         con.execute("UPDATE customers SET referred_by = NULL")
         con.execute("DELETE FROM interactions WHERE kind = 'referral'")
     at = open_page("scoring", "en")
@@ -231,8 +222,8 @@ def test_left_out_dimension_is_named_with_rescaled_weights(writable_db):
     assert "Consumption 44.4, Interaction 33.3, Stability 22.2" in warning
 
 
-def test_all_weight_on_a_dimension_without_data(writable_db):
-    with store.write(writable_db) as con:
+def test_all_weight_on_a_dimension_without_data(work_db):
+    with store.write(work_db) as con:
         con.execute("UPDATE customers SET referred_by = NULL")
         con.execute("DELETE FROM interactions WHERE kind = 'referral'")
     at = open_page("scoring", "en")
