@@ -35,10 +35,7 @@ def table_counts(db):
 
 
 def sidebar_rows(lang="en"):
-    """The sidebar's row counts, as a new visit to the app shows them.
-
-    (A page opened with AppTest.switch_page runs without app.py's sidebar.)
-    """
+    """The sidebar's row counts, as a new visit to the app shows them."""
     at = open_page(None, lang)
     return next(c.value for c in at.sidebar.caption if LABELS[lang]["rows"] in c.value)
 

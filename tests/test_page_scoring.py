@@ -188,8 +188,7 @@ def test_save_compare_and_load_a_preset(work_db):
         saved = scoring.load_presets(con)
     assert saved["Growth"]["weights"] == {"consumption": 70, "interaction": 15, "stability": 10,
                                           "referral": 5}
-    # AppTest runs a page without app.py's sidebar, so the new data version (and
-    # with it the preset) shows in a new session.
+    # the saved preset, as a manager finds it on the next visit
     at = open_page("scoring", "en")
     compare = at.selectbox[1]
     assert compare.options == ["Default (40 / 30 / 20 / 10, thresholds 80 / 60)", "Growth"]

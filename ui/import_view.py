@@ -50,9 +50,9 @@ class Ready:
 def database() -> tuple[str, int]:
     """The database the sidebar names and its data version (-1 when there is none to read).
 
-    The version is read again here rather than taken from the sidebar's
-    Context: a page opened on its own (its URL, a test) runs without the
-    sidebar, and a stale version would show stale history after a write.
+    The sidebar stores no Context while there is no database (or no data)
+    yet, and the Data page is where a manager starts then; so the path and
+    version are read here rather than taken from the Context.
     """
     ctx = context.current()
     db = ctx.db if ctx is not None else (st.session_state.get("db_path")
