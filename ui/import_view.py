@@ -50,7 +50,7 @@ class Ready:
 def database() -> tuple[str, int]:
     """The database the sidebar names and its data version (-1 when there is none to read).
 
-    The sidebar stores no Context while there is no database (or no data)
+    The sidebar stores no Context while there is no database file
     yet, and the Data page is where a manager starts then; so the path and
     version are read here rather than taken from the Context.
     """
