@@ -139,10 +139,8 @@ def customer_record(con, customer_id: str) -> dict | None:
     first_contact_date, owner, referred_by, contract_end.
     """
     cur = con.execute(RECORD_SQL, {"customer_id": customer_id})
-    row = cur.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cur.description], row))
+    rows = cur.fetchall()
+    return dict(zip([d[0] for d in cur.description], rows[0])) if rows else None
 
 
 def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.DataFrame]:

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
@@ -109,6 +112,42 @@ def first_row(con, sql: str, params=None) -> tuple | None:
     """
     rows = con.execute(sql, params or []).fetchall()
     return rows[0] if rows else None
+
+
+# How a column that holds a NULL arrives in pandas when `.df()` would have made
+# it a nullable type: whole numbers and truth values.
+_NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+             pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)   # pandas' default "str"
+
+
+def frame(con, sql: str, params=None) -> pd.DataFrame:
+    """The rows of a query as a DataFrame with the types `.df()` gives, fetched through Arrow.
+
+    `.df()` makes a Python object of every text cell and DECIMAL value; at a
+    million customers that conversion took longer than the query itself.
+    Here DuckDB casts DECIMAL to DOUBLE (the value `.df()` gave), text stays
+    in Arrow memory as pandas' str type, DATE and TIMESTAMP become
+    datetime64[us], and whole numbers or truth values with a NULL become
+    pandas' nullable types.
+    """
+    relation = con.sql(sql, params=params)
+    columns = ", ".join(
+        f'CAST("{name}" AS DOUBLE) AS "{name}"' if str(kind).startswith("DECIMAL") else f'"{name}"'
+        for name, kind in zip((c.replace('"', '""') for c in relation.columns), relation.types))
+    table = relation.project(columns).to_arrow_table()
+    return pd.DataFrame({name: _to_pandas(table.column(name)) for name in table.column_names},
+                        copy=False)
+
+
+def _to_pandas(column: pa.ChunkedArray) -> pd.Series:
+    if column.null_count and column.type in _NULLABLE:
+        return column.to_pandas(types_mapper={column.type: _NULLABLE[column.type]}.get)
+    series = column.to_pandas(types_mapper={pa.string(): _TEXT, pa.large_string(): _TEXT}.get,
+                              date_as_object=False)
+    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        return series.astype("datetime64[us]")
+    return series
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

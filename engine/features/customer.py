@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine import store
+
 SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
 
 MASTER_COLUMNS = ("customer_id", "name", "customer_type", "channel_type", "region",
@@ -85,11 +87,10 @@ def _as_date(as_of) -> dt.date:
 
 def latest_event_date(con) -> dt.date | None:
     """The default T: the latest transaction or interaction date, None without events."""
-    row = con.execute(
-        "SELECT max(d) FROM ("
-        " SELECT max(txn_date) AS d FROM transactions"
-        " UNION ALL SELECT max(CAST(ts AS DATE)) FROM interactions)"
-    ).fetchone()
+    row = store.first_row(
+        con, "SELECT max(d) FROM ("
+             " SELECT max(txn_date) AS d FROM transactions"
+             " UNION ALL SELECT max(CAST(ts AS DATE)) FROM interactions)")
     return row[0] if row else None
 
 
@@ -160,9 +161,9 @@ def customer_features(con, *, as_of: dt.date) -> pd.DataFrame:
                                   consecutive purchase days (NaN with < 2)
       days_since_last_purchase    days from last_purchase_date to T (NA without)
     """
-    frame = con.execute(SQL, {"as_of": _as_date(as_of)}).df()
-    # DuckDB hands over a nullable integer column as int64 when it happens to
-    # hold no NULL; keep one dtype whatever the data.
+    frame = store.frame(con, SQL, {"as_of": _as_date(as_of)})
+    # A whole-number column arrives as int64 when it happens to hold no NULL;
+    # keep one dtype whatever the data.
     return frame.astype({column: "Int64" for column in NULLABLE_INT_COLUMNS})
 
 
@@ -179,4 +180,4 @@ def optional_columns_present(con, *, as_of: dt.date) -> dict[str, bool]:
     """
     cur = con.execute(_SOURCES_SQL, {"as_of": _as_date(as_of)})
     names = [d[0] for d in cur.description]
-    return {name: bool(value) for name, value in zip(names, cur.fetchone())}
+    return {name: bool(value) for name, value in zip(names, cur.fetchall()[0])}
