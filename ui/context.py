@@ -101,7 +101,7 @@ def _feature_table(folder: str, lang: str) -> Context | None:
         st.error(i18n.t("source.error.no_as_of", lang, path=folder))
         return None
     st.caption(i18n.t("source.rows", lang, customers=summary["customers"],
-                      engine=summary["engine"] or "?"))
+                      engine=summary["engine"]))
     st.caption(i18n.t("source.as_of", lang, as_of=summary["as_of"]))
     return Context(folder, version, summary["as_of"], lang, feature_table=True)
 
