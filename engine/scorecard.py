@@ -27,7 +27,7 @@ import pandas as pd
 from engine import clv, export, plan, scoring, segments, store
 from engine.cli import iso_date
 from engine.features import customer_features, latest_event_date, optional_columns_present
-from engine.features.followup_state import followup_state
+from engine.features.followup_state import followup_state, no_followups
 
 SCORECARD_COLUMNS = (
     "customer_id", "name", "score", "tier", "consumption", "interaction", "stability",
@@ -230,19 +230,16 @@ def _run_on_features(args: argparse.Namespace) -> int:
     from engine.features import parquet_source
 
     try:
-        features, meta = parquet_source.read_features(args.features)
-    except Exception as exc:  # no such folder, no parquet files
-        raise InputRejected(f"{args.features}: no feature table ({exc})") from None
-    as_of = args.as_of or (dt.date.fromisoformat(meta["as_of"]) if meta.get("as_of")
-                           else dt.date.today())
-    available = meta.get("available") or parquet_source.available_from_features(features)
+        table = parquet_source.load_feature_table(args.features)
+    except parquet_source.FeatureTableError as exc:
+        raise InputRejected(exc.message(getattr(args, "lang", "en"))) from None
+    features, available = table.frame, table.available
+    as_of = args.as_of or table.as_of or dt.date.today()
     try:
         weighting = scoring.scoring_plan(args.weights, available)
     except ValueError as exc:
         raise InputRejected(f"{args.features}: {exc}") from None
-    from engine.features.followup_state import FOLLOWUP_STATE_COLUMNS
-    no_followups = pd.DataFrame({c: pd.Series([], dtype=object) for c in FOLLOWUP_STATE_COLUMNS})
-    actions = {"as_of": as_of, "followup_state": no_followups,
+    actions = {"as_of": as_of, "followup_state": no_followups(),
                "playbook": plan.DEFAULT_PLAYBOOK, "lang": getattr(args, "lang", "en")}
     card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
                            available=available, lifetime=None, actions=actions)

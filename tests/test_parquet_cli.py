@@ -71,3 +71,14 @@ def test_features_rejects_a_bad_date(tmp_path):
         main(["features", "--source", str(tmp_path), "--as-of", "2024-13-01",
               "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
+
+
+def test_score_refuses_a_folder_of_inputs_and_says_what_to_run(demo_db, tmp_path, capsys):
+    db, _ = demo_db
+    assert main(["export", "--db", str(db), "--out", str(tmp_path / "src")]) == 0
+    capsys.readouterr()
+    assert main(["score", "--features", str(tmp_path / "src"), "--out",
+                 str(tmp_path / "x.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "holds the raw Parquet inputs" in err and "python -m engine features --source" in err
+    assert not (tmp_path / "x.csv").exists()

@@ -3,9 +3,14 @@
 The sidebar (drawn once by app.py) sets these in session state; pages read
 them through `current()`. The data version is read from the file on each
 run, so a write by the command line shows up on the next interaction.
+
+The source is a database file or a precomputed feature table (a folder
+written by `engine features --out`); for the latter `db` is the folder and
+`version` changes with its files, so ui.data's caches stay keyed right.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,7 +18,11 @@ from pathlib import Path
 import streamlit as st
 
 from engine import i18n, store
+from engine.features import parquet_source
 from ui import data
+
+SOURCE_KIND = "source_kind"   # session key of the sidebar's choice of source
+SOURCE_KINDS = ("database", "feature_table")
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,7 @@ class Context:
     version: int
     as_of: date | None
     lang: str
+    feature_table: bool = False   # db is a feature table folder: no raw events, no writes
 
     def t(self, key: str, **values) -> str:
         return i18n.t(key, self.lang, **values)
@@ -53,10 +63,47 @@ def sidebar() -> None:
                  format_func={"zh": "中文", "en": "English"}.get, horizontal=True,
                  on_change=_choose_language)
         st.subheader(i18n.t("sidebar.data_source", lang))
-        db = st.text_input(i18n.t("sidebar.db_path", lang),
-                           value=str(store.default_db_path()), key="db_path",
-                           help=i18n.t("sidebar.db_path_help", lang))
-        st.session_state["context"] = _source(db, lang)
+        st.session_state["context"] = choose_source(lang)
+
+
+def choose_source(lang: str) -> Context | None:
+    """The source choice: a database file (read and written) or a feature table (read only).
+
+    CRM_FEATURES, when set, names the default feature table folder and makes
+    it the default source.
+    """
+    default = os.environ.get("CRM_FEATURES", "")
+    kind = st.radio(i18n.t("source.kind", lang), SOURCE_KINDS, index=1 if default else 0,
+                    key=SOURCE_KIND, format_func=lambda k: i18n.t(f"source.kind.{k}", lang),
+                    help=i18n.t("source.kind_help", lang))
+    if kind == "feature_table":
+        folder = st.text_input(i18n.t("source.folder", lang), value=default, key="features_path",
+                               help=i18n.t("source.folder_help", lang))
+        return _feature_table(folder.strip(), lang)
+    db = st.text_input(i18n.t("sidebar.db_path", lang),
+                       value=str(store.default_db_path()), key="db_path",
+                       help=i18n.t("sidebar.db_path_help", lang))
+    return _source(db, lang)
+
+
+def _feature_table(folder: str, lang: str) -> Context | None:
+    """Describe the feature table in the sidebar, its own as-of date shown; None when unusable."""
+    if not folder:
+        st.info(i18n.t("source.folder_empty", lang))
+        return None
+    try:
+        version = parquet_source.feature_table_version(folder)
+        summary = data.feature_table_summary(folder, version)
+    except parquet_source.FeatureTableError as exc:
+        st.error(exc.message(lang))
+        return None
+    if summary["as_of"] is None:
+        st.error(i18n.t("source.error.no_as_of", lang, path=folder))
+        return None
+    st.caption(i18n.t("source.rows", lang, customers=summary["customers"],
+                      engine=summary["engine"]))
+    st.caption(i18n.t("source.as_of", lang, as_of=summary["as_of"]))
+    return Context(folder, version, summary["as_of"], lang, feature_table=True)
 
 
 def _source(db: str, lang: str) -> Context | None:
@@ -100,9 +147,21 @@ def require() -> Context:
     """The context, or stop the page with a note when there is no data yet."""
     ctx = current()
     if ctx is None or ctx.as_of is None:
-        st.info(i18n.t("sidebar.empty", language()))
+        feature_table = st.session_state.get(SOURCE_KIND) == "feature_table"
+        st.info(i18n.t("source.no_table" if feature_table else "sidebar.empty", language()))
         st.stop()
     return ctx
+
+
+def require_database(key: str, title_key: str | None = None) -> None:
+    """Stop a page, or its last part, that reads raw events or writes, when the source is a
+    feature table; the catalogue text `key` says what needs the database and why (under
+    the page title `title_key` when the page has not drawn it yet)."""
+    if st.session_state.get(SOURCE_KIND) == "feature_table":
+        if title_key:
+            st.title(i18n.t(title_key, language()))
+        st.info(i18n.t(key, language()), icon=":material/database:")
+        st.stop()
 
 
 def not_yet(title_key: str) -> None:

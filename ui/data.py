@@ -22,8 +22,9 @@ from engine import review as review_engine
 from engine import risk as risk_engine
 from engine import segments as segment_engine
 from engine.features import (activity, customer_features, month_activity,
-                             optional_columns_present)
+                             optional_columns_present, parquet_source)
 from engine.features.followup_state import followup_state as read_followup_state
+from engine.features.followup_state import no_followups
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -46,9 +47,33 @@ def overview(db: str, version: int, as_of: date) -> dict:
         }
 
 
+def is_feature_table(db: str) -> bool:
+    """Whether the source passed as `db` is a feature table folder rather than a database file.
+
+    With a feature table (the sidebar's other source) `db` is its folder and
+    `version` parquet_source.feature_table_version, so every cache below stays
+    keyed right; only the functions that read the file itself look here.
+    """
+    return Path(db).is_dir()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def feature_table_summary(folder: str, version: int) -> dict:
+    """customers, as_of, engine and available of a feature table folder (the frame is
+    left to `features`, so a large table is not cached twice); FeatureTableError when bad."""
+    table = parquet_source.load_feature_table(folder)
+    return {"customers": len(table.frame), "as_of": table.as_of, "engine": table.engine,
+            "available": table.available}
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def features(db: str, version: int, as_of: date):
-    """The per-customer feature table as of T: the one expensive query, cached on T and version."""
+    """The per-customer feature table as of T: the one expensive query, cached on T and version.
+
+    From a feature table folder, its table (computed for its own T, which the sidebar shows).
+    """
+    if is_feature_table(db):
+        return parquet_source.load_feature_table(db).frame
     with store.connect(db) as con:
         return customer_features(con, as_of=as_of)
 
@@ -95,8 +120,11 @@ def weight_map(weights: tuple) -> dict[str, float]:
 def sub_scores(db: str, version: int, as_of: date):
     """(sub-metric scores, sources present) as of T: the part no slider changes."""
     table = features(db, version, as_of)
-    with store.connect(db) as con:
-        available = optional_columns_present(con, as_of=as_of)
+    if is_feature_table(db):
+        available = feature_table_summary(db, version)["available"]
+    else:
+        with store.connect(db) as con:
+            available = optional_columns_present(con, as_of=as_of)
     return scoring.sub_metric_scores(table, available=available), available
 
 
@@ -131,7 +159,10 @@ def scoring_view(db: str, version: int, as_of: date, weights: tuple, thresholds:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def presets(db: str, version: int) -> dict:
-    """Saved presets {name: {"weights": {...}, "thresholds": (high, potential)}}."""
+    """Saved presets {name: {"weights": {...}, "thresholds": (high, potential)}}; none
+    without a database (they are saved in it)."""
+    if is_feature_table(db):
+        return {}
     with store.connect(db) as con:
         return scoring.load_presets(con)
 
@@ -775,7 +806,10 @@ def risk_list_files(db: str, version: int, as_of: date, kind: str, settings: tup
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def playbook(db: str, version: int) -> tuple:
-    """The saved playbook (DEFAULT_PLAYBOOK when none); PlaybookError when it cannot be read."""
+    """The saved playbook (DEFAULT_PLAYBOOK when none, or without a database to save it in);
+    PlaybookError when it cannot be read."""
+    if is_feature_table(db):
+        return plan_engine.DEFAULT_PLAYBOOK
     with store.connect(db) as con:
         return plan_engine.load_playbook(con)
 
@@ -787,6 +821,9 @@ def save_playbook(db: str, records) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def followup_state(db: str, version: int, as_of: date):
+    """The follow-up log as of T (engine.features.followup_state); empty without a database."""
+    if is_feature_table(db):
+        return no_followups()
     with store.connect(db) as con:
         return read_followup_state(con, as_of=as_of)
 

@@ -6,6 +6,7 @@ from ui import charts, context, data, format
 ctx = context.require()
 t = ctx.t
 st.title(t("clv.title"))
+context.require_database("source.needs.clv")
 settings = data.scoring_settings()
 with st.spinner(t("clv.fitting")):
     fit = data.clv_fit(ctx.db, ctx.version, ctx.as_of)

@@ -19,6 +19,7 @@ from ui import context, data, import_view as view
 ss = st.session_state
 lang = context.language()
 t = functools.partial(i18n.t, lang=lang)
+context.require_database("source.needs.data", title_key="data_page.title")
 db, version = view.database()
 HISTORY_SHOWN = 20
 

@@ -5,13 +5,30 @@ import streamlit as st
 
 from ui import charts, context, data, format
 
+
+def pareto(base: dict) -> None:
+    st.subheader(t("overview.pareto.title"))
+    share = base["pareto_share"]
+    st.markdown(t("overview.pareto.summary", share=share) if share is not None
+                else t("overview.pareto.none"))
+    st.plotly_chart(charts.pareto_curve(base["pareto_curve"], share_at_80=share,
+                                        x_title=t("overview.pareto.x"),
+                                        y_title=t("overview.pareto.y")))
+
+
 ctx = context.require()
 t = ctx.t
 st.title(t("overview.title"))
 st.caption(t("overview.caption", as_of=ctx.as_of))
 
-view = data.overview(ctx.db, ctx.version, ctx.as_of)
 base = data.customer_base(ctx.db, ctx.version, ctx.as_of)
+if ctx.feature_table:  # the rest of the page reads raw events
+    st.info(t("source.needs.overview"), icon=":material/database:")
+    st.metric(t("overview.kpi.customers"), f"{base['kpis']['customers']:,}", border=True,
+              help=t("overview.kpi.customers_help"), width=240)
+    pareto(base)
+    st.stop()
+view = data.overview(ctx.db, ctx.version, ctx.as_of)
 kpis = base["kpis"] | view["kpis"]
 customers = kpis["customers"]
 
@@ -50,8 +67,4 @@ for column, key, kind, frame in ((left, "overview.by_region", "region", view["by
         st.plotly_chart(charts.horizontal_bars(frame, label="key", value="revenue",
                                                value_title=t("overview.revenue")))
 
-st.subheader(t("overview.pareto.title"))
-share = base["pareto_share"]
-st.markdown(t("overview.pareto.summary", share=share) if share is not None else t("overview.pareto.none"))
-st.plotly_chart(charts.pareto_curve(base["pareto_curve"], share_at_80=share,
-                                    x_title=t("overview.pareto.x"), y_title=t("overview.pareto.y")))
+pareto(base)

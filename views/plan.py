@@ -38,6 +38,8 @@ settings = data.scoring_settings()
 
 with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     st.caption(t("plan_page.playbook_note"))
+    if ctx.feature_table:
+        st.info(t("source.needs.playbook"))
     try:
         rules = data.playbook(ctx.db, ctx.version)
     except PlaybookError as exc:
@@ -62,9 +64,11 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
                 format_func=lambda c: ctx.label("owner_role", c))})
     save, reset, _ = st.columns([1, 1, 3])
     save.button(t("plan_page.playbook_save"), type="primary", width="stretch",
-                on_click=save_playbook, args=(edited,), key="plan_page.playbook_save")
+                on_click=save_playbook, args=(edited,), key="plan_page.playbook_save",
+                disabled=ctx.feature_table)
     reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
-                 args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset")
+                 args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
+                 disabled=ctx.feature_table)
     if "plan_page.playbook_error" in ss:
         st.error(ss.pop("plan_page.playbook_error"))
 
@@ -116,6 +120,7 @@ st.caption(t("plan_page.pick_hint")
 
 # Log a follow-up: a row picked in the table (or here) opens the form for that customer.
 st.subheader(t("plan_page.log"))
+context.require_database("source.needs.followups")
 show_saved(ctx, FORM)
 PICK = carry("plan_page.pick")
 selected = shown["customer_id"].iloc[event.selection.rows[0]] if event.selection.rows else None

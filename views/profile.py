@@ -9,6 +9,7 @@ ss = st.session_state
 ctx = context.require()
 t = ctx.t
 st.title(t("profile.title"))
+context.require_database("source.needs.profile")
 weights, thresholds = data.scoring_settings()
 
 # The customer: named in the URL, chosen on the list, or picked here (best score first).

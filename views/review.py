@@ -7,6 +7,7 @@ from ui import context, data
 ctx = context.require()
 t = ctx.t
 st.title(t("review.title"))
+context.require_database("source.needs.review")
 st.caption(t("review.caption"))
 
 months = data.review_months(ctx.db, ctx.version, ctx.as_of)

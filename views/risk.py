@@ -47,7 +47,7 @@ with right:
         value_title=t("risk_page.customers")))
 
 # The learned model is trained on request (it takes a while); once trained, the lists show it.
-model_on = ss.get("risk_page.model_on", False)
+model_on = ss.get("risk_page.model_on", False) and not ctx.feature_table
 if model_on:
     with st.spinner(t("churn.model.training")):
         model = data.churn_model_view(ctx.db, ctx.version, ctx.as_of)
@@ -91,6 +91,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
             st.switch_page("views/profile.py", query_params={"customer": customer})
 
 st.subheader(t("risk_page.trend"))
+context.require_database("source.needs.risk")  # the trend and the learned model, below
 with st.spinner(t("risk_page.trend_wait")):
     trend = data.flagged_by_month(ctx.db, ctx.version, ctx.as_of)
 st.plotly_chart(charts.flagged_trend(

@@ -97,10 +97,13 @@ with left:
                       key="scoring.delete"):
         data.delete_preset(ctx.db, choice)
         st.rerun()
-    st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60)
+    st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60,
+                  disabled=ctx.feature_table)
     st.button(t("scoring.preset.save"), on_click=save_preset, args=(ctx, weights, thresholds),
-              disabled=ss["scoring.preset_name"].strip() in ("", DEFAULT), type="primary",
-              key="scoring.save")
+              disabled=ctx.feature_table or ss["scoring.preset_name"].strip() in ("", DEFAULT),
+              type="primary", key="scoring.save")
+    if ctx.feature_table:
+        st.caption(t("source.needs.presets"))
 
 with right:
     if plan is None:

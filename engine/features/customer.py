@@ -127,7 +127,8 @@ def customer_features(con, *, as_of: dt.date) -> pd.DataFrame:
     Interaction, last 6 months:
       interactions_6m   interactions of any kind
       events_6m         interactions of kind 'event'
-      median_response_hours_6m  median of response_hours (NaN without one)
+      median_response_hours_6m  median of response_hours, rounded to 6
+                        decimals (NaN without one)
     Stability:
       first_purchase_date     first purchase on or before T
       first_interaction_date  first interaction on or before T

@@ -256,7 +256,7 @@ SELECT
   COALESCE(products_6m, 0) AS products_6m,
   COALESCE(interactions_6m, 0) AS interactions_6m, /* interaction */
   COALESCE(events_6m, 0) AS events_6m,
-  median_response_hours_6m,
+  ROUND(median_response_hours_6m, 6) AS median_response_hours_6m, /* DuckDB and Spark interpolate the middle pair in a different order (the last */ /* bit can differ); 6 decimals of an hour make the engines agree exactly. */ /* median_gap_days needs no rounding: halves of whole days are exact. */
   first_purchase_date, /* stability */
   first_interaction_date,
   first_contact,

@@ -180,7 +180,10 @@ SELECT
     -- interaction
     coalesce(interactions_6m, 0)                                           AS interactions_6m,
     coalesce(events_6m, 0)                                                 AS events_6m,
-    median_response_hours_6m,
+    -- DuckDB and Spark interpolate the middle pair in a different order (the last
+    -- bit can differ); 6 decimals of an hour make the engines agree exactly.
+    -- median_gap_days needs no rounding: halves of whole days are exact.
+    round(median_response_hours_6m, 6)                                     AS median_response_hours_6m,
     -- stability
     first_purchase_date,
     first_interaction_date,

@@ -33,3 +33,17 @@ def followup_state(con, *, as_of: date) -> pd.DataFrame:
       its status (latest timestamp, then highest id).
     """
     return con.execute(FOLLOWUP_STATE_SQL, {"as_of": as_of}).df()
+
+
+def no_followups() -> pd.DataFrame:
+    """The state of a log without follow-ups, in the dtypes the query gives on an empty log.
+
+    Where there is no database (a feature table as the source), the plan
+    runs as if nobody had been followed up yet, and its task list must then
+    equal that of a database without follow-ups, dtypes included.
+    """
+    dtypes = dict.fromkeys(("last_active_date", "last_date", "last_next_contact_date"),
+                           "datetime64[us]") | dict.fromkeys(("followups", "last_followup_id"),
+                                                             "int64")
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, object))
+                         for c in FOLLOWUP_STATE_COLUMNS})

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from engine import i18n
 from engine.features.customer import (FEATURE_COLUMNS, NULLABLE_INT_COLUMNS,
                                       customer_features, optional_columns_present)
 
 INPUT_TABLES = ("customers", "transactions", "interactions")
 FEATURES_NAME = "customer_features"
 META_NAME = "features.json"
+# The layout of a feature table folder; features.json carries it, so a reader
+# can refuse a folder written under another FEATURE_COLUMNS. Bump with them.
+FORMAT = 1
 
 
 def is_uri(source: str | Path) -> bool:
@@ -103,12 +109,16 @@ def write_features(frame: pd.DataFrame, out: Path, *, as_of: dt.date, engine: st
 def write_meta(out: Path, *, as_of: dt.date, engine: str,
                available: dict[str, bool] | None) -> None:
     (out / META_NAME).write_text(json.dumps(
-        {"as_of": as_of.isoformat(), "engine": engine, "available": available}, indent=1),
-        encoding="utf-8")
+        {"format": FORMAT, "as_of": as_of.isoformat(), "engine": engine,
+         "available": available}, indent=1), encoding="utf-8")
 
 
 def read_features(folder: Path) -> tuple[pd.DataFrame, dict]:
-    """A feature table written by `engine features`, in DuckDB's pandas types, and its meta."""
+    """A feature table written by `engine features`, in DuckDB's pandas types, and its meta.
+
+    Raises FeatureTableError when a FEATURE_COLUMNS column is missing or
+    features.json cannot be read, duckdb.Error when the Parquet cannot.
+    """
     folder = Path(folder)
     file = folder / f"{FEATURES_NAME}.parquet"
     location = str(file) if file.is_file() else str(folder / FEATURES_NAME / "**" / "*.parquet")
@@ -118,8 +128,14 @@ def read_features(folder: Path) -> tuple[pd.DataFrame, dict]:
                             ).df()
     finally:
         con.close()
+    missing = [c for c in FEATURE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise FeatureTableError("source.error.columns", path=str(folder), missing=", ".join(missing))
     meta_file = folder / META_NAME
-    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
+    except (OSError, ValueError) as exc:
+        raise FeatureTableError("source.error.meta", path=str(meta_file), error=str(exc)) from None
     frame = normalise(frame).sort_values("customer_id", kind="stable").reset_index(drop=True)
     return frame, meta
 
@@ -143,3 +159,95 @@ def available_from_features(frame: pd.DataFrame) -> dict[str, bool]:
         "referred_by": bool(frame["referred_by"].fillna("").ne("").any()),
         "referral_interactions": bool((frame["referral_interactions"] > 0).any()),
     }
+
+
+# --- a feature table as the dashboard's and `engine score`'s source --------------------
+
+class FeatureTableError(ValueError):
+    """A folder that cannot serve as a feature table; `key` and `values` word it in either
+    language, so the dashboard and the command line say the same thing."""
+
+    def __init__(self, key: str, **values):
+        self.key, self.values = key, values
+        super().__init__(i18n.t(key, "en", **values))
+
+    def message(self, lang: str = "en") -> str:
+        return i18n.t(self.key, lang, **self.values)
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """A feature table read from a folder written by `engine features --out DIR`.
+
+    frame: FEATURE_COLUMNS in DuckDB's pandas types, sorted by customer_id;
+    as_of: the T it was computed for (None when features.json is missing);
+    available: which optional sources hold data (features.json, else judged
+    from the table by `available_from_features`); engine: duckdb or spark.
+    """
+    frame: pd.DataFrame
+    as_of: dt.date | None
+    available: dict[str, bool]
+    engine: str | None
+
+
+def _table_files(folder: Path) -> list[Path]:
+    """The files of the feature table itself and its features.json (what a rewrite changes)."""
+    parts = folder / FEATURES_NAME
+    files = [folder / f"{FEATURES_NAME}.parquet", folder / META_NAME]
+    return [f for f in files if f.is_file()] + (sorted(parts.rglob("*.parquet"))
+                                                if parts.is_dir() else [])
+
+
+def _checked_folder(source: str | Path) -> Path:
+    """The local folder of a feature table; FeatureTableError when it is none."""
+    if is_uri(source):
+        raise FeatureTableError("source.error.uri", path=str(source))
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise FeatureTableError("source.error.missing", path=str(folder))
+    if not folder.is_dir():
+        raise FeatureTableError("source.error.not_folder", path=str(folder))
+    if not any(f.suffix == ".parquet" for f in _table_files(folder)):
+        inputs = any((folder / f"{t}.parquet").exists() or (folder / t).is_dir()
+                     for t in INPUT_TABLES)
+        raise FeatureTableError("source.error.inputs_only" if inputs else "source.error.no_table",
+                                path=str(folder))
+    return folder
+
+
+def feature_table_version(source: str | Path) -> int:
+    """A number that changes whenever the table's files are rewritten (names, sizes, mtimes).
+
+    It plays the part of the database's data version in the dashboard's
+    cache keys: cheap (no file is read), and a new `engine features --out`
+    into the same folder gives a new number. Raises FeatureTableError.
+    """
+    folder = _checked_folder(source)
+    digest = hashlib.blake2b(digest_size=8)
+    for file in _table_files(folder):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def load_feature_table(source: str | Path) -> FeatureTable:
+    """Read and check a feature table folder; FeatureTableError says what is wrong with it.
+
+    Refused: a URI (the reader needs a local or mounted folder), a missing
+    path, a file, a folder without customer_features (the Parquet inputs
+    alone, or something else), Parquet that cannot be read, a table that
+    lacks FEATURE_COLUMNS, and a features.json of another FORMAT.
+    """
+    folder = _checked_folder(source)
+    try:
+        frame, meta = read_features(folder)
+    except duckdb.Error as exc:
+        raise FeatureTableError("source.error.unreadable", path=str(folder),
+                                error=str(exc).splitlines()[0]) from None
+    if meta.get("format", FORMAT) != FORMAT:
+        raise FeatureTableError("source.error.format", path=str(folder),
+                                found=meta.get("format"), expected=FORMAT)
+    return FeatureTable(frame=frame,
+                        as_of=dt.date.fromisoformat(meta["as_of"]) if meta.get("as_of") else None,
+                        available=meta.get("available") or available_from_features(frame),
+                        engine=meta.get("engine"))
