@@ -182,9 +182,9 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     dimensions: one row per DIMENSIONS entry: dimension, weight (effective,
     NaN when left out), score (0–100, NaN when left out), points (weight ×
     score / 100; they add up to the total score), left_out (bool).
-    sub_metrics: one row per SUB_METRICS entry (and CLV_SUB_METRIC last when
-    `scores_row` holds its score, i.e. CLV joined the score; its value is
-    then read from features_row["clv_12m"]): dimension, sub_metric,
+    sub_metrics: one row per SUB_METRICS entry (and CLV_SUB_METRIC after the
+    other consumption ones when `scores_row` holds its score, i.e. CLV joined
+    the score; its value is then read from features_row["clv_12m"]): dimension, sub_metric,
     value (the feature), percentile (the sub-metric score 0–100: the share
     of customers this one matches or beats; NaN when left out), left_out.
     """
@@ -198,6 +198,7 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     left_out = set(plan.left_out_sub_metrics)
     metrics = scoring.SUB_METRICS + ((scoring.CLV_SUB_METRIC,)
                                      if scoring.CLV_SUB_METRIC.score_column in scores_row else ())
+    metrics = sorted(metrics, key=lambda m: scoring.DIMENSIONS.index(m.dimension))  # stable
     sub_metrics = pd.DataFrame({
         "dimension": [m.dimension for m in metrics],
         "sub_metric": [m.column for m in metrics],

@@ -129,9 +129,11 @@ def scores(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple
                                   available=available)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
 def clv_score_problem(db: str, version: int, as_of: date):
     """Why the 12-month CLV cannot join the score as of T (an engine.clv.ClvUnavailable:
-    no fit, or a partial one without the spend model), or None when it can."""
+    no fit, or a partial one without the spend model), or None when it can. Cached on its
+    own, like clv_for_scoring, so the answer outlives the fit in clv_fit's cache."""
     fit = clv_fit(db, version, as_of)
     if fit["error"] is not None:
         return fit["error"]
@@ -695,10 +697,13 @@ def clv_file_maker(*args, **kwargs):
     return functools.partial(clv_file, *args, **kwargs)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
 def clv_for_scoring(db: str, version: int, as_of: date):
     """12-month CLV by customer_id (a Series) for the value score's optional CLV sub-metric
     (engine.scoring.score_customers(clv=...)), or None when there are no lifetime values.
-    In a partial result every value is NaN, and the scoring leaves the sub-metric out."""
+    In a partial result every value is NaN, and the scoring leaves the sub-metric out.
+    Cached on its own (small) so that the 13 dates of a tier history, which push fits
+    out of clv_fit's cache, never make the scores at T fit again."""
     result = clv_fit(db, version, as_of)["result"]
     if result is None:
         return None

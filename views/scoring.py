@@ -94,7 +94,7 @@ with left:
         if problem is not None:
             ss["scoring.clv"] = False
     clv = st.toggle(t("scoring.clv.toggle"), key="scoring.clv", disabled=problem is not None,
-                    help=t("scoring.clv.help"))
+                    help=t("scoring.clv.help"), wrap=True)
     if problem is not None:
         st.caption(t("scoring.clv.unavailable", reason=problem.message(ctx.lang)))
     try:
