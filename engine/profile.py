@@ -180,7 +180,9 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     dimensions: one row per DIMENSIONS entry: dimension, weight (effective,
     NaN when left out), score (0–100, NaN when left out), points (weight ×
     score / 100; they add up to the total score), left_out (bool).
-    sub_metrics: one row per SUB_METRICS entry: dimension, sub_metric,
+    sub_metrics: one row per SUB_METRICS entry (and CLV_SUB_METRIC after the
+    other consumption ones when `scores_row` holds its score, i.e. CLV joined
+    the score; its value is then read from features_row["clv_12m"]): dimension, sub_metric,
     value (the feature), percentile (the sub-metric score 0–100: the share
     of customers this one matches or beats; NaN when left out), left_out.
     """
@@ -192,12 +194,15 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     })
     dimensions["points"] = dimensions["weight"] * dimensions["score"] / 100
     left_out = set(plan.left_out_sub_metrics)
+    metrics = scoring.SUB_METRICS + ((scoring.CLV_SUB_METRIC,)
+                                     if scoring.CLV_SUB_METRIC.score_column in scores_row else ())
+    metrics = sorted(metrics, key=lambda m: scoring.DIMENSIONS.index(m.dimension))  # stable
     sub_metrics = pd.DataFrame({
-        "dimension": [m.dimension for m in scoring.SUB_METRICS],
-        "sub_metric": [m.column for m in scoring.SUB_METRICS],
-        "value": [_plain(features_row[m.column]) for m in scoring.SUB_METRICS],
-        "percentile": [scores_row[m.score_column] for m in scoring.SUB_METRICS],
-        "left_out": [m.column in left_out for m in scoring.SUB_METRICS],
+        "dimension": [m.dimension for m in metrics],
+        "sub_metric": [m.column for m in metrics],
+        "value": [_plain(features_row.get(m.column)) for m in metrics],
+        "percentile": [scores_row[m.score_column] for m in metrics],
+        "left_out": [m.column in left_out for m in metrics],
     })
     return dimensions[["dimension", "weight", "score", "points", "left_out"]], sub_metrics
 
@@ -223,16 +228,19 @@ def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
     return ends[::-1]
 
 
-def month_end_sub_scores(con, *, as_of: dt.date) -> tuple[pd.DataFrame, dict[str, bool]]:
+def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None
+                         ) -> tuple[pd.DataFrame, dict[str, bool]]:
     """Sub-metric scores of every customer known at a date, and its sources.
 
-    Runs the feature query as of the date. Returns
+    Runs the feature query as of the date. clv : the 12-month CLV by
+    customer_id at that date, when it joins the score (see
+    `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
     features = customer_features(con, as_of=as_of)
     available = optional_columns_present(con, as_of=as_of)
-    return (scoring.sub_metric_scores(features, available=available).set_index("customer_id"),
-            available)
+    return (scoring.sub_metric_scores(features, available=available, clv=clv)
+            .set_index("customer_id"), available)
 
 
 def tier_history(snapshots: Sequence[tuple[dt.date, pd.DataFrame, Mapping[str, bool]]],

@@ -135,10 +135,13 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
                            weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                            thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                            rules: risk.RiskRules = risk.DEFAULT_RULES,
-                           retention_days: int = RETENTION_DAYS) -> pd.DataFrame:
+                           retention_days: int = RETENTION_DAYS,
+                           clv: pd.Series | None = None) -> pd.DataFrame:
     """One customer per row of the feature table as of `as_of`, reduced to what a review reads.
 
     index : `month_activity.customer_index` of the same data (for the keys).
+    clv : the 12-month CLV by customer_id as of `as_of` when it joins the
+        score (`scoring.score_customers`); None leaves it out (DESIGN §4.1).
 
     Returns
     -------
@@ -159,7 +162,7 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
             "risk_level": pd.Categorical([], categories=risk.RISK_LEVELS),
             "bought_recently": np.zeros(0, dtype=bool)})
     scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
-                                     available=available)
+                                     available=available, clv=clv)
     levels, _ = risk.risk_levels(features, rules=rules)
     since = risk.days_since(features["last_purchase_date"], as_of)
     return pd.DataFrame({
@@ -176,7 +179,8 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
 def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
                        weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                        thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
-                       rules: risk.RiskRules = risk.DEFAULT_RULES) -> pd.DataFrame:
+                       rules: risk.RiskRules = risk.DEFAULT_RULES,
+                       clv: pd.Series | None = None) -> pd.DataFrame:
     """The snapshot of every customer known at `month_end` (see `snapshot_from_features`).
 
     Only events on or before `month_end` count, and the score's percentiles
@@ -188,7 +192,7 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
     if index is None:
         index = month_activity.customer_index(con)
     return snapshot_from_features(features, as_of=month_end, index=index, available=available,
-                                  weights=weights, thresholds=thresholds, rules=rules)
+                                  weights=weights, thresholds=thresholds, rules=rules, clv=clv)
 
 
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:

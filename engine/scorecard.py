@@ -1,7 +1,7 @@
 """One row per customer with every lens: the output of `python -m engine score`.
 
     python -m engine score --db DB [--as-of YYYY-MM-DD] [--weights 40,30,20,10]
-                           [--thresholds 80,60] [--lang en|zh] --out FILE.csv
+                           [--thresholds 80,60] [--with-clv] [--lang en|zh] --out FILE.csv
 
 The columns of DESIGN §5 in SCORECARD_COLUMNS. demand_tag, risk_level,
 risk_reasons (in English, or Chinese with --lang zh), lifecycle, next_action
@@ -11,7 +11,11 @@ playbook; segment is the k-means segment of `engine.segments.assign_segments`
 segment). The last two, p_alive and
 clv_12m, come from the lifetime-value models (`engine.clv`, DESIGN §4.9):
 empty for a customer without a purchase, and for everyone when the data do
-not support them (the command says why on stderr).
+not support them (the command says why on stderr). With --with-clv the
+12-month CLV joins the consumption dimension of the score (the optional
+sub-metric `scoring.CLV_SUB_METRIC`, as the Scoring page's toggle does);
+when the data do not support it the command refuses (exit 1) rather than
+write a score that silently lacks it.
 """
 from __future__ import annotations
 
@@ -44,11 +48,14 @@ def build_scorecard(features: pd.DataFrame, *,
                     thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                     available: Mapping[str, bool] | None = None,
                     lifetime: pd.DataFrame | None = None,
-                    actions: Mapping | None = None) -> pd.DataFrame:
+                    actions: Mapping | None = None,
+                    clv_in_score: bool = False) -> pd.DataFrame:
     """The scorecard of every customer in the feature table, in its row order.
 
     lifetime : customer_id, p_alive and clv_12m (the `customers` frame of an
         `engine.clv.ClvResult`), or None when there are no lifetime values.
+    clv_in_score : the 12-month CLV of `lifetime` joins the consumption
+        dimension (`scoring.score_customers(clv=...)`); needs `lifetime`.
     actions : as_of, followup_state, playbook and lang for
         `plan.risk_columns`, which fills plan.RISK_COLUMNS; None leaves them empty.
 
@@ -61,8 +68,11 @@ def build_scorecard(features: pd.DataFrame, *,
     (6 decimals) and clv_12m (cents) from `lifetime`, NaN for a customer
     it does not hold.
     """
+    if clv_in_score and lifetime is None:
+        raise ValueError("the CLV cannot join the score without lifetime values.")
+    clv = lifetime.set_index("customer_id")["clv_12m"] if clv_in_score else None
     scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
-                                     available=available)
+                                     available=available, clv=clv)
     grid = scoring.rfm(features)
     levels = scoring.pyramid(features)
     card = pd.DataFrame({
@@ -161,6 +171,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "summing to 100 (default: 40,30,20,10)")
     parser.add_argument("--thresholds", type=_thresholds, default=scoring.DEFAULT_THRESHOLDS,
                         metavar="HIGH,POTENTIAL", help="tier thresholds (default: 80,60)")
+    parser.add_argument("--with-clv", action="store_true",
+                        help="include the 12-month CLV in the consumption score (off by "
+                             "default; refused when the lifetime-value models cannot be fitted)")
     parser.add_argument("--lang", choices=("en", "zh"), default="en",
                         help="language of the risk_reasons column (default: en)")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
@@ -174,6 +187,8 @@ def _summary(card: pd.DataFrame, as_of: dt.date, plan: scoring.ScoringPlan, out:
     counts = card["tier"].value_counts()
     tiers = ", ".join(f"{t} {int(counts.get(t, 0)):,}" for t in scoring.TIERS)
     lines = [f"Scored {len(card):,} customers as of {as_of}: {tiers}. Wrote {out}."]
+    if scoring.CLV_SUB_METRIC in plan.sub_metrics:
+        lines.append("The consumption score includes the 12-month CLV.")
     if plan.left_out_sub_metrics:
         lines.append("Left out for lack of data: " + ", ".join(plan.left_out_sub_metrics) + ".")
     if plan.left_out_dimensions:
@@ -202,13 +217,18 @@ def run(args: argparse.Namespace) -> int:
                        "playbook": plan.load_playbook(con), "lang": args.lang}
         except plan.PlaybookError as exc:
             raise InputRejected(f"{db}: {exc.message(args.lang)}") from None
+    with_clv = getattr(args, "with_clv", False)
     try:
-        weighting = scoring.scoring_plan(args.weights, available)
+        weighting = scoring.scoring_plan(args.weights, available, clv=with_clv)
     except ValueError as exc:
         raise InputRejected(f"{db}: {exc}") from None
     lifetime, left_empty = lifetime_values(purchases, as_of=as_of)
+    if with_clv and left_empty:
+        raise InputRejected(f"{db}: --with-clv needs the 12-month CLV, but {left_empty}; "
+                            f"nothing written (drop --with-clv to score without it).")
     card = build_scorecard(features, weights=args.weights, thresholds=args.thresholds,
-                           available=available, lifetime=lifetime, actions=actions)
+                           available=available, lifetime=lifetime, actions=actions,
+                           clv_in_score=with_clv)
     export.write_csv(card, args.out)
     print(_summary(card, as_of, weighting, args.out))
     if left_empty:
@@ -229,6 +249,9 @@ def _run_on_features(args: argparse.Namespace) -> int:
     from engine.cli import InputRejected
     from engine.features import parquet_source
 
+    if getattr(args, "with_clv", False):
+        raise InputRejected(f"{args.features}: --with-clv needs the raw purchases of a "
+                            f"database (--db); a feature table alone has no lifetime values.")
     try:
         table = parquet_source.load_feature_table(args.features)
     except parquet_source.FeatureTableError as exc:

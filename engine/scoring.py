@@ -510,8 +510,9 @@ PRESET_KIND = "preset"
 
 
 def save_preset(con, name: str, weights: Mapping[str, float],
-                thresholds: Sequence[float]) -> None:
-    """Save (or replace) a named preset of weights and thresholds.
+                thresholds: Sequence[float], *, clv: bool = False) -> None:
+    """Save (or replace) a named preset of weights, thresholds and whether the
+    12-month CLV joins the consumption score (CLV_SUB_METRIC).
 
     Call inside `engine.store.write(path)` so the write lands in one
     transaction with a new data version.
@@ -519,7 +520,7 @@ def save_preset(con, name: str, weights: Mapping[str, float],
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a preset needs a name, got {name!r}.")
     value = {"weights": validate_weights(weights),
-             "thresholds": list(validate_thresholds(thresholds))}
+             "thresholds": list(validate_thresholds(thresholds)), "clv": bool(clv)}
     con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PRESET_KIND, name.strip()])
     con.execute("INSERT INTO settings (kind, name, value, saved_at) "
                 "VALUES (?, ?, ?, current_timestamp)",
@@ -532,14 +533,16 @@ def delete_preset(con, name: str) -> None:
 
 
 def load_presets(con) -> dict[str, dict]:
-    """{name: {"weights": {dimension: float}, "thresholds": (high, potential)}}, by name."""
+    """{name: {"weights": {dimension: float}, "thresholds": (high, potential), "clv": bool}},
+    by name. A preset saved before CLV could join the score has "clv" False."""
     rows = con.execute("SELECT name, value FROM settings WHERE kind = ? ORDER BY name",
                        [PRESET_KIND]).fetchall()
     presets = {}
     for name, value in rows:
         data = json.loads(value)
         presets[name] = {"weights": data["weights"],
-                         "thresholds": tuple(data["thresholds"])}
+                         "thresholds": tuple(data["thresholds"]),
+                         "clv": bool(data.get("clv", False))}
     return presets
 
 

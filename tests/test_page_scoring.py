@@ -248,3 +248,141 @@ def test_weights_carry_to_the_other_pages(app_db):
     assert "weights 70 / 15 / 10 / 5 and thresholds 80 / 60" in at.caption[0].value
     at.switch_page("views/scoring.py").run()
     assert at.slider(key="scoring.weight.consumption").value == 70
+
+
+# --- the 12-month CLV in the consumption score ---------------------------------------------
+
+def clv_scores(db, **settings):
+    """The engine's scores with the 12-month CLV fitted as of T in the consumption mean."""
+    from engine import clv
+    with store.connect(db) as con:
+        result = clv.compute_clv(con, as_of=store.date_range(con)[1])
+    features, _ = engine_scores(db)
+    with store.connect(db) as con:
+        available = optional_columns_present(con, as_of=store.date_range(con)[1])
+    values = result.customers.set_index("customer_id")["clv_12m"]
+    return values, scoring.score_customers(features, available=available, clv=values, **settings)
+
+
+def counting(monkeypatch, module, name):
+    """Wrap module.name to note the as_of of each call; returns the list of them."""
+    calls, real = [], getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(k["as_of"]) or real(*a, **k))
+    return calls
+
+
+def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monkeypatch):
+    _, default = engine_scores(app_db)
+    values, with_clv = clv_scores(app_db)
+    moves = scoring.tier_moves(default, with_clv)
+    assert moves.up + moves.down > 0            # the demo base does move
+    fits = counting(monkeypatch, ui.data.clv_engine, "fit_and_predict")
+    queries = counting(monkeypatch, ui.data, "customer_features")
+
+    at = open_page("scoring", "en")
+    toggle = at.toggle(key="scoring.clv")
+    assert toggle.label == "Include 12-month CLV in the consumption score"
+    assert toggle.value is False and not toggle.proto.disabled
+    assert tier_cards(at) == expected_cards(default)
+    assert fits == []                           # off: the models are not even fitted
+
+    toggle.set_value(True).run()
+    assert not at.exception
+    assert tier_cards(at) == expected_cards(with_clv) != expected_cards(default)
+    assert any(f"**{moves.up:,}** customers move up a tier and **{moves.down:,}** move down"
+               in m.value for m in at.markdown)   # against the default baseline, without CLV
+    assert not at.warning                       # nothing left out
+    at.slider(key="scoring.high").set_value(79).run()
+    at.slider(key="scoring.high").set_value(80).run()
+    assert tier_cards(at) == expected_cards(with_clv)
+
+    at.switch_page("views/customers.py").run()
+    assert "The consumption score includes the 12-month CLV." in at.caption[0].value
+    shown = at.dataframe[0].value
+    words = dict(zip(scoring.TIERS, ("High value", "Potential", "Ordinary")))
+    assert shown["tier"].value_counts().to_dict() == \
+        with_clv["tier"].astype(str).map(words).value_counts().to_dict()
+    best = with_clv.sort_values(["score", "customer_id"], ascending=[False, True]).iloc[0]
+    assert shown["customer_id"].iloc[0] == best["customer_id"]
+    assert shown["score"].iloc[0] == pytest.approx(best["score"])
+
+    at.switch_page("views/profile.py").run()   # the best customer, its CLV in the breakdown
+    assert not at.exception
+    subs = at.dataframe[2].value
+    row = subs[subs["sub_metric"] == "12-month customer lifetime value (CLV)"]
+    assert row["dimension"].tolist() == ["Consumption"]
+    assert row["value"].iloc[0] == pytest.approx(values[best["customer_id"]])
+    assert row["percentile"].iloc[0] == pytest.approx(best["clv_12m_score"])
+    dimensions = at.dataframe[1].value
+    assert dimensions["score"].iloc[0] == pytest.approx(best["consumption"])
+    assert dimensions["points"].sum() == pytest.approx(best["score"])
+
+    at.switch_page("views/scoring.py").run()
+    assert at.toggle(key="scoring.clv").value is True   # kept across pages
+    at.toggle(key="scoring.clv").set_value(False).run()
+    assert tier_cards(at) == expected_cards(default)
+    with store.connect(app_db) as con:
+        as_of = store.date_range(con)[1]
+    # T and each month end of the profile's tier history (T is one), each once
+    from engine.profile import history_dates
+    assert fits.count(as_of) == 1, "the CLV models are fitted once per file, version and date"
+    assert sorted(fits) == sorted({as_of, *history_dates(as_of)})
+    assert queries == [as_of], "the toggle and the sliders never run the feature query again"
+
+
+def test_a_preset_keeps_the_clv_toggle(work_db):
+    at = open_page("scoring", "en")
+    at.toggle(key="scoring.clv").set_value(True).run()
+    at.text_input(key="scoring.preset_name").input("With CLV").run()
+    at.button(key="scoring.save").click().run()
+    assert not at.exception
+    with store.connect(work_db) as con:
+        assert scoring.load_presets(con)["With CLV"]["clv"] is True
+
+    at = open_page("scoring", "en")                 # a new visit starts without CLV
+    assert at.toggle(key="scoring.clv").value is False
+    at.selectbox(key="scoring.preset_choice").set_value("With CLV").run()
+    at.button(key="scoring.load").click().run()
+    assert at.toggle(key="scoring.clv").value is True
+    _, with_clv = clv_scores(work_db)
+    assert tier_cards(at) == expected_cards(with_clv)
+    assert any("Against **With CLV**: **0** customers move up a tier and **0** move down"
+               in m.value for m in at.markdown)
+    at.toggle(key="scoring.clv").set_value(False).run()   # the saved baseline keeps its CLV
+    _, default = engine_scores(work_db)
+    moves = scoring.tier_moves(with_clv, default)
+    assert any(f"Against **With CLV**: **{moves.up:,}** customers move up a tier and "
+               f"**{moves.down:,}** move down" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("spoil, reason", [
+    # 20 buyers left: at most 19 of them buy again (the demo base has 19)
+    ("DELETE FROM transactions WHERE customer_id NOT IN "
+     "(SELECT customer_id FROM customers ORDER BY customer_id LIMIT 20)",
+     "Only 19 customers bought again on a later day than their first purchase"),
+    # every repeat purchase free: BG/NBD fits, the spend model has no one (a partial result)
+    ("UPDATE transactions SET amount = 0 WHERE txn_date > (SELECT min(t2.txn_date) "
+     "FROM transactions t2 WHERE t2.customer_id = transactions.customer_id)",
+     "Only 0 repeat buyers spent a positive amount on their repeat purchases"),
+])
+def test_clv_toggle_is_refused_with_the_reason_when_the_models_cannot_serve(work_db, spoil,
+                                                                           reason):
+    with store.write(work_db) as con:
+        con.execute(spoil)
+    _, default = engine_scores(work_db)
+    at = open_page("scoring", "en")
+    assert tier_cards(at) == expected_cards(default)
+    at.toggle(key="scoring.clv").set_value(True).run()
+    assert not at.exception
+    toggle = at.toggle(key="scoring.clv")
+    assert toggle.value is False and toggle.proto.disabled
+    assert any(c.value.startswith("CLV cannot join the score on these data, so the score "
+                                  "leaves it out: " + reason) for c in at.caption)
+    assert tier_cards(at) == expected_cards(default)     # the score is unchanged
+    at.switch_page("views/customers.py").run()
+    assert "CLV" not in at.caption[0].value
+
+
+def test_clv_toggle_in_chinese(app_db):
+    at = open_page("scoring", "zh")
+    assert at.toggle(key="scoring.clv").label == "将未来12个月 CLV 计入消费能力得分"

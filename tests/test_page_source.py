@@ -62,7 +62,8 @@ def test_tiers_rfm_lists_and_risk_are_the_same_from_a_feature_table(demo_db, fea
     a, b = both(demo_db, folder, as_of, data.rfm_view)
     for key in ("cells", "segments"):
         pdt.assert_frame_equal(a[key], b[key], check_exact=True)
-    a, b = both(demo_db, folder, as_of, data.customer_list, *SETTINGS, {}, "", "en")
+    a, b = both(demo_db, folder, as_of, data.customer_list, *SETTINGS[:2], {}, "", "en",
+                SETTINGS[2])
     pdt.assert_frame_equal(a, b, check_exact=True)
     a, b = both(demo_db, folder, as_of, data.risk_summary)
     for key in ("risk", "demand", "lifecycle", "crosstab"):

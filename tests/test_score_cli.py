@@ -235,3 +235,91 @@ def test_score_segment_matches_the_segments_engine(demo_db, tmp_path):
     expected = segments.assign_segments(features)
     assert {cid: str(seg) for cid, seg in zip(expected["customer_id"], expected["segment"])} == card
     assert len(set(card.values())) >= 2
+
+
+# --- the 12-month CLV in the score (--with-clv) -------------------------------------------
+
+def test_scorecard_with_clv_in_the_score_by_hand(db):
+    # The base of the first tests at T = 2024-06-30, with lifetime values given by
+    # hand: clv_12m A 100, B 300, C none. N = 3: A scores 100·1/3, B 100·2/3, C 0.
+    # consumption = mean of four: A (3·100 + 100/3)/4 = 250/3, B (3·200/3 + 200/3)/4
+    # = 200/3, C 0. Score A = (40·250/3 + 30·100 + 20·100)/90 = 25000/270 = 92.592593,
+    # high under 80/60 but potential under 95/60 (without CLV: 100, high under both);
+    # B = (40·200/3 + 20·200/3)/90 = 44.444444 and C 37.037037 as without CLV.
+    import pandas as pd
+    from engine.features import customer_features, optional_columns_present
+    from engine.scorecard import build_scorecard
+    with store.connect(db) as con:
+        as_of = __import__("datetime").date(2024, 6, 30)
+        features = customer_features(con, as_of=as_of)
+        available = optional_columns_present(con, as_of=as_of)
+    lifetime = pd.DataFrame({"customer_id": ["A", "B", "C"], "p_alive": [0.9, 0.5, None],
+                             "clv_12m": [100.0, 300.0, None]})
+    card = build_scorecard(features, available=available, lifetime=lifetime, thresholds=(95, 60),
+                           clv_in_score=True).set_index("customer_id")
+    assert card["consumption"].tolist() == [round(250 / 3, 6), round(200 / 3, 6), 0.0]
+    assert card["score"].tolist() == [round(25000 / 270, 6), round(4000 / 90, 6),
+                                      round(10000 / 270, 6)]
+    assert card["tier"].tolist() == ["potential", "ordinary", "ordinary"]
+    without = build_scorecard(features, available=available, lifetime=lifetime,
+                              thresholds=(95, 60)).set_index("customer_id")
+    assert without.loc["A", ["score", "tier"]].tolist() == [100.0, "high"]
+    with pytest.raises(ValueError, match="without lifetime values"):
+        build_scorecard(features, available=available, clv_in_score=True)
+
+
+def test_with_clv_adds_the_clv_percentile_to_the_consumption_mean(demo_db, tmp_path, capsys):
+    """On the demo base (the models fit): with --with-clv, consumption is the mean of its
+    three sub-metrics and the percentile of the clv_12m column; nothing else moves but
+    the score, by 40 % of the consumption change, the tier that follows from it and the
+    next action of a customer whose tier changed."""
+    import numpy as np
+    import pandas as pd
+    plain, with_clv = tmp_path / "plain.csv", tmp_path / "clv.csv"
+    assert cli.main(["score", "--db", str(demo_db), "--out", str(plain)]) == 0
+    assert "includes the 12-month CLV" not in capsys.readouterr().out
+    assert cli.main(["score", "--db", str(demo_db), "--with-clv", "--out", str(with_clv)]) == 0
+    said = capsys.readouterr()
+    assert "The consumption score includes the 12-month CLV." in said.out
+    assert said.err == ""
+    before = pd.read_csv(plain, encoding="utf-8-sig", dtype={"customer_id": str})
+    after = pd.read_csv(with_clv, encoding="utf-8-sig", dtype={"customer_id": str})
+    moved = ["score", "tier", "consumption", "next_action", "next_action_due"]
+    pd.testing.assert_frame_equal(before.drop(columns=moved), after.drop(columns=moved))
+    same_tier = before["tier"] == after["tier"]   # the playbook acts on tiers
+    pd.testing.assert_frame_equal(before.loc[same_tier, moved[3:]], after.loc[same_tier, moved[3:]])
+    # the unrounded CLV (the file holds cents: a CLV of 0.002 is above 0 and scores)
+    from engine import clv as clv_engine
+    with store.connect(demo_db) as con:
+        result = clv_engine.compute_clv(con, as_of=store.date_range(con)[1])
+    clv = result.customers.set_index("customer_id")["clv_12m"].reindex(after["customer_id"])
+    assert np.allclose(clv.round(2), after["clv_12m"], equal_nan=True)
+    clv = clv.to_numpy()
+    n = len(clv)
+    assert np.isfinite(clv).sum() > n / 2
+    percentile = np.array([100 * np.sum(clv <= x) / n if x > 0 else 0.0 for x in clv])
+    assert np.allclose(after["consumption"], (3 * before["consumption"] + percentile) / 4,
+                       atol=1e-5)
+    assert np.allclose(after["score"] - before["score"],
+                       40 * (after["consumption"] - before["consumption"]) / 100, atol=1e-5)
+    expected_tier = np.where(after["score"] >= 80, "high",
+                             np.where(after["score"] >= 60, "potential", "ordinary"))
+    assert (after["tier"] == expected_tier).all()
+    assert (after["tier"] != before["tier"]).any()
+
+
+def test_with_clv_is_refused_when_the_models_cannot_be_fitted(db, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert cli.main(["score", "--db", str(db), "--with-clv", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--with-clv needs the 12-month CLV, but p_alive and clv_12m are left empty: " \
+           "Only 1 customers bought again" in err
+    assert "nothing written" in err
+    assert not out.exists()
+
+
+def test_with_clv_is_refused_on_a_feature_table(tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    assert cli.main(["score", "--features", str(tmp_path), "--with-clv", "--out", str(out)]) == 1
+    assert "--with-clv needs the raw purchases of a database" in capsys.readouterr().err
+    assert not out.exists()

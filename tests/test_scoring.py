@@ -307,6 +307,23 @@ def test_presets_round_trip(tmp_path):
     assert presets["稳定优先"]["weights"]["stability"] == 50
 
 
+def test_preset_keeps_whether_clv_joins_the_score(tmp_path):
+    db = tmp_path / "p.duckdb"
+    with store.write(db) as con:
+        save_preset(con, "with CLV", DEFAULT_WEIGHTS, DEFAULT_THRESHOLDS, clv=True)
+        save_preset(con, "without", DEFAULT_WEIGHTS, DEFAULT_THRESHOLDS)
+        # a preset saved before the flag existed: no "clv" in its JSON
+        con.execute("INSERT INTO settings (kind, name, value, saved_at) VALUES (?, ?, ?, now())",
+                    [scoring.PRESET_KIND, "older", '{"weights": {"consumption": 70, '
+                     '"interaction": 10, "stability": 10, "referral": 10}, "thresholds": [80, 60]}'])
+    with store.connect(db) as con:
+        presets = load_presets(con)
+    assert {name: p["clv"] for name, p in presets.items()} == {
+        "older": False, "with CLV": True, "without": False}
+    assert presets["older"]["weights"]["consumption"] == 70
+    assert presets["older"]["thresholds"] == (80, 60)
+
+
 def test_bad_preset_is_not_saved(tmp_path):
     db = tmp_path / "p.duckdb"
     with pytest.raises(ValueError, match="weights must sum to 100"):

@@ -92,24 +92,26 @@ def create_demo(db: str, progress=None) -> None:
     demo.generate_demo(db, progress=progress)
 
 # --- scoring, customer list, profile, RFM -------------------------------------------
-# Weights travel as a tuple in scoring.DIMENSIONS order and thresholds as
-# (high, potential), so they key the caches. Scores are cached on them; the
-# feature query only on T and the data version, so a slider move re-scores
-# without touching the file.
+# Settings travel as (weights, thresholds, clv): weights a tuple in
+# scoring.DIMENSIONS order, thresholds (high, potential), clv whether the
+# 12-month CLV joins the consumption score, so they key the caches. Scores
+# are cached on them; the feature query only on T and the data version, so
+# a slider move re-scores without touching the file, and the CLV fit
+# (clv_fit) only on the file, version and T.
 
 SETTINGS_KEY = "scoring.settings"
 DEFAULT_SETTINGS = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS),
-                    tuple(scoring.DEFAULT_THRESHOLDS))
+                    tuple(scoring.DEFAULT_THRESHOLDS), False)
 
 
-def scoring_settings() -> tuple[tuple[float, ...], tuple[float, float]]:
-    """The weights and thresholds of this session's Scoring page (the defaults until set)."""
+def scoring_settings() -> tuple[tuple[float, ...], tuple[float, float], bool]:
+    """(weights, thresholds, clv) of this session's Scoring page (the defaults until set)."""
     return st.session_state.get(SETTINGS_KEY) or DEFAULT_SETTINGS
 
 
-def keep_scoring_settings(weights: tuple, thresholds: tuple) -> None:
+def keep_scoring_settings(weights: tuple, thresholds: tuple, clv: bool = False) -> None:
     """Remember the Scoring page's settings for the other pages of this session."""
-    st.session_state[SETTINGS_KEY] = (tuple(weights), tuple(thresholds))
+    st.session_state[SETTINGS_KEY] = (tuple(weights), tuple(thresholds), bool(clv))
 
 
 def weight_map(weights: tuple) -> dict[str, float]:
@@ -117,36 +119,62 @@ def weight_map(weights: tuple) -> dict[str, float]:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def sub_scores(db: str, version: int, as_of: date):
-    """(sub-metric scores, sources present) as of T: the part no slider changes."""
-    table = features(db, version, as_of)
-    if is_feature_table(db):
-        available = feature_table_summary(db, version)["available"]
-    else:
-        with store.connect(db) as con:
-            available = optional_columns_present(con, as_of=as_of)
-    return scoring.sub_metric_scores(table, available=available), available
+def sub_scores(db: str, version: int, as_of: date, clv: bool = False):
+    """(sub-metric scores, sources present) as of T: the part no slider changes.
+
+    With `clv`, the 12-month CLV sub-metric too, and the source "clv" counts
+    as present only when the fit gave values (else the score leaves it out).
+    A feature table holds no purchase histories to fit on: CLV stays out.
+    """
+    if not clv or is_feature_table(db):
+        table = features(db, version, as_of)
+        if is_feature_table(db):
+            available = feature_table_summary(db, version)["available"]
+        else:
+            with store.connect(db) as con:
+                available = optional_columns_present(con, as_of=as_of)
+        return scoring.sub_metric_scores(table, available=available), available
+    available = sub_scores(db, version, as_of)[1]
+    values = clv_for_scoring(db, version, as_of)
+    subs = scoring.sub_metric_scores(features(db, version, as_of), available=available,
+                                     clv=values)
+    column = scoring.CLV_SUB_METRIC.score_column
+    return subs, {**available, "clv": column in subs and bool(subs[column].notna().any())}
 
 
-def scoring_plan(db: str, version: int, as_of: date, weights: tuple) -> scoring.ScoringPlan:
+def scoring_plan(db: str, version: int, as_of: date, weights: tuple,
+                 clv: bool = False) -> scoring.ScoringPlan:
     """What is scored and the effective weights; ValueError when no weight is left."""
-    return scoring.scoring_plan(weight_map(weights), sub_scores(db, version, as_of)[1])
+    return scoring.scoring_plan(weight_map(weights), sub_scores(db, version, as_of, clv)[1],
+                                clv=clv)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def scores(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple):
+def scores(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+           clv: bool = False):
     """Dimension scores, score and tier of every customer: cheap, from the cached sub-scores."""
-    subs, available = sub_scores(db, version, as_of)
+    subs, available = sub_scores(db, version, as_of, clv)
     return scoring.combine_scores(subs, weights=weight_map(weights), thresholds=thresholds,
                                   available=available)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def clv_score_problem(db: str, version: int, as_of: date):
+    """Why the 12-month CLV cannot join the score as of T (an engine.clv.ClvUnavailable:
+    no fit, or a partial one without the spend model), or None when it can. Cached on its
+    own, like clv_for_scoring, so the answer outlives the fit in clv_fit's cache."""
+    fit = clv_fit(db, version, as_of)
+    if fit["error"] is not None:
+        return fit["error"]
+    return fit["result"].spend_error
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def scoring_view(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                 baseline: tuple) -> dict:
-    """The Scoring page: tier mix now and under `baseline` (weights, thresholds), movers, histogram."""
+def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: tuple) -> dict:
+    """The Scoring page: tier mix under `settings` and under `baseline` (each weights,
+    thresholds, clv), movers, histogram."""
     table = features(db, version, as_of)
-    now = scores(db, version, as_of, weights, thresholds)
+    now = scores(db, version, as_of, *settings)
     before = scores(db, version, as_of, *baseline)
     moves = scoring.tier_moves(before, now)
     movers = moves.movers.merge(table[["customer_id", "name"]], on="customer_id", how="left")
@@ -159,18 +187,18 @@ def scoring_view(db: str, version: int, as_of: date, weights: tuple, thresholds:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def presets(db: str, version: int) -> dict:
-    """Saved presets {name: {"weights": {...}, "thresholds": (high, potential)}}; none
-    without a database (they are saved in it)."""
+    """Saved presets {name: {"weights": {...}, "thresholds": (high, potential), "clv": bool}};
+    none without a database (they are saved in it)."""
     if is_feature_table(db):
         return {}
     with store.connect(db) as con:
         return scoring.load_presets(con)
 
 
-def save_preset(db: str, name: str, weights: tuple, thresholds: tuple) -> None:
+def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
     """Save a named preset (a write: bumps the data version)."""
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds)
+        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv)
 
 
 def delete_preset(db: str, name: str) -> None:
@@ -190,10 +218,11 @@ def rfm_view(db: str, version: int, as_of: date) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def customer_table(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple):
+def customer_table(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                   clv: bool = False):
     """Every customer with score, tier, RFM, pyramid and master data (engine.profile.LIST_COLUMNS)."""
     table = features(db, version, as_of)
-    return profile.customer_table(table, scores(db, version, as_of, weights, thresholds),
+    return profile.customer_table(table, scores(db, version, as_of, weights, thresholds, clv),
                                   scoring.rfm(table), scoring.pyramid(table))
 
 
@@ -220,57 +249,64 @@ LIST_CODES = {"tier": "tier", "rfm_segment": "rfm", "pyramid": "pyramid",
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                  filters: dict, search: str, lang: str):
+                  filters: dict, search: str, lang: str, clv: bool = False):
     """The filtered customer list, best score first, codes in the reader's words."""
-    table = profile.filter_customers(customer_table(db, version, as_of, weights, thresholds),
+    table = profile.filter_customers(customer_table(db, version, as_of, weights, thresholds, clv),
                                      search=search, **filters)
     return in_words(table, lang, LIST_CODES)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                        filters: dict, search: str, lang: str) -> dict[str, bytes]:
+                        filters: dict, search: str, lang: str, clv: bool = False) -> dict[str, bytes]:
     """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
-    table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang)
+    table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang, clv)
     table = table.rename(columns={c: i18n.t(f"customers.col.{c}", lang) for c in table.columns})
     return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table)}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def customer_profile(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
-                     thresholds: tuple) -> dict | None:
-    """One customer: master data, events up to T, and (when known at T) the score explained."""
+                     thresholds: tuple, clv: bool = False) -> dict | None:
+    """One customer: master data, events up to T, and (when known at T) the score explained
+    (with its 12-month CLV and that sub-metric's percentile when CLV joins the score)."""
     with store.connect(db) as con:
         record = profile.customer_record(con, customer_id)
         if record is None:
             return None
         events = profile.customer_events(con, customer_id, as_of=as_of)
-    table = customer_table(db, version, as_of, weights, thresholds)
+    table = customer_table(db, version, as_of, weights, thresholds, clv)
     row = table.index[table["customer_id"] == customer_id]
     result = {"record": record, "events": events, "summary": None}
     if len(row):
         i = row[0]  # the customer table keeps the features' row order
+        values = features(db, version, as_of).iloc[i]
+        lifetime = clv_for_scoring(db, version, as_of) if clv else None
+        if lifetime is not None:
+            values = values.copy()
+            values[scoring.CLV_SUB_METRIC.column] = lifetime.get(customer_id, np.nan)
         breakdown = profile.score_breakdown(
-            features(db, version, as_of).iloc[i],
-            scores(db, version, as_of, weights, thresholds).iloc[i],
-            scoring_plan(db, version, as_of, weights))
+            values, scores(db, version, as_of, weights, thresholds, clv).iloc[i],
+            scoring_plan(db, version, as_of, weights, clv))
         result |= {"summary": table.iloc[i].to_dict(), "dimensions": breakdown[0],
                    "sub_metrics": breakdown[1]}
     return result
 
 
-@st.cache_data(show_spinner=False, max_entries=13)
-def month_end_sub_scores(db: str, version: int, day: date):
-    """Sub-metric scores of every customer at a past date (the feature query once per date)."""
+@st.cache_data(show_spinner=False, max_entries=26)
+def month_end_sub_scores(db: str, version: int, day: date, clv: bool = False):
+    """Sub-metric scores of every customer at a past date (the feature query once per date;
+    with `clv`, the CLV models fitted as of that date join them)."""
+    lifetime = clv_for_scoring(db, version, day) if clv else None
     with store.connect(db) as con:
-        return profile.month_end_sub_scores(con, as_of=day)
+        return profile.month_end_sub_scores(con, as_of=day, clv=lifetime)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
-                 thresholds: tuple):
-    """The customer's score and tier at the last 12 month ends, with today's weights."""
-    snapshots = [(day, *month_end_sub_scores(db, version, day))
+                 thresholds: tuple, clv: bool = False):
+    """The customer's score and tier at the last 12 month ends, with today's settings."""
+    snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
                  for day in profile.history_dates(as_of)]
     return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
                                 thresholds=thresholds)
@@ -278,9 +314,9 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                     search: str, limit: int = 100) -> dict:
+                     search: str, limit: int = 100, clv: bool = False) -> dict:
     """{customer_id: "id · name"} of up to `limit` customers matching `search`, best first."""
-    table = customer_table(db, version, as_of, weights, thresholds)
+    table = customer_table(db, version, as_of, weights, thresholds, clv)
     found = profile.filter_customers(table, search=search).head(limit)
     return dict(zip(found["customer_id"], found["customer_id"] + " · " + found["name"].fillna("")))
 
@@ -408,12 +444,15 @@ def review_months(db: str, version: int, as_of: date) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=30)
 def review_snapshot(db: str, version: int, month: str, settings: tuple):
-    """Score, tier, demand tag and risk of every customer known at the end of `month`."""
-    weights, thresholds = settings
+    """Score, tier, demand tag and risk of every customer known at the end of `month`
+    (with `settings`' clv, the CLV models fitted as of that day join the score)."""
+    weights, thresholds, clv = settings
+    day = review_engine.month_end(review_engine.parse_month(month))
+    lifetime = clv_for_scoring(db, version, day) if clv else None
     with store.connect(db) as con:
         return review_engine.month_end_snapshot(
-            con, month_end=review_engine.month_end(review_engine.parse_month(month)),
-            weights=dict(zip(scoring.DIMENSIONS, weights)), thresholds=tuple(thresholds))
+            con, month_end=day, weights=dict(zip(scoring.DIMENSIONS, weights)),
+            thresholds=tuple(thresholds), clv=lifetime)
 
 
 @st.cache_data(show_spinner=False, max_entries=30)
@@ -690,10 +729,13 @@ def clv_file_maker(*args, **kwargs):
     return functools.partial(clv_file, *args, **kwargs)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
 def clv_for_scoring(db: str, version: int, as_of: date):
     """12-month CLV by customer_id (a Series) for the value score's optional CLV sub-metric
     (engine.scoring.score_customers(clv=...)), or None when there are no lifetime values.
-    In a partial result every value is NaN, and the scoring leaves the sub-metric out."""
+    In a partial result every value is NaN, and the scoring leaves the sub-metric out.
+    Cached on its own (small) so that the 13 dates of a tier history, which push fits
+    out of clv_fit's cache, never make the scores at T fit again."""
     result = clv_fit(db, version, as_of)["result"]
     if result is None:
         return None

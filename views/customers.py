@@ -25,9 +25,10 @@ def keep(key: str) -> None:
 ctx = context.require()
 t = ctx.t
 st.title(t("customers.title"))
-weights, thresholds = data.scoring_settings()
+weights, thresholds, clv = data.scoring_settings()
 st.caption(t("customers.caption", as_of=ctx.as_of, weights=" / ".join(f"{w:g}" for w in weights),
-             high=thresholds[0], potential=thresholds[1]))
+             high=thresholds[0], potential=thresholds[1])
+           + (" " + t("scoring.clv.in_use") if clv else ""))
 
 options = data.customer_filter_options(ctx.db, ctx.version, ctx.as_of)
 search = st.text_input(t("customers.search"), key=remember("customers.search", ""),
@@ -44,7 +45,7 @@ for column, name in zip(columns, FILTER_COLUMNS):
     keep(key)
 
 table = data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
-                           ctx.lang)
+                           ctx.lang, clv)
 total = data.customer_base(ctx.db, ctx.version, ctx.as_of)["kpis"]["customers"]
 st.markdown(t("customers.count", shown=len(table), total=total))
 if not len(table):
@@ -52,7 +53,7 @@ if not len(table):
     st.stop()
 
 files = data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters,
-                                 search, ctx.lang)
+                                 search, ctx.lang, clv)
 name = f"customers_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
 csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",

@@ -10,13 +10,14 @@ ctx = context.require()
 t = ctx.t
 st.title(t("profile.title"))
 context.require_database("source.needs.profile")
-weights, thresholds = data.scoring_settings()
+weights, thresholds, clv = data.scoring_settings()
 
 # The customer: named in the URL, chosen on the list, or picked here (best score first).
 chosen = st.query_params.get("customer") or ss.get("profile.customer")
 search = st.text_input(t("profile.search"), key="profile.search",
                        placeholder=t("customers.search_placeholder"))
-choices = data.customer_choices(ctx.db, ctx.version, ctx.as_of, weights, thresholds, search)
+choices = data.customer_choices(ctx.db, ctx.version, ctx.as_of, weights, thresholds, search,
+                                clv=clv)
 if chosen and chosen not in choices and not search:
     choices = {chosen: chosen} | choices
 if not choices:
@@ -27,7 +28,7 @@ customer = st.selectbox(t("profile.pick"), ids, format_func=choices.get,
                         index=ids.index(chosen) if chosen in choices else 0)
 ss["profile.customer"] = st.query_params["customer"] = customer
 
-view = data.customer_profile(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds)
+view = data.customer_profile(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
 if view is None:
     st.warning(t("profile.unknown", customer=customer))
     st.stop()
@@ -78,11 +79,11 @@ if summary is not None:
                                    "percentile": st.column_config.NumberColumn(
                                        t("profile.col.percentile"), format="%.1f",
                                        help=t("profile.percentile_help"))})
-    st.caption(t("profile.breakdown_note"))
+    st.caption(t("profile.breakdown_note") + (" " + t("scoring.clv.in_use") if clv else ""))
 
 st.subheader(t("profile.history"))
 with st.spinner(t("profile.history_wait")):
-    history = data.tier_history(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds)
+    history = data.tier_history(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
 st.plotly_chart(charts.tier_history(history, names={c: ctx.label("tier", c) for c in TIERS},
                                     thresholds=thresholds, x_title=t("profile.month_end"),
                                     y_title=t("profile.score")))

@@ -37,6 +37,7 @@ def order_thresholds(moved: str) -> None:
 
 def load_preset(name: str, presets: dict) -> None:
     weights, thresholds = presets[name]["weights"], presets[name]["thresholds"]
+    ss["scoring.clv"] = presets[name]["clv"]
     first = DIMENSIONS[0]  # whole numbers summing to 100 whatever the preset holds
     for d, w in rebalance_weights(weights, first, weights[first]).items():
         ss[weight_key(d)] = w
@@ -45,9 +46,9 @@ def load_preset(name: str, presets: dict) -> None:
     ss["scoring.anchor"] = None
 
 
-def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple) -> None:
+def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple, clv: bool) -> None:
     name = ss["scoring.preset_name"].strip()
-    data.save_preset(ctx.db, name, weights, thresholds)
+    data.save_preset(ctx.db, name, weights, thresholds, clv)
     ss["scoring.baseline_name"] = name
     st.toast(ctx.t("scoring.preset.saved", name=name))
 
@@ -56,13 +57,14 @@ ctx = context.require()
 t = ctx.t
 st.title(t("scoring.title"))
 st.caption(t("scoring.caption", as_of=ctx.as_of))
-presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS}} | \
+presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS, "clv": False}} | \
     data.presets(ctx.db, ctx.version)
-(weights, thresholds) = data.scoring_settings()
+(weights, thresholds, clv) = data.scoring_settings()
 for d, w in zip(DIMENSIONS, weights):
     ss.setdefault(weight_key(d), w)
 ss.setdefault("scoring.high", thresholds[0])
 ss.setdefault("scoring.potential", thresholds[1])
+ss.setdefault("scoring.clv", clv)
 if ss.get("scoring.baseline_name") not in presets:
     ss["scoring.baseline_name"] = DEFAULT
 preset_name = ({n: n for n in presets} | {DEFAULT: t("scoring.preset.default")}).get
@@ -81,9 +83,28 @@ with left:
     st.slider(t("scoring.potential"), 0, 100, key="scoring.potential",
               on_change=order_thresholds, args=("scoring.potential",), help=t("scoring.potential_help"))
     thresholds = (ss["scoring.high"], ss["scoring.potential"])
+    st.subheader(t("scoring.clv.title"))
+    # The models are fitted only once CLV is asked for (a large base takes seconds);
+    # when they cannot serve, the toggle stays off and says why.
+    problem = None
+    if ctx.feature_table:   # the models are fitted on purchase histories, which it lacks
+        ss["scoring.clv"] = False
+    elif ss["scoring.clv"] or ss.get("scoring.clv_refused"):
+        with st.spinner(t("clv.fitting")):
+            problem = data.clv_score_problem(ctx.db, ctx.version, ctx.as_of)
+        ss["scoring.clv_refused"] = problem is not None
+        if problem is not None:
+            ss["scoring.clv"] = False
+    clv = st.toggle(t("scoring.clv.toggle"), key="scoring.clv",
+                    disabled=ctx.feature_table or problem is not None,
+                    help=t("scoring.clv.help"), wrap=True)
+    if ctx.feature_table:
+        st.caption(t("source.needs.clv_score"))
+    elif problem is not None:
+        st.caption(t("scoring.clv.unavailable", reason=problem.message(ctx.lang)))
     try:
-        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights)
-        data.keep_scoring_settings(weights, thresholds)  # the other pages score with them
+        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights, clv)
+        data.keep_scoring_settings(weights, thresholds, clv)  # the other pages score with them
     except ValueError:  # all the weight on dimensions without data: keep the last usable
         plan = None
 
@@ -99,7 +120,7 @@ with left:
         st.rerun()
     st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60,
                   disabled=ctx.feature_table)
-    st.button(t("scoring.preset.save"), on_click=save_preset, args=(ctx, weights, thresholds),
+    st.button(t("scoring.preset.save"), on_click=save_preset, args=(ctx, weights, thresholds, clv),
               disabled=ctx.feature_table or ss["scoring.preset_name"].strip() in ("", DEFAULT),
               type="primary", key="scoring.save")
     if ctx.feature_table:
@@ -125,9 +146,10 @@ with right:
                                  index=list(presets).index(ss["scoring.baseline_name"]))
     ss["scoring.baseline_name"] = baseline_name  # kept across pages and preset changes
     baseline = (tuple(presets[baseline_name]["weights"][d] for d in DIMENSIONS),
-                tuple(presets[baseline_name]["thresholds"]))
+                tuple(presets[baseline_name]["thresholds"]), presets[baseline_name]["clv"])
     try:
-        view = data.scoring_view(ctx.db, ctx.version, ctx.as_of, weights, thresholds, baseline)
+        view = data.scoring_view(ctx.db, ctx.version, ctx.as_of, (weights, thresholds, clv),
+                                 baseline)
     except ValueError:
         st.error(t("scoring.baseline_unusable"))
         st.stop()
