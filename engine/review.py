@@ -50,7 +50,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import export, i18n, risk, scoring, store
-from engine.features import customer_features, optional_columns_present
+from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
+                             purchase_steps)
+from engine.features.customer import MASTER_COLUMNS
 from engine.features import month_activity
 
 TIERS = scoring.TIERS
@@ -176,18 +178,28 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
     })
 
 
+# The feature columns a snapshot reads: all but the master data's text, which
+# scores, tags and risk never read (leaving it out spares DuckDB carrying it).
+SNAPSHOT_FEATURES = tuple(c for c in FEATURE_COLUMNS
+                          if c == "customer_id" or c not in MASTER_COLUMNS)
+
+
 def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
                        weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                        thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                        rules: risk.RiskRules = risk.DEFAULT_RULES,
-                       clv: pd.Series | None = None) -> pd.DataFrame:
+                       clv: pd.Series | None = None,
+                       steps: pa.Table | None = None) -> pd.DataFrame:
     """The snapshot of every customer known at `month_end` (see `snapshot_from_features`).
 
     Only events on or before `month_end` count, and the score's percentiles
     and left-out sub-metrics are those of the customers and data of that day.
-    `index` defaults to the database's `month_activity.customer_index`.
+    `index` defaults to the database's `month_activity.customer_index`;
+    `steps`, the `engine.features.purchase_steps` of the same data, spares
+    the feature query its most expensive part when many month ends are due.
     """
-    features = customer_features(con, as_of=month_end)
+    features = customer_features(con, as_of=month_end, purchase_steps=steps,
+                                 columns=SNAPSHOT_FEATURES)
     available = optional_columns_present(con, as_of=month_end)
     if index is None:
         index = month_activity.customer_index(con)
@@ -198,11 +210,13 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
     """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark.
 
-    The cost is one run of the customer feature query per month end.
+    The cost is one run of the customer feature query per month end, on
+    purchase steps computed once for all of them.
     """
-    index = month_activity.customer_index(con)
+    index, steps = month_activity.customer_index(con), purchase_steps(con)
     return {parse_month(m): month_end_snapshot(con, month_end=month_end(parse_month(m)),
-                                               index=index, **settings) for m in months}
+                                               index=index, steps=steps, **settings)
+            for m in months}
 
 
 def keyed_activity(activity: pd.DataFrame, index: pa.Array) -> pd.DataFrame:

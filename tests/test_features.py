@@ -15,7 +15,7 @@ import pytest
 
 from engine import store
 from engine.features import (FEATURE_COLUMNS, customer_features, latest_event_date,
-                             optional_columns_present)
+                             optional_columns_present, purchase_steps)
 
 T = date(2024, 6, 30)
 
@@ -129,6 +129,25 @@ def test_known_customers_move_with_t(con):
     earlier = customer_features(con, as_of=date(2023, 12, 1))["customer_id"].tolist()
     # by 2023-12-01: A (first contact), E (the 2020 referral), H (nothing at all), M (purchases)
     assert earlier == ["A", "E", "H", "M"]
+
+
+@pytest.mark.parametrize("as_of", [date(2023, 12, 1), d(183), d(91), d(30), T, d(-1), d(-5)])
+def test_precomputed_purchase_steps_give_the_same_table(con, as_of):
+    """Steps of every purchase, read once and filtered to T, equal the window run at T."""
+    steps = purchase_steps(con)
+    purchases = [r for r in TRANSACTIONS if float(r[2]) >= 0 and r[7] != "refunded"]
+    assert steps.num_rows == len(purchases)   # every purchase, whatever T
+    pd.testing.assert_frame_equal(customer_features(con, as_of=as_of, purchase_steps=steps),
+                                  customer_features(con, as_of=as_of), check_exact=True)
+
+
+def test_chosen_columns_are_those_of_the_whole_table(con):
+    columns = ["customer_id", "median_gap_days", "days_since_last_purchase", "spend_6m"]
+    whole = customer_features(con, as_of=T)
+    pd.testing.assert_frame_equal(customer_features(con, as_of=T, columns=columns),
+                                  whole[columns], check_exact=True)
+    with pytest.raises(ValueError, match="not feature columns"):
+        customer_features(con, as_of=T, columns=["customer_id", "1; DROP TABLE customers"])
 
 
 def test_window_edges_for_spend(f):

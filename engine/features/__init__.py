@@ -5,7 +5,8 @@ pyramid, risk and lifecycle read; other modules here hold other aggregates
 (for example `activity` for the monthly overview).
 """
 from engine.features.customer import (FEATURE_COLUMNS, SOURCES, customer_features,
-                                      latest_event_date, optional_columns_present)
+                                      latest_event_date, optional_columns_present,
+                                      purchase_steps)
 
 __all__ = ["FEATURE_COLUMNS", "SOURCES", "customer_features", "latest_event_date",
-           "optional_columns_present"]
+           "optional_columns_present", "purchase_steps"]

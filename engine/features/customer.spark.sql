@@ -65,38 +65,43 @@ WITH bounds AS (
     x.txn_date <= b.t
   GROUP BY
     x.customer_id
-), purchase_steps AS (
-  /* Purchases up to T in date order, each with the date of the */
-  /* customer's previous purchase. A purchase on a later day than the */
-  /* previous one starts a new purchase day; in a later month, a new */
-  /* purchase month. */
+), purchase_steps /* steps: end */ AS (
+  /* Purchases up to T, each with how it follows the customer's previous */
+  /* purchase: on a later day it starts a new purchase day (gap_days after */
+  /* the previous one), in a later month a new purchase month. A step */
+  /* depends on earlier purchases only, so the steps of all purchases serve */
+  /* every T: engine.features.customer can pass them in precomputed when it */
+  /* computes many month ends (the lines between the markers are replaced). */
+  /* steps: begin */
   SELECT
-    k.ckey,
-    t.txn_date,
-    LAG(t.txn_date) OVER (PARTITION BY k.ckey ORDER BY t.txn_date NULLS LAST) AS prev_date
-  FROM transactions AS t
-  JOIN customer_keys AS k
-    ON k.customer_id = t.customer_id
-  CROSS JOIN bounds AS b
-  WHERE
-    t.txn_date <= b.t AND t.amount >= 0 AND COALESCE(t.status, '') <> 'refunded'
+    w.ckey,
+    w.txn_date,
+    (
+      w.prev_date IS NULL OR w.prev_date < w.txn_date
+    ) AS new_day,
+    CASE WHEN w.prev_date < w.txn_date THEN DATEDIFF(DAY, w.prev_date, w.txn_date) END AS gap_days,
+    (
+      w.prev_date IS NULL
+      OR DATE_TRUNC('MONTH', w.prev_date) < DATE_TRUNC('MONTH', w.txn_date)
+    ) AS new_month
+  FROM (
+    SELECT
+      k.ckey,
+      t.txn_date,
+      LAG(t.txn_date) OVER (PARTITION BY k.ckey ORDER BY t.txn_date NULLS LAST) AS prev_date
+    FROM transactions AS t
+    JOIN customer_keys AS k
+      ON k.customer_id = t.customer_id
+    CROSS JOIN bounds AS b
+    WHERE
+      t.txn_date <= b.t AND t.amount >= 0 AND COALESCE(t.status, '') <> 'refunded'
+  ) AS w
 ), purchase_days_by_customer AS (
   SELECT
     s.ckey,
-    COUNT(CASE WHEN s.prev_date IS NULL OR s.prev_date < s.txn_date THEN 1 END) AS purchase_days,
-    MEDIAN(
-      CASE WHEN s.prev_date < s.txn_date THEN DATEDIFF(DAY, s.prev_date, s.txn_date) END
-    ) AS median_gap_days,
-    COUNT(
-      CASE
-        WHEN s.txn_date >= b.from_12m
-        AND (
-          s.prev_date IS NULL
-          OR DATE_TRUNC('MONTH', s.prev_date) < DATE_TRUNC('MONTH', s.txn_date)
-        )
-        THEN 1
-      END
-    ) AS purchase_months_12m
+    COUNT(CASE WHEN s.new_day THEN 1 END) AS purchase_days,
+    MEDIAN(s.gap_days) AS median_gap_days,
+    COUNT(CASE WHEN s.new_month AND s.txn_date >= b.from_12m THEN 1 END) AS purchase_months_12m
   FROM purchase_steps AS s
   CROSS JOIN bounds AS b
   GROUP BY
@@ -143,15 +148,27 @@ WITH bounds AS (
     i.d <= b.t
   GROUP BY
     i.customer_id
+), undated_customers AS (
+  SELECT
+    customer_id
+  FROM customers
+  WHERE
+    first_contact_date IS NULL
 ), events_after_t AS (
-  /* Customers with an event after T (not counted, only used to tell */
-  /* "no events at all" from "all events still to come"). */
+  /* Customers without a first contact date that have an event after T */
+  /* (not counted, only used to tell "no events at all" from "all events */
+  /* still to come"; a dated customer is known by its date). */
   SELECT
     customer_id
   FROM transactions
   CROSS JOIN bounds AS b
   WHERE
     txn_date > b.t
+    AND customer_id IN (
+      SELECT
+        customer_id
+      FROM undated_customers
+    )
   UNION
   SELECT
     customer_id
@@ -159,6 +176,11 @@ WITH bounds AS (
   CROSS JOIN bounds AS b
   WHERE
     CAST(ts AS DATE) > b.t
+    AND customer_id IN (
+      SELECT
+        customer_id
+      FROM undated_customers
+    )
 ), customer_rows AS (
   /* Every customer with its event aggregates, and whether it is known by */
   /* T: a first contact on or before T, or an event on or before T, or no */
