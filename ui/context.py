@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import i18n, store
-from ui import data
+from ui import auth, data
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def sidebar() -> None:
         st.subheader(i18n.t("sidebar.data_source", lang))
         db = st.text_input(i18n.t("sidebar.db_path", lang),
                            value=str(store.default_db_path()), key="db_path",
-                           help=i18n.t("sidebar.db_path_help", lang))
+                           help=i18n.t("sidebar.db_path_help", lang),
+                           disabled=not auth.allowed("choose_database"))
         st.session_state["context"] = _source(db, lang)
 
 
@@ -85,7 +86,7 @@ def _source(db: str, lang: str) -> Context | None:
 
 
 def _demo_button(db: str, lang: str) -> None:
-    if st.button(i18n.t("sidebar.create_demo", lang)):
+    if st.button(i18n.t("sidebar.create_demo", lang), disabled=not auth.allowed("reset")):
         bar = st.progress(0.0, text=i18n.t("sidebar.creating_demo", lang))
         data.create_demo(db, progress=bar.progress)
         st.rerun()
