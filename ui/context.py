@@ -73,7 +73,8 @@ def _source(db: str, lang: str) -> Context | None:
         return None
     summary = data.source_summary(db, version)
     counts, first, last = summary["counts"], summary["first"], summary["last"]
-    st.caption(i18n.t("sidebar.rows", lang, **counts))
+    if auth.scope() is None:   # whole-base counts are not a rep's to see
+        st.caption(i18n.t("sidebar.rows", lang, **counts))
     if last is None:
         st.info(i18n.t("sidebar.empty", lang))
         _demo_button(db, lang)

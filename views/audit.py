@@ -29,7 +29,7 @@ actions = row[1].multiselect(t("audit.filter.action"), options["actions"], key="
                              placeholder=t("customers.all"),
                              format_func=lambda a: i18n.label("audit_action", a, lang))
 days = row[2].date_input(t("audit.filter.days"), value=(options["first"], options["last"]),
-                         key="audit.days")
+                         key=f"audit.days.{options['last']}")   # a new day widens the range
 start, end = (tuple(days) + (None, None))[:2]   # one day picked so far: from that day on
 args = (ctx.db, ctx.version, tuple(actors), tuple(actions), start, end, lang)
 log = data.audit_view(*args)
@@ -40,7 +40,7 @@ if not len(log):
     st.stop()
 st.download_button(t("common.download_csv"), data.audit_file(*args), "audit_log.csv", "text/csv",
                    icon=":material/download:")
-st.dataframe(log, hide_index=True, width="stretch", height=560, column_config={
+st.dataframe(log, hide_index=True, width="stretch", column_config={
     "at": st.column_config.DatetimeColumn(t("audit.col.at"), format="YYYY-MM-DD HH:mm:ss"),
     "actor": t("audit.col.actor"), "action": t("audit.col.action"),
     "detail": st.column_config.TextColumn(t("audit.col.detail"), width="large")})
