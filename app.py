@@ -3,8 +3,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import i18n
-from ui import context
+from engine import access, i18n
+from ui import auth, context
 
 HERE = Path(__file__).resolve().parent
 # Not "pages/": Streamlit treats a folder of that name beside the entry file
@@ -25,16 +25,21 @@ PAGE_TABLE = [
     ("plan.py", "nav.plan", ":material/event_note:", "nav.group.action"),
     ("review.py", "nav.review", ":material/calendar_month:", "nav.group.action"),
     ("clv.py", "nav.clv", ":material/trending_up:", "nav.group.value"),
+    ("audit.py", "nav.audit", ":material/history:", "nav.group.base"),
 ]
 
 st.set_page_config(page_title="Customer tiering · 客户分级", page_icon=":material/leaderboard:",
                    layout="wide")
 lang = context.language()
+user = auth.gate(lang)   # the login, when users are configured; stops the run until then
+# Only the pages the role may open exist for this session, so no link reaches another.
+allowed = [row for row in PAGE_TABLE if access.may_open(user.role, row[0].removesuffix(".py"))]
 groups: dict[str, list] = {}
-for file, title_key, icon, group_key in PAGE_TABLE:
+for file, title_key, icon, group_key in allowed:
     page = st.Page(PAGES / file, title=i18n.t(title_key, lang), icon=icon,
-                   url_path=file.removesuffix(".py"), default=file == "overview.py")
+                   url_path=file.removesuffix(".py"), default=file == allowed[0][0])
     groups.setdefault(i18n.t(group_key, lang), []).append(page)
 navigation = st.navigation(groups)
 context.sidebar()
+auth.sidebar(user, lang)
 navigation.run()

@@ -23,7 +23,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from engine import i18n, risk, store
+from engine import audit, i18n, risk, store
 from engine.features.customer import customer_features
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.scoring import TIERS
@@ -134,14 +134,16 @@ def playbook_records(playbook) -> list[dict]:
     return [asdict(rule) for rule in playbook]
 
 
-def save_playbook(path, playbook, *, name: str = "default") -> None:
-    """Validate and save the playbook in the settings table (one write, bumps the data version)."""
+def save_playbook(path, playbook, *, name: str = "default", actor: str = audit.LOCAL) -> None:
+    """Validate and save the playbook in the settings table (one write, bumps the data
+    version, recorded in the audit log as done by `actor`)."""
     rules = playbook_from_records(playbook)
     value = json.dumps(playbook_records(rules), ensure_ascii=False)
     with store.write(path) as con:
         con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PLAYBOOK_KIND, name])
         con.execute("INSERT INTO settings VALUES (?, ?, ?, ?)",
                     [PLAYBOOK_KIND, name, value, datetime.now().replace(microsecond=0)])
+        audit.record(con, actor, "playbook_saved", {"name": name, "rules": len(rules)})
 
 
 def load_playbook(con, *, name: str = "default") -> tuple[PlaybookRule, ...]:
@@ -372,12 +374,15 @@ def _check_code(value, allowed, key) -> str:
 
 def log_followup(path, *, customer_id: str, action: str, channel: str | None,
                  need: str | None, result: str | None, next_contact_date, status: str,
-                 owner: str | None, ts=None) -> int:
+                 owner: str | None, ts=None, actor: str = audit.LOCAL,
+                 only_owner: str | None = None) -> int:
     """Write one follow-up at once (one transaction; bumps the data version); return its id.
 
     `ts` defaults to now; `next_contact_date` is a date, an ISO date string
     or None. The new followup_id is the largest so far plus one. Raises
     FollowupError for an unknown customer, action or status, or a bad date.
+    With `only_owner`, a customer another owner looks after counts as unknown
+    (a rep's write). Recorded in the audit log as done by `actor`.
     """
     if customer_id is None or str(customer_id).strip() == "":
         raise FollowupError("plan.error.missing_customer_id")
@@ -387,8 +392,9 @@ def log_followup(path, *, customer_id: str, action: str, channel: str | None,
     next_contact = _as_date(next_contact_date, "next_contact_date")
     stamp = _as_timestamp(ts)
     with store.write(path) as con:
-        known = store.first_row(con, "SELECT count(*) FROM customers WHERE customer_id = ?",
-                                [customer_id])[0]
+        known = store.first_row(con, "SELECT count(*) FROM customers WHERE customer_id = ? "
+                                     "AND (CAST(? AS VARCHAR) IS NULL OR owner = ?)",
+                                [customer_id, only_owner, only_owner])[0]
         if not known:
             raise FollowupError("plan.error.unknown_customer", customer_id=customer_id)
         new_id = store.first_row(
@@ -398,23 +404,35 @@ def log_followup(path, *, customer_id: str, action: str, channel: str | None,
             " next_contact_date, owner, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [new_id, customer_id, stamp, action, channel, need, result, next_contact, owner,
              status])
+        audit.record(con, actor, "followup_logged", {
+            "followup_id": int(new_id), "customer_id": customer_id, "action": action,
+            "status": status})
     return int(new_id)
 
 
-def set_followup_status(path, followup_id: int, status: str) -> None:
-    """Change one follow-up's status (one write; bumps the data version)."""
+def set_followup_status(path, followup_id: int, status: str, *, actor: str = audit.LOCAL,
+                        only_owner: str | None = None) -> None:
+    """Change one follow-up's status (one write; bumps the data version; audited as `actor`).
+
+    With `only_owner`, a follow-up of a customer another owner looks after
+    counts as unknown.
+    """
     _check_code(status, STATUSES, "plan.error.bad_status")
     try:
         followup_id = int(followup_id)
     except (TypeError, ValueError):
         raise FollowupError("plan.error.unknown_followup", followup_id=followup_id) from None
     with store.write(path) as con:
-        found = store.first_row(con, "SELECT count(*) FROM followups WHERE followup_id = ?",
-                                [followup_id])[0]
+        found = store.first_row(
+            con, "SELECT count(*) FROM followups f LEFT JOIN customers c USING (customer_id) "
+                 "WHERE f.followup_id = ? AND (CAST(? AS VARCHAR) IS NULL OR c.owner = ?)",
+            [followup_id, only_owner, only_owner])[0]
         if not found:
             raise FollowupError("plan.error.unknown_followup", followup_id=followup_id)
         con.execute("UPDATE followups SET status = ? WHERE followup_id = ?",
                     [status, followup_id])
+        audit.record(con, actor, "followup_status", {"followup_id": followup_id,
+                                                     "status": status})
 
 
 FOLLOWUP_COLUMNS = ("followup_id", "customer_id", "ts", "action", "channel", "need", "result",

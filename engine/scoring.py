@@ -17,6 +17,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from engine import audit
+
 DIMENSIONS = ("consumption", "interaction", "stability", "referral")
 DEFAULT_WEIGHTS = {"consumption": 40, "interaction": 30, "stability": 20, "referral": 10}
 DEFAULT_THRESHOLDS = (80, 60)  # (high, potential): high >= 80, potential >= 60, ordinary below
@@ -510,12 +512,13 @@ PRESET_KIND = "preset"
 
 
 def save_preset(con, name: str, weights: Mapping[str, float],
-                thresholds: Sequence[float], *, clv: bool = False) -> None:
+                thresholds: Sequence[float], *, clv: bool = False,
+                actor: str = audit.LOCAL) -> None:
     """Save (or replace) a named preset of weights, thresholds and whether the
     12-month CLV joins the consumption score (CLV_SUB_METRIC).
 
     Call inside `engine.store.write(path)` so the write lands in one
-    transaction with a new data version.
+    transaction with a new data version and its audit row (done by `actor`).
     """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a preset needs a name, got {name!r}.")
@@ -525,11 +528,13 @@ def save_preset(con, name: str, weights: Mapping[str, float],
     con.execute("INSERT INTO settings (kind, name, value, saved_at) "
                 "VALUES (?, ?, ?, current_timestamp)",
                 [PRESET_KIND, name.strip(), json.dumps(value, ensure_ascii=False)])
+    audit.record(con, actor, "preset_saved", {"name": name.strip()} | value)
 
 
-def delete_preset(con, name: str) -> None:
-    """Remove a named preset (inside `engine.store.write`)."""
+def delete_preset(con, name: str, *, actor: str = audit.LOCAL) -> None:
+    """Remove a named preset (inside `engine.store.write`; audited as `actor`)."""
     con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PRESET_KIND, name])
+    audit.record(con, actor, "preset_deleted", {"name": name})
 
 
 def load_presets(con) -> dict[str, dict]:

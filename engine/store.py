@@ -21,7 +21,7 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_TIMEOUT_S = float(os.environ.get("CRM_LOCK_TIMEOUT", "30"))
 
 # Each entry brings a file from version i to i + 1; a file made by an older
@@ -64,6 +64,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS customer_versions AS
         SELECT * FROM customers WHERE false;
     ALTER TABLE customer_versions ADD COLUMN replaced_by INTEGER;
+    """,
+    # 2 -> 3: the audit log (engine.audit), one row per recorded action ("at" is
+    # a keyword of DuckDB's SQL, so it is quoted).
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        "at" TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR);
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

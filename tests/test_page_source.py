@@ -14,12 +14,20 @@ import pandas.testing as pdt
 import pytest
 
 import ui.data as data
+from ui import auth
 from engine import i18n, segments, store
 from engine.cli import main
 from engine.features import parquet_source
 from tests.conftest import open_page
 
 SETTINGS = data.DEFAULT_SETTINGS
+
+
+@pytest.fixture(autouse=True)
+def every_customer(monkeypatch):
+    """The data layer called straight, outside a session: read as the local user (no login),
+    who sees every customer (access control has tests of its own)."""
+    monkeypatch.setattr(auth, "scope", lambda: None)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ def test_migrates_a_version_1_file(tmp_path):
     con.execute("INSERT INTO customers (customer_id) VALUES ('C9')")
     con.close()
     with store.connect(db) as con:
-        assert store.schema_version(con) == 2
+        assert store.schema_version(con) == 3
         assert con.execute("SELECT customer_id FROM customers").fetchall() == [("C9",)]
         assert "replaced_by" in [r[0] for r in con.execute("DESCRIBE customer_versions").fetchall()]
     assert store.data_version(db) == 7

@@ -19,7 +19,7 @@ import streamlit as st
 
 from engine import i18n, store
 from engine.features import parquet_source
-from ui import data
+from ui import auth, data
 
 SOURCE_KIND = "source_kind"   # session key of the sidebar's choice of source
 SOURCE_KINDS = ("database", "feature_table")
@@ -73,16 +73,17 @@ def choose_source(lang: str) -> Context | None:
     it the default source.
     """
     default = os.environ.get("CRM_FEATURES", "")
+    fixed = not auth.allowed("choose_database")   # only an admin points the app elsewhere
     kind = st.radio(i18n.t("source.kind", lang), SOURCE_KINDS, index=1 if default else 0,
                     key=SOURCE_KIND, format_func=lambda k: i18n.t(f"source.kind.{k}", lang),
-                    help=i18n.t("source.kind_help", lang))
+                    help=i18n.t("source.kind_help", lang), disabled=fixed)
     if kind == "feature_table":
         folder = st.text_input(i18n.t("source.folder", lang), value=default, key="features_path",
-                               help=i18n.t("source.folder_help", lang))
+                               help=i18n.t("source.folder_help", lang), disabled=fixed)
         return _feature_table(folder.strip(), lang)
     db = st.text_input(i18n.t("sidebar.db_path", lang),
                        value=str(store.default_db_path()), key="db_path",
-                       help=i18n.t("sidebar.db_path_help", lang))
+                       help=i18n.t("sidebar.db_path_help", lang), disabled=fixed)
     return _source(db, lang)
 
 
@@ -119,7 +120,8 @@ def _source(db: str, lang: str) -> Context | None:
         return None
     summary = data.source_summary(db, version)
     counts, first, last = summary["counts"], summary["first"], summary["last"]
-    st.caption(i18n.t("sidebar.rows", lang, **counts))
+    if auth.scope() is None:   # whole-base counts are not a rep's to see
+        st.caption(i18n.t("sidebar.rows", lang, **counts))
     if last is None:
         st.info(i18n.t("sidebar.empty", lang))
         _demo_button(db, lang)
@@ -132,7 +134,7 @@ def _source(db: str, lang: str) -> Context | None:
 
 
 def _demo_button(db: str, lang: str) -> None:
-    if st.button(i18n.t("sidebar.create_demo", lang)):
+    if st.button(i18n.t("sidebar.create_demo", lang), disabled=not auth.allowed("reset")):
         bar = st.progress(0.0, text=i18n.t("sidebar.creating_demo", lang))
         data.create_demo(db, progress=bar.progress)
         st.rerun()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import churn_model, demo, export, i18n, ingest, profile, scoring, store
+from engine import audit, churn_model, demo, export, i18n, ingest, profile, scoring, store
 from engine import clv as clv_engine
 from engine import plan as plan_engine
 from engine import review as review_engine
@@ -25,6 +25,24 @@ from engine.features import (activity, customer_features, month_activity,
                              optional_columns_present, parquet_source)
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
+from ui import auth
+
+
+def for_reader(cached):
+    """`cached`, called with this session's owner scope (auth.scope(): None for every
+    customer) as its `owner` argument. The scope is part of the cache key, so one reader's
+    rows never serve another, and no page can forget to pass it (issue 11: a rep sees only
+    the customers they own)."""
+    @functools.wraps(cached)
+    def call(*args, **kwargs):
+        return cached(*args, owner=auth.scope(), **kwargs)
+    return call
+
+
+def _own(table: pd.DataFrame, owner: str | None) -> pd.DataFrame:
+    """The rows whose `owner` is `owner` (every row for None). Scores and tiers were computed
+    on the whole base before: scoping never re-scores a subset."""
+    return table if owner is None else table[table["owner"] == owner].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -88,7 +106,8 @@ def customer_base(db: str, version: int, as_of: date) -> dict:
 
 
 def create_demo(db: str, progress=None) -> None:
-    """Fill the file with the built-in demo data (a write: bumps the version)."""
+    """Fill the file with the built-in demo data (a write: bumps the version; admins only)."""
+    auth.actor("reset")
     demo.generate_demo(db, progress=progress)
 
 # --- scoring, customer list, profile, RFM -------------------------------------------
@@ -196,14 +215,16 @@ def presets(db: str, version: int) -> dict:
 
 
 def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
-    """Save a named preset (a write: bumps the data version)."""
+    """Save a named preset (a write: bumps the data version; auth.Forbidden for a non-admin)."""
+    actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv)
+        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
+    actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.delete_preset(con, name)
+        scoring.delete_preset(con, name, actor=actor)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -226,10 +247,19 @@ def customer_table(db: str, version: int, as_of: date, weights: tuple, threshold
                                   scoring.rfm(table), scoring.pyramid(table))
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
-def customer_filter_options(db: str, version: int, as_of: date) -> dict[str, list]:
+def customer_filter_options(db: str, version: int, as_of: date, *, owner=None) -> dict[str, list]:
     """The values each filter of the customer list offers (no weight changes them)."""
-    return profile.filter_options(customer_table(db, version, as_of, *DEFAULT_SETTINGS))
+    return profile.filter_options(_own(customer_table(db, version, as_of, *DEFAULT_SETTINGS),
+                                       owner))
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_count(db: str, version: int, as_of: date, *, owner=None) -> int:
+    """How many customers the reader may see (known at T)."""
+    return len(_own(customer_table(db, version, as_of, *DEFAULT_SETTINGS), owner))
 
 
 def in_words(table: pd.DataFrame, lang: str, kinds: dict[str, str]) -> pd.DataFrame:
@@ -247,32 +277,38 @@ LIST_CODES = {"tier": "tier", "rfm_segment": "rfm", "pyramid": "pyramid",
               "customer_type": "customer_type", "source": "source"}
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=32)
 def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                  filters: dict, search: str, lang: str, clv: bool = False):
+                  filters: dict, search: str, lang: str, clv: bool = False, *, owner=None):
     """The filtered customer list, best score first, codes in the reader's words."""
-    table = profile.filter_customers(customer_table(db, version, as_of, weights, thresholds, clv),
-                                     search=search, **filters)
+    table = profile.filter_customers(
+        _own(customer_table(db, version, as_of, weights, thresholds, clv), owner),
+        search=search, **filters)
     return in_words(table, lang, LIST_CODES)
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
 def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                        filters: dict, search: str, lang: str, clv: bool = False) -> dict[str, bytes]:
+                        filters: dict, search: str, lang: str, clv: bool = False, *,
+                        owner=None) -> dict[str, bytes]:
     """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
     table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang, clv)
     table = table.rename(columns={c: i18n.t(f"customers.col.{c}", lang) for c in table.columns})
     return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table)}
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=64)
 def customer_profile(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
-                     thresholds: tuple, clv: bool = False) -> dict | None:
+                     thresholds: tuple, clv: bool = False, *, owner=None) -> dict | None:
     """One customer: master data, events up to T, and (when known at T) the score explained
-    (with its 12-month CLV and that sub-metric's percentile when CLV joins the score)."""
+    (with its 12-month CLV and that sub-metric's percentile when CLV joins the score).
+    None when there is no such customer, or another owner looks after them."""
     with store.connect(db) as con:
         record = profile.customer_record(con, customer_id)
-        if record is None:
+        if record is None or owner is not None and record["owner"] != owner:
             return None
         events = profile.customer_events(con, customer_id, as_of=as_of)
     table = customer_table(db, version, as_of, weights, thresholds, clv)
@@ -312,11 +348,12 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
                                 thresholds=thresholds)
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=32)
 def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                     search: str, limit: int = 100, clv: bool = False) -> dict:
+                     search: str, limit: int = 100, clv: bool = False, *, owner=None) -> dict:
     """{customer_id: "id · name"} of up to `limit` customers matching `search`, best first."""
-    table = customer_table(db, version, as_of, weights, thresholds, clv)
+    table = _own(customer_table(db, version, as_of, weights, thresholds, clv), owner)
     found = profile.filter_customers(table, search=search).head(limit)
     return dict(zip(found["customer_id"], found["customer_id"] + " · " + found["name"].fillna("")))
 
@@ -598,24 +635,26 @@ def saved_mapping(db: str, version: int, name: str) -> dict:
 
 def import_files(db: str, items: list, *, progress=None, **options) -> list:
     """Import files in one transaction (a write: bumps the version); ImportRejected
-    (nothing written) or StoreLocked when refused. See engine.ingest.import_files."""
-    return ingest.import_files(db, items, progress=progress, **options)
+    (nothing written) or StoreLocked when refused. See engine.ingest.import_files.
+    Admins only (auth.Forbidden), like every write of the Data page."""
+    actor = auth.actor("import")
+    return ingest.import_files(db, items, progress=progress, actor=actor, **options)
 
 
 def undo_import(db: str, batch_id: int):
     """Undo one import batch (a write); UndoRefused when later data builds on it."""
-    return ingest.undo_batch(db, batch_id)
+    return ingest.undo_batch(db, batch_id, actor=auth.actor("undo"))
 
 
 def reset_data(db: str, *, demo: bool, progress=None) -> dict:
     """Empty the data and history, then load the demo or nothing (a write)."""
     options = {"progress": progress} if demo and progress is not None else {}
-    return ingest.reset(db, demo=demo, **options)
+    return ingest.reset(db, demo=demo, actor=auth.actor("reset"), **options)
 
 
 def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     """Keep a mapping under `name` for later files of `table` (a write)."""
-    ingest.save_mapping(db, name, table, mapping)
+    ingest.save_mapping(db, name, table, mapping, actor=auth.actor("import"))
 
 
 # --- lifetime value ---------------------------------------------------------------------
@@ -857,8 +896,9 @@ def playbook(db: str, version: int) -> tuple:
 
 
 def save_playbook(db: str, records) -> None:
-    """Validate and save the playbook (a write: bumps the version); PlaybookError when invalid."""
-    plan_engine.save_playbook(db, records)
+    """Validate and save the playbook (a write: bumps the version); PlaybookError when invalid,
+    auth.Forbidden for a non-admin."""
+    plan_engine.save_playbook(db, records, actor=auth.actor("edit_playbook"))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -888,22 +928,26 @@ def tasks(db: str, version: int, as_of: date, settings: tuple):
                                  playbook=rules, assessed=risk_assessment(db, version, as_of))
 
 
-def task_options(db: str, version: int, as_of: date, settings: tuple) -> dict[str, list]:
+@for_reader
+def task_options(db: str, version: int, as_of: date, settings: tuple, *,
+                 owner=None) -> dict[str, list]:
     """The owners and actions the task filters offer, most tasks first."""
-    table = tasks(db, version, as_of, settings)
+    table = _own(tasks(db, version, as_of, settings), owner)
     return {name: [v for v, n in table[name].value_counts().items() if n]
             for name in ("owner", "action")}
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=32)
 def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
-              actions: tuple, due: str, lang: str) -> dict:
+              actions: tuple, due: str, lang: str, *, owner=None) -> dict:
     """The filtered tasks (codes kept in "codes", words in "table") and their counts.
 
     due: "all", "due" (due on or before T) or "overdue". "names" maps each
-    shown customer_id to "id · name · action" for a picker.
+    shown customer_id to "id · name · action" for a picker. A task's owner
+    is the customer's owner (else a role code), so `owner` keeps a rep's own.
     """
-    table = tasks(db, version, as_of, settings)
+    table = _own(tasks(db, version, as_of, settings), owner)
     keep = pd.Series(True, index=table.index)
     if owners:
         keep &= table["owner"].isin(owners)
@@ -926,9 +970,10 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
             "due_today": int((table["due_date"] == pd.Timestamp(as_of)).sum())}
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
 def task_files(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
-               actions: tuple, due: str, lang: str) -> dict[str, bytes]:
+               actions: tuple, due: str, lang: str, *, owner=None) -> dict[str, bytes]:
     """The filtered task list as a call list (CSV and Excel), headed in the reader's language."""
     table = task_view(db, version, as_of, settings, owners, actions, due, lang)["table"]
     table = table.drop(columns=["owner_role", "last_followup_id"])
@@ -936,28 +981,37 @@ def task_files(db: str, version: int, as_of: date, settings: tuple, owners: tupl
                   i18n.t("plan_page.call_list_sheet", lang))
 
 
-def next_action(db: str, version: int, as_of: date, settings: tuple, customer_id: str) -> dict | None:
+@for_reader
+def next_action(db: str, version: int, as_of: date, settings: tuple, customer_id: str, *,
+                owner=None) -> dict | None:
     """The customer's task as {action, owner, due_date, overdue, ...}, or None without one."""
-    table = tasks(db, version, as_of, settings)
+    table = _own(tasks(db, version, as_of, settings), owner)
     row = table.index[table["customer_id"] == customer_id]
     return table.loc[row[0]].to_dict() if len(row) else None
 
 
+@for_reader
 @st.cache_data(show_spinner=False, max_entries=64)
-def customer_followups(db: str, version: int, customer_id: str):
-    """The customer's follow-ups with their ids, latest first (engine.plan.customer_followups)."""
+def customer_followups(db: str, version: int, customer_id: str, *, owner=None):
+    """The customer's follow-ups with their ids, latest first (engine.plan.customer_followups);
+    none for a customer another owner looks after."""
     with store.connect(db) as con:
-        return plan_engine.customer_followups(con, customer_id)
+        logged = plan_engine.customer_followups(con, customer_id)
+        record = profile.customer_record(con, customer_id) if owner is not None else None
+    return logged if owner is None or record and record["owner"] == owner else logged.head(0)
 
 
 def log_followup(db: str, **fields) -> int:
-    """Write one follow-up at once (a write: bumps the version); FollowupError when refused."""
-    return plan_engine.log_followup(db, **fields)
+    """Write one follow-up at once (a write: bumps the version); FollowupError when refused,
+    also for a rep's customer of another owner."""
+    return plan_engine.log_followup(db, actor=auth.actor("log_followup"),
+                                    only_owner=auth.scope(), **fields)
 
 
 def set_followup_status(db: str, followup_id: int, status: str) -> None:
     """Change a follow-up's status (a write: bumps the version); FollowupError when refused."""
-    plan_engine.set_followup_status(db, followup_id, status)
+    plan_engine.set_followup_status(db, followup_id, status, actor=auth.actor("log_followup"),
+                                    only_owner=auth.scope())
 
 
 # The playbook in a data editor: "applies to" joins a rule's column and value ("tier:high").
@@ -985,3 +1039,43 @@ def target_label(target: str, lang: str) -> str:
     column, _, value = target.partition(":")
     return i18n.t("plan_page.target", lang, column=i18n.label("playbook_column", column, lang),
                   value=i18n.label(RISK_CODES[column], value, lang))
+
+
+# --- audit log (admins only: the page is in no other role's navigation, and the data
+# refuses anyone else) --------------------------------------------------------------------
+
+def admins_only(function):
+    """`function`, refused with auth.Forbidden unless the reader may see the audit log."""
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        auth.actor("see_audit")
+        return function(*args, **kwargs)
+    return call
+
+
+@admins_only
+@st.cache_data(show_spinner=False, max_entries=8)
+def audit_filters(db: str, version: int) -> dict:
+    """Actors and actions in the log, and its first and last day (engine.audit.log_filters)."""
+    with store.connect(db) as con:
+        return audit.log_filters(con)
+
+
+@admins_only
+@st.cache_data(show_spinner=False, max_entries=16)
+def audit_view(db: str, version: int, actors: tuple, actions: tuple, start: date | None,
+               end: date | None, lang: str) -> pd.DataFrame:
+    """The filtered log, newest first, actions in the reader's words."""
+    with store.connect(db) as con:
+        log = audit.read_log(con, actors=actors, actions=actions, start=start, end=end)
+    return in_words(log, lang, {"action": "audit_action"})
+
+
+@admins_only
+@st.cache_data(show_spinner=False, max_entries=8)
+def audit_file(db: str, version: int, actors: tuple, actions: tuple, start: date | None,
+               end: date | None, lang: str) -> bytes:
+    """The filtered log as CSV, headed in the reader's language, formula-safe."""
+    log = audit_view(db, version, actors, actions, start, end, lang)
+    return export.to_csv_bytes(log.rename(columns={c: i18n.t(f"audit.col.{c}", lang)
+                                                   for c in log.columns}))

@@ -46,7 +46,7 @@ for column, name in zip(columns, FILTER_COLUMNS):
 
 table = data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
                            ctx.lang, clv)
-total = data.customer_base(ctx.db, ctx.version, ctx.as_of)["kpis"]["customers"]
+total = data.customer_count(ctx.db, ctx.version, ctx.as_of)
 st.markdown(t("customers.count", shown=len(table), total=total))
 if not len(table):
     st.info(t("customers.none"))

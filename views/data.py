@@ -14,7 +14,7 @@ import streamlit as st
 from engine import i18n
 from engine.ingest import TABLES, ImportRejected, UndoRefused, required
 from engine.store import StoreLocked
-from ui import context, data, import_view as view
+from ui import auth, context, data, import_view as view
 
 ss = st.session_state
 lang = context.language()
@@ -22,9 +22,20 @@ t = functools.partial(i18n.t, lang=lang)
 context.require_database("source.needs.data", title_key="data_page.title")
 db, version = view.database()
 HISTORY_SHOWN = 20
+ADMIN = auth.allowed("import")   # import, undo and reset: admins only (the data layer refuses others)
+
+
+def admin_only() -> bool:
+    """Say why the tab is closed to this reader; True when it is."""
+    if not ADMIN:
+        st.info(t("access.admin_only", role=i18n.label("role", auth.current().role, lang)),
+                icon=":material/lock:")
+    return not ADMIN
 
 
 def import_tab() -> None:
+    if admin_only():
+        return
     table = st.segmented_control(t("data_page.table.label"), list(TABLES), key="data_page.table",
                                  default="customers", required=True,
                                  format_func=lambda n: view.table_label(n, lang))
@@ -111,6 +122,8 @@ def history_tab() -> None:
             if pd.notna(row.undone_at):
                 action.caption(t("data_page.history.undone", when=f"{row.undone_at:%Y-%m-%d %H:%M}"))
                 continue
+            if not ADMIN:
+                continue
             with action.popover(t("data_page.undo.button"), icon=":material/undo:", width="stretch"):
                 st.markdown(t("data_page.undo.question", batch=row.batch_id,
                               file=view.escape(row.file_name), rows=f"{row.rows_inserted:,}"))
@@ -130,6 +143,8 @@ def history_tab() -> None:
 
 
 def reset_tab() -> None:
+    if admin_only():
+        return
     st.caption(t("data_page.reset.intro"))
     demo = st.radio(t("data_page.reset.choice"), (True, False), key="data_page.reset_demo",
                     horizontal=True,

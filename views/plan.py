@@ -2,7 +2,7 @@
 import streamlit as st
 
 from engine.plan import ACTIONS, DEFAULT_PLAYBOOK, MAX_DAYS, OWNER_ROLES, PlaybookError
-from ui import context, data
+from ui import auth, context, data
 from ui.followup_form import followup_form, show_saved
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every task
@@ -38,8 +38,11 @@ settings = data.scoring_settings()
 
 with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     st.caption(t("plan_page.playbook_note"))
+    editable = auth.allowed("edit_playbook") and not ctx.feature_table
     if ctx.feature_table:
         st.info(t("source.needs.playbook"))
+    elif not editable:
+        st.caption(":material/lock: " + t("access.playbook_admin_only"))
     try:
         rules = data.playbook(ctx.db, ctx.version)
     except PlaybookError as exc:
@@ -48,6 +51,7 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     days = dict(min_value=0, max_value=MAX_DAYS, step=1, required=True, format="%d")
     edited = st.data_editor(
         data.playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
+        disabled=not editable,
         key=f"plan_page.playbook.{ctx.version}.{ctx.lang}", column_config={
             "action": st.column_config.SelectboxColumn(
                 t("plan_page.rule.action"), options=ACTIONS, required=True,
@@ -65,10 +69,10 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     save, reset, _ = st.columns([1, 1, 3])
     save.button(t("plan_page.playbook_save"), type="primary", width="stretch",
                 on_click=save_playbook, args=(edited,), key="plan_page.playbook_save",
-                disabled=ctx.feature_table)
+                disabled=not editable)
     reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
                  args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
-                 disabled=ctx.feature_table)
+                 disabled=not editable)
     if "plan_page.playbook_error" in ss:
         st.error(ss.pop("plan_page.playbook_error"))
 

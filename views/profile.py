@@ -2,7 +2,7 @@
 import streamlit as st
 
 from engine.scoring import TIERS
-from ui import charts, context, data, format
+from ui import auth, charts, context, data, format
 from ui.followup_form import followup_form
 
 ss = st.session_state
@@ -30,7 +30,7 @@ ss["profile.customer"] = st.query_params["customer"] = customer
 
 view = data.customer_profile(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
 if view is None:
-    st.warning(t("profile.unknown", customer=customer))
+    st.warning(t("access.not_yours" if auth.scope() else "profile.unknown", customer=customer))
     st.stop()
 record, summary, events = view["record"], view["summary"], view["events"]
 st.header(f"{record['name'] or ''} · {customer}")

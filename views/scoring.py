@@ -3,7 +3,7 @@ import streamlit as st
 
 from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, TIERS,
                             rebalance_weights)
-from ui import charts, context, data
+from ui import auth, charts, context, data
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state
@@ -109,22 +109,26 @@ with left:
         plan = None
 
     st.subheader(t("scoring.presets"))
+    editable = auth.allowed("edit_presets")   # loading a preset is for everyone
     choice = st.selectbox(t("scoring.preset.choose"), list(presets), format_func=preset_name,
                           key="scoring.preset_choice")
     load, delete = st.columns(2)
     load.button(t("scoring.preset.load"), on_click=load_preset, args=(choice, presets),
                 width="stretch", key="scoring.load")
-    if delete.button(t("scoring.preset.delete"), disabled=choice == DEFAULT, width="stretch",
-                      key="scoring.delete"):
+    if delete.button(t("scoring.preset.delete"), disabled=choice == DEFAULT or not editable,
+                     width="stretch", key="scoring.delete"):
         data.delete_preset(ctx.db, choice)
         st.rerun()
     st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60,
-                  disabled=ctx.feature_table)
+                  disabled=ctx.feature_table or not editable)
     st.button(t("scoring.preset.save"), on_click=save_preset, args=(ctx, weights, thresholds, clv),
-              disabled=ctx.feature_table or ss["scoring.preset_name"].strip() in ("", DEFAULT),
+              disabled=ctx.feature_table or not editable
+              or ss["scoring.preset_name"].strip() in ("", DEFAULT),
               type="primary", key="scoring.save")
     if ctx.feature_table:
         st.caption(t("source.needs.presets"))
+    elif not editable:
+        st.caption(":material/lock: " + t("access.presets_admin_only"))
 
 with right:
     if plan is None:

@@ -14,6 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from engine import audit
 from engine.ingest.columns import TABLES
 from engine.ingest.errors import ImportRejected
 from engine.ingest.load import ImportItem, ImportReport, import_files, preview_import
@@ -67,7 +68,8 @@ def run(args) -> int:
                        for f in args.files]
         else:
             reports = import_files(args.db, [ImportItem(f, args.table, mapping)
-                                             for f in args.files], **options)
+                                             for f in args.files], actor=audit.cli_actor(),
+                                   **options)
     except ImportRejected as exc:
         raise InputRejected(str(exc)) from None
     except ValueError as exc:   # an unknown encoding or delimiter

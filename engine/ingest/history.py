@@ -10,12 +10,12 @@ first.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import pandas as pd
 
-from engine import i18n, store
+from engine import audit, i18n, store
 
 _EVENTS = ("transactions", "interactions", "followups")
 
@@ -56,8 +56,11 @@ def list_batches(db=None) -> pd.DataFrame:
             FROM import_batches ORDER BY batch_id DESC""").fetchdf()
 
 
-def undo_batch(db, batch_id: int) -> UndoResult:
-    """Remove exactly the rows of one import and restore the customers it updated."""
+def undo_batch(db, batch_id: int, *, actor: str = audit.LOCAL) -> UndoResult:
+    """Remove exactly the rows of one import and restore the customers it updated.
+
+    The undo is recorded in the audit log as done by `actor`, in the same transaction.
+    """
     with store.write(db) as con:
         row = con.execute("SELECT table_name, undone_at FROM import_batches WHERE batch_id = ?",
                           [batch_id]).fetchone()
@@ -80,22 +83,30 @@ def undo_batch(db, batch_id: int) -> UndoResult:
             removed, created = deleted - restored, 0
         con.execute("UPDATE import_batches SET undone_at = ? WHERE batch_id = ?",
                     [datetime.now(), batch_id])
-    return UndoResult(batch_id, table, removed, created, restored)
+        result = UndoResult(batch_id, table, removed, created, restored)
+        audit.record(con, actor, "undo", asdict(result))
+    return result
 
 
-def reset(path=None, demo: bool = True, **demo_options) -> dict[str, int]:
-    """Empty the data (history included, saved settings kept), then load the demo or nothing.
+def reset(path=None, demo: bool = True, *, actor: str = audit.LOCAL,
+          **demo_options) -> dict[str, int]:
+    """Empty the data (history included, saved settings and audit log kept), then load
+    the demo or nothing.
 
     `demo_options` go to `engine.demo.write_demo` (customers, months, seed,
-    …). Returns rows per table afterwards.
+    …). Returns rows per table afterwards. Recorded in the audit log as done
+    by `actor`.
     """
     with store.write(path) as con:
         for table in (*store.EVENT_TABLES, "customer_versions", "import_batches"):
             con.execute(f"DELETE FROM {table}")
         if demo:
             from engine import demo as demo_data
-            return demo_data.write_demo(con, **demo_options)
-        return dict.fromkeys(store.EVENT_TABLES, 0)
+            rows = demo_data.write_demo(con, **demo_options)
+        else:
+            rows = dict.fromkeys(store.EVENT_TABLES, 0)
+        audit.record(con, actor, "reset", {"demo": demo, "rows": rows})
+        return rows
 
 
 def _refuse_if_built_upon(con, batch_id: int) -> None:

@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from engine import store
+from engine import audit, store
 from engine.ingest import parse, readers, validate
 from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
@@ -176,11 +176,12 @@ def import_file(db, file, table: str, *, name: str | None = None,
 
 
 def import_files(db, items: list, *, progress: Progress | None = None,
-                 **options) -> list[ImportReport]:
+                 actor: str = audit.LOCAL, **options) -> list[ImportReport]:
     """Import several files in one transaction (customers first): all of them or none.
 
     `items` are ImportItem, or (file, table) / (file, table, mapping) tuples.
-    Each file becomes its own batch. Options as for `import_file`. The files
+    Each file becomes its own batch, recorded in the audit log as done by
+    `actor` in the same transaction. Options as for `import_file`. The files
     are read, transcoded and mapped before the database is opened, so the
     file is locked only while rows are checked and written.
     """
@@ -199,6 +200,10 @@ def import_files(db, items: list, *, progress: Progress | None = None,
                 reports = [_import_one(con, p, opts, dry_run=False,
                                        progress=_scaled(progress, k, len(items)))
                            for k, p in enumerate(prepared)]
+                for r in reports:
+                    audit.record(con, actor, "import", {
+                        "batch_id": r.batch_id, "file": r.file_name, "table": r.table,
+                        "inserted": r.inserted, "updated": r.updated, "rejected": r.rejected})
         except BaseException:
             if not existed:
                 _remove_database(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine import store
+from engine import audit, store
 from engine.ingest.columns import TABLES, columns, required
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.parse import normalise
@@ -293,8 +293,9 @@ def parse_mapping_json(text: str) -> Mapping:
     return value
 
 
-def save_mapping(db, name: str, table: str, mapping: Mapping) -> None:
-    """Keep a mapping under `name` (replacing one of that name) for later imports."""
+def save_mapping(db, name: str, table: str, mapping: Mapping, *,
+                 actor: str = audit.LOCAL) -> None:
+    """Keep a mapping under `name` (replacing one of that name) for later imports (audited)."""
     columns(table)
     if not name.strip():
         raise ValueError("a saved mapping needs a name")
@@ -303,6 +304,7 @@ def save_mapping(db, name: str, table: str, mapping: Mapping) -> None:
         con.execute("DELETE FROM settings WHERE kind = 'mapping' AND name = ?", [name])
         con.execute("INSERT INTO settings VALUES ('mapping', ?, ?, ?)",
                     [name, value, datetime.now()])
+        audit.record(con, actor, "mapping_saved", {"name": name, "table": table})
 
 
 def load_mapping(db, name: str) -> tuple[str, Mapping]:
@@ -333,7 +335,8 @@ def list_mappings(db, table: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def delete_mapping(db, name: str) -> None:
-    """Forget the mapping saved under `name`."""
+def delete_mapping(db, name: str, *, actor: str = audit.LOCAL) -> None:
+    """Forget the mapping saved under `name` (audited)."""
     with store.write(db) as con:
         con.execute("DELETE FROM settings WHERE kind = 'mapping' AND name = ?", [name])
+        audit.record(con, actor, "mapping_deleted", {"name": name})

@@ -1,0 +1,71 @@
+"""The audit log (issue 11, part 4): who imported, undid, reset, changed settings or logged a follow-up.
+
+Each write records its row with `record(con, ...)` on the connection of its
+own transaction (`store.write`), so the row lands exactly when the action
+does: a rejected import or a refused undo leaves no trace, and a recorded
+action cannot be lost by a crash between the two.
+
+The actor is the logged-in user's name, `LOCAL` when the dashboard has no
+login, and `cli:<OS user>` for the command line (`cli_actor()`).
+"""
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+LOCAL = "local"
+# Every action the log records; the Audit page offers them as filters.
+ACTIONS = ("import", "undo", "reset", "restore", "preset_saved", "preset_deleted",
+           "playbook_saved", "mapping_saved", "mapping_deleted", "followup_logged",
+           "followup_status")
+COLUMNS = ("at", "actor", "action", "detail")
+
+
+def cli_actor() -> str:
+    """The actor of a command-line write: "cli:" and the OS user running it."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):   # no login name and no passwd entry (some containers)
+        who = "unknown"
+    return f"cli:{who}"
+
+
+def record(con, actor: str, action: str, detail: dict) -> None:
+    """Add one row on `con`, inside the caller's transaction. `detail` is kept as JSON text."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; expected one of {', '.join(ACTIONS)}")
+    con.execute('INSERT INTO audit_log ("at", actor, action, detail) VALUES (?, ?, ?, ?)',
+                [datetime.now(), actor, action,
+                 json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)])
+
+
+def read_log(con, *, actors=(), actions=(), start: date | None = None,
+             end: date | None = None) -> pd.DataFrame:
+    """The log, newest first, filtered by actor, action and the days start..end (both included).
+
+    Columns: at, actor, action, detail (JSON text). Empty filters keep everything.
+    """
+    return con.execute("""
+        SELECT "at", actor, action, detail FROM audit_log
+        WHERE (len($actors) = 0 OR list_contains($actors, actor))
+          AND (len($actions) = 0 OR list_contains($actions, action))
+          AND ($start IS NULL OR "at" >= $start)
+          AND ($end IS NULL OR "at" < $end)
+        ORDER BY "at" DESC""", {
+        "actors": list(actors), "actions": list(actions),
+        "start": datetime.combine(start, datetime.min.time()) if start else None,
+        "end": datetime.combine(end + timedelta(days=1), datetime.min.time()) if end else None,
+    }).df()
+
+
+def log_filters(con) -> dict:
+    """What the filters offer: actors and actions seen, and the first and last day."""
+    actors = [r[0] for r in con.execute(
+        "SELECT DISTINCT actor FROM audit_log ORDER BY actor").fetchall()]
+    actions = [r[0] for r in con.execute(
+        "SELECT DISTINCT action FROM audit_log ORDER BY action").fetchall()]
+    first, last = con.execute('SELECT min("at")::DATE, max("at")::DATE FROM audit_log').fetchall()[0]
+    return {"actors": actors, "actions": actions, "first": first, "last": last}
