@@ -26,13 +26,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from engine import i18n, risk, store
-from engine.features.customer import customer_features
+from engine.features.customer import customer_features, purchase_steps
 
 MIN_HISTORY_MONTHS = 6
 HORIZON_DAYS = 90
@@ -134,13 +135,14 @@ def model_frame(features: pd.DataFrame, *, as_of: date) -> pd.DataFrame:
     return out[list(MODEL_FEATURES)]
 
 
-def snapshot(con, day: date) -> pd.DataFrame:
+def snapshot(con, day: date, *, steps: pa.Table | None = None) -> pd.DataFrame:
     """Customers who had bought by `day`, with the model inputs and rule level as of `day`.
 
     Only events on or before `day` count (the feature table's own rule).
+    steps: `purchase_steps` of the same data, computed once for many days.
     Columns: snapshot, customer_id, risk_level, then MODEL_FEATURES.
     """
-    features = customer_features(con, as_of=day)
+    features = customer_features(con, as_of=day, purchase_steps=steps)
     features = features[features["purchase_days"] > 0].reset_index(drop=True)
     levels, _ = risk.risk_levels(features)
     head = pd.DataFrame({"snapshot": pd.Timestamp(day),
@@ -149,9 +151,11 @@ def snapshot(con, day: date) -> pd.DataFrame:
     return pd.concat([head, model_frame(features, as_of=day)], axis=1)
 
 
-def churn_labels(con, day: date, *, horizon_days: int = HORIZON_DAYS) -> pd.Series:
+def churn_labels(con, day: date, *, horizon_days: int = HORIZON_DAYS,
+                 steps: pa.Table | None = None) -> pd.Series:
     """Per customer known at day + horizon: True when no purchase in (day, day + horizon]."""
-    later = customer_features(con, as_of=day + timedelta(days=horizon_days))
+    later = customer_features(con, as_of=day + timedelta(days=horizon_days),
+                              purchase_steps=steps, columns=("customer_id", "last_purchase_date"))
     bought = pd.to_datetime(later["last_purchase_date"]) > pd.Timestamp(day)
     return pd.Series(~bought.to_numpy(), index=later["customer_id"].to_numpy(), name="churned")
 
@@ -175,13 +179,15 @@ def labelled_snapshots(source, *, as_of: date, horizon_days: int = HORIZON_DAYS
     Columns: snapshot, customer_id, risk_level, MODEL_FEATURES, churned.
     """
     _, ends = history_months(source, as_of=as_of)
+    ends = [day for day in ends if day + timedelta(days=horizon_days) <= as_of]
+    if ends:
+        with store.session(source) as con:
+            steps = purchase_steps(con)
     frames = []
     for day in ends:
-        if day + timedelta(days=horizon_days) > as_of:
-            continue
         with store.session(source) as con:
-            rows = snapshot(con, day)
-            labels = churn_labels(con, day, horizon_days=horizon_days)
+            rows = snapshot(con, day, steps=steps)
+            labels = churn_labels(con, day, horizon_days=horizon_days, steps=steps)
         rows["churned"] = labels.reindex(rows["customer_id"].to_numpy()).to_numpy(dtype=bool)
         frames.append(rows)
     if not frames:
