@@ -213,3 +213,50 @@ def features_on_spark(ws: Workspace) -> None:
 
 
 STEPS.append(Step("features on spark (local)", features_on_spark, "duckdb GROUP BY", once=True))
+
+
+# --- monthly review ----------------------------------------------------------------------
+
+def _review_months(ws: Workspace) -> list[date]:
+    """The 24 complete months up to T (fewer when the data is shorter)."""
+    from engine import review
+    with store.connect(ws.db) as con:
+        first = store.date_range(con)[0]
+    return sorted(review.reviewable_months(first, ws.as_of))[-24:]
+
+
+def review_snapshots_cold(ws: Workspace) -> None:
+    """Month-end snapshots of 24 months and each month's activity, from nothing cached:
+    what the review needs before it can show any of those months."""
+    from engine import review
+    from engine.features import month_activity
+    months = _review_months(ws)
+    with store.connect(ws.db) as con:
+        started = time.perf_counter()
+        snapshots = review.month_end_snapshots(con, months=months)
+        snapshot_s = time.perf_counter() - started
+        activity = review.month_activity_by_month(con, months=months)
+        events = {"complaints": month_activity.complaints_by_topic(
+                      con, first_month=months[0], last_month=months[-1]),
+                  "interactions": month_activity.interactions_by_month(
+                      con, first_month=months[0], last_month=months[-1])}
+    ws.cache["review"] = (months, snapshots, activity, events)
+    ws.note[:] = [f"{len(months)} months, {len(snapshots[months[-1]]):,} customers at the last; "
+                  f"snapshots {snapshot_s:.1f} s"]
+
+
+def review_switch_month(ws: Workspace) -> None:
+    """A month switch once its snapshots are computed: the tier mix of its 12 months, the
+    transitions, wake-up, win-back and retention of M, and the review built from them."""
+    from engine import review
+    months, snapshots, activity, events = ws.cache["review"]
+    month = months[-2]   # not the newest: a switch back to an earlier month
+    trend = review.review_months(month)
+    summaries = [review.month_summary(m, snapshots[m], activity[m]) for m in trend]
+    changes = review.month_changes(snapshots[trend[-2]], snapshots[month], activity[month])
+    review.build_review(month, summaries=summaries, changes=changes, data_end=ws.as_of, **events)
+
+
+STEPS.append(Step("review: 24 snapshots (cold)", review_snapshots_cold, "duckdb GROUP BY",
+                  once=True))
+STEPS.append(Step("review: switch month (cached)", review_switch_month))
