@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
@@ -70,17 +71,43 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 
 def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
     """An .xlsx workbook of df in one sheet; text is written as text, never as a formula."""
-    frame = safe_text_frame(df)
-    for column in frame.columns:
-        series = frame[column]
-        # dates without a time of day are written as dates, not date-times
-        if (pd.api.types.is_datetime64_any_dtype(series.dtype)
-                and (series.dropna() == series.dropna().dt.normalize()).all()):
-            frame[column] = series.dt.date.astype(object).where(series.notna(), None)
+    return workbook_bytes({sheet_name: df})
+
+
+def workbook_bytes(sheets: Mapping[str, pd.DataFrame], *, percent_columns: Collection[str] = (),
+                   column_width: float | None = None) -> bytes:
+    """An .xlsx workbook, one sheet per table (names cut to Excel's 31 characters).
+
+    Text is written as text, never as a formula or a link; dates without a
+    time of day as dates. Columns named in `percent_columns` hold fractions
+    shown as percentages. With `column_width`, columns get that width, and a
+    sheet of a single column (sentences, one per row) a wide one.
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter", date_format="yyyy-mm-dd",
                         datetime_format="yyyy-mm-dd hh:mm:ss",
                         engine_kwargs={"options": {"strings_to_formulas": False,
                                                    "strings_to_urls": False}}) as writer:
-        frame.to_excel(writer, sheet_name=sheet_name, index=False, na_rep="")
+        percent = writer.book.add_format({"num_format": "0.0%"})
+        for name, table in sheets.items():
+            sheet_name = name[:31]
+            _for_excel(table).to_excel(writer, sheet_name=sheet_name, index=False, na_rep="")
+            sheet = writer.sheets[sheet_name]
+            if column_width is not None:
+                sheet.set_column(0, max(len(table.columns) - 1, 0),
+                                 120 if len(table.columns) == 1 else column_width)
+            for i, column in enumerate(table.columns):
+                if column in percent_columns:
+                    sheet.set_column(i, i, column_width, percent)
     return buffer.getvalue()
+
+
+def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
+    """df with text made safe and whole-day date-times as dates."""
+    frame = safe_text_frame(df)
+    for column in frame.columns:
+        series = frame[column]
+        if (pd.api.types.is_datetime64_any_dtype(series.dtype)
+                and (series.dropna() == series.dropna().dt.normalize()).all()):
+            frame[column] = series.dt.date.astype(object).where(series.notna(), None)
+    return frame

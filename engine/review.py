@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import io
 import json
 import re
 import sys
@@ -698,24 +697,8 @@ def percent_columns(lang: str = "en") -> set[str]:
 
 def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
     """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
-    buffer = io.BytesIO()
-    percents = percent_columns(lang)
-    with pd.ExcelWriter(buffer, engine="xlsxwriter",
-                        engine_kwargs={"options": {"strings_to_formulas": False,
-                                                   "strings_to_urls": False}}) as writer:
-        percent = writer.book.add_format({"num_format": "0.0%"})
-        for name, table in review_tables(review, lang).items():
-            sheet_name = name[:31]
-            export.safe_text_frame(table).to_excel(writer, sheet_name=sheet_name, index=False,
-                                                   na_rep="")
-            sheet = writer.sheets[sheet_name]
-            sheet.set_column(0, len(table.columns) - 1, 16)
-            for i, column in enumerate(table.columns):
-                if column in percents:
-                    sheet.set_column(i, i, 16, percent)
-            if len(table.columns) == 1:          # the summary: one sentence per row
-                sheet.set_column(0, 0, 120)
-    return buffer.getvalue()
+    return export.workbook_bytes(review_tables(review, lang), percent_columns=percent_columns(lang),
+                                 column_width=16)
 
 
 # --- command line -----------------------------------------------------------------------
