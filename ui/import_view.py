@@ -295,7 +295,8 @@ def import_groups(ready: list[Ready], table: str) -> list[tuple[list, dict]]:
 # ---- after a write ---------------------------------------------------------------------
 
 def show_flash(lang: str) -> None:
-    """What the last write did (once): the import reports, an undo, a reset, a saved mapping."""
+    """What the last write did (once): the import reports, an undo, a reset, a restore,
+    a saved mapping."""
     if FLASH not in st.session_state:
         return
     kind, payload = st.session_state.pop(FLASH)
@@ -319,6 +320,9 @@ def show_flash(lang: str) -> None:
     elif kind == "reset":
         demo, rows = payload
         st.success(t("data_page.reset.done_demo", **rows) if demo else t("data_page.reset.done_empty"))
+    elif kind == "restore":
+        from ui.backup_view import show_restored   # that module builds on this one
+        show_restored(payload, lang)
     elif kind == "saved":
         st.success(t("data_page.mapping.saved_done", name=payload))
     elif kind == "error_key":
