@@ -231,12 +231,8 @@ def preview_import(db, file, table: str, *, name: str | None = None,
             store.migrate(con)
             report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
         else:
-            with store.connect(path) as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
-                finally:
-                    con.execute("ROLLBACK")
+            with store.rolled_back(path) as con:
+                report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
     if progress is not None:
         progress(1.0, "done")
     return report
