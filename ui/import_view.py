@@ -9,7 +9,6 @@ shows the outcome once.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from engine.ingest import (ImportItem, ImportRejected, column_choices, mapping_f
                            mapping_problems, required)
 from engine.ingest.errors import column_label
 from ui import context, data
+from ui.format import escape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
@@ -87,11 +87,6 @@ def as_markdown(message: str) -> str:
     with the characters Markdown would act on escaped (they come from the user's file)."""
     head, *lines = [escape(line.strip()) for line in message.splitlines() if line.strip()]
     return "\n".join([head, "", *(f"- {line}" for line in lines)]) if lines else head
-
-
-def escape(text: str) -> str:
-    """Text from a file or its name, shown literally in Markdown."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|~$])", r"\\\1", text)
 
 
 def locked(db: str, lang: str, seconds: float = store.LOCK_TIMEOUT_S) -> str:

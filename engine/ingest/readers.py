@@ -196,10 +196,18 @@ def detect_encoding(sample: bytes) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The separator that gives the sample the most consistent rows of several fields."""
+    """The separator that gives the sample the most consistent rows of several fields.
+
+    Read with the wrong separator, a quoted value holding a carriage return
+    sits in an unquoted field, which the csv module refuses: that separator
+    is not the one.
+    """
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
-        rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
+        try:
+            rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
+        except csv.Error:
+            continue
         widths = pd.Series([len(r) for r in rows[:-1] or rows if any(c.strip() for c in r)],
                            dtype="int64")
         if widths.empty or widths.max() < 2:
@@ -359,7 +367,7 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     """
     tabs = delimiter != "\t"
     digest = hashlib.sha256()
-    odd = False
+    odd = lone_cr = False
     quotes = 0
     tail = b""
     with open(path, "rb") as f:
@@ -369,6 +377,9 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
             odd = odd or (tabs and b"\t" in body) or _odd_unicode_space(tail + body)
             quotes += body.count(b'"')
+            # DuckDB ends a line at a carriage return alone too; one inside quotes
+            # (seen as any CR not before LF) rules out the parallel reader as well
+            lone_cr = lone_cr or (b"\r" in body and b"\r" in body.replace(b"\r\n", b""))
             tail, first = body[-2:], False
     if not quotes:
         return CsvScan(digest.hexdigest(), odd, False)
@@ -377,7 +388,7 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     if quotes % 2:   # the last quote opens a value that never ends
         ends = newlines[outside]
         open_at = int(ends[-1]) + 1 if len(ends) else 0
-    return CsvScan(digest.hexdigest(), odd, not bool(outside.all()), open_at)
+    return CsvScan(digest.hexdigest(), odd, lone_cr or not bool(outside.all()), open_at)
 
 
 def _open_quote(path: Path, label: str, offset: int) -> Problem:
