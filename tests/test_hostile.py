@@ -168,3 +168,30 @@ def test_plotly_labels_show_markup_as_text():
     points = pd.DataFrame({"x": [1.0], "y": [2.0], "segment": [0], "customer_id": ["<b>C1</b>"]})
     scatter = charts.segment_scatter(points, labels={0: "A"}, x_title="x", y_title="y")
     assert list(scatter.data[0].text) == ["&lt;b&gt;C1&lt;/b&gt;"]
+
+
+def test_no_script_runs_in_a_real_browser(hostile_db):
+    """The <img onerror> name would set window.__xss if a page let it become HTML: the
+    profile's header and the review's complaint chart show it (tables draw on a canvas)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_streamlit, wait_idle
+    require_chromium()
+    proc, url = start_streamlit(hostile_db)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            dialogs = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            for path in ("profile?customer=H01", "review"):
+                page.goto(f"{url}/{path}")
+                wait_idle(page)
+                page.get_by_text('<img src=x onerror="window.__xss=1">').first.wait_for(
+                    timeout=60_000)
+                assert page.evaluate("() => window.__xss") is None, path
+            assert dialogs == []
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
