@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "undo": frozenset({"admin"}),
     "reset": frozenset({"admin"}),
     "restore": frozenset({"admin"}),
+    "backup": frozenset({"admin"}),
     "edit_playbook": frozenset({"admin"}),
     "edit_presets": frozenset({"admin"}),
     "choose_database": frozenset({"admin"}),

@@ -33,9 +33,11 @@ class InputRejected(Exception):
 
 def _subcommands():
     """The subcommands, imported lazily so `--help` stays fast."""
-    from engine import access, clv, demo, export_parquet, ingest, review, scorecard, spark_features
+    from engine import (access, backup, clv, demo, export_parquet, ingest, review, scorecard,
+                        spark_features)
     return [demo.COMMAND, ingest.COMMAND, clv.COMMAND, scorecard.COMMAND, review.COMMAND,
-            export_parquet.COMMAND, spark_features.COMMAND, access.COMMAND]
+            export_parquet.COMMAND, spark_features.COMMAND, backup.BACKUP_COMMAND,
+            backup.RESTORE_COMMAND, access.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ Every write bumps a data version that the dashboard uses as its cache key.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,12 +94,22 @@ def default_db_path() -> Path:
     return Path(os.environ.get("CRM_DB") or DEFAULT_DB)
 
 
+# DuckDB keeps one database instance per file and process, shared by the
+# connections of all threads (all dashboard sessions). In DuckDB 2.0, a thread
+# that opens the file while another closes its last connection can find the
+# old instance still holding the file and fail with "Unique file handle
+# conflict" (tests/test_concurrency.py found it); opening and closing one at a
+# time within the process avoids that.
+_OPEN_CLOSE = threading.Lock()
+
+
 def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path))
+            with _OPEN_CLOSE:
+                return duckdb.connect(str(path))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -212,14 +223,35 @@ def connect(path: Path | str | None = None, *, timeout: float | None = None
         migrate(con)
         yield con
     finally:
-        con.close()
+        with _OPEN_CLOSE:
+            con.close()
+
+
+# Sessions of the dashboard are threads of one process and share the file's
+# database instance, so the file lock does not keep their writes apart; two
+# write transactions at once fail in DuckDB ("Conflict on tuple deletion" on
+# the data version row, a catalog conflict on an import's work tables). One
+# writer at a time within the process, as the file lock does between processes.
+_WRITER = threading.Lock()
+
+
+@contextmanager
+def _one_writer(path: Path | str | None, timeout: float | None) -> Iterator[None]:
+    waited = LOCK_TIMEOUT_S if timeout is None else timeout
+    if not _WRITER.acquire(timeout=waited):
+        raise StoreLocked(Path(path or default_db_path()), waited,
+                          "another session of this app is writing")
+    try:
+        yield
+    finally:
+        _WRITER.release()
 
 
 @contextmanager
 def write(path: Path | str | None = None, *, timeout: float | None = None
           ) -> Iterator[duckdb.DuckDBPyConnection]:
     """One write as one transaction: all of it lands, with a new data version, or none."""
-    with connect(path, timeout=timeout) as con:
+    with _one_writer(path, timeout), connect(path, timeout=timeout) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
@@ -228,6 +260,22 @@ def write(path: Path | str | None = None, *, timeout: float | None = None
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+@contextmanager
+def rolled_back(path: Path | str | None = None, *, timeout: float | None = None
+                ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A transaction that is always rolled back: a dry run that writes work tables.
+
+    It takes the writer's turn like `write`, since its work tables would
+    conflict with those of an import running in another session.
+    """
+    with _one_writer(path, timeout), connect(path, timeout=timeout) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        finally:
+            con.execute("ROLLBACK")
 
 
 @contextmanager

@@ -189,9 +189,12 @@ def test_oidc_login_maps_the_email_to_a_role(app_db):
 def test_manager_sees_the_data_page_without_import_undo_or_reset(work_db):
     at = login(work_db, "max", "max-secret", page="data")
     assert not at.exception
-    assert sum("Only an admin may import" in i.value for i in at.info) == 2   # import and reset tabs
+    # the import, reset, and backup-and-restore tabs (a backup holds every owner's customers)
+    assert sum("Only an admin may import" in i.value for i in at.info) == 3
     labels = [b.label for b in at.button]
     assert not [b for b in labels if b.startswith(("Import", "Undo", "Reset", "Yes"))], labels
+    assert not [b for b in at.get("download_button") if b.key.startswith("data_page.backup")]
+    assert not [u for u in at.file_uploader if u.key.startswith("data_page.backup")]
 
 
 def test_manager_sees_the_playbook_and_presets_locked(work_db):

@@ -252,7 +252,7 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(browser,
             has_text=re.compile("Data$")).click()
         page.get_by_text("Files for customers").wait_for(timeout=60_000)
         wait_idle(page)
-        page.locator('input[type="file"]').set_input_files(
+        page.locator('input[type="file"]').first.set_input_files(   # the import tab's
             str(ROOT / "data" / "samples" / "customers.csv"))
         page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
         wait_idle(page)

@@ -17,12 +17,13 @@ BROKEN = ("客户编号,交易日期,金额,状态\n"
           "C000003,2025-03-02,abc,paid\n"
           "C000004,2025-03-03,50,神秘状态\n").encode("utf-8")
 LABELS = {
-    "en": {"title": "Import data", "tabs": ["Import files", "History and undo", "Start over"],
+    "en": {"title": "Import data", "tabs": ["Import files", "History and undo", "Start over",
+                                            "Backup and restore"],
            "metrics": ["Inserted", "Updated", "Unchanged", "Rejected", "Customers created"],
            "imported": "Imported transactions.csv into transactions",
            "undone": "Batch 1 (transactions) undone",
            "rows": "customers ·"},
-    "zh": {"title": "数据导入", "tabs": ["导入文件", "导入记录与撤销", "重新开始"],
+    "zh": {"title": "数据导入", "tabs": ["导入文件", "导入记录与撤销", "重新开始", "备份与恢复"],
            "metrics": ["新增", "更新", "未变", "拒绝", "新建客户"],
            "imported": "已将 transactions.csv 导入交易", "undone": "批次 1（交易）已撤销",
            "rows": "位客户 ·"},

@@ -1,6 +1,8 @@
 """Plotly figures shared by the pages. Inputs are engine frames, labels come translated."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -161,6 +163,15 @@ def elbow_silhouette(curve: pd.DataFrame, *, chosen: int, inertia: str, silhouet
     return _layout(fig, height=360)
 
 
+def plain(values) -> list[str]:
+    """User text (a customer id, a complaint topic) for plotly labels and hover text.
+
+    Plotly reads <b>, <br>, <a href=…> in them as markup; escaped, they show
+    as typed (plotly turns &lt; back into <).
+    """
+    return [html.escape(str(v), quote=False) for v in values]
+
+
 def segment_scatter(points: pd.DataFrame, *, labels: dict, x_title: str,
                     y_title: str) -> go.Figure:
     """One point per drawn customer (x, y), coloured by segment; labels {segment: text}."""
@@ -168,7 +179,7 @@ def segment_scatter(points: pd.DataFrame, *, labels: dict, x_title: str,
     for segment, label in labels.items():
         part = points[points["segment"] == segment]
         fig.add_trace(go.Scattergl(x=part["x"], y=part["y"], mode="markers", name=label,
-                                   text=part["customer_id"], hovertemplate="%{text}",
+                                   text=plain(part["customer_id"]), hovertemplate="%{text}",
                                    marker=dict(color=segment_color(segment), size=5,
                                                opacity=0.6)))
     fig.update_xaxes(title_text=x_title)
@@ -276,7 +287,7 @@ def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: 
     colours = [PALETTE[7], PALETTE[0]] if len(series) == 2 else PALETTE
     fig = go.Figure()
     for (column, name), colour in zip(series.items(), colours):
-        fig.add_bar(x=frame[column], y=frame[label], name=name, orientation="h",
+        fig.add_bar(x=frame[column], y=plain(frame[label]), name=name, orientation="h",
                     marker_color=colour)
     fig.update_layout(barmode="group", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", type="category")

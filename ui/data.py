@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import audit, churn_model, demo, export, i18n, ingest, profile, scoring, store
+from engine import (audit, backup, churn_model, demo, export, i18n, ingest, profile, scoring,
+                    store)
 from engine import clv as clv_engine
 from engine import plan as plan_engine
 from engine import review as review_engine
@@ -668,6 +669,40 @@ def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     """Keep a mapping under `name` for later files of `table` (a write)."""
     ingest.save_mapping(db, name, table, mapping, actor=auth.actor("import"))
 
+
+
+# --- backups (engine.backup) ------------------------------------------------------------
+# A backup is of the data at the moment it is asked for, so it is not cached; the
+# check of an uploaded backup is cached on the upload, like the import's dry run.
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def data_fingerprint(db: str, version: int) -> pd.DataFrame:
+    """Rows and checksum of every table now (engine.backup.fingerprint)."""
+    return backup.data_fingerprint(db)
+
+
+def backup_file(db: str, kind: str) -> bytes:
+    """A backup of the whole database as bytes ("duckdb" or "parquet"); every owner's
+    customers are in it, so auth.Forbidden for any reader but an admin."""
+    auth.actor("backup")
+    return backup.backup_bytes(db, kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def check_backup(file_id: str, _upload, name: str) -> dict:
+    """{"report": what the backup holds} or {"rejected": BackupRejected's code and params}."""
+    try:
+        return {"report": backup.check_backup(_upload, name=name)}
+    except backup.BackupRejected as exc:
+        return {"rejected": (exc.code, exc.params)}
+
+
+def restore_backup(db: str, upload):
+    """Replace the data with a backup's (a write: bumps the version); BackupRejected
+    (nothing changed) or StoreLocked when refused. See engine.backup.restore."""
+    actor = auth.actor("restore")
+    return backup.restore(db, upload, name=upload.name, actor=actor)
 
 # --- lifetime value ---------------------------------------------------------------------
 # The models are fitted once per data version, as-of date and calibration end

@@ -1,5 +1,7 @@
-"""Numbers as a manager reads them, in their language."""
+"""Numbers as a manager reads them, in their language; user text shown literally."""
 from __future__ import annotations
+
+import re
 
 
 def money(value, lang: str) -> str:
@@ -17,3 +19,9 @@ def money(value, lang: str) -> str:
             if v >= size:
                 return f"{sign}¥{v / size:,.1f}{unit}"
     return f"{sign}¥{v:,.0f}"
+
+
+def escape(text: str) -> str:
+    """Text from a file or its name (a customer's name, a file name), shown literally
+    in Markdown: the characters Markdown or HTML would act on get a backslash."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|~$])", r"\\\1", text)

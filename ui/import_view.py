@@ -9,7 +9,6 @@ shows the outcome once.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from engine.ingest import (ImportItem, ImportRejected, column_choices, mapping_f
                            mapping_problems, required)
 from engine.ingest.errors import column_label
 from ui import context, data
+from ui.format import escape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
@@ -87,11 +87,6 @@ def as_markdown(message: str) -> str:
     with the characters Markdown would act on escaped (they come from the user's file)."""
     head, *lines = [escape(line.strip()) for line in message.splitlines() if line.strip()]
     return "\n".join([head, "", *(f"- {line}" for line in lines)]) if lines else head
-
-
-def escape(text: str) -> str:
-    """Text from a file or its name, shown literally in Markdown."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|~$])", r"\\\1", text)
 
 
 def locked(db: str, lang: str, seconds: float = store.LOCK_TIMEOUT_S) -> str:
@@ -295,7 +290,8 @@ def import_groups(ready: list[Ready], table: str) -> list[tuple[list, dict]]:
 # ---- after a write ---------------------------------------------------------------------
 
 def show_flash(lang: str) -> None:
-    """What the last write did (once): the import reports, an undo, a reset, a saved mapping."""
+    """What the last write did (once): the import reports, an undo, a reset, a restore,
+    a saved mapping."""
     if FLASH not in st.session_state:
         return
     kind, payload = st.session_state.pop(FLASH)
@@ -319,6 +315,9 @@ def show_flash(lang: str) -> None:
     elif kind == "reset":
         demo, rows = payload
         st.success(t("data_page.reset.done_demo", **rows) if demo else t("data_page.reset.done_empty"))
+    elif kind == "restore":
+        from ui.backup_view import show_restored   # that module builds on this one
+        show_restored(payload, lang)
     elif kind == "saved":
         st.success(t("data_page.mapping.saved_done", name=payload))
     elif kind == "error_key":

@@ -14,7 +14,7 @@ import streamlit as st
 from engine import i18n
 from engine.ingest import TABLES, ImportRejected, UndoRefused, required
 from engine.store import StoreLocked
-from ui import auth, context, data, import_view as view
+from ui import auth, backup_view, context, data, import_view as view
 
 ss = st.session_state
 lang = context.language()
@@ -178,10 +178,14 @@ elif version < 0:
     st.stop()
 view.show_flash(lang)
 view.samples(lang)
-tabs = st.tabs([t("data_page.tab.import"), t("data_page.tab.history"), t("data_page.tab.reset")])
+tabs = st.tabs([t("data_page.tab.import"), t("data_page.tab.history"), t("data_page.tab.reset"),
+                t("backup.tab")])
 with tabs[0]:
     import_tab()
 with tabs[1]:
     history_tab()
 with tabs[2]:
     reset_tab()
+with tabs[3]:
+    if not admin_only():   # a backup holds every owner's customers
+        backup_view.backup_tab(db, version, lang)

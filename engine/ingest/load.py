@@ -119,9 +119,10 @@ class ImportReport:
         })
 
     def rejects_csv(self) -> bytes:
-        """The rejected rows as a CSV file (UTF-8 with BOM, so Excel reads Chinese)."""
-        frame = self.rejects if self.rejects is not None else pd.DataFrame()
-        return frame.to_csv(index=False).encode("utf-8-sig")
+        """The rejected rows as a CSV file for people (engine.export: UTF-8 with BOM, so
+        Excel reads Chinese, and no cell that Excel would run as a formula)."""
+        from engine.export import to_csv_bytes
+        return to_csv_bytes(self.rejects if self.rejects is not None else pd.DataFrame())
 
 
 @dataclass(frozen=True)
@@ -236,12 +237,8 @@ def preview_import(db, file, table: str, *, name: str | None = None,
             store.migrate(con)
             report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
         else:
-            with store.connect(path) as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
-                finally:
-                    con.execute("ROLLBACK")
+            with store.rolled_back(path) as con:
+                report = _import_one(con, prepared, opts, dry_run=True, progress=progress)
     if progress is not None:
         progress(1.0, "done")
     return report

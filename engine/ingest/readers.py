@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -25,12 +26,15 @@ from typing import BinaryIO, Iterator, Union
 
 import charset_normalizer
 import numpy as np
+import openpyxl
 import pandas as pd
 
 from engine.ingest.errors import ImportRejected, Problem
+from engine.ingest.limits import limit
 
 FileLike = Union[str, os.PathLike, bytes, BinaryIO]
 
+MB = 1024 * 1024
 SAMPLE_BYTES = 256 * 1024
 CHUNK_BYTES = 16 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -113,6 +117,7 @@ def inspect_file(file: FileLike, *, name: str | None = None, encoding: str | Non
     Raises ImportRejected when the file cannot be read at all.
     """
     with _local_file(file, name) as (path, label):
+        _check_size(path, label)
         head = _read_head(path)
         if _is_xlsx(head, label):
             return _inspect_xlsx(path, label, sheet, sample_rows)
@@ -133,6 +138,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             return
         with _utf8_copy(path, label, info.encoding) as utf8:
             scan = scan_csv(utf8, info.delimiter)
+            _check_rows(scan.lines - info.header_line, label)
             if scan.open_quote_at is not None:
                 raise ImportRejected([_open_quote(utf8, label, scan.open_quote_at)])
             digest = scan.sha256 if utf8 == path else file_hash(path)
@@ -196,10 +202,18 @@ def detect_encoding(sample: bytes) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The separator that gives the sample the most consistent rows of several fields."""
+    """The separator that gives the sample the most consistent rows of several fields.
+
+    Read with the wrong separator, a quoted value holding a carriage return
+    sits in an unquoted field, which the csv module refuses: that separator
+    is not the one.
+    """
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
-        rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
+        try:
+            rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), 50))
+        except csv.Error:
+            continue
         widths = pd.Series([len(r) for r in rows[:-1] or rows if any(c.strip() for c in r)],
                            dtype="int64")
         if widths.empty or widths.max() < 2:
@@ -269,6 +283,7 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
     if body and all(len(r) == len(header) + 1 and not r[-1].strip() for r in body):
         header = header + [""]   # every row ends with a separator the header lacks
     headers = unique_headers(header)
+    _check_columns(len(headers), label)
     width = len(headers)
     sample = pd.DataFrame([(r + [""] * width)[:width] for r in body],
                           columns=headers, dtype="string")
@@ -348,6 +363,7 @@ class CsvScan:
     odd_spaces: bool       # tabs (not separating), full-width or no-break spaces, BOM inside
     quoted_newlines: bool  # a line break inside a quoted value
     open_quote_at: int | None = None  # byte offset of a record whose quote never closes
+    lines: int = 0         # line breaks in the file (records, give or take quoted ones)
 
 
 def scan_csv(path: Path, delimiter: str) -> CsvScan:
@@ -359,8 +375,8 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     """
     tabs = delimiter != "\t"
     digest = hashlib.sha256()
-    odd = False
-    quotes = 0
+    odd = lone_cr = False
+    quotes = lines = 0
     tail = b""
     with open(path, "rb") as f:
         first = True
@@ -369,15 +385,20 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
             odd = odd or (tabs and b"\t" in body) or _odd_unicode_space(tail + body)
             quotes += body.count(b'"')
+            lines += body.count(b"\n")
+            # DuckDB ends a line at a carriage return alone too; one inside quotes
+            # (seen as any CR not before LF) rules out the parallel reader as well
+            lone_cr = lone_cr or (b"\r" in body and b"\r" in body.replace(b"\r\n", b""))
             tail, first = body[-2:], False
     if not quotes:
-        return CsvScan(digest.hexdigest(), odd, False)
+        return CsvScan(digest.hexdigest(), odd, False, lines=lines)
     newlines, outside, _, _ = _scan_newlines(path)
     open_at = None
     if quotes % 2:   # the last quote opens a value that never ends
         ends = newlines[outside]
         open_at = int(ends[-1]) + 1 if len(ends) else 0
-    return CsvScan(digest.hexdigest(), odd, not bool(outside.all()), open_at)
+    return CsvScan(digest.hexdigest(), odd, lone_cr or not bool(outside.all()), open_at,
+                   lines=lines)
 
 
 def _open_quote(path: Path, label: str, offset: int) -> Problem:
@@ -459,11 +480,13 @@ def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], s
 def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
     from engine.ingest.parse import guess_day_first
     sheets, sheet = _pick_sheet(path, label, sheet)
+    _check_sheet(path, label, sheet)
     cells = _read_cells(path, label, sheet, nrows=sample_rows + 1 + MAX_TITLE_ROWS)
     if cells.empty:
         raise ImportRejected([Problem("empty_file", label)])
     titles = title_rows(_filled(cells))
     headers = unique_headers(cells.iloc[titles].fillna("").tolist())
+    _check_columns(len(headers), label)
     sample = cells.iloc[titles + 1:titles + 1 + sample_rows].copy()
     sample.columns = headers
     sample = sample.reset_index(drop=True)
@@ -503,6 +526,49 @@ def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) ->
         whole = text.str.fullmatch(r"-?\d+\.0").fillna(False)
         out[col] = text.where(~whole, text.str.slice(0, -2))
     return out
+
+
+# ---- limits (engine.ingest.limits) ---------------------------------------------
+
+def _check_size(path: Path, label: str) -> None:
+    size, most = path.stat().st_size, limit("max_file_mb")
+    if size > most * MB:
+        raise ImportRejected([Problem("too_large", label, params={
+            "size_mb": f"{size / MB:,.0f}", "limit_mb": f"{most:,}"})])
+
+
+def _check_columns(found: int, label: str) -> None:
+    if found > limit("max_columns"):
+        raise ImportRejected([Problem("too_many_columns", label, params={
+            "found": f"{found:,}", "limit": f"{limit('max_columns'):,}"})])
+
+
+def _check_rows(found: int, label: str) -> None:
+    if found > limit("max_rows"):
+        raise ImportRejected([Problem("too_many_rows", label, params={
+            "found": f"{found:,}", "limit": f"{limit('max_rows'):,}"})])
+
+
+def _check_sheet(path: Path, label: str, sheet: str) -> None:
+    """Refuse a workbook that would unpack to too much, from its zip directory and the
+    sheet's declared dimension, before a row of it is parsed."""
+    with zipfile.ZipFile(path) as book:
+        unpacked = sum(i.file_size for i in book.infolist()
+                       if i.filename.startswith("xl/worksheets/"))
+    if unpacked > limit("max_sheet_mb") * MB:
+        raise ImportRejected([Problem("sheet_unpacks_too_large", label, params={
+            "size_mb": f"{unpacked / MB:,.0f}", "limit_mb": f"{limit('max_sheet_mb'):,}"})])
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows, columns = book[sheet].max_row, book[sheet].max_column
+    finally:
+        book.close()
+    if rows and columns and rows * columns > limit("max_sheet_cells"):
+        raise ImportRejected([Problem("sheet_too_large", label, params={
+            "rows": f"{rows:,}", "columns": f"{columns:,}",
+            "limit": f"{limit('max_sheet_cells'):,}"})])
+    if rows:
+        _check_rows(rows - 1, label)
 
 
 # ---- plumbing -----------------------------------------------------------------
