@@ -69,10 +69,27 @@ def features(ws: Workspace) -> None:
 
 
 def rescore(ws: Workspace) -> None:
-    """A slider move: scores and tiers again from the cached feature table."""
-    scoring.score_customers(ws.cache["features"], weights={"consumption": 50, "interaction": 20,
-                                                           "stability": 20, "referral": 10},
-                            available=ws.cache["available"])
+    """A weight slider move on the Scoring page. The page keeps the sub-metric percentiles
+    of T (no weight changes them; read once, untimed, as the page's cache holds them) and
+    the tiers under the saved weights; a move combines new scores and draws the tier mix,
+    the movers and the histogram."""
+    features, available = ws.cache["features"], ws.cache["available"]
+    if "sub_scores" not in ws.cache:
+        subs = scoring.sub_metric_scores(features, available=available)
+        ws.cache["sub_scores"] = subs
+        ws.cache["saved_scores"] = scoring.combine_scores(subs, available=available)
+    now = scoring.combine_scores(ws.cache["sub_scores"], weights={
+        "consumption": 50, "interaction": 20, "stability": 20, "referral": 10},
+        available=available)
+    scoring.category_mix(now["tier"], features["revenue_12m"], categories=scoring.TIERS)
+    moves = scoring.tier_moves(ws.cache["saved_scores"], now)
+    scoring.score_histogram(now["score"], now["tier"])
+    ws.note[:] = [f"{moves.up + moves.down:,} customers change tier"]
+
+
+def score_from_features(ws: Workspace) -> None:
+    """Every percentile, score and tier from the feature table (a new T or data version)."""
+    scoring.score_customers(ws.cache["features"], available=ws.cache["available"])
 
 
 def bare_group_by(ws: Workspace) -> None:
@@ -124,6 +141,7 @@ STEPS: list[Step] = [
     Step("overview queries", overview, "duckdb GROUP BY"),
     Step("customer features (SQL)", features, "duckdb GROUP BY"),
     Step("re-score on cached features", rescore),
+    Step("score from features", score_from_features),
     Step("import transactions CSV", import_transactions, "duckdb read_csv"),
 ]
 
