@@ -26,14 +26,13 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from engine import i18n, risk, store
-from engine.features.customer import customer_features, purchase_steps
+from engine.features.customer import EventHistory, customer_features, event_history
 
 MIN_HISTORY_MONTHS = 6
 HORIZON_DAYS = 90
@@ -135,14 +134,14 @@ def model_frame(features: pd.DataFrame, *, as_of: date) -> pd.DataFrame:
     return out[list(MODEL_FEATURES)]
 
 
-def snapshot(con, day: date, *, steps: pa.Table | None = None) -> pd.DataFrame:
+def snapshot(con, day: date, *, history: EventHistory | None = None) -> pd.DataFrame:
     """Customers who had bought by `day`, with the model inputs and rule level as of `day`.
 
     Only events on or before `day` count (the feature table's own rule).
-    steps: `purchase_steps` of the same data, computed once for many days.
+    history: `event_history` of the same data, read once for many days.
     Columns: snapshot, customer_id, risk_level, then MODEL_FEATURES.
     """
-    features = customer_features(con, as_of=day, purchase_steps=steps)
+    features = customer_features(con, as_of=day, history=history)
     features = features[features["purchase_days"] > 0].reset_index(drop=True)
     levels, _ = risk.risk_levels(features)
     head = pd.DataFrame({"snapshot": pd.Timestamp(day),
@@ -152,10 +151,10 @@ def snapshot(con, day: date, *, steps: pa.Table | None = None) -> pd.DataFrame:
 
 
 def churn_labels(con, day: date, *, horizon_days: int = HORIZON_DAYS,
-                 steps: pa.Table | None = None) -> pd.Series:
+                 history: EventHistory | None = None) -> pd.Series:
     """Per customer known at day + horizon: True when no purchase in (day, day + horizon]."""
     later = customer_features(con, as_of=day + timedelta(days=horizon_days),
-                              purchase_steps=steps, columns=("customer_id", "last_purchase_date"))
+                              history=history, columns=("customer_id", "last_purchase_date"))
     bought = pd.to_datetime(later["last_purchase_date"]) > pd.Timestamp(day)
     return pd.Series(~bought.to_numpy(), index=later["customer_id"].to_numpy(), name="churned")
 
@@ -182,12 +181,12 @@ def labelled_snapshots(source, *, as_of: date, horizon_days: int = HORIZON_DAYS
     ends = [day for day in ends if day + timedelta(days=horizon_days) <= as_of]
     if ends:
         with store.session(source) as con:
-            steps = purchase_steps(con)
+            history = event_history(con)
     frames = []
     for day in ends:
         with store.session(source) as con:
-            rows = snapshot(con, day, steps=steps)
-            labels = churn_labels(con, day, horizon_days=horizon_days, steps=steps)
+            rows = snapshot(con, day, history=history)
+            labels = churn_labels(con, day, horizon_days=horizon_days, history=history)
         rows["churned"] = labels.reindex(rows["customer_id"].to_numpy()).to_numpy(dtype=bool)
         frames.append(rows)
     if not frames:

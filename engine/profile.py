@@ -16,10 +16,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from engine import scoring
 from engine.features import customer_features, optional_columns_present
+from engine.features.customer import EventHistory
 
 # --- the customer list -------------------------------------------------------------
 
@@ -230,16 +230,17 @@ def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
 
 
 def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
-                         steps: pa.Table | None = None) -> tuple[pd.DataFrame, dict[str, bool]]:
+                         history: EventHistory | None = None
+                         ) -> tuple[pd.DataFrame, dict[str, bool]]:
     """Sub-metric scores of every customer known at a date, and its sources.
 
-    Runs the feature query as of the date (on `steps`, the
-    `purchase_steps` of the same data, when given). clv : the 12-month CLV by
+    Runs the feature query as of the date (with `history`, the
+    `event_history` of the same data, when given). clv : the 12-month CLV by
     customer_id at that date, when it joins the score (see
     `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
-    features = customer_features(con, as_of=as_of, purchase_steps=steps)
+    features = customer_features(con, as_of=as_of, history=history)
     available = optional_columns_present(con, as_of=as_of)
     return (scoring.sub_metric_scores(features, available=available, clv=clv)
             .set_index("customer_id"), available)

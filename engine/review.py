@@ -50,8 +50,8 @@ import pyarrow.compute as pc
 
 from engine import export, i18n, risk, scoring, store
 from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
-                             purchase_steps)
-from engine.features.customer import MASTER_COLUMNS
+                             event_history)
+from engine.features.customer import MASTER_COLUMNS, EventHistory
 from engine.features import month_activity
 
 TIERS = scoring.TIERS
@@ -188,16 +188,16 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
                        thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                        rules: risk.RiskRules = risk.DEFAULT_RULES,
                        clv: pd.Series | None = None,
-                       steps: pa.Table | None = None) -> pd.DataFrame:
+                       history: EventHistory | None = None) -> pd.DataFrame:
     """The snapshot of every customer known at `month_end` (see `snapshot_from_features`).
 
     Only events on or before `month_end` count, and the score's percentiles
     and left-out sub-metrics are those of the customers and data of that day.
     `index` defaults to the database's `month_activity.customer_index`;
-    `steps`, the `engine.features.purchase_steps` of the same data, spares
-    the feature query its most expensive part when many month ends are due.
+    `history`, the `engine.features.event_history` of the same data, spares
+    the feature query its most expensive parts when many month ends are due.
     """
-    features = customer_features(con, as_of=month_end, purchase_steps=steps,
+    features = customer_features(con, as_of=month_end, history=history,
                                  columns=SNAPSHOT_FEATURES)
     available = optional_columns_present(con, as_of=month_end)
     if index is None:
@@ -210,11 +210,11 @@ def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date
     """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark.
 
     The cost is one run of the customer feature query per month end, on
-    purchase steps computed once for all of them.
+    the event history read once for all of them.
     """
-    index, steps = month_activity.customer_index(con), purchase_steps(con)
+    index, history = month_activity.customer_index(con), event_history(con)
     return {parse_month(m): month_end_snapshot(con, month_end=month_end(parse_month(m)),
-                                               index=index, steps=steps, **settings)
+                                               index=index, history=history, **settings)
             for m in months}
 
 

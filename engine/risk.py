@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import i18n, store
-from engine.features.customer import customer_features, purchase_steps
+from engine.features.customer import customer_features, event_history
 
 DEMAND_TAGS = ("dormant", "active", "potential", "general")
 RISK_LEVELS = ("high", "medium", "low")
@@ -395,11 +395,11 @@ def flagged_by_month(source, *, as_of: date, months: int = 12,
         first = (first - timedelta(days=1)).replace(day=1)
     dates = [d for d in month_ends(first, as_of) if d < as_of] + [as_of]
     with store.session(source) as con:
-        steps = purchase_steps(con)   # once for every month end
+        history = event_history(con)   # once for every month end
     rows = []
     for day in dates:
         with store.session(source) as con:
-            features = customer_features(con, as_of=day, purchase_steps=steps)
+            features = customer_features(con, as_of=day, history=history)
         assessed = assess(features, as_of=day, rules=rules)
         levels = counts(assessed, "risk_level")
         rows.append({"month": day.strftime("%Y-%m"), "as_of": day,

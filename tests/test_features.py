@@ -15,7 +15,7 @@ import pytest
 
 from engine import store
 from engine.features import (FEATURE_COLUMNS, customer_features, latest_event_date,
-                             optional_columns_present, purchase_steps)
+                             optional_columns_present, event_history)
 
 T = date(2024, 6, 30)
 
@@ -132,12 +132,16 @@ def test_known_customers_move_with_t(con):
 
 
 @pytest.mark.parametrize("as_of", [date(2023, 12, 1), d(183), d(91), d(30), T, d(-1), d(-5)])
-def test_precomputed_purchase_steps_give_the_same_table(con, as_of):
-    """Steps of every purchase, read once and filtered to T, equal the window run at T."""
-    steps = purchase_steps(con)
+def test_the_event_history_read_once_gives_the_same_table(con, as_of):
+    """Steps of every purchase and the undated customers with events, read once for every T,
+    give what the query works out at T itself (which undated customers are known, too)."""
+    history = event_history(con)
     purchases = [r for r in TRANSACTIONS if float(r[2]) >= 0 and r[7] != "refunded"]
-    assert steps.num_rows == len(purchases)   # every purchase, whatever T
-    pd.testing.assert_frame_equal(customer_features(con, as_of=as_of, purchase_steps=steps),
+    assert history.purchase_steps.num_rows == len(purchases)   # every purchase, whatever T
+    undated = {c for c, first_contact, _, _ in CUSTOMERS if first_contact is None}
+    with_events = {r[0] for r in TRANSACTIONS} | {r[0] for r in INTERACTIONS}
+    assert set(history.eventful_undated["customer_id"].to_pylist()) == undated & with_events
+    pd.testing.assert_frame_equal(customer_features(con, as_of=as_of, history=history),
                                   customer_features(con, as_of=as_of), check_exact=True)
 
 

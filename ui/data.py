@@ -24,7 +24,7 @@ from engine import risk as risk_engine
 from engine import segments as segment_engine
 from engine.features import (activity, customer_features, month_activity,
                              optional_columns_present, parquet_source)
-from engine.features import purchase_steps as read_purchase_steps
+from engine.features import event_history as read_event_history
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
 from ui import auth
@@ -332,12 +332,12 @@ def customer_profile(db: str, version: int, as_of: date, customer_id: str, weigh
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def purchase_steps(db: str, version: int):
-    """The purchase steps of every purchase (engine.features.purchase_steps): computed once per
-    data version for every past date a page needs (tier history, review months). A resource,
-    not data: the one read-only Arrow table is shared, never copied per use."""
+def event_history(db: str, version: int):
+    """The T-independent parts of the feature query (engine.features.event_history): read once
+    per data version for every past date a page needs (tier history, review months). A
+    resource, not data: the read-only Arrow tables are shared, never copied per use."""
     with store.connect(db) as con:
-        return read_purchase_steps(con)
+        return read_event_history(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=26)
@@ -345,9 +345,9 @@ def month_end_sub_scores(db: str, version: int, day: date, clv: bool = False):
     """Sub-metric scores of every customer at a past date (the feature query once per date;
     with `clv`, the CLV models fitted as of that date join them)."""
     lifetime = clv_for_scoring(db, version, day) if clv else None
-    steps = purchase_steps(db, version)
+    history = event_history(db, version)
     with store.connect(db) as con:
-        return profile.month_end_sub_scores(con, as_of=day, clv=lifetime, steps=steps)
+        return profile.month_end_sub_scores(con, as_of=day, clv=lifetime, history=history)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -498,11 +498,11 @@ def review_snapshot(db: str, version: int, month: str, settings: tuple):
     weights, thresholds, clv = settings
     day = review_engine.month_end(review_engine.parse_month(month))
     lifetime = clv_for_scoring(db, version, day) if clv else None
-    steps = purchase_steps(db, version)
+    history = event_history(db, version)
     with store.connect(db) as con:
         return review_engine.month_end_snapshot(
             con, month_end=day, weights=dict(zip(scoring.DIMENSIONS, weights)),
-            thresholds=tuple(thresholds), clv=lifetime, steps=steps)
+            thresholds=tuple(thresholds), clv=lifetime, history=history)
 
 
 @st.cache_data(show_spinner=False, max_entries=30)

@@ -6,7 +6,7 @@ pyramid, risk and lifecycle read; other modules here hold other aggregates
 """
 from engine.features.customer import (FEATURE_COLUMNS, SOURCES, customer_features,
                                       latest_event_date, optional_columns_present,
-                                      purchase_steps)
+                                      event_history)
 
 __all__ = ["FEATURE_COLUMNS", "SOURCES", "customer_features", "latest_event_date",
-           "optional_columns_present", "purchase_steps"]
+           "optional_columns_present", "event_history"]

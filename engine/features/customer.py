@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -29,16 +30,38 @@ from engine import store
 
 SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
 
-# The purchase steps (a lag() window over every purchase, the most expensive
-# part of the query) do not depend on T for purchases up to T. Work over many
-# month ends computes them once (`purchase_steps`) and hands them in: the same
-# query then reads them from a registered relation instead of the window.
-_STEPS_BODY = re.search(r"    -- steps: begin\n.*?    -- steps: end\n", SQL, re.S).group(0)
-STEPS_RELATION = "precomputed_purchase_steps"
-_SQL_ON_STEPS = SQL.replace(_STEPS_BODY, f"    SELECT s.* FROM {STEPS_RELATION} AS s\n"
-                                         "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
-_STEPS_SQL = (SQL[:SQL.index("purchase_days_by_customer AS (")].rstrip().rstrip(",")
-              + "\nSELECT * FROM purchase_steps")
+
+
+def _marked(name: str) -> str:
+    """The lines between "-- NAME: begin" and "-- NAME: end" of the query."""
+    return re.search(rf"    -- {name}: begin\n.*?    -- {name}: end\n", SQL, re.S).group(0)
+
+
+def _up_to(cte: str) -> str:
+    """The query's CTEs up to `cte`, reading it: the same SQL text, run for one part."""
+    following = SQL.index("\n\n", SQL.index(f"{cte} AS ("))
+    return SQL[:following].rstrip().rstrip(",") + f"\nSELECT * FROM {cte}"
+
+
+# Two parts of the query hold for every T: the purchase steps (a lag() window
+# over every purchase, its most expensive part), and which customers without a
+# first contact date have events at all (where a date-by-date look after T
+# scans most events for an early T). Work over many dates reads them once
+# (`event_history`) and hands them in; the query then reads them from
+# registered relations instead.
+_STEPS, _EVENTFUL = "history_purchase_steps", "history_eventful_undated"
+_SQL_ON_HISTORY = (SQL.replace(_marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
+                                                 "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
+                   .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n"))
+# Every purchase is on or before the last day; every event after the first.
+_ALL_BEFORE, _ALL_AFTER = dt.date.max, dt.date(1, 12, 31)
+
+
+@dataclass(frozen=True)
+class EventHistory:
+    """The parts of the feature query that hold for every T, read once for many dates."""
+    purchase_steps: pa.Table
+    eventful_undated: pa.Table
 
 MASTER_COLUMNS = ("customer_id", "name", "customer_type", "channel_type", "region",
                   "source", "owner", "first_contact_date", "contract_end", "referred_by")
@@ -108,16 +131,18 @@ def latest_event_date(con) -> dt.date | None:
     return row[0] if row else None
 
 
-def purchase_steps(con) -> pa.Table:
-    """The purchase steps of every purchase, for `customer_features(purchase_steps=...)`.
+def event_history(con) -> EventHistory:
+    """The T-independent parts of the feature query, for `customer_features(history=...)`.
 
-    Valid for the data they were read from: a write to the file (new
-    customers or transactions) calls for new steps.
+    Valid for the data they were read from: a write to the file calls for
+    them again.
     """
-    return con.sql(_STEPS_SQL, params={"as_of": dt.date.max}).to_arrow_table()
+    def part(cte, as_of):
+        return con.sql(_up_to(cte), params={"as_of": as_of}).to_arrow_table()
+    return EventHistory(part("purchase_steps", _ALL_BEFORE), part("events_after_t", _ALL_AFTER))
 
 
-def customer_features(con, *, as_of: dt.date, purchase_steps: pa.Table | None = None,
+def customer_features(con, *, as_of: dt.date, history: EventHistory | None = None,
                       columns: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per customer known as of T, sorted by customer_id.
 
@@ -130,8 +155,8 @@ def customer_features(con, *, as_of: dt.date, purchase_steps: pa.Table | None = 
     ----------
     con : an open DuckDB connection to a migrated database.
     as_of : the date T; only events on or before it count.
-    purchase_steps : `purchase_steps(con)` of the same data, to skip the
-        query's most expensive part when computing many dates.
+    history : `event_history(con)` of the same data, to skip the query's
+        most expensive parts when computing many dates.
     columns : only these of FEATURE_COLUMNS, in this order (customer_id
         among them); DuckDB then skips the work of the others, such as
         carrying the master data's text through joins and sort.
@@ -191,19 +216,21 @@ def customer_features(con, *, as_of: dt.date, purchase_steps: pa.Table | None = 
                                   consecutive purchase days (NaN with < 2)
       days_since_last_purchase    days from last_purchase_date to T (NA without)
     """
-    sql = SQL if purchase_steps is None else _SQL_ON_STEPS
+    sql = SQL if history is None else _SQL_ON_HISTORY
     if columns is not None:
         unknown = set(columns) - set(FEATURE_COLUMNS)
         if unknown:
             raise ValueError(f"not feature columns: {sorted(unknown)}")
         sql = f"SELECT {', '.join(columns)} FROM ({sql})"  # names checked above
-    if purchase_steps is not None:
-        con.register(STEPS_RELATION, purchase_steps)
+    if history is not None:
+        con.register(_STEPS, history.purchase_steps)
+        con.register(_EVENTFUL, history.eventful_undated)
     try:
         frame = store.frame(con, sql, {"as_of": _as_date(as_of)})
     finally:
-        if purchase_steps is not None:
-            con.unregister(STEPS_RELATION)
+        if history is not None:
+            con.unregister(_STEPS)
+            con.unregister(_EVENTFUL)
     # A whole-number column arrives as int64 when it happens to hold no NULL;
     # keep one dtype whatever the data.
     return frame.astype({c: "Int64" for c in NULLABLE_INT_COLUMNS if c in frame.columns})

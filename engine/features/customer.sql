@@ -60,8 +60,8 @@ purchase_steps AS (
     -- purchase: on a later day it starts a new purchase day (gap_days after
     -- the previous one), in a later month a new purchase month. A step
     -- depends on earlier purchases only, so the steps of all purchases serve
-    -- every T: engine.features.customer can pass them in precomputed when it
-    -- computes many month ends (the lines between the markers are replaced).
+    -- every T: engine.features.customer passes them in precomputed when it
+    -- computes many dates (the lines between the markers are replaced).
     -- steps: begin
     SELECT
         w.ckey, w.txn_date,
@@ -133,12 +133,16 @@ undated_customers AS (
 events_after_t AS (
     -- Customers without a first contact date that have an event after T
     -- (not counted, only used to tell "no events at all" from "all events
-    -- still to come"; a dated customer is known by its date).
+    -- still to come"; a dated customer is known by its date). Work over
+    -- many dates passes in those with any event at all instead: for a
+    -- customer without events up to T, the same thing.
+    -- after: begin
     SELECT customer_id FROM transactions CROSS JOIN bounds AS b
     WHERE txn_date > b.t AND customer_id IN (SELECT customer_id FROM undated_customers)
     UNION
     SELECT customer_id FROM interactions CROSS JOIN bounds AS b
     WHERE CAST(ts AS DATE) > b.t AND customer_id IN (SELECT customer_id FROM undated_customers)
+    -- after: end
 ),
 
 customer_rows AS (
