@@ -9,15 +9,18 @@ import, never part of one.
 
 AppTest is made for one session at a time: each run installs a mock Runtime
 as Streamlit's process-wide singleton and removes it afterwards (pulling it
-away from sessions still running in other threads), and compiles the page
+away from sessions still running in other threads), patches the process-wide
+config the same way, and compiles the page
 scripts afresh (Python 3.11's compiler is not safe to run from several
 threads at once: "AST constructor recursion depth mismatch"). `server_like`
-keeps one Runtime and one script cache for all sessions, as a server does.
+keeps one Runtime, one config and one script cache for all sessions, as a
+server does.
 """
 import re
 import subprocess
 import sys
 import threading
+from contextlib import nullcontext
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,6 +29,7 @@ import pytest
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import app_test
+from streamlit.testing.v1.util import patch_config_options
 
 from engine import store
 from tests.conftest import DEMO_SIZE, ROOT, open_page
@@ -78,6 +82,12 @@ def server_like(monkeypatch):
     monkeypatch.setattr(Runtime, "instance", classmethod(instance))
     monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: bool(kept) or
                                                        cls._instance is not None))
+    # Each run also patches the process-wide config for its duration (global.appTest),
+    # and a run ending puts back what it found while others still run: their widgets
+    # then stop recording what AppTest reads. Patch it once for every session instead.
+    monkeypatch.setattr(app_test, "patch_config_options", lambda options: nullcontext())
+    with patch_config_options({"global.appTest": True}):
+        yield
 
 
 def test_sessions_and_a_command_line_import_at_once(work_db, tmp_path, server_like):

@@ -5,7 +5,8 @@
 --
 -- A purchase is a transaction with amount >= 0 whose status is not refunded
 -- (DESIGN §4); purchases of one customer on one day are one purchase day,
--- whose spend is the sum of their amounts. x counts the purchase days after
+-- whose spend is the sum of their amounts (summed as DECIMAL: exact, so the
+-- same in any order, and so is every fit on them). x counts the purchase days after
 -- the first, up to the calibration end; recency and age run from the first
 -- purchase day. Holdout purchase days are those in ($calibration_end, $as_of].
 --
@@ -23,7 +24,7 @@ purchase_days AS (
     SELECT
         x.customer_id,
         x.txn_date                                                         AS day,
-        sum(CAST(x.amount AS DOUBLE))                                      AS spend
+        sum(x.amount)                                                      AS spend
     FROM transactions AS x CROSS JOIN bounds AS b
     WHERE x.txn_date <= b.t
       AND x.amount >= 0
@@ -63,7 +64,7 @@ SELECT
     x,
     date_diff('day', first_day, last_day)                                  AS t_x_days,
     date_diff('day', first_day, cal_end)                                   AS age_days,
-    repeat_spend / NULLIF(x, 0)                                            AS mean_repeat_spend,
+    CAST(repeat_spend AS DOUBLE) / NULLIF(x, 0)                            AS mean_repeat_spend,
     holdout_purchase_days
 FROM per_customer
 ORDER BY customer_id
