@@ -31,7 +31,6 @@ from engine import store
 SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
 
 
-
 def _marked(name: str) -> str:
     """The lines between "-- NAME: begin" and "-- NAME: end" of the query."""
     return re.search(rf"    -- {name}: begin\n.*?    -- {name}: end\n", SQL, re.S).group(0)
@@ -53,7 +52,8 @@ _STEPS, _EVENTFUL = "history_purchase_steps", "history_eventful_undated"
 _SQL_ON_HISTORY = (SQL.replace(_marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
                                                  "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
                    .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n"))
-# Every purchase is on or before the last day; every event after the first.
+# The T at which each part covers every event: all purchases lie on or before
+# the last date, all events after a date in year 1.
 _ALL_BEFORE, _ALL_AFTER = dt.date.max, dt.date(1, 12, 31)
 
 
@@ -62,6 +62,7 @@ class EventHistory:
     """The parts of the feature query that hold for every T, read once for many dates."""
     purchase_steps: pa.Table
     eventful_undated: pa.Table
+
 
 MASTER_COLUMNS = ("customer_id", "name", "customer_type", "channel_type", "region",
                   "source", "owner", "first_contact_date", "contract_end", "referred_by")
