@@ -45,6 +45,7 @@ from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from engine import i18n
+from engine.cli import iso_date
 from engine.features import clv_inputs
 
 DAYS_PER_UNIT = {"week": 7.0, "day": 1.0}
@@ -1085,9 +1086,9 @@ def simulate_summary(customers: int, *, bgnbd: BgNbd = BgNbd(0.243, 4.414, 0.793
 def add_arguments(parser) -> None:
     """Options of `python -m engine clv`."""
     defaults = ClvSettings()
-    parser.add_argument("--as-of", type=date.fromisoformat, default=None,
+    parser.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="date T of the figures (default: the latest event date)")
-    parser.add_argument("--calibration-end", type=date.fromisoformat, default=None,
+    parser.add_argument("--calibration-end", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="fit on purchases up to this date and check the days after it "
                              "up to --as-of (default: the as-of date, no holdout)")
     parser.add_argument("--json", type=str, default=None, metavar="FILE",

@@ -431,6 +431,14 @@ def test_cli_without_holdout_writes_null(cdnow_file, tmp_path):
     assert written["holdout"] is None and written["time_unit"] == "day"
 
 
+@pytest.mark.parametrize("option", ["--as-of", "--calibration-end"])
+def test_cli_refuses_a_date_it_cannot_read_as_the_other_commands_do(cdnow_file, option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["clv", "--db", str(cdnow_file), option, "1997-13-01"])
+    assert exc.value.code == 2
+    assert "expected a date as YYYY-MM-DD, got '1997-13-01'" in capsys.readouterr().err
+
+
 def test_cli_rejects_input_it_cannot_use(cdnow_file, tmp_path, capsys):
     assert main(["clv", "--db", str(tmp_path / "missing.duckdb")]) == 1
     assert "no such database file" in capsys.readouterr().err
