@@ -38,6 +38,7 @@ import calendar
 import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -51,7 +52,7 @@ import pyarrow.compute as pc
 from engine import export, i18n, risk, scoring, store
 from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
                              event_history)
-from engine.features.customer import MASTER_COLUMNS, EventHistory
+from engine.features.customer import KEY_COLUMN, MASTER_COLUMNS, EventHistory, sources_at
 from engine.features import month_activity
 
 TIERS = scoring.TIERS
@@ -140,7 +141,8 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
                            clv: pd.Series | None = None) -> pd.DataFrame:
     """One customer per row of the feature table as of `as_of`, reduced to what a review reads.
 
-    index : `month_activity.customer_index` of the same data (for the keys).
+    index : `month_activity.customer_index` of the same data (for the keys,
+        unless the features carry them: KEY_COLUMN, from a query on the history).
     clv : the 12-month CLV by customer_id as of `as_of` when it joins the
         score (`scoring.score_customers`); None leaves it out (DESIGN §4.1).
 
@@ -154,7 +156,8 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
     `retention_days` days up to as_of, the window (as_of − days, as_of]).
     No customer known yet: no rows.
     """
-    keys = customer_keys(features["customer_id"], index)
+    keys = (features[KEY_COLUMN].to_numpy(dtype=np.int64) if KEY_COLUMN in features
+            else customer_keys(features["customer_id"], index))
     if features.empty:     # a month end before anyone is known: nothing to score
         return pd.DataFrame({
             "customer_id": features["customer_id"].array, "key": keys, "score": np.zeros(0),
@@ -197,25 +200,48 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
     `history`, the `engine.features.event_history` of the same data, spares
     the feature query its most expensive parts when many month ends are due.
     """
-    features = customer_features(con, as_of=month_end, history=history,
-                                 columns=SNAPSHOT_FEATURES)
-    available = optional_columns_present(con, as_of=month_end)
+    features, available = _features_at(con, month_end, history)
     if index is None:
         index = month_activity.customer_index(con)
     return snapshot_from_features(features, as_of=month_end, index=index, available=available,
                                   weights=weights, thresholds=thresholds, rules=rules, clv=clv)
 
 
+def _features_at(con, day: date, history: EventHistory | None
+                 ) -> tuple[pd.DataFrame, dict[str, bool]]:
+    """What a snapshot is made of as of `day`: the features it reads and the sources present.
+    With the history, the keys come from the query too."""
+    if history is None:
+        return (customer_features(con, as_of=day, columns=SNAPSHOT_FEATURES),
+                optional_columns_present(con, as_of=day))
+    return (customer_features(con, as_of=day, history=history,
+                              columns=SNAPSHOT_FEATURES + (KEY_COLUMN,)),
+            sources_at(history.source_dates, as_of=day))
+
+
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
     """{month (first day): its month-end snapshot} for each month, e.g. 24 for the benchmark.
 
     The cost is one run of the customer feature query per month end, on
-    the event history read once for all of them.
+    the event history read once for all of them. While DuckDB computes the
+    features of one month end, a second thread scores those of the month
+    before: the scoring is pandas on one core, the query leaves a core idle
+    at times.
     """
     index, history = month_activity.customer_index(con), event_history(con)
-    return {parse_month(m): month_end_snapshot(con, month_end=month_end(parse_month(m)),
-                                               index=index, history=history, **settings)
-            for m in months}
+    snapshots: dict[date, pd.DataFrame] = {}
+    waiting = None   # (month, its snapshot being scored): one at most, so memory stays flat
+    with ThreadPoolExecutor(max_workers=1) as scorer:
+        for month in map(parse_month, months):
+            day = month_end(month)
+            features, available = _features_at(con, day, history)
+            if waiting is not None:
+                snapshots[waiting[0]] = waiting[1].result()
+            waiting = (month, scorer.submit(snapshot_from_features, features, as_of=day,
+                                            index=index, available=available, **settings))
+        if waiting is not None:
+            snapshots[waiting[0]] = waiting[1].result()
+    return snapshots
 
 
 def keyed_activity(activity: pd.DataFrame, index: pa.Array) -> pd.DataFrame:

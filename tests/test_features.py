@@ -306,3 +306,16 @@ def test_due_dates_without_paid_dates_are_absent(con):
 def test_as_of_must_be_a_date(con):
     with pytest.raises(TypeError, match="as_of must be a date"):
         customer_features(con, as_of="2024-06-30")
+
+
+def test_with_the_history_the_key_is_the_position_among_all_customer_ids(con):
+    """The key a query on the history gives is each customer's place among every customer
+    id in ascending order (A…M: F and G are not known yet at T but hold their places)."""
+    keyed = customer_features(con, as_of=T, history=event_history(con),
+                              columns=["customer_id", "customer_key"])
+    everyone = sorted(c for c, *_ in CUSTOMERS)
+    assert keyed["customer_key"].tolist() == [everyone.index(c) for c in keyed["customer_id"]]
+    assert keyed["customer_id"].tolist() == ["A", "B", "C", "D", "E", "H", "I", "J", "K", "L", "M"]
+    # asked for nothing, the table is the public one: no key
+    assert tuple(customer_features(con, as_of=T, history=event_history(con)).columns) == \
+        FEATURE_COLUMNS

@@ -284,6 +284,10 @@ def test_pieces_cached_separately_give_the_same_review(con, june):
         data_end=june.data_end)
     assert review.review_json(again) == review.review_json(june)
     pd.testing.assert_frame_equal(again.summaries, june.summaries)
+    # many month ends at once read the event history, and their keys come from the query
+    together = review.month_end_snapshots(con, months=months, weights=WEIGHTS)
+    for m in months:
+        pd.testing.assert_frame_equal(together[m], snaps[m], check_exact=True)
 
 
 def test_summary_in_both_languages(june):

@@ -46,12 +46,18 @@ def _up_to(cte: str) -> str:
 # over every purchase, its most expensive part), and which customers without a
 # first contact date have events at all (where a date-by-date look after T
 # scans most events for an early T). Work over many dates reads them once
-# (`event_history`) and hands them in; the query then reads them from
-# registered relations instead.
+# (`event_history`, with the sources' first dates) and hands them in; the
+# query then reads them from registered relations instead.
 _STEPS, _EVENTFUL = "history_purchase_steps", "history_eventful_undated"
 _SQL_ON_HISTORY = (SQL.replace(_marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
                                                  "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
-                   .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n"))
+                   .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n")
+                   .replace("SELECT\n    c.customer_id, name,",
+                            "SELECT\n    c.ckey - 1 AS customer_key, c.customer_id, name,"))
+# With the history, the query also gives each customer's position among all
+# customer ids in ascending order (it numbers them so already): a key that
+# joins many dates without hashing a million ids per date.
+KEY_COLUMN = "customer_key"
 # The T at which each part covers every event: all purchases lie on or before
 # the last date, all events after a date in year 1.
 _ALL_BEFORE, _ALL_AFTER = dt.date.max, dt.date(1, 12, 31)
@@ -62,6 +68,7 @@ class EventHistory:
     """The parts of the feature query that hold for every T, read once for many dates."""
     purchase_steps: pa.Table
     eventful_undated: pa.Table
+    source_dates: dict[str, dt.date | None]
 
 
 MASTER_COLUMNS = ("customer_id", "name", "customer_type", "channel_type", "region",
@@ -90,28 +97,31 @@ SOURCES = ("transactions", "product_or_category", "interactions", "event_interac
            "response_hours", "due_paid_dates", "contract_end", "referred_by",
            "referral_interactions")
 
-_SOURCES_SQL = """
+# The first date on which a row carries each source (NULL: never). A source
+# holds a value up to T when that date is on or before T, so one read of the
+# first dates answers for every T. Master data without a date counts from the
+# first day there is (DATE '0001-01-01') when any customer carries it.
+_SOURCE_DATES_SQL = """
 SELECT
-    (SELECT count(*) FROM transactions
-      WHERE txn_date <= $as_of) > 0                                       AS transactions,
-    (SELECT count(*) FROM transactions
-      WHERE txn_date <= $as_of
-        AND coalesce(nullif(product, ''), nullif(category, '')) IS NOT NULL) > 0
+    (SELECT min(txn_date) FROM transactions)                              AS transactions,
+    (SELECT min(txn_date) FROM transactions
+      WHERE coalesce(nullif(product, ''), nullif(category, '')) IS NOT NULL)
                                                                           AS product_or_category,
-    (SELECT count(*) FROM interactions
-      WHERE CAST(ts AS DATE) <= $as_of) > 0                               AS interactions,
-    (SELECT count(*) FROM interactions
-      WHERE CAST(ts AS DATE) <= $as_of AND kind = 'event') > 0            AS event_interactions,
-    (SELECT count(*) FROM interactions
-      WHERE CAST(ts AS DATE) <= $as_of AND response_hours IS NOT NULL) > 0 AS response_hours,
-    (SELECT count(*) FROM transactions
-      WHERE txn_date <= $as_of AND due_date IS NOT NULL) > 0
-    AND (SELECT count(*) FROM transactions
-      WHERE txn_date <= $as_of AND paid_date IS NOT NULL) > 0             AS due_paid_dates,
-    (SELECT count(*) FROM customers WHERE contract_end IS NOT NULL) > 0   AS contract_end,
-    (SELECT count(*) FROM customers WHERE referred_by <> '') > 0          AS referred_by,
-    (SELECT count(*) FROM interactions
-      WHERE CAST(ts AS DATE) <= $as_of AND kind = 'referral') > 0         AS referral_interactions
+    (SELECT min(CAST(ts AS DATE)) FROM interactions)                      AS interactions,
+    (SELECT min(CAST(ts AS DATE)) FROM interactions WHERE kind = 'event') AS event_interactions,
+    (SELECT min(CAST(ts AS DATE)) FROM interactions
+      WHERE response_hours IS NOT NULL)                                   AS response_hours,
+    (SELECT CASE WHEN min(due) IS NOT NULL AND min(paid) IS NOT NULL
+                 THEN greatest(min(due), min(paid)) END
+       FROM (SELECT CASE WHEN due_date IS NOT NULL THEN txn_date END AS due,
+                    CASE WHEN paid_date IS NOT NULL THEN txn_date END AS paid
+               FROM transactions))                                        AS due_paid_dates,
+    (SELECT CASE WHEN count(*) > 0 THEN DATE '0001-01-01' END
+       FROM customers WHERE contract_end IS NOT NULL)                     AS contract_end,
+    (SELECT CASE WHEN count(*) > 0 THEN DATE '0001-01-01' END
+       FROM customers WHERE referred_by <> '')                            AS referred_by,
+    (SELECT min(CAST(ts AS DATE)) FROM interactions WHERE kind = 'referral')
+                                                                          AS referral_interactions
 """
 
 
@@ -140,7 +150,8 @@ def event_history(con) -> EventHistory:
     """
     def part(cte, as_of):
         return con.sql(_up_to(cte), params={"as_of": as_of}).to_arrow_table()
-    return EventHistory(part("purchase_steps", _ALL_BEFORE), part("events_after_t", _ALL_AFTER))
+    return EventHistory(part("purchase_steps", _ALL_BEFORE), part("events_after_t", _ALL_AFTER),
+                        source_dates(con))
 
 
 def customer_features(con, *, as_of: dt.date, history: EventHistory | None = None,
@@ -160,7 +171,8 @@ def customer_features(con, *, as_of: dt.date, history: EventHistory | None = Non
         most expensive parts when computing many dates.
     columns : only these of FEATURE_COLUMNS, in this order (customer_id
         among them); DuckDB then skips the work of the others, such as
-        carrying the master data's text through joins and sort.
+        carrying the master data's text through joins and sort. With
+        `history`, KEY_COLUMN may be among them.
 
     Returns
     -------
@@ -218,8 +230,10 @@ def customer_features(con, *, as_of: dt.date, history: EventHistory | None = Non
       days_since_last_purchase    days from last_purchase_date to T (NA without)
     """
     sql = SQL if history is None else _SQL_ON_HISTORY
+    if history is not None and columns is None:
+        columns = FEATURE_COLUMNS   # not the key, unless asked for
     if columns is not None:
-        unknown = set(columns) - set(FEATURE_COLUMNS)
+        unknown = set(columns) - set(FEATURE_COLUMNS) - ({KEY_COLUMN} if history else set())
         if unknown:
             raise ValueError(f"not feature columns: {sorted(unknown)}")
         sql = f"SELECT {', '.join(columns)} FROM ({sql})"  # names checked above
@@ -248,6 +262,17 @@ def optional_columns_present(con, *, as_of: dt.date) -> dict[str, bool]:
     without a date: they count for any customer in the table, so whether
     the column was filled does not flip with T.
     """
-    cur = con.execute(_SOURCES_SQL, {"as_of": _as_date(as_of)})
+    return sources_at(source_dates(con), as_of=_as_date(as_of))
+
+
+def source_dates(con) -> dict[str, dt.date | None]:
+    """For each source in SOURCES, the first date a row carries it (None: never), so
+    that `sources_at` answers `optional_columns_present` for any T without the file."""
+    cur = con.execute(_SOURCE_DATES_SQL)
     names = [d[0] for d in cur.description]
-    return {name: bool(value) for name, value in zip(names, cur.fetchall()[0])}
+    return dict(zip(names, cur.fetchall()[0]))
+
+
+def sources_at(dates: dict[str, dt.date | None], *, as_of: dt.date) -> dict[str, bool]:
+    """`optional_columns_present` as of T from `source_dates`."""
+    return {name: first is not None and first <= as_of for name, first in dates.items()}
