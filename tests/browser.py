@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -56,6 +58,25 @@ def start_streamlit(db: Path, *, timeout: float = 60) -> tuple[subprocess.Popen,
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"streamlit did not start on {url} within {timeout} s")
+
+
+@contextmanager
+def serving(db: Path) -> Iterator[str]:
+    """`start_streamlit` for the length of a with block: its url; the server stops after."""
+    proc, url = start_streamlit(db)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def keep_failure(request, page) -> None:
+    """Screenshot the page into ARTIFACTS when the test's call failed (see conftest)."""
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium,
-                           start_streamlit, wait_idle)
+from contextlib import ExitStack
+
+from tests.browser import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium, serving,
+                           wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -15,10 +17,8 @@ def server(tmp_path_factory):
     from engine import demo
     db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
     demo.generate_demo(db, customers=400, months=24, seed=5)
-    proc, url = start_streamlit(db)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,23 @@ def page(browser, server, request):
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     yield pg
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    keep_failure(request, pg)
     context.close()
+
+
+@pytest.fixture
+def own_server(browser, request):
+    """open(db) -> (page, url): a page on a server of its own over `db`, for a test that
+    writes; screenshot on failure, then page and server closed, as for `page`."""
+    with ExitStack() as stack:
+        def open_(db):
+            url = stack.enter_context(serving(db))
+            context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+            stack.callback(context.close)
+            pg = context.new_page()
+            stack.callback(keep_failure, request, pg)
+            return pg, url
+        yield open_
 
 
 def test_direct_link_opens_the_page_inside_the_app(page, server):
@@ -227,7 +239,7 @@ def test_lifetime_value_page_shows_the_holdout_check(page, server):
 
 # --- data import ----------------------------------------------------------------------------
 
-def test_importing_a_sample_through_the_file_input_changes_the_overview(browser, demo_db,
+def test_importing_a_sample_through_the_file_input_changes_the_overview(own_server, demo_db,
                                                                         tmp_path):
     """A real upload (the page's <input type=file>) into a server with its own database."""
     import re
@@ -236,47 +248,36 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(browser,
     from tests.browser import ROOT
     db = tmp_path / "import.duckdb"
     shutil.copy(demo_db, db)
-    proc, url = start_streamlit(db)
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        page.goto(url)
-        wait_idle(page)
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.get_by_text(re.compile(r"^400 customers · ")).wait_for(timeout=60_000)
-        customers = page.locator('[data-testid="stMetric"]').filter(has_text="Customers")
-        customers.locator('[data-testid="stMetricValue"]').filter(has_text="400").wait_for(
-            timeout=60_000)
-        # app.py's navigation (titles, not file names), as in the tests above
-        page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
-            has_text=re.compile("Data$")).click()
-        page.get_by_text("Files for customers").wait_for(timeout=60_000)
-        wait_idle(page)
-        page.locator('input[type="file"]').first.set_input_files(   # the import tab's
-            str(ROOT / "data" / "samples" / "customers.csv"))
-        page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
-        wait_idle(page)
-        page.get_by_role("button", name="Import 1 file(s) into customers").click()
-        page.get_by_text("Imported customers.csv into customers").wait_for(timeout=60_000)
-        sidebar.get_by_text(re.compile(r"^480 customers · ")).wait_for(timeout=60_000)
-        page.locator('[data-testid="stSidebarNav"] a').filter(
-            has_text=re.compile("Overview$")).click()
-        page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
-        customers.locator('[data-testid="stMetricValue"]').filter(has_text="480").wait_for(
-            timeout=60_000)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "data_import.png"), full_page=True)
-        raise
-    finally:
-        context.close()
-        proc.terminate()
-        proc.wait(timeout=20)
+    page, url = own_server(db)
+    page.goto(url)
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text(re.compile(r"^400 customers · ")).wait_for(timeout=60_000)
+    customers = page.locator('[data-testid="stMetric"]').filter(has_text="Customers")
+    customers.locator('[data-testid="stMetricValue"]').filter(has_text="400").wait_for(
+        timeout=60_000)
+    # app.py's navigation (titles, not file names), as in the tests above
+    page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
+        has_text=re.compile("Data$")).click()
+    page.get_by_text("Files for customers").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(   # the import tab's
+        str(ROOT / "data" / "samples" / "customers.csv"))
+    page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Import 1 file(s) into customers").click()
+    page.get_by_text("Imported customers.csv into customers").wait_for(timeout=60_000)
+    sidebar.get_by_text(re.compile(r"^480 customers · ")).wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebarNav"] a').filter(
+        has_text=re.compile("Overview$")).click()
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    customers.locator('[data-testid="stMetricValue"]').filter(has_text="480").wait_for(
+        timeout=60_000)
 
 
 # --- maintenance plan: a follow-up logged in the browser -------------------------------------
 
-def test_logging_a_followup_on_the_plan_page_advances_the_task(browser, demo_db, tmp_path):
+def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, demo_db, tmp_path):
     """Pick an overdue wake-up task, log the call; the task is due a cadence later, at once."""
     import re
     import shutil
@@ -299,38 +300,27 @@ def test_logging_a_followup_on_the_plan_page_advances_the_task(browser, demo_db,
     customer, overdue = late["customer_id"].iloc[0], int(tasks["overdue"].sum())
     due = min(date.today(), as_of) + timedelta(days=plan.DEFAULT_PLAYBOOK[1].cadence_days)
 
-    proc, url = start_streamlit(db)
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        open_from_navigation(page, url, "plan", "Plan")
-        page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
-        overdue_card = page.locator('[data-testid="stMetric"]').filter(
-            has_text=re.compile("^Overdue")).locator('[data-testid="stMetricValue"]')
-        assert overdue_card.inner_text() == f"{overdue:,}"
-        pick = page.get_by_role("combobox", name="Customer")
-        pick.click()
-        pick.fill(customer)
-        page.get_by_role("option", name=re.compile(f"^{customer} · ")).click()
-        page.get_by_role("button", name="Save follow-up").wait_for(timeout=60_000)
-        wait_idle(page)
-        page.get_by_text(re.compile("^Next action: Wake up, due .* Overdue by")).wait_for(
-            timeout=60_000)
-        page.get_by_label("Result", exact=True).fill("sent the returning-customer coupon")
-        page.get_by_role("button", name="Save follow-up").click()
-        page.get_by_text(re.compile(f"saved for {customer}\\. Next action: Wake up, due {due}")).wait_for(
-            timeout=60_000)
-        wait_idle(page)
-        overdue_card.filter(has_text=f"{overdue - 1:,}").wait_for(timeout=60_000)
-        with store.connect(db) as con:       # written at once, in the file
-            logged = plan.customer_followups(con, customer)
-        assert logged["result"].iloc[0] == "sent the returning-customer coupon"
-        assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "plan_followup.png"), full_page=True)
-        raise
-    finally:
-        context.close()
-        proc.terminate()
-        proc.wait(timeout=20)
+    page, url = own_server(db)
+    open_from_navigation(page, url, "plan", "Plan")
+    page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
+    overdue_card = page.locator('[data-testid="stMetric"]').filter(
+        has_text=re.compile("^Overdue")).locator('[data-testid="stMetricValue"]')
+    assert overdue_card.inner_text() == f"{overdue:,}"
+    pick = page.get_by_role("combobox", name="Customer")
+    pick.click()
+    pick.fill(customer)
+    page.get_by_role("option", name=re.compile(f"^{customer} · ")).click()
+    page.get_by_role("button", name="Save follow-up").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_text(re.compile("^Next action: Wake up, due .* Overdue by")).wait_for(
+        timeout=60_000)
+    page.get_by_label("Result", exact=True).fill("sent the returning-customer coupon")
+    page.get_by_role("button", name="Save follow-up").click()
+    page.get_by_text(re.compile(f"saved for {customer}\\. Next action: Wake up, due {due}")).wait_for(
+        timeout=60_000)
+    wait_idle(page)
+    overdue_card.filter(has_text=f"{overdue - 1:,}").wait_for(timeout=60_000)
+    with store.connect(db) as con:       # written at once, in the file
+        logged = plan.customer_followups(con, customer)
+    assert logged["result"].iloc[0] == "sent the returning-customer coupon"
+    assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"

@@ -175,23 +175,18 @@ def test_no_script_runs_in_a_real_browser(hostile_db):
     profile's header and the review's complaint chart show it (tables draw on a canvas)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_streamlit, wait_idle
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving, wait_idle
     require_chromium()
-    proc, url = start_streamlit(hostile_db)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            dialogs = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            for path in ("profile?customer=H01", "review"):
-                page.goto(f"{url}/{path}")
-                wait_idle(page)
-                page.get_by_text('<img src=x onerror="window.__xss=1">').first.wait_for(
-                    timeout=60_000)
-                assert page.evaluate("() => window.__xss") is None, path
-            assert dialogs == []
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serving(hostile_db) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for path in ("profile?customer=H01", "review"):
+            page.goto(f"{url}/{path}")
+            wait_idle(page)
+            page.get_by_text('<img src=x onerror="window.__xss=1">').first.wait_for(
+                timeout=60_000)
+            assert page.evaluate("() => window.__xss") is None, path
+        assert dialogs == []
+        browser.close()
