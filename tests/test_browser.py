@@ -239,16 +239,12 @@ def test_lifetime_value_page_shows_the_holdout_check(page, server):
 
 # --- data import ----------------------------------------------------------------------------
 
-def test_importing_a_sample_through_the_file_input_changes_the_overview(own_server, demo_db,
-                                                                        tmp_path):
+def test_importing_a_sample_through_the_file_input_changes_the_overview(own_server, work_db):
     """A real upload (the page's <input type=file>) into a server with its own database."""
     import re
-    import shutil
 
     from tests.browser import ROOT
-    db = tmp_path / "import.duckdb"
-    shutil.copy(demo_db, db)
-    page, url = own_server(db)
+    page, url = own_server(work_db)
     page.goto(url)
     wait_idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
@@ -277,18 +273,16 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(own_serv
 
 # --- maintenance plan: a follow-up logged in the browser -------------------------------------
 
-def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, demo_db, tmp_path):
+def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_db):
     """Pick an overdue wake-up task, log the call; the task is due a cadence later, at once."""
     import re
-    import shutil
     from datetime import date, timedelta
 
     from engine import plan, scoring, store
     from engine.features import customer_features, optional_columns_present
     from engine.features.followup_state import followup_state
 
-    db = tmp_path / "plan.duckdb"
-    shutil.copy(demo_db, db)
+    db = work_db
     with store.connect(db) as con:
         as_of = store.date_range(con)[1]
         features = customer_features(con, as_of=as_of)

@@ -2,7 +2,6 @@
 when the data do not support them."""
 import base64
 import json
-import shutil
 from datetime import date
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from engine import clv, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
+from tests.test_clv import heavy_spend_copy
 from ui import data
 from ui.format import money
 
@@ -57,11 +57,7 @@ def chart(at, trace_name):
 @pytest.fixture
 def heavy_db(demo_db, tmp_path, monkeypatch):
     """The demo with customers' spends spread over five orders of magnitude: no spend model."""
-    path = tmp_path / "heavy.duckdb"
-    shutil.copy(demo_db, path)
-    with store.write(path) as con:
-        con.execute("UPDATE transactions SET amount = amount * "
-                    "power(10, (CAST(substr(customer_id, 2) AS INTEGER) * 37 % 1000) / 200.0)")
+    path = heavy_spend_copy(demo_db, tmp_path / "heavy.duckdb")
     monkeypatch.setenv("CRM_DB", str(path))
     return path
 
@@ -232,12 +228,9 @@ def test_partial_result_when_the_spend_model_fails(heavy_db, lang, warning, reas
     assert params["model"].unique().tolist() == ["BG/NBD"]
 
 
-def test_no_figures_when_the_purchase_model_cannot_be_fitted(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "few.duckdb"
-    shutil.copy(demo_db, path)
-    with store.write(path) as con:
+def test_no_figures_when_the_purchase_model_cannot_be_fitted(work_db):
+    with store.write(work_db) as con:
         con.execute("DELETE FROM transactions WHERE customer_id > 'C000020'")
-    monkeypatch.setenv("CRM_DB", str(path))
     at = open_page("clv", "en")
     assert not at.exception
     assert at.error[0].value.startswith("No lifetime values for this date: Only ")
