@@ -4,12 +4,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine import demo
+from engine import demo, store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -30,6 +31,18 @@ def clean_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+
+
+def version_1_file(path: Path, *, data_version: int, customers) -> Path:
+    """A database file as the first release wrote it (schema 1), with these
+    (customer_id, name) rows: for the tests of migrations."""
+    con = duckdb.connect(str(path))
+    con.execute(store.MIGRATIONS[0])
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', ?)",
+                [str(data_version)])
+    con.executemany("INSERT INTO customers (customer_id, name) VALUES (?, ?)", customers)
+    con.close()
+    return path
 
 
 @pytest.fixture

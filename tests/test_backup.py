@@ -11,7 +11,7 @@ import pytest
 
 from engine import audit, backup, store
 from engine.cli import main
-from tests.conftest import open_page
+from tests.conftest import open_page, version_1_file
 
 
 def file_sha(path):
@@ -112,12 +112,7 @@ def test_duckdb_backup_is_one_snapshot_while_another_session_writes(work_db, tmp
 
 
 def test_an_older_schema_backup_is_migrated(tmp_path):
-    old = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(old))
-    con.execute(store.MIGRATIONS[0])
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '3')")
-    con.execute("INSERT INTO customers (customer_id, name) VALUES ('C9', '老客户')")
-    con.close()
+    old = version_1_file(tmp_path / "old.duckdb", data_version=3, customers=[("C9", "老客户")])
     db = tiny_db(tmp_path / "db.duckdb", [("C1", "甲")])
     report = backup.restore(db, old)
     assert report.schema_version == 1 and report.equal

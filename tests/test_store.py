@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from engine import store
+from tests.conftest import version_1_file
 
 ROOT = store.ROOT
 
@@ -24,12 +25,7 @@ def test_create_and_reopen(tmp_path):
 
 
 def test_migrates_a_version_1_file(tmp_path):
-    db = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute(store.MIGRATIONS[0])
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('data_version', '7')")
-    con.execute("INSERT INTO customers (customer_id) VALUES ('C9')")
-    con.close()
+    db = version_1_file(tmp_path / "old.duckdb", data_version=7, customers=[("C9", None)])
     with store.connect(db) as con:
         assert store.schema_version(con) == 3
         assert con.execute("SELECT customer_id FROM customers").fetchall() == [("C9",)]
