@@ -53,6 +53,8 @@ def main(argv=None) -> int:
             if args.only and step.name not in args.only:
                 continue
             repeat = 1 if step.once else args.repeat
+            if step.prepare:
+                step.prepare(ws)
             seconds = median_seconds(step.run, ws, repeat)
             line = f"{step.name:<34}{seconds:>10.3f}  "
             if step.baseline:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -10,7 +10,8 @@ from typing import Callable
 import duckdb
 
 from engine import demo, ingest, scoring, store
-from engine.features import activity, customer_features, optional_columns_present
+from engine.features import (activity, customer, customer_features, event_history,
+                             optional_columns_present)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Step:
     run: Callable[[Workspace], object]
     baseline: str | None = None
     once: bool = False  # steps that build state run once
+    prepare: Callable[[Workspace], object] | None = None  # untimed, before the timed runs
 
 
 def generate(ws: Workspace) -> None:
@@ -68,23 +70,63 @@ def features(ws: Workspace) -> None:
         ws.cache["available"] = optional_columns_present(con, as_of=ws.as_of)
 
 
+# The Scoring page's settings as (weights, thresholds, clv): the saved default, and the
+# weights of each slider move (one more point of consumption each time, so no move is
+# served from the view's cache).
+_SAVED = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS),
+          tuple(scoring.DEFAULT_THRESHOLDS), False)
+
+
+def _page_data():
+    """The pages' cached engine calls (ui.data), quiet outside a Streamlit server."""
+    import streamlit.logger
+    streamlit.logger.set_log_level("error")
+    from ui import data
+    return data
+
+
+def open_scoring_page(ws: Workspace) -> None:
+    """What the page has cached before a slider moves: the features and sub-metric
+    percentiles of T (its first visit) and the view under the saved weights."""
+    data = _page_data()
+    version = store.data_version(ws.db)
+    data.scoring_view(str(ws.db), version, ws.as_of, _SAVED, _SAVED)
+    ws.cache["page"] = (data, version)
+
+
 def rescore(ws: Workspace) -> None:
-    """A weight slider move on the Scoring page. The page keeps the sub-metric percentiles
-    of T (no weight changes them; read once, untimed, as the page's cache holds them) and
-    the tiers under the saved weights; a move combines new scores and draws the tier mix,
-    the movers and the histogram."""
-    features, available = ws.cache["features"], ws.cache["available"]
-    if "sub_scores" not in ws.cache:
-        subs = scoring.sub_metric_scores(features, available=available)
-        ws.cache["sub_scores"] = subs
-        ws.cache["saved_scores"] = scoring.combine_scores(subs, available=available)
-    now = scoring.combine_scores(ws.cache["sub_scores"], weights={
-        "consumption": 50, "interaction": 20, "stability": 20, "referral": 10},
-        available=available)
-    scoring.category_mix(now["tier"], features["revenue_12m"], categories=scoring.TIERS)
-    moves = scoring.tier_moves(ws.cache["saved_scores"], now)
-    scoring.score_histogram(now["score"], now["tier"])
-    ws.note[:] = [f"{moves.up + moves.down:,} customers change tier"]
+    """A weight slider move on the Scoring page, through the page's own cached calls
+    (ui.data.scoring_view): new scores from the cached percentiles, the tier mix now and
+    under the saved weights, the movers with their names, and the histogram."""
+    data, version = ws.cache["page"]
+    moves = ws.cache["moves"] = ws.cache.get("moves", 0) + 1
+    weights = (40.0 + moves, 30.0 - moves, 20.0, 10.0)
+    view = data.scoring_view(str(ws.db), version, ws.as_of, (weights, *_SAVED[1:]), _SAVED)
+    ws.note[:] = [f"{view['up'] + view['down']:,} customers change tier"]
+
+
+def features_gap_part(ws: Workspace) -> None:
+    """Diagnostic, to show where the feature query's time goes: its purchase-gap part alone
+    (the lag() window over every purchase up to T, then each customer's median gap,
+    purchase days and purchase months)."""
+    with store.connect(ws.db) as con:
+        con.sql(customer._up_to("purchase_days_by_customer"),
+                params={"as_of": ws.as_of}).to_arrow_table()
+
+
+def empty_purchase_steps(ws: Workspace) -> None:
+    """The event history with no purchase steps, so the query skips the gap part."""
+    with store.connect(ws.db) as con:
+        history = event_history(con)
+    ws.cache["no_steps"] = replace(history, purchase_steps=history.purchase_steps.slice(0, 0))
+
+
+def features_without_gaps(ws: Workspace) -> None:
+    """Diagnostic: the whole feature table but its purchase-gap part (the purchase steps
+    handed in empty, read untimed), fetched like the full step."""
+    with store.connect(ws.db) as con:
+        customer_features(con, as_of=ws.as_of, history=ws.cache["no_steps"])
+        optional_columns_present(con, as_of=ws.as_of)
 
 
 def score_from_features(ws: Workspace) -> None:
@@ -140,7 +182,10 @@ STEPS: list[Step] = [
     Step("demo data", generate, "duckdb read_csv", once=True),
     Step("overview queries", overview, "duckdb GROUP BY"),
     Step("customer features (SQL)", features, "duckdb GROUP BY"),
-    Step("re-score on cached features", rescore),
+    Step("features: purchase-gap part only", features_gap_part, "duckdb GROUP BY"),
+    Step("features: all but purchase gaps", features_without_gaps, "duckdb GROUP BY",
+         prepare=empty_purchase_steps),
+    Step("re-score on cached features", rescore, prepare=open_scoring_page),
     Step("score from features", score_from_features),
     Step("import transactions CSV", import_transactions, "duckdb read_csv"),
 ]

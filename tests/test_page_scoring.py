@@ -84,6 +84,24 @@ def test_tier_moves_up_and_down():
     assert list(moves.movers["tier_before"]) == ["ordinary", "potential", "potential"]
     with pytest.raises(ValueError, match="same customers"):
         scoring.tier_moves(before, after.iloc[::-1])
+    with pytest.raises(ValueError, match="same customers"):
+        scoring.tier_moves(before, after.iloc[:3])
+
+
+def test_tier_moves_carry_columns_beside_each_mover():
+    ids = pd.array(["a", "b", "c", "d"], dtype="str")   # text as the feature table holds it
+    before = pd.DataFrame({"customer_id": ids, "score": [79.0, 61.0, 50.0, 85.0],
+                           "tier": pd.Categorical(["potential", "potential", "ordinary", "high"],
+                                                  categories=scoring.TIERS)})
+    after = before.assign(score=[81.0, 59.0, 65.0, 86.0],
+                          tier=pd.Categorical(["high", "ordinary", "potential", "high"],
+                                              categories=scoring.TIERS))
+    names = pd.DataFrame({"name": pd.array(["Ann", "Bo", "Cy", "Di"], dtype="str")})
+    movers = scoring.tier_moves(before, after, carry=names).movers
+    assert list(movers.columns) == ["customer_id", "name", "tier_before", "tier_after",
+                                    "score_before", "score_after", "direction"]
+    assert list(zip(movers["customer_id"], movers["name"])) == [("c", "Cy"), ("a", "Ann"),
+                                                                ("b", "Bo")]
 
 
 # --- the page ------------------------------------------------------------------------
@@ -112,6 +130,24 @@ def expected_cards(scores, lang="en"):
     words = {"en": ("High value", "Potential", "Ordinary"), "zh": ("高价值", "潜力", "普通")}[lang]
     counts = scores["tier"].value_counts()
     return {w: f"{counts.get(t, 0):,}" for w, t in zip(words, scoring.TIERS)}
+
+
+def test_shared_frames_compute_once_and_a_callers_change_stays_its_own():
+    runs = []
+
+    @ui.data.shared_frames(max_entries=2)
+    def table(key):
+        runs.append(key)
+        return pd.DataFrame({"x": [1.0, 2.0]}), {"note": key}
+
+    first, note = table("k")
+    first["x"] = 0.0
+    first.loc[1, "y"] = 5.0
+    note["note"] = "changed"
+    again, note_again = table("k")
+    assert runs == ["k"]
+    assert list(again.columns) == ["x"] and list(again["x"]) == [1.0, 2.0]
+    assert note_again == {"note": "k"}
 
 
 def test_tier_mix_shows_the_engine_counts_and_shares(app_db):
