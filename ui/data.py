@@ -175,20 +175,21 @@ def sub_scores(db: str, version: int, as_of: date, clv: bool = False):
     as present only when the fit gave values (else the score leaves it out).
     A feature table holds no purchase histories to fit on: CLV stays out.
     """
+    table, available = features(db, version, as_of), _sources_present(db, version, as_of)
     if not clv or is_feature_table(db):
-        table = features(db, version, as_of)
-        if is_feature_table(db):
-            available = feature_table_summary(db, version)["available"]
-        else:
-            with store.connect(db) as con:
-                available = optional_columns_present(con, as_of=as_of)
         return scoring.sub_metric_scores(table, available=available), available
-    available = sub_scores(db, version, as_of)[1]
     values = clv_for_scoring(db, version, as_of)
-    subs = scoring.sub_metric_scores(features(db, version, as_of), available=available,
-                                     clv=values)
+    subs = scoring.sub_metric_scores(table, available=available, clv=values)
     column = scoring.CLV_SUB_METRIC.score_column
     return subs, {**available, "clv": column in subs and bool(subs[column].notna().any())}
+
+
+def _sources_present(db: str, version: int, as_of: date) -> dict[str, bool]:
+    """Which optional sources hold a value as of T (a feature table records its own)."""
+    if is_feature_table(db):
+        return feature_table_summary(db, version)["available"]
+    with store.connect(db) as con:
+        return optional_columns_present(con, as_of=as_of)
 
 
 def scoring_plan(db: str, version: int, as_of: date, weights: tuple,
