@@ -63,6 +63,17 @@ def test_revenue_by_region(con):
     assert dict(zip(r["key"], r["revenue"].astype(float))) == {"华东": 200.0, "": -30.0}
 
 
+def test_a_refund_written_as_a_positive_amount_counts_negative(con):
+    # DESIGN §3: a refund is a negative amount or status refunded, whatever the sign
+    con.execute("INSERT INTO transactions (customer_id, txn_date, amount, status) "
+                "VALUES ('C', '2024-04-02', 15, 'refunded')")
+    assert activity.overview_kpis(con, as_of=T)["revenue_12m"] == 155     # 170 - 15
+    april = activity.monthly_activity(con, as_of=T).set_index("month").loc["2024-04-01"]
+    assert (float(april["revenue"]), april["purchases"]) == (-45.0, 0)    # -30 - 15
+    r = activity.revenue_by(con, as_of=T, column="region")
+    assert dict(zip(r["key"], r["revenue"].astype(float))) == {"华东": 185.0, "": -30.0}
+
+
 def test_revenue_by_refuses_other_columns(con):
     with pytest.raises(ValueError, match="must be one of"):
         activity.revenue_by(con, as_of=T, column="name; DROP TABLE customers")

@@ -207,6 +207,24 @@ def test_refunds_same_day_and_categories(f):
     assert f.loc["I", "purchase_days"] == 1
 
 
+def test_a_refund_counts_negative_whichever_way_the_export_wrote_it():
+    # DESIGN §3: refunds are negative amounts or status refunded; §4: they count negative.
+    # P's export writes the refund as a positive amount with status refunded.
+    con = duckdb.connect()
+    store.migrate(con)
+    con.executemany("INSERT INTO customers (customer_id) VALUES (?)", [("P",), ("Q",), ("R",)])
+    con.executemany("INSERT INTO transactions (customer_id, txn_date, amount, status) "
+                    "VALUES (?, ?, CAST(? AS DECIMAL(18,2)), ?)",
+                    [("P", d(10), "40.00", "paid"), ("P", d(5), "30.00", "refunded"),
+                     ("Q", d(10), "40.00", "paid"), ("Q", d(5), "-30.00", "refunded"),
+                     ("R", d(10), "40.00", "paid"), ("R", d(5), "-30.00", "paid")])
+    f = customer_features(con, as_of=T).set_index("customer_id")
+    for money in ("spend_6m", "spend_90d", "revenue_12m", "monetary_12m"):
+        assert f[money].to_dict() == {"P": 10.0, "Q": 10.0, "R": 10.0}, money
+    assert f["purchases_6m"].to_dict() == {"P": 1, "Q": 1, "R": 1}
+    assert f["aov_6m"].to_dict() == {"P": 10.0, "Q": 10.0, "R": 10.0}
+
+
 def test_money_is_exact(f):
     # 0.10 + 0.20 summed as DECIMAL ties 0.30 exactly
     assert f.loc["D", "spend_6m"] == f.loc["C", "spend_6m"]

@@ -217,6 +217,14 @@ def test_month_activity_counts_by_calendar_date(con):
     assert sorted(rows.index) == ["A", "B", "C", "D", "E", "G", "H", "I", "L"]
 
 
+def test_month_activity_counts_a_positive_refund_negative(con):
+    con.execute("INSERT INTO transactions (customer_id, txn_date, amount, status) "
+                "VALUES ('H', DATE '2024-06-12', 5, 'refunded')")
+    june = month_activity.customer_month_activity(con, first_month=JUNE, last_month=JUNE)
+    assert (june.set_index("customer_id").loc["H", ["transactions", "purchases", "revenue"]]
+            .tolist() == [2, 0, -25.0])                # -20 and the refund of 5
+
+
 def test_complaints_and_satisfaction_by_month(con):
     complaints = month_activity.complaints_by_topic(con, first_month=MAY, last_month=JUNE)
     assert complaints.values.tolist() == [[MAY, "unspecified", 1],

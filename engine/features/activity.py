@@ -14,6 +14,9 @@ import pandas as pd
 
 # A purchase (DESIGN §4): amount >= 0 and status not refunded.
 _PURCHASE = "amount >= 0 AND coalesce(status, '') <> 'refunded'"
+# What a transaction adds to revenue: refunds count negative (DESIGN §3, §4), whether the
+# export wrote them as negative amounts or as positive amounts with status refunded.
+_NET = "CASE WHEN status = 'refunded' THEN -abs(amount) ELSE amount END"
 
 KPI_SQL = f"""
 WITH bounds AS (
@@ -25,9 +28,9 @@ txn AS (
     SELECT
         count(DISTINCT CASE WHEN {_PURCHASE} AND txn_date > t - INTERVAL 90 DAY
                             THEN customer_id END) AS active_90d,
-        sum(CASE WHEN txn_date >= y_start THEN amount ELSE 0 END) AS revenue_12m,
+        sum(CASE WHEN txn_date >= y_start THEN {_NET} ELSE 0 END) AS revenue_12m,
         sum(CASE WHEN txn_date >= py_start AND txn_date < y_start
-                 THEN amount ELSE 0 END) AS revenue_prev_12m,
+                 THEN {_NET} ELSE 0 END) AS revenue_prev_12m,
         min(txn_date) AS first_txn
     FROM transactions, bounds
     WHERE txn_date <= t
@@ -47,7 +50,7 @@ FROM txn, itr, bounds
 MONTHLY_SQL = f"""
 SELECT
     date_trunc('month', txn_date) AS month,
-    sum(amount) AS revenue,
+    sum({_NET}) AS revenue,
     count(DISTINCT CASE WHEN {_PURCHASE} THEN customer_id END) AS active_customers,
     count(CASE WHEN {_PURCHASE} THEN 1 END) AS purchases
 FROM transactions
@@ -58,7 +61,8 @@ ORDER BY 1
 """
 
 REVENUE_BY_SQL = """
-SELECT coalesce(c.{column}, '') AS key, sum(t.amount) AS revenue,
+SELECT coalesce(c.{column}, '') AS key,
+       sum(CASE WHEN t.status = 'refunded' THEN -abs(t.amount) ELSE t.amount END) AS revenue,
        count(DISTINCT t.customer_id) AS customers
 FROM transactions t
 LEFT JOIN customers c ON c.customer_id = t.customer_id

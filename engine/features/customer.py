@@ -11,9 +11,10 @@ last 6 months (T−182 d, T]; last 90 days (T−90 d, T]; previous 90 days
 (T−180 d, T−90 d]; last 30 days (T−30 d, T]; last 12 months = the 12
 calendar months ending with T's month, up to T. A *purchase* is a
 transaction with amount ≥ 0 whose status is not 'refunded'; spend and
-revenue are net sums of all amounts (refunds are stored negative). Money is
-summed as DECIMAL in SQL, so sums are exact (0.10 + 0.20 equals 0.30), and
-arrives in pandas as float64: equal sums give equal floats.
+revenue are net sums of all amounts, a refund counting negative (a negative
+amount, or any amount with status refunded). Money is summed as DECIMAL in
+SQL, so sums are exact (0.10 + 0.20 equals 0.30), and arrives in pandas as
+float64: equal sums give equal floats.
 """
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ WITH bounds AS (
 ), txn_by_customer AS (
   /* Transactions up to T, one pass of plain aggregates. A purchase is */
   /* amount >= 0 and status not 'refunded'; spend and revenue are net sums */
-  /* of all amounts (refunds are stored negative). */
+  /* of all amounts, a refund counting negative: a negative amount, or any */
+  /* amount with status 'refunded' (exports write refunds either way). */
   SELECT
     x.customer_id,
     SUM(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END) AS spend_6m,
@@ -54,9 +55,9 @@ WITH bounds AS (
     SELECT
       customer_id,
       txn_date,
-      amount,
       due_date,
       paid_date,
+      CASE WHEN status = 'refunded' THEN -ABS(amount) ELSE amount END AS amount,
       amount >= 0 AND COALESCE(status, '') <> 'refunded' AS is_purchase
     FROM transactions
   ) AS x

@@ -31,7 +31,8 @@ customer_keys AS (
 txn_by_customer AS (
     -- Transactions up to T, one pass of plain aggregates. A purchase is
     -- amount >= 0 and status not 'refunded'; spend and revenue are net sums
-    -- of all amounts (refunds are stored negative).
+    -- of all amounts, a refund counting negative: a negative amount, or any
+    -- amount with status 'refunded' (exports write refunds either way).
     SELECT
         x.customer_id,
         sum(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END)     AS spend_6m,
@@ -47,7 +48,8 @@ txn_by_customer AS (
         sum(CASE WHEN x.txn_date > b.edge_90d THEN x.amount ELSE 0 END)    AS spend_90d,
         sum(CASE WHEN x.txn_date > b.edge_prev_90d AND x.txn_date <= b.edge_90d
                  THEN x.amount ELSE 0 END)                                 AS spend_prev_90d
-    FROM (SELECT customer_id, txn_date, amount, due_date, paid_date,
+    FROM (SELECT customer_id, txn_date, due_date, paid_date,
+                 CASE WHEN status = 'refunded' THEN -abs(amount) ELSE amount END AS amount,
                  amount >= 0 AND coalesce(status, '') <> 'refunded' AS is_purchase
           FROM transactions) AS x
     CROSS JOIN bounds AS b

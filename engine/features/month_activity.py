@@ -65,7 +65,7 @@ def customer_month_activity(con, *, first_month: date, last_month: date) -> pd.D
     transaction, interaction or follow-up in it, ordered by month and
     customer_id: month (a date, the month's first day), transactions (any,
     refunds included), purchases (amount ≥ 0, not refunded), revenue (net
-    sum of amounts, float), interactions (any kind), followups (any action
+    sum of amounts, refunds negative, float), interactions (any kind), followups (any action
     or status). Counts are int64.
     """
     frame = con.execute(QUERIES["customer_month_activity"],

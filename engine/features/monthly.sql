@@ -13,7 +13,8 @@
 -- name: customer_month_activity
 -- One row per customer and month with any transaction, interaction or
 -- follow-up in that month. A purchase is a transaction with amount >= 0 whose
--- status is not refunded; revenue is the net sum of all amounts.
+-- status is not refunded; revenue is the net sum of all amounts, a refund
+-- counting negative (a negative amount, or any amount with status refunded).
 WITH bounds AS (
     SELECT CAST($first AS DATE) AS first_day, CAST($last AS DATE) AS last_day
 ),
@@ -25,7 +26,7 @@ txn AS (
         count(*)                                                           AS transactions,
         count(CASE WHEN x.amount >= 0 AND coalesce(x.status, '') <> 'refunded'
                    THEN 1 END)                                             AS purchases,
-        sum(x.amount)                                                      AS revenue
+        sum(CASE WHEN x.status = 'refunded' THEN -abs(x.amount) ELSE x.amount END) AS revenue
     FROM transactions AS x CROSS JOIN bounds AS b
     WHERE x.txn_date >= b.first_day AND x.txn_date <= b.last_day
     GROUP BY x.customer_id, CAST(date_trunc('month', x.txn_date) AS DATE)
