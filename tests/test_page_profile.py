@@ -3,12 +3,14 @@ import base64
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
+from ui import charts
 
 
 def expected(db, customer=None, *, history=False):
@@ -41,6 +43,17 @@ def values(array):
     if isinstance(array, dict):
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
     return np.asarray(array)
+
+
+def test_purchase_timeline_draws_refunds_below_zero_however_written():
+    transactions = pd.DataFrame({
+        "txn_date": ["2024-05-01", "2024-05-03", "2024-05-04", "2024-05-05"],
+        "amount": [40.0, 30.0, -5.0, 0.0],
+        "status": ["paid", "refunded", "paid", None]})
+    figure = charts.purchase_timeline(transactions, amount="a", date="d", refund="Refund",
+                                      purchase="Purchase")
+    bars = {trace.name: list(values(trace.y)) for trace in figure.data}
+    assert bars == {"Purchase": [40.0, 0.0], "Refund": [-30.0, -5.0]}
 
 
 def test_best_customer_by_default_with_score_and_lenses(app_db):

@@ -99,14 +99,16 @@ def tier_history(history: pd.DataFrame, *, names: dict, thresholds: tuple,
 
 def purchase_timeline(transactions: pd.DataFrame, *, amount: str, date: str,
                       refund: str, purchase: str) -> go.Figure:
-    """One bar per transaction on its date; refunds (negative amounts) in red."""
+    """One bar per transaction on its date; refunds in red, below zero, as they count
+    (a negative amount, or any amount with status refunded: DESIGN §3)."""
     fig = go.Figure()
-    refunds = transactions["amount"] < 0
-    for part, name, color in ((~refunds, purchase, PALETTE[0]), (refunds, refund, PALETTE[3])):
+    refunds = (transactions["amount"] < 0) | (transactions["status"] == "refunded")
+    for part, name, color, sign in ((~refunds, purchase, PALETTE[0], 1),
+                                    (refunds, refund, PALETTE[3], -1)):
         rows = transactions[part]
         if len(rows):
-            fig.add_bar(x=pd.to_datetime(rows["txn_date"]), y=rows["amount"], name=name,
-                        marker_color=color)
+            fig.add_bar(x=pd.to_datetime(rows["txn_date"]), y=sign * rows["amount"].abs(),
+                        name=name, marker_color=color)
     fig.update_xaxes(title_text=date, tickformat="%Y-%m")
     fig.update_yaxes(title_text=amount)
     return _layout(fig, height=320)
