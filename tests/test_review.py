@@ -217,7 +217,10 @@ def test_month_activity_counts_by_calendar_date(con):
     assert sorted(rows.index) == ["A", "B", "C", "D", "E", "G", "H", "I", "L"]
 
 
-def test_month_activity_counts_a_positive_refund_negative(con):
+def test_month_activity_counts_a_positive_refund_negative():
+    con = duckdb.connect()   # a base of its own: the module's is shared by the other tests
+    store.migrate(con)
+    fill(con)
     con.execute("INSERT INTO transactions (customer_id, txn_date, amount, status) "
                 "VALUES ('H', DATE '2024-06-12', 5, 'refunded')")
     june = month_activity.customer_month_activity(con, first_month=JUNE, last_month=JUNE)
