@@ -299,7 +299,7 @@ def combine_scores(sub_scores: pd.DataFrame, *,
                         clv=CLV_SUB_METRIC.score_column in sub_scores)
     validate_thresholds(thresholds)
     n = len(sub_scores)
-    out = sub_scores.copy()
+    out = sub_scores.copy(deep=False)  # copy-on-write: adding columns leaves the input alone
     total = np.zeros(n)
     for d in DIMENSIONS:
         kept = [sub_scores[m.score_column].to_numpy() for m in plan.sub_metrics
