@@ -257,7 +257,7 @@ def _run_on_features(args: argparse.Namespace) -> int:
     except parquet_source.FeatureTableError as exc:
         raise InputRejected(exc.message(getattr(args, "lang", "en"))) from None
     features, available = table.frame, table.available
-    as_of = args.as_of or table.as_of or dt.date.today()
+    as_of = _feature_table_date(args.features, table.as_of, args.as_of)
     try:
         weighting = scoring.scoring_plan(args.weights, available)
     except ValueError as exc:
@@ -271,6 +271,23 @@ def _run_on_features(args: argparse.Namespace) -> int:
     print(f"{args.features}: p_alive and clv_12m are left empty: the lifetime-value "
           f"models need the raw purchases.", file=sys.stderr)
     return 0
+
+
+def _feature_table_date(folder: Path, table_as_of: dt.date | None,
+                        asked: dt.date | None) -> dt.date:
+    """The T of a feature table's scores: the table's own. Its windows were counted at that
+    date, so scoring at another would measure days since from one date and spend, complaints
+    and interactions from another (DESIGN §4: every metric as of one T)."""
+    from engine.cli import InputRejected
+
+    if table_as_of is None and asked is None:
+        raise InputRejected(f"{folder}: the table does not say which date its features were "
+                            f"computed for (no features.json); give that date with --as-of.")
+    if table_as_of is not None and asked is not None and asked != table_as_of:
+        raise InputRejected(f"{folder}: its features were computed as of {table_as_of}, not "
+                            f"{asked}; drop --as-of, or compute them as of {asked} first "
+                            f"(python -m engine features --as-of {asked} ...).")
+    return table_as_of or asked
 
 
 COMMAND = ("score", add_arguments, run)

@@ -51,6 +51,33 @@ def test_export_features_and_score_from_features(demo_db, tmp_path, capsys):
     assert b["p_alive"].isna().all() and b["clv_12m"].isna().all()
 
 
+def test_score_on_a_feature_table_keeps_the_date_it_was_computed_for(demo_db, tmp_path,
+                                                                      capsys):
+    # its windows were counted at that date: scoring at another would mix two dates
+    db, as_of = demo_db
+    src, out, card = tmp_path / "src", tmp_path / "features", tmp_path / "card.csv"
+    assert main(["export", "--db", str(db), "--out", str(src)]) == 0
+    assert main(["features", "--source", str(src), "--as-of", as_of.isoformat(),
+                 "--engine", "duckdb", "--out", str(out)]) == 0
+    other = as_of - dt.timedelta(days=30)
+    capsys.readouterr()
+    assert main(["score", "--features", str(out), "--as-of", other.isoformat(),
+                 "--out", str(card)]) == 1
+    assert f"computed as of {as_of}, not {other}" in capsys.readouterr().err
+    assert not card.exists()
+    assert main(["score", "--features", str(out), "--as-of", as_of.isoformat(),
+                 "--out", str(card)]) == 0
+
+    (out / "features.json").unlink()      # a table whose date is not recorded
+    card.unlink()
+    capsys.readouterr()
+    assert main(["score", "--features", str(out), "--out", str(card)]) == 1
+    assert "give that date with --as-of" in capsys.readouterr().err
+    assert not card.exists()
+    assert main(["score", "--features", str(out), "--as-of", as_of.isoformat(),
+                 "--out", str(card)]) == 0
+
+
 def test_available_from_features_matches_the_database(demo_db):
     db, as_of = demo_db
     from engine.features import optional_columns_present
