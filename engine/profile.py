@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine import scoring
 from engine.features import customer_features, optional_columns_present
-from engine.features.customer import EventHistory
+from engine.features.customer import EventHistory, known_by_then
 
 # --- the customer list -------------------------------------------------------------
 
@@ -232,7 +232,8 @@ def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
 def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
                          history: EventHistory | None = None
                          ) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """Sub-metric scores of every customer known at a date, and its sources.
+    """Sub-metric scores of every customer known at a (month-end) date, and its sources:
+    the customers a review snapshot of that date ranks (`known_by_then`).
 
     Runs the feature query as of the date (with `history`, the
     `event_history` of the same data, when given). clv : the 12-month CLV by
@@ -240,7 +241,7 @@ def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
     `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
-    features = customer_features(con, as_of=as_of, history=history)
+    features = known_by_then(customer_features(con, as_of=as_of, history=history))
     available = optional_columns_present(con, as_of=as_of)
     return (scoring.sub_metric_scores(features, available=available, clv=clv)
             .set_index("customer_id"), available)
@@ -258,17 +259,22 @@ def tier_history(snapshots: Sequence[tuple[dt.date, pd.DataFrame, Mapping[str, b
     Returns
     -------
     DataFrame with one row per snapshot, in its order: as_of, known (the
-    customer existed then), score and tier (NaN / NA when not known).
+    customer existed then), score and tier (NaN / NA when not known, or when
+    the weights sit on dimensions without data at that date).
     """
     rows = []
     for day, sub_scores, available in snapshots:
-        if customer_id in sub_scores.index:
-            one = sub_scores.loc[[customer_id]].reset_index()
+        if customer_id not in sub_scores.index:
+            rows.append((day, False, np.nan, None))
+            continue
+        one = sub_scores.loc[[customer_id]].reset_index()
+        try:
             scored = scoring.combine_scores(one, weights=weights, thresholds=thresholds,
                                             available=available)
-            rows.append((day, True, float(scored["score"].iloc[0]), scored["tier"].iloc[0]))
-        else:
-            rows.append((day, False, np.nan, None))
+        except scoring.NoWeightLeft:   # known, but no data then for the weighted dimensions
+            rows.append((day, True, np.nan, None))
+            continue
+        rows.append((day, True, float(scored["score"].iloc[0]), scored["tier"].iloc[0]))
     frame = pd.DataFrame(rows, columns=["as_of", "known", "score", "tier"])
     frame["tier"] = pd.Categorical(frame["tier"], categories=scoring.TIERS)
     return frame

@@ -52,7 +52,8 @@ import pyarrow.compute as pc
 from engine import export, i18n, risk, scoring, store
 from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
                              event_history)
-from engine.features.customer import KEY_COLUMN, MASTER_COLUMNS, EventHistory, sources_at
+from engine.features.customer import (KEY_COLUMN, MASTER_COLUMNS, EventHistory,
+                                      known_by_then, sources_at)
 from engine.features import month_activity
 
 TIERS = scoring.TIERS
@@ -150,7 +151,8 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
     -------
     DataFrame with SNAPSHOT_COLUMNS in the features' order (by customer_id):
     customer_id; key (int64, the position in `index`); score (0–100) and
-    tier (categorical of scoring.TIERS) of `scoring.score_customers`;
+    tier (categorical of scoring.TIERS) of `scoring.score_customers`, NaN and NA
+    where the weights sit on dimensions without data at that month end;
     demand_tag and risk_level (categoricals of risk.DEMAND_TAGS /
     risk.RISK_LEVELS) of DESIGN §4.4–4.5; bought_recently (a purchase in the
     `retention_days` days up to as_of, the window (as_of − days, as_of]).
@@ -165,8 +167,15 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
             "demand_tag": pd.Categorical([], categories=risk.DEMAND_TAGS),
             "risk_level": pd.Categorical([], categories=risk.RISK_LEVELS),
             "bought_recently": np.zeros(0, dtype=bool)})
-    scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
-                                     available=available, clv=clv)
+    try:
+        scores = scoring.score_customers(features, weights=weights, thresholds=thresholds,
+                                         available=available, clv=clv)
+    except scoring.NoWeightLeft:
+        # the weights sit on dimensions this month end has no data for (a month before the
+        # first transaction, say): its customers are known but have no score or tier,
+        # and the months that can be scored are still reviewed
+        scores = pd.DataFrame({"score": np.full(len(features), np.nan),
+                               "tier": pd.Categorical([None] * len(features), categories=TIERS)})
     levels, _ = risk.risk_levels(features, rules=rules)
     since = risk.days_since(features["last_purchase_date"], as_of)
     return pd.DataFrame({
@@ -209,14 +218,16 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
 
 def _features_at(con, day: date, history: EventHistory | None
                  ) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """What a snapshot is made of as of `day`: the features it reads and the sources present.
-    With the history, the keys come from the query too."""
+    """What a snapshot is made of as of `day`: the features of the customers known by then,
+    and the sources present. With the history, the keys come from the query too."""
     if history is None:
-        return (customer_features(con, as_of=day, columns=SNAPSHOT_FEATURES),
-                optional_columns_present(con, as_of=day))
-    return (customer_features(con, as_of=day, history=history,
-                              columns=SNAPSHOT_FEATURES + (KEY_COLUMN,)),
-            sources_at(history.source_dates, as_of=day))
+        features = customer_features(con, as_of=day, columns=SNAPSHOT_FEATURES)
+        available = optional_columns_present(con, as_of=day)
+    else:
+        features = customer_features(con, as_of=day, history=history,
+                                     columns=SNAPSHOT_FEATURES + (KEY_COLUMN,))
+        available = sources_at(history.source_dates, as_of=day)
+    return known_by_then(features), available
 
 
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
@@ -284,6 +295,7 @@ def _rate(eligible: int, count: int) -> float | None:
 
 
 def _tier_codes(snapshot: pd.DataFrame) -> np.ndarray:
+    """Each row's place in TIERS; −1 for a customer without a tier at that month end."""
     return pd.Categorical(snapshot["tier"], categories=TIERS).codes.astype(np.int64)
 
 
@@ -323,21 +335,24 @@ def month_summary(month: date, snapshot: pd.DataFrame, activity: pd.DataFrame) -
     Returns
     -------
     DataFrame with SUMMARY_COLUMNS, one row per tier in TIERS order: month
-    ("YYYY-MM"), tier, customers (known at the month end), share (of all of
+    ("YYYY-MM"), tier, customers (known at the month end, with a tier), share (of all of
     them; NaN without customers), revenue (net revenue during the month of
     the customers in that tier at its end), buyers (of them, with a purchase
     during the month).
     """
     codes = _tier_codes(snapshot)
-    customers = np.bincount(codes, minlength=len(TIERS))
+    customers = np.bincount(codes[codes >= 0], minlength=len(TIERS))
     rows = _rows_by_key(snapshot, _size(snapshot, activity))
     act = _keys(activity)
     position = np.where(act >= 0, rows[np.maximum(act, 0)], -1)
     known = position >= 0     # every customer with a transaction in the month is known by its end
-    tier_of = codes[position[known]]
-    revenue = np.bincount(tier_of, weights=activity["revenue"].to_numpy(dtype=float)[known],
+    tier_of = np.full(len(activity), -1)
+    tier_of[known] = codes[position[known]]
+    tiered = tier_of >= 0
+    revenue = np.bincount(tier_of[tiered],
+                          weights=activity["revenue"].to_numpy(dtype=float)[tiered],
                           minlength=len(TIERS))
-    buyers = np.bincount(tier_of[activity["purchases"].to_numpy()[known] > 0],
+    buyers = np.bincount(tier_of[tiered & (activity["purchases"].to_numpy() > 0)],
                          minlength=len(TIERS))
     total = int(customers.sum())
     return pd.DataFrame({
@@ -374,13 +389,15 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     at_m = _rows_by_key(after, size)[keys]      # -1: not known at M (never, as known stays known)
     both = at_m >= 0
     codes_before, codes_after = _tier_codes(before), _tier_codes(after)
-    cells = np.bincount(codes_before[both] * len(TIERS) + codes_after[at_m[both]],
+    tiered_both = both.copy()     # with a tier at both ends (one may be unscored)
+    tiered_both[both] = (codes_before[both] >= 0) & (codes_after[at_m[both]] >= 0)
+    cells = np.bincount(codes_before[tiered_both] * len(TIERS) + codes_after[at_m[tiered_both]],
                         minlength=len(TIERS) ** 2).reshape(len(TIERS), len(TIERS))
     transitions = pd.DataFrame(cells.astype(np.int64), index=pd.Index(TIERS, name="before"),
                                columns=pd.Index(TIERS, name="after"))
     is_new = np.ones(len(after), dtype=bool)
     is_new[at_m[both]] = False
-    new = np.bincount(codes_after[is_new], minlength=len(TIERS))
+    new = np.bincount(codes_after[is_new & (codes_after >= 0)], minlength=len(TIERS))
 
     dormant = (before["demand_tag"] == "dormant").to_numpy()
     woken = dormant & _did(keys, activity, ["transactions", "interactions"], size)

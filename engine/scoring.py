@@ -155,6 +155,10 @@ class ScoringPlan:
     weights: dict[str, float]
 
 
+class NoWeightLeft(ValueError):
+    """Every dimension with weight is left out for lack of data: nobody can be scored."""
+
+
 def scoring_plan(weights: Mapping[str, float] = DEFAULT_WEIGHTS,
                  available: Mapping[str, bool] | None = None, *,
                  clv: bool = False) -> ScoringPlan:
@@ -173,7 +177,7 @@ def scoring_plan(weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     dropped = tuple(d for d in DIMENSIONS if d not in kept_dims)
     total = sum(clean[d] for d in kept_dims)
     if total <= 0:
-        raise ValueError(
+        raise NoWeightLeft(
             f"all the weight is on dimensions left out for lack of data "
             f"({', '.join(dropped)}); give weight to {', '.join(kept_dims)}.")
     effective = {d: clean[d] * 100 / total for d in kept_dims}

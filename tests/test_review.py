@@ -72,7 +72,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine import cli, review, store
+from engine import cli, profile, review, store
 from engine.features import month_activity
 
 WEIGHTS = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}
@@ -200,6 +200,57 @@ def test_a_snapshot_uses_only_events_up_to_its_month_end():
             review.month_end_snapshot(everything, month_end=E1, **settings))
     # ... while the snapshot at the end of June does see them
     assert len(review.month_end_snapshot(everything, month_end=E2)) == 12
+
+
+def test_a_month_end_knows_only_customers_with_a_first_contact_or_an_event_by_then():
+    """DESIGN §4.8: snapshots cover "the customers known by then (a first contact or an
+    event on or before that day)". X has neither, ever; Y's first contact and Z's first
+    event fall in June; A bought on 05-10 and 06-10."""
+    con = duckdb.connect()
+    store.migrate(con)
+    con.executemany("INSERT INTO customers (customer_id, first_contact_date) VALUES (?, ?)",
+                    [("A", None), ("X", None), ("Y", "2024-06-15"), ("Z", "2024-07-10")])
+    con.executemany("INSERT INTO transactions (customer_id, txn_date, amount) VALUES (?, ?, ?)",
+                    [("A", "2024-05-10", 100), ("A", "2024-06-10", 100)])
+    con.execute("INSERT INTO interactions (customer_id, ts, kind) "
+                "VALUES ('Z', '2024-06-05 10:00:00', 'consultation')")
+    may = review.month_end_snapshot(con, month_end=E1)
+    assert list(may["customer_id"]) == ["A"]
+    assert may["score"].tolist() == [100.0]   # alone, A ranks first in every sub-metric it has
+    assert sorted(review.month_end_snapshot(con, month_end=E2)["customer_id"]) == ["A", "Y", "Z"]
+    june = review.review_json(review.monthly_review(con, month="2024-06"))
+    assert {m: sum(c.values()) for m, c in june["tier_counts"].items()} == {"2024-05": 1,
+                                                                            "2024-06": 3}
+    assert june["wake_up"] == {"eligible": 0, "woken": 0, "rate": None}   # A bought in May
+    # the profile's tier history ranks the same customers
+    subs, _ = profile.month_end_sub_scores(con, as_of=E1)
+    assert list(subs.index) == ["A"]
+
+
+def test_month_ends_without_data_for_the_weighted_dimensions_have_no_tier():
+    """All weight on consumption: A is known from 01-15 (first contact) but buys only on
+    05-10 and 06-10, so January to April have no consumption data. Those month ends give
+    A no tier, and the review of June and the profile's tier history are still made."""
+    con = duckdb.connect()
+    store.migrate(con)
+    con.execute("INSERT INTO customers (customer_id, first_contact_date) "
+                "VALUES ('A', DATE '2024-01-15')")
+    con.executemany("INSERT INTO transactions (customer_id, txn_date, amount) VALUES (?, ?, ?)",
+                    [("A", "2024-05-10", 100), ("A", "2024-06-10", 100)])
+    weights = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}
+    april = review.month_end_snapshot(con, month_end=date(2024, 4, 30), weights=weights)
+    assert list(april["customer_id"]) == ["A"] and april["tier"].isna().all()
+    assert april["score"].isna().all()
+    june = review.review_json(review.monthly_review(con, month="2024-06", weights=weights))
+    assert june["tier_counts"] == {"2024-05": {"high": 1, "potential": 0, "ordinary": 0},
+                                   "2024-06": {"high": 1, "potential": 0, "ordinary": 0}}
+    assert june["transitions"]["high"]["high"] == 1
+    days = [date(2024, 4, 30), E1]
+    history = profile.tier_history([(d, *profile.month_end_sub_scores(con, as_of=d))
+                                    for d in days], "A", weights=weights)
+    assert history["known"].tolist() == [True, True]
+    assert pd.isna(history["tier"].iloc[0]) and pd.isna(history["score"].iloc[0])
+    assert history["tier"].iloc[1] == "high" and history["score"].iloc[1] == 100.0
 
 
 # --- activity during a month (SQL) ------------------------------------------------------
