@@ -94,6 +94,13 @@ def test_rows_without_a_key_match_on_content_as_a_multiset(db, tmp_path):
     assert rows(db, "SELECT count(*) FROM interactions") == [(4,)]
 
 
+def test_response_times_in_minutes_are_stored_as_hours(db, tmp_path):
+    text = "客户编号,时间,类型,响应时长\nC1,2024-01-01 09:00,咨询,30分钟\nC2,2024-01-02 09:00,投诉,2\n"
+    ingest.import_file(db, csv(tmp_path, "i.csv", text), "interactions", today=TODAY)
+    assert rows(db, "SELECT customer_id, response_hours FROM interactions ORDER BY 1") == [
+        ("C1", 0.5), ("C2", 2.0)]
+
+
 def test_customers_are_upserted_and_previous_versions_kept(db, tmp_path):
     changed = "客户编号,客户名称,地区\nC1,张三,华东\nC2,李四,西南\nC4,赵六,华中\n"
     report = ingest.import_file(db, csv(tmp_path, "c2.csv", changed), "customers")

@@ -105,6 +105,13 @@ def test_numbers():
     assert parse_values("number", ["x", "nan", "inf", "1,00"]) == [None, None, None, 1.0]
 
 
+def test_response_hours_written_in_minutes_or_as_clock_time_are_hours():
+    assert parse_values("hours", ["2", "1.5h", "2 小时", "30分钟", "45分", "90 min", "30 mins",
+                                  "1:30", "0:45:00"]) == [
+        2.0, 1.5, 2.0, 0.5, 0.75, 1.5, 0.5, 1.5, 0.75]
+    assert parse_values("hours", ["x", "1:75x", "分钟"]) == [None, None, None]
+
+
 def test_ratings():
     assert parse_values("rating", ["5", "5分", "★★★★", "4.0", "1"]) == [5, 5, 4, 4, 1]
     assert parse_values("rating", ["4.5", "6", "0", "x", ""]) == [None] * 5

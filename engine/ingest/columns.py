@@ -14,11 +14,14 @@ from dataclasses import dataclass
 #   date       calendar date
 #   timestamp  date and time (a date alone means midnight)
 #   amount     money, DECIMAL(18, 2)
-#   number     plain number (quantity, hours)
+#   number     plain number (quantity)
+#   hours      a duration in hours: a plain number, or with a unit of hours or
+#              minutes (30分钟 is 0.5), or h:mm[:ss]
 #   rating     whole number 1-5
 #   code       one of a closed list; values no synonym maps become `other`
 #   label      a code where known (synonyms), else the text as written
-KINDS = ("id", "text", "date", "timestamp", "amount", "number", "rating", "code", "label")
+KINDS = ("id", "text", "date", "timestamp", "amount", "number", "hours", "rating", "code",
+         "label")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("channel", "code", vocabulary="channel"),
         _c("topic", "text"),
         _c("satisfaction", "rating"),
-        _c("response_hours", "number"),
+        _c("response_hours", "hours"),
         _c("note", "text"),
         _c("owner", "text"),
     ),

@@ -49,6 +49,9 @@ _MDY = [f"{d}{t}" for d in ("%m.%d.%Y", "%m/%d/%Y", "%m-%d-%Y") for t in _TIME]
 _AMOUNT_NOISE = r"(?i:rmb|cny|usd|eur|hkd|yuan)|[元圆¥￥$€£]"
 _EXCEL_TEXT = r"^(?:=\"(.*)\"|=(.*)|'(.*))$"  # ="00123", =00123, '00123
 _UNITS = r"\s*(件|个|只|台|套|份|次|箱|盒|小时|分钟|分|星|(?i:hours?|hrs?|h|pcs?|units?|stars?))$"
+# A duration written in minutes (response hours): its number is divided by 60 (checked
+# before the units above, which drop 分 as the points of a rating).
+_MINUTES = r"\s*(分钟|分|(?i:minutes?|mins?))$"
 
 
 def _lit(text: str) -> str:
@@ -125,6 +128,14 @@ CREATE OR REPLACE TEMP MACRO ingest_finite(v) AS CASE WHEN isfinite(v) THEN v EN
 CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
     ingest_finite(try_cast(ingest_decimal_text(
         trim(regexp_replace(translate(s, '，－−', ',--'), {_lit(_UNITS)}, ''))) AS DOUBLE));
+
+CREATE OR REPLACE TEMP MACRO ingest_hours_slow(s) AS
+    CASE WHEN regexp_full_match(s, '\\d{{1,4}}:\\d{{2}}(:\\d{{2}})?')
+         THEN CAST(split_part(s, ':', 1) AS DOUBLE) + CAST(split_part(s, ':', 2) AS DOUBLE) / 60
+              + coalesce(CAST(nullif(split_part(s, ':', 3), '') AS DOUBLE), 0) / 3600
+         WHEN regexp_matches(s, {_lit(_MINUTES)})
+         THEN ingest_number_slow(regexp_replace(s, {_lit(_MINUTES)}, '')) / 60
+         ELSE ingest_number_slow(s) END;
 
 CREATE OR REPLACE TEMP MACRO ingest_rating_clean(s) AS
     CASE WHEN regexp_full_match(s, '[★☆]+')
@@ -245,7 +256,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
 
 # Kinds whose value is cast out of the raw cell; the others (id, text, code,
 # label) are cleaned text (see validate.staging_select).
-PARSED_KINDS = ("date", "timestamp", "amount", "number", "rating")
+PARSED_KINDS = ("date", "timestamp", "amount", "number", "hours", "rating")
 
 
 def cast_sql(kind: str, x: str) -> str:
@@ -255,6 +266,7 @@ def cast_sql(kind: str, x: str) -> str:
         "timestamp": f"try_cast({x} AS TIMESTAMP)",
         "amount": f"try_cast({x} AS DECIMAL(18, 2))",
         "number": f"ingest_finite(try_cast({x} AS DOUBLE))",
+        "hours": f"ingest_finite(try_cast({x} AS DOUBLE))",
         "rating": f"ingest_finite(try_cast({x} AS DOUBLE))",
     }[kind]
 
@@ -267,6 +279,7 @@ def slow_sql(kind: str, s: str, *, day_first: bool = True) -> str:
         "timestamp": f"ingest_ts_slow({s}, {df})",
         "amount": f"ingest_amount_slow(ingest_money_text({s}))",
         "number": f"ingest_number_slow({s})",
+        "hours": f"ingest_hours_slow({s})",
         "rating": f"ingest_rating_clean({s})",
     }[kind]
 

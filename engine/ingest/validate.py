@@ -25,7 +25,7 @@ from engine.ingest.columns import Column, columns
 from engine.ingest.parse import PARSED_KINDS, YEARS, cast_sql, slow_sql
 
 _BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
-        "number": "bad_number", "rating": "bad_rating"}
+        "number": "bad_number", "hours": "bad_number", "rating": "bad_rating"}
 # Values given to NOT NULL columns of rows that are invalid anyway, so the
 # fast path can insert them, count them and take them out again.
 _SENTINEL = {"id": "''", "date": "DATE '0001-01-01'", "timestamp": "TIMESTAMP '0001-01-01'",
