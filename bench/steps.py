@@ -72,7 +72,7 @@ def features(ws: Workspace) -> None:
 
 # The Scoring page's settings as (weights, thresholds, clv): the saved default, and the
 # weights of each slider move (one more point of consumption each time, so no move is
-# served from the view's cache).
+# served from the view's cache, up to 29 moves).
 _SAVED = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS),
           tuple(scoring.DEFAULT_THRESHOLDS), False)
 
@@ -100,7 +100,8 @@ def rescore(ws: Workspace) -> None:
     under the saved weights, the movers with their names, and the histogram."""
     data, version = ws.cache["page"]
     moves = ws.cache["moves"] = ws.cache.get("moves", 0) + 1
-    weights = (40.0 + moves, 30.0 - moves, 20.0, 10.0)
+    step = (moves - 1) % 29 + 1      # 1 to 29 points from interaction to consumption
+    weights = (40.0 + step, 30.0 - step, 20.0, 10.0)
     view = data.scoring_view(str(ws.db), version, ws.as_of, (weights, *_SAVED[1:]), _SAVED)
     ws.note[:] = [f"{view['up'] + view['down']:,} customers change tier"]
 

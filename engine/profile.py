@@ -19,7 +19,7 @@ import pandas as pd
 
 from engine import scoring
 from engine.features import customer_features, optional_columns_present
-from engine.features.customer import EventHistory, known_by_then
+from engine.features.customer import EventHistory
 
 # --- the customer list -------------------------------------------------------------
 
@@ -232,8 +232,9 @@ def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
 def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
                          history: EventHistory | None = None
                          ) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """Sub-metric scores of every customer known at a (month-end) date, and its sources:
-    the customers a review snapshot of that date ranks (`known_by_then`).
+    """Sub-metric scores of every customer known at a date, and its sources: the
+    customers the profile's header ranks at T, so the last point of its tier history
+    (T itself when T is a month end) is the header's tier.
 
     Runs the feature query as of the date (with `history`, the
     `event_history` of the same data, when given). clv : the 12-month CLV by
@@ -241,7 +242,7 @@ def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
     `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
-    features = known_by_then(customer_features(con, as_of=as_of, history=history))
+    features = customer_features(con, as_of=as_of, history=history)
     available = optional_columns_present(con, as_of=as_of)
     return (scoring.sub_metric_scores(features, available=available, clv=clv)
             .set_index("customer_id"), available)

@@ -560,8 +560,13 @@ def monthly_review(con, *, month, months: int = DEFAULT_MONTHS,
                    thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                    rules: risk.RiskRules = risk.DEFAULT_RULES) -> MonthlyReview:
     """The review of month M straight from the database: `months` snapshots and one
-    query per kind of activity."""
+    query per kind of activity.
+
+    Raises scoring.NoWeightLeft when the weights sit on dimensions that have no data at
+    the end of M itself; earlier months of the trend may lack it and stay without tiers.
+    """
     trend = review_months(month, months)
+    scoring.scoring_plan(weights, optional_columns_present(con, as_of=month_end(trend[-1])))
     snapshots = month_end_snapshots(con, months=trend, weights=weights,
                                     thresholds=thresholds, rules=rules)
     activity = month_activity_by_month(con, months=trend)   # the same customer index

@@ -109,7 +109,7 @@ def test_response_hours_written_in_minutes_or_as_clock_time_are_hours():
     assert parse_values("hours", ["2", "1.5h", "2 小时", "30分钟", "45分", "90 min", "30 mins",
                                   "1:30", "0:45:00"]) == [
         2.0, 1.5, 2.0, 0.5, 0.75, 1.5, 0.5, 1.5, 0.75]
-    assert parse_values("hours", ["x", "1:75x", "分钟"]) == [None, None, None]
+    assert parse_values("hours", ["x", "1:75", "1:30:60", "分钟"]) == [None, None, None, None]
 
 
 def test_ratings():

@@ -72,7 +72,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine import cli, profile, review, store
+from engine import cli, profile, review, scoring, store
 from engine.features import month_activity
 
 WEIGHTS = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}
@@ -222,9 +222,6 @@ def test_a_month_end_knows_only_customers_with_a_first_contact_or_an_event_by_th
     assert {m: sum(c.values()) for m, c in june["tier_counts"].items()} == {"2024-05": 1,
                                                                             "2024-06": 3}
     assert june["wake_up"] == {"eligible": 0, "woken": 0, "rate": None}   # A bought in May
-    # the profile's tier history ranks the same customers
-    subs, _ = profile.month_end_sub_scores(con, as_of=E1)
-    assert list(subs.index) == ["A"]
 
 
 def test_month_ends_without_data_for_the_weighted_dimensions_have_no_tier():
@@ -251,6 +248,10 @@ def test_month_ends_without_data_for_the_weighted_dimensions_have_no_tier():
     assert history["known"].tolist() == [True, True]
     assert pd.isna(history["tier"].iloc[0]) and pd.isna(history["score"].iloc[0])
     assert history["tier"].iloc[1] == "high" and history["score"].iloc[1] == 100.0
+    # ... but weights that the reviewed month itself has no data for are refused
+    with pytest.raises(scoring.NoWeightLeft, match="all the weight"):
+        review.monthly_review(con, month="2024-06", weights={
+            "consumption": 0, "interaction": 100, "stability": 0, "referral": 0})
 
 
 # --- activity during a month (SQL) ------------------------------------------------------

@@ -257,8 +257,9 @@ def known_by_then(features: pd.DataFrame) -> pd.DataFrame:
     with a first contact or an event on or before it.
 
     The feature table also holds customers with neither a first contact date nor any
-    event, so that a customer master imported alone shows in the customer list; a month
-    end does not know them, so its snapshot neither counts nor ranks them.
+    event, so that a customer master imported alone shows in the customer list (and the
+    profile ranks as its header does); a review's month end does not know them, so its
+    snapshot neither counts nor ranks them.
     """
     known = features["first_contact"].notna() | features["last_txn_date"].notna()
     return features if known.all() else features[known].reset_index(drop=True)

@@ -130,7 +130,7 @@ CREATE OR REPLACE TEMP MACRO ingest_number_slow(s) AS
         trim(regexp_replace(translate(s, '，－−', ',--'), {_lit(_UNITS)}, ''))) AS DOUBLE));
 
 CREATE OR REPLACE TEMP MACRO ingest_hours_slow(s) AS
-    CASE WHEN regexp_full_match(s, '\\d{{1,4}}:\\d{{2}}(:\\d{{2}})?')
+    CASE WHEN regexp_full_match(s, '\\d{{1,4}}:[0-5]\\d(:[0-5]\\d)?')
          THEN CAST(split_part(s, ':', 1) AS DOUBLE) + CAST(split_part(s, ':', 2) AS DOUBLE) / 60
               + coalesce(CAST(nullif(split_part(s, ':', 3), '') AS DOUBLE), 0) / 3600
          WHEN regexp_matches(s, {_lit(_MINUTES)})
