@@ -52,8 +52,7 @@ import pyarrow.compute as pc
 from engine import export, i18n, risk, scoring, store
 from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
                              event_history)
-from engine.features.customer import (KEY_COLUMN, MASTER_COLUMNS, EventHistory,
-                                      known_by_then, sources_at)
+from engine.features.customer import KEY_COLUMN, MASTER_COLUMNS, EventHistory, sources_at
 from engine.features import month_activity
 
 TIERS = scoring.TIERS
@@ -227,7 +226,17 @@ def _features_at(con, day: date, history: EventHistory | None
         features = customer_features(con, as_of=day, history=history,
                                      columns=SNAPSHOT_FEATURES + (KEY_COLUMN,))
         available = sources_at(history.source_dates, as_of=day)
-    return known_by_then(features), available
+    return _known_by_then(features), available
+
+
+def _known_by_then(features: pd.DataFrame) -> pd.DataFrame:
+    """The customers DESIGN §4.8 reviews at a month end: a first contact or an event on or
+    before it. The feature table also holds customers with neither a first contact date
+    nor any event, so that a customer master imported alone shows in the customer list
+    (and the profile ranks as its header does); a month end does not know them, so its
+    snapshot neither counts nor ranks them."""
+    known = features["first_contact"].notna() | features["last_txn_date"].notna()
+    return features if known.all() else features[known].reset_index(drop=True)
 
 
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:

@@ -252,19 +252,6 @@ def customer_features(con, *, as_of: dt.date, history: EventHistory | None = Non
     return frame.astype({c: "Int64" for c in NULLABLE_INT_COLUMNS if c in frame.columns})
 
 
-def known_by_then(features: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a feature table as of a month end that DESIGN §4.8 reviews: customers
-    with a first contact or an event on or before it.
-
-    The feature table also holds customers with neither a first contact date nor any
-    event, so that a customer master imported alone shows in the customer list (and the
-    profile ranks as its header does); a review's month end does not know them, so its
-    snapshot neither counts nor ranks them.
-    """
-    known = features["first_contact"].notna() | features["last_txn_date"].notna()
-    return features if known.all() else features[known].reset_index(drop=True)
-
-
 def optional_columns_present(con, *, as_of: dt.date) -> dict[str, bool]:
     """For each source in SOURCES, whether any row up to T carries a value.
 
