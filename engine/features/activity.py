@@ -60,9 +60,9 @@ GROUP BY 1
 ORDER BY 1
 """
 
-REVENUE_BY_SQL = """
-SELECT coalesce(c.{column}, '') AS key,
-       sum(CASE WHEN t.status = 'refunded' THEN -abs(t.amount) ELSE t.amount END) AS revenue,
+# status and amount are the transaction's (customers has neither column)
+REVENUE_BY_SQL = f"""
+SELECT coalesce(c.{{column}}, '') AS key, sum({_NET}) AS revenue,
        count(DISTINCT t.customer_id) AS customers
 FROM transactions t
 LEFT JOIN customers c ON c.customer_id = t.customer_id
