@@ -174,7 +174,8 @@ def snapshot_from_features(features: pd.DataFrame, *, as_of: date, index: pa.Arr
         # first transaction, say): its customers are known but have no score or tier,
         # and the months that can be scored are still reviewed
         scores = pd.DataFrame({"score": np.full(len(features), np.nan),
-                               "tier": pd.Categorical([None] * len(features), categories=TIERS)})
+                               "tier": pd.Categorical.from_codes(np.full(len(features), -1),
+                                                                 categories=TIERS)})
     levels, _ = risk.risk_levels(features, rules=rules)
     since = risk.days_since(features["last_purchase_date"], as_of)
     return pd.DataFrame({
