@@ -705,7 +705,6 @@ def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     ingest.save_mapping(db, name, table, mapping, actor=auth.actor("import"))
 
 
-
 # --- backups (engine.backup) ------------------------------------------------------------
 # A backup is of the data at the moment it is asked for, so it is not cached; the
 # check of an uploaded backup is cached on the upload, like the import's dry run.
@@ -738,6 +737,7 @@ def restore_backup(db: str, upload):
     (nothing changed) or StoreLocked when refused. See engine.backup.restore."""
     actor = auth.actor("restore")
     return backup.restore(db, upload, name=upload.name, actor=actor)
+
 
 # --- lifetime value ---------------------------------------------------------------------
 # The models are fitted once per data version, as-of date and calibration end
