@@ -228,7 +228,9 @@ def percentile_score(values, *, higher_is_better: bool = True) -> np.ndarray:
     """Score 0–100 by percentile rank among all customers (DESIGN §4.1).
 
     N = all customers (NaN included). Higher is better: a value x > 0 scores
-    100 × (customers with a value ≤ x) / N; 0, negative or NaN scores 0.
+    100 × (customers with a value ≤ x) / N, where a customer without a value
+    counts as 0 and so as ≤ x: the best always scores 100, even when only
+    some customers have data. 0, negative or NaN scores 0.
     Lower is better: a customer with a value x (0 included) scores
     100 × (customers with a value ≥ x + customers without a value) / N, one
     without a value scores 0. Ties share a score.
@@ -237,8 +239,8 @@ def percentile_score(values, *, higher_is_better: bool = True) -> np.ndarray:
     n = len(v)
     out = np.zeros(n)
     if higher_is_better:
-        positive = v > 0                      # NaN compares False
-        not_above_zero = int((v <= 0).sum())  # known values ≤ 0 are ≤ any x > 0
+        positive = v > 0                          # NaN compares False
+        not_above_zero = n - int(positive.sum())  # ≤ 0 or no value: ≤ any x > 0
         at_most, _ = _rank_counts(v[positive])
         out[positive] = 100.0 * (not_above_zero + at_most) / n
     else:

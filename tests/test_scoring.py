@@ -30,10 +30,20 @@ def features(n: int, **columns) -> pd.DataFrame:
 # --- percentile scores ---------------------------------------------------------------
 
 def test_percentile_ties_and_all_customers_in_n():
-    # N = 6. 5: five known values ≤ 5 (5, 3, 3, 0, -2) -> 500/6; 3: four -> 400/6;
+    # N = 6; the customer without a value counts as 0, so as ≤ any x > 0.
+    # 5: all six ≤ 5 -> 100; 3: five (3, 3, 0, NaN, -2) -> 500/6;
     # 0, NaN and the negative score 0.
     got = percentile_score([5, 3, 3, 0, NAN, -2])
-    assert got == pytest.approx([500 / 6, 400 / 6, 400 / 6, 0, 0, 0])
+    assert got == pytest.approx([100, 500 / 6, 500 / 6, 0, 0, 0])
+
+
+def test_percentile_of_a_sub_metric_few_customers_have_data_for():
+    # DESIGN §4.1's example in small: 2 of 8 customers have due dates; the one
+    # who paid every bill on time scores 100, not 2/8 × 100 = 25. The other,
+    # on time half the time, has 7 customers ≤ 0.5 (itself and the 6 without
+    # data) -> 87.5.
+    got = percentile_score([1.0, 0.5] + [NAN] * 6)
+    assert got.tolist() == [100, 87.5, 0, 0, 0, 0, 0, 0]
 
 
 def test_percentile_best_scores_100():
@@ -100,10 +110,10 @@ def hand_made():
     consumption: spend, aov, products 4, 3, 2, 1 -> 100, 75, 50, 25 each
     interaction: interactions 2, 4, 0, 0 -> 75, 100, 0, 0; events all 0 -> 0;
                  response hours: no value anywhere
-    stability:   tenure 10, 10, 5, none -> 75, 75, 25, 0
+    stability:   tenure 10, 10, 5, none -> 100, 100, 50, 0 (none counts as ≤ x)
                  months 12, 6, 6, 0 -> 100, 75, 75, 0
-                 on time 1.0, 0.5, none, none -> 50, 25, 0, 0
-                 renewal 1, 0, none, 1 -> 75, 0, 0, 75
+                 on time 1.0, 0.5, none, none -> 100, 75, 0, 0
+                 renewal 1, 0, none, 1 -> 100, 0, 0, 100
     referral:    nothing anywhere
     """
     return features(4, spend_6m=[4, 3, 2, 1], aov_6m=[4.0, 3.0, 2.0, 1.0],
@@ -122,8 +132,8 @@ def test_sub_metric_with_no_value_is_left_out():
     assert s["interactions_6m_score"].tolist() == [75, 100, 0, 0]
     # interaction = mean of interactions and events only: 37.5, 50, 0, 0
     assert s["interaction"].tolist() == [37.5, 50, 0, 0]
-    # stability = mean of four: (75+100+50+75)/4, (75+75+25+0)/4, (25+75)/4, 75/4
-    assert s["stability"].tolist() == [75, 43.75, 25, 18.75]
+    # stability = mean of four: (100+100+100+100)/4, (100+75+75+0)/4, (50+75)/4, 100/4
+    assert s["stability"].tolist() == [100, 62.5, 31.25, 25]
     # referral is kept (referral interactions may exist): 0 for everyone
     assert s["referral"].tolist() == [0, 0, 0, 0]
 
@@ -138,18 +148,18 @@ def test_whole_dimension_left_out_rescales_weights():
     s = score_customers(hand_made(), available=NO_REFERRAL)
     assert s["referral"].isna().all()
     assert s["consumption"].tolist() == [100, 75, 50, 25]
-    # (40·100 + 30·37.5 + 20·75) / 90 = 6625/90; (40·75 + 30·50 + 20·43.75) / 90 = 5375/90;
-    # (40·50 + 20·25) / 90 = 2500/90; (40·25 + 20·18.75) / 90 = 1375/90
-    assert s["score"].tolist() == [round(6625 / 90, 6), round(5375 / 90, 6),
-                                   round(2500 / 90, 6), round(1375 / 90, 6)]
-    assert s["tier"].tolist() == ["potential", "ordinary", "ordinary", "ordinary"]
+    # (40·100 + 30·37.5 + 20·100) / 90 = 7125/90; (40·75 + 30·50 + 20·62.5) / 90 = 5750/90;
+    # (40·50 + 20·31.25) / 90 = 2625/90; (40·25 + 20·25) / 90 = 1500/90
+    assert s["score"].tolist() == [round(7125 / 90, 6), round(5750 / 90, 6),
+                                   round(2625 / 90, 6), round(1500 / 90, 6)]
+    assert s["tier"].tolist() == ["potential", "potential", "ordinary", "ordinary"]
     assert list(s.columns) == list(scoring.SCORE_COLUMNS)
 
 
 def test_without_left_out_dimension_weights_apply_as_given():
     s = score_customers(hand_made(), available={"response_hours": False})
-    # P: (40·100 + 30·37.5 + 20·75 + 10·0) / 100 = 66.25
-    assert s.loc[0, "score"] == 66.25
+    # P: (40·100 + 30·37.5 + 20·100 + 10·0) / 100 = 71.25
+    assert s.loc[0, "score"] == 71.25
 
 
 def test_recombining_cached_sub_scores_matches():
@@ -365,28 +375,28 @@ def test_clv_off_by_default_leaves_the_score_exactly_as_defined():
         "spend_6m", "aov_6m", "products_6m"]
     # the numbers of test_whole_dimension_left_out_rescales_weights, unchanged
     assert default["consumption"].tolist() == [100, 75, 50, 25]
-    assert default["score"].tolist() == [round(6625 / 90, 6), round(5375 / 90, 6),
-                                         round(2500 / 90, 6), round(1375 / 90, 6)]
+    assert default["score"].tolist() == [round(7125 / 90, 6), round(5750 / 90, 6),
+                                         round(2625 / 90, 6), round(1500 / 90, 6)]
 
 
 def test_clv_when_given_joins_the_consumption_dimension_by_hand():
     # clv_12m by customer: P 100, Q 300, R 0, S none; X is not a customer of
-    # the table. N = 4: Q scores 100·(1 + 2)/4 = 75 (R's 0 and P's 100 are
-    # ≤ 300), P 100·(1 + 1)/4 = 50, R and S nothing -> 0.
+    # the table. N = 4, S's missing value counts as 0: Q scores 100·4/4 = 100
+    # (everyone is ≤ 300), P 100·3/4 = 75 (P, R, S), R and S nothing -> 0.
     f = hand_made().assign(customer_id=["P", "Q", "R", "S"])
     clv = pd.Series({"P": 100.0, "Q": 300.0, "R": 0.0, "X": 50.0})
     s = score_customers(f, available=NO_REFERRAL, clv=clv)
-    assert s["clv_12m_score"].tolist() == [50, 75, 0, 0]
+    assert s["clv_12m_score"].tolist() == [75, 100, 0, 0]
     assert list(s.columns) == [*scoring.SCORE_COLUMNS[:13], "clv_12m_score",
                                *scoring.SCORE_COLUMNS[13:]]
-    # consumption = mean of four: (3·100 + 50)/4, (3·75 + 75)/4, (3·50 + 0)/4, (3·25 + 0)/4
-    assert s["consumption"].tolist() == [87.5, 75, 37.5, 18.75]
+    # consumption = mean of four: (3·100 + 75)/4, (3·75 + 100)/4, (3·50 + 0)/4, (3·25 + 0)/4
+    assert s["consumption"].tolist() == [93.75, 81.25, 37.5, 18.75]
     # score (weights 400/9, 300/9, 200/9 without referral):
-    # P (40·87.5 + 30·37.5 + 20·75)/90 = 6125/90; Q (40·75 + 30·50 + 20·43.75)/90 = 5375/90;
-    # R (40·37.5 + 20·25)/90 = 2000/90;          S (40·18.75 + 20·18.75)/90 = 1125/90
-    assert s["score"].tolist() == [round(6125 / 90, 6), round(5375 / 90, 6),
-                                   round(2000 / 90, 6), round(1125 / 90, 6)]
-    assert s["tier"].tolist() == ["potential", "ordinary", "ordinary", "ordinary"]
+    # P (40·93.75 + 30·37.5 + 20·100)/90 = 6875/90; Q (40·81.25 + 30·50 + 20·62.5)/90 = 6000/90;
+    # R (40·37.5 + 20·31.25)/90 = 2125/90;         S (40·18.75 + 20·25)/90 = 1250/90
+    assert s["score"].tolist() == [round(6875 / 90, 6), round(6000 / 90, 6),
+                                   round(2125 / 90, 6), round(1250 / 90, 6)]
+    assert s["tier"].tolist() == ["potential", "potential", "ordinary", "ordinary"]
     # the other dimensions do not move
     default = score_customers(f, available=NO_REFERRAL)
     pd.testing.assert_frame_equal(s[["interaction", "stability", "referral"]],
