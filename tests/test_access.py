@@ -142,8 +142,21 @@ def test_without_users_no_login_and_a_note_says_so(app_db, lang, note):
     at.session_state["lang"] = lang
     at.run()
     assert not at.exception
-    assert note in sidebar_text(at)
+    first = at.sidebar.children[0]   # at the top, above the language switch and the source
+    assert first.type == "warning" and note in first.value and "0.0.0.0" in first.value
     assert page_title(at) in ("Overview", "总览")                  # straight in, as before
+
+
+def test_without_users_the_server_listens_on_this_computer_only(monkeypatch):
+    from streamlit import config
+
+    from ui import auth
+    monkeypatch.setattr(auth, "logins_configured", lambda: False)
+    monkeypatch.setattr(config, "get_option", lambda key: None)
+    assert auth.default_address(None) == "127.0.0.1"
+    assert auth.default_address("0.0.0.0") is None                 # the operator said so
+    monkeypatch.setattr(auth, "logins_configured", lambda: True)
+    assert auth.default_address(None) is None                      # Streamlit's default
 
 
 @pytest.mark.parametrize("name, password", [("ada", "wrong"), ("nobody", "ada-secret")])

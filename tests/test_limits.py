@@ -42,7 +42,7 @@ def test_every_limit_is_documented_and_the_upload_limit_agrees():
     for limit in LIMITS.values():
         assert f"`{limit.env}` | {limit.default} |" in readme, limit.env
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert config["server"]["maxUploadSize"] == LIMITS["max_file_mb"].default
+    assert config["server"]["maxUploadSize"] == LIMITS["max_upload_mb"].default
 
 
 def test_a_file_over_the_size_limit(tmp_path, monkeypatch):

@@ -18,9 +18,11 @@ import functools
 import streamlit as st
 
 from engine import access, i18n
+from ui import uploads
 
 USER = "auth.user"   # the access.User of this session
 BY = "auth.by"       # how they logged in: "password" or "oidc"
+UPLOADERS = ("import", "restore")   # a reader who may do neither has nothing to upload
 
 
 class Forbidden(PermissionError):
@@ -55,6 +57,34 @@ def _oidc_providers() -> list[str | None]:
     return named or ([None] if section.get("client_id") else [])
 
 
+def logins_configured() -> bool:
+    """Whether the secrets name users or an OIDC provider (an unusable `[users]` counts)."""
+    try:
+        users = configured_users()
+    except access.AccessConfigError:
+        return True
+    return bool(users or _oidc_providers())
+
+
+LOCALHOST = "127.0.0.1"
+
+
+def default_address(given: str | None) -> str | None:
+    """The address to listen on when the operator named none: this computer only while
+    nobody has to log in; None to keep theirs (or Streamlit's, every interface)."""
+    from streamlit import config
+    if given or config.get_option("server.address") or logins_configured():
+        return None
+    return LOCALHOST
+
+
+def start_note(address: str | None) -> str:
+    """What the server says on start, in both languages: who can reach it."""
+    key = ("access.start.logins" if logins_configured() else
+           "access.start.local" if address in (LOCALHOST, "localhost") else "access.start.open")
+    return "\n".join(i18n.t(key, lang, address=address or "0.0.0.0") for lang in ("en", "zh"))
+
+
 def gate(lang: str) -> access.User:
     """The reader of this run; without one, draw the login and stop the run."""
     try:
@@ -69,9 +99,12 @@ def gate(lang: str) -> access.User:
         user = _logged_in(users, oidc, lang)
         if user is None:
             st.session_state.pop(USER, None)
+            uploads.admit(uploads.current_session_id(), False)
             _login_page(users, oidc, lang)
             st.stop()
     st.session_state[USER] = user
+    uploads.admit(uploads.current_session_id(), any(
+        access.allowed(user.role, action) for action in UPLOADERS))
     return user
 
 
@@ -142,8 +175,7 @@ def sidebar(user: access.User, lang: str) -> None:
     """Who is logged in, with a logout button; or the note that no login is configured."""
     with st.sidebar:
         if user == access.LOCAL:
-            st.caption(i18n.t("access.no_login", lang))
-            return
+            return   # said at the top by `no_login_note`
         role = i18n.label("role", user.role, lang)
         st.caption(i18n.t("access.signed_in", lang, name=user.name, role=role)
                    + (" · " + i18n.t("access.owner", lang, owner=user.owner) if user.scope else ""))
@@ -153,6 +185,18 @@ def sidebar(user: access.User, lang: str) -> None:
         else:
             st.button(i18n.t("access.logout", lang), icon=":material/logout:", key="auth.logout",
                       on_click=_logout)
+
+
+def no_login_note(user: access.User, lang: str) -> None:
+    """At the top of the sidebar, without logins: everyone may do everything, and who can
+    reach the server."""
+    if user != access.LOCAL:
+        return
+    address = st.get_option("server.address") or "0.0.0.0"
+    where = "local" if address in (LOCALHOST, "localhost", "::1") else "open"
+    with st.sidebar:
+        st.warning(i18n.t("access.no_login", lang) + "  \n"
+                   + i18n.t(f"access.no_login.{where}", lang, address=address))
 
 
 def current() -> access.User | None:

@@ -31,8 +31,11 @@ class Limit:
 
 
 LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
-    Limit("max_file_mb", 1024, "largest file, in MB (the dashboard's upload limit, "
-                               "server.maxUploadSize in .streamlit/config.toml, is the same)"),
+    Limit("max_file_mb", 1024, "largest file, in MB"),
+    Limit("max_upload_mb", 200, "largest file the dashboard accepts, in MB (server.maxUploadSize "
+                                "in .streamlit/config.toml is the same): 2 million rows of an "
+                                "8-column order export; larger files go through the command line"),
+    Limit("max_session_upload_mb", 400, "most MB of uploads one dashboard session holds at once"),
     Limit("max_columns", 200, "most columns in a file"),
     Limit("max_rows", 5_000_000, "most data rows in one file"),
     Limit("max_sheet_cells", 20_000_000, "most cells a workbook's sheet may declare "
