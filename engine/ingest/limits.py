@@ -38,10 +38,10 @@ LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
     Limit("max_session_upload_mb", 400, "most MB of uploads one dashboard session holds at once"),
     Limit("max_columns", 200, "most columns in a file"),
     Limit("max_rows", 5_000_000, "most data rows in one file"),
-    Limit("max_sheet_cells", 20_000_000, "most cells a workbook's sheet may declare "
-                                         "(rows × columns of its dimension)"),
-    Limit("max_sheet_mb", 500, "largest unpacked sheet XML of a workbook, in MB "
-                               "(a small .xlsx can unpack to gigabytes)"),
+    Limit("max_sheet_cells", 20_000_000, "most cells in a workbook's sheet, as declared and "
+                                         "as read"),
+    Limit("max_sheet_mb", 500, "largest unpacked workbook (every part: sheets, shared strings, "
+                               "styles), in MB (a small .xlsx can unpack to gigabytes)"),
 )}
 
 

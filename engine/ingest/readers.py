@@ -28,6 +28,7 @@ import charset_normalizer
 import numpy as np
 import openpyxl
 import pandas as pd
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.limits import limit
@@ -512,20 +513,57 @@ def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) ->
     """Every cell of a sheet as text (pandas string dtype), rows as in the sheet.
 
     Excel keeps every number as a float, so whole numbers come back as
-    "10001" rather than "10001.0"; dates and times come as ISO text.
+    "10001" rather than "10001.0"; dates and times come as ISO text. The
+    rows and cells are counted as they are parsed (`_CountedSheet`), so a
+    sheet that lies about its size is stopped at the limit, not after.
     """
     try:
-        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object,
-                            nrows=nrows, engine="openpyxl")
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # a damaged workbook fails in many ways
         raise ImportRejected([Problem("unreadable", label,
                                       params={"detail": _short(exc)})]) from None
+    try:
+        for worksheet in book.worksheets:
+            worksheet.__class__ = _CountedSheet
+            worksheet.label = label
+        raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object,
+                            nrows=nrows, engine="openpyxl")
+    except ImportRejected:
+        raise
+    except Exception as exc:  # a damaged workbook fails in many ways
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
+    finally:
+        book.close()
     out = raw.astype("string")
     for col in out.columns:
         text = out[col]
         whole = text.str.fullmatch(r"-?\d+\.0").fillna(False)
         out[col] = text.where(~whole, text.str.slice(0, -2))
     return out
+
+
+class _CountedSheet(ReadOnlyWorksheet):
+    """A read-only sheet that counts the rows and cells it hands out while they are parsed,
+    and refuses the file once they pass `max_rows` (after the header) or `max_sheet_cells`.
+
+    What counts is what the XML holds, gaps filled as openpyxl fills them, not the
+    `<dimension>` the file declares (which may be small, wrong or missing).
+    """
+    label = ""
+
+    def _cells_by_row(self, *args, **kwargs):
+        most_rows, most_cells = limit("max_rows"), limit("max_sheet_cells")
+        rows = cells = 0
+        for row in super()._cells_by_row(*args, **kwargs):
+            rows, cells = rows + 1, cells + len(row)
+            if rows - 1 > most_rows:
+                raise ImportRejected([Problem("sheet_too_many_rows", self.label, params={
+                    "limit": f"{most_rows:,}"})])
+            if cells > most_cells:
+                raise ImportRejected([Problem("sheet_too_many_cells", self.label, params={
+                    "rows": f"{rows:,}", "limit": f"{most_cells:,}"})])
+            yield row
 
 
 # ---- limits (engine.ingest.limits) ---------------------------------------------
@@ -551,10 +589,20 @@ def _check_rows(found: int, label: str) -> None:
 
 def _check_sheet(path: Path, label: str, sheet: str) -> None:
     """Refuse a workbook that would unpack to too much, from its zip directory and the
-    sheet's declared dimension, before a row of it is parsed."""
-    with zipfile.ZipFile(path) as book:
-        unpacked = sum(i.file_size for i in book.infolist()
-                       if i.filename.startswith("xl/worksheets/"))
+    sheet's declared dimension, before a row of it is parsed.
+
+    Every part counts (shared strings, styles and drawings can be as large as a
+    sheet). The sizes are the zip directory's, and they hold: Python's zipfile
+    stops each part at its declared size (and fails its checksum if more was
+    packed). The declared dimension only refuses early; what the sheet really
+    holds is counted while it is read (`_CountedSheet`).
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(i.file_size for i in book.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
     if unpacked > limit("max_sheet_mb") * MB:
         raise ImportRejected([Problem("sheet_unpacks_too_large", label, params={
             "size_mb": f"{unpacked / MB:,.0f}", "limit_mb": f"{limit('max_sheet_mb'):,}"})])
