@@ -116,11 +116,16 @@ def test_a_tiny_workbook_that_declares_a_huge_sheet(tmp_path):
     assert "CSV" in exc.message("en")
 
 
+def raw_rows(start: int, stop: int, column: bytes = b"B") -> bytes:
+    """Sheet XML rows start..stop-1: a customer id in A, the number 1 in `column`."""
+    row = (b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>C000001</t></is></c>'
+           b'<c r="%s%d"><v>1</v></c></row>')
+    return b"".join(row % (i, i, column, i) for i in range(start, stop))
+
+
 def test_a_small_workbook_that_unpacks_to_millions_of_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_MAX_SHEET_MB", "20")
-    row = (b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>C000001</t></is></c>'
-           b'<c r="B%d"><v>1</v></c></row>')
-    body = (b"".join(row % (i, i, i) for i in range(k, k + 10_000)) for k in range(2, 300_002, 10_000))
+    body = (raw_rows(k, k + 10_000) for k in range(2, 300_002, 10_000))
     bomb = rewrite_sheet(small_workbook(tmp_path), tmp_path / "rows.xlsx", body=body)
     assert bomb.stat().st_size < 3_000_000
     exc = refusal(bomb)
@@ -194,10 +199,8 @@ def test_a_workbook_that_hides_its_rows_is_counted_as_read(tmp_path, monkeypatch
 
 def test_a_row_with_a_cell_far_right_counts_every_cell_between(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_MAX_SHEET_CELLS", "50000")
-    row = (b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>C1</t></is></c>'
-           b'<c r="XFD%d"><v>1</v></c></row>')
     wide = rewrite_sheet(small_workbook(tmp_path), tmp_path / "wide.xlsx",
-                         body=iter([b"".join(row % (i, i, i) for i in range(2, 6))]))
+                         body=iter([raw_rows(2, 6, b"XFD")]))
     exc = refusal(wide)
     assert [p.code for p in exc.problems] == ["sheet_too_many_cells"]
     assert "more than 50,000 cells" in exc.message("en")
