@@ -37,6 +37,9 @@ def config_from_argv(argv: list[str]) -> dict:
 
 if __name__ == "__main__":
     from streamlit.web import bootstrap
+
+    from engine import workfiles
+    workfiles.sweep()   # work files a killed server left behind (a restore's staged copy)
     overrides = config_from_argv(sys.argv[1:])
     sys.argv[1:] = []
     bootstrap.load_config_options(overrides)   # the operator's choices, read as Streamlit will

@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from engine import workfiles
 from engine.store import StoreLocked, default_db_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.db = args.db or default_db_path()
+    workfiles.sweep()   # what a killed run left behind (a restore's staged copy, say)
     try:
         return args.run(args) or EXIT_OK
     except (InputRejected, StoreLocked) as exc:

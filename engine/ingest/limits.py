@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,24 @@ LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
 def limit(name: str) -> int:
     """The value of the limit called `name` now."""
     return LIMITS[name].value()
+
+
+# Dates a record may hold (issue 19, part 8): none before the business began, none
+# decades ahead. A date outside is a typo or a placeholder (1900-01-01, 9999-12-31)
+# that would stretch every month list; imports and restores refuse it.
+EARLIEST_DATE = Limit("earliest_date", 1990, "no date before 1 January of this year "
+                                             "(CRM_EARLIEST_DATE may also be YYYY-MM-DD)")
+LATEST_YEARS = Limit("latest_years", 10, "no date (a due date, a contract end) more than "
+                                         "this many years after today")
+
+
+def date_bounds(today: date) -> tuple[date, date]:
+    """(earliest, latest) date a stored record may hold, as of `today`."""
+    text = os.environ.get(EARLIEST_DATE.env) or str(EARLIEST_DATE.default)
+    earliest = date(int(text), 1, 1) if text.isdigit() else date.fromisoformat(text)
+    years = LATEST_YEARS.value()
+    try:
+        latest = today.replace(year=today.year + years)
+    except ValueError:   # 29 February
+        latest = today.replace(year=today.year + years, day=28)
+    return earliest, latest

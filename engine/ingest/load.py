@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engine import audit, store
-from engine.ingest import parse, readers, validate
+from engine.ingest import limits, parse, readers, validate
 from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
 from engine.ingest.errors import ImportRejected, Problem, render_messages
@@ -47,7 +47,8 @@ FAST_TABLES = ("transactions", "interactions")
 # The parameters each row problem's message needs, beyond where and what.
 _PARAMS = {"duplicate_id": ("first_line",), "txn_conflict": ("columns",),
            "field_count": ("found", "needed"), "bad_encoding": ("encoding",),
-           "future_date": ("today",), "bad_line": ("detail",)}
+           "future_date": ("today",), "bad_line": ("detail",), "too_early": ("earliest",),
+           "too_late": ("latest",)}
 
 
 @dataclass
@@ -282,7 +283,8 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     steps = _Steps(con, progress)
     src, plan, info = prepared.src, prepared.plan, prepared.src.info
     today = opts.today or date.today()
-    params = {**src.params, "today": today}
+    earliest, latest = limits.date_bounds(today)
+    params = {**src.params, "today": today, "earliest": earliest, "latest": latest}
     parse.install(con)
     con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
     if src.frame is not None:
@@ -512,6 +514,7 @@ def _with_params(frame: pd.DataFrame, report: ImportReport, today: date) -> pd.D
     frame["file"] = report.file_name
     frame["columns"] = frame["detail"]
     frame["today"] = today.isoformat()
+    frame["earliest"], frame["latest"] = (d.isoformat() for d in limits.date_bounds(today))
     frame["encoding"] = report.encoding or "UTF-8"
     return frame
 

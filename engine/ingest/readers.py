@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import openpyxl
 import pandas as pd
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from engine import workfiles
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.limits import limit
 
@@ -310,9 +310,8 @@ def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
         yield path
         return
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="ingest-")
     lines_before = 0
-    try:
+    with workfiles.file("ingest", ".csv") as (fd, tmp):
         with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
             while True:
                 chunk = src.read(CHUNK_BYTES)
@@ -325,9 +324,7 @@ def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
                 if not chunk:
                     break
                 lines_before += chunk.count(b"\n")
-        yield Path(tmp)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        yield tmp
 
 
 def _record_of(starts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -631,8 +628,7 @@ def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:
         yield path, name or path.name
         return
     label = name or Path(getattr(file, "name", "") or "upload").name
-    fd, tmp = tempfile.mkstemp(suffix=Path(label).suffix, prefix="ingest-upload-")
-    try:
+    with workfiles.file("upload", Path(label).suffix) as (fd, tmp):
         with os.fdopen(fd, "wb") as dst:
             if isinstance(file, (bytes, bytearray, memoryview)):
                 dst.write(file)
@@ -640,9 +636,7 @@ def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:
                 if hasattr(file, "seek"):
                     file.seek(0)
                 shutil.copyfileobj(file, dst, CHUNK_BYTES)
-        yield Path(tmp), label
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        yield tmp, label
 
 
 def _read_head(path: Path) -> bytes:

@@ -143,6 +143,9 @@ def _error_case(c: Column, v: str, cleaned: str) -> str:
         whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
     if c.past_only:
         whens.append(f"WHEN CAST({v} AS DATE) > $today THEN 'future_date'")
+    if c.kind in ("date", "timestamp"):
+        whens.append(f"WHEN CAST({v} AS DATE) < $earliest THEN 'too_early'")
+        whens.append(f"WHEN CAST({v} AS DATE) > $latest THEN 'too_late'")
     return f"CASE {' '.join(whens)} END"
 
 
