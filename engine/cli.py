@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from engine import workfiles
-from engine.store import StoreLocked, default_db_path
+from engine.store import ForeignFile, StoreLocked, default_db_path
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -60,6 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     workfiles.sweep()   # what a killed run left behind (a restore's staged copy, say)
     try:
         return args.run(args) or EXIT_OK
-    except (InputRejected, StoreLocked) as exc:
+    except (InputRejected, StoreLocked, ForeignFile) as exc:
         print(exc, file=sys.stderr)
         return EXIT_REJECTED

@@ -229,7 +229,7 @@ def test_several_files_at_once_and_a_sheet_picker(work_db):
 
 def test_reset_to_an_empty_database(work_db):
     at = open_page("data", "zh")
-    assert "400" in at.warning[-1].value   # the confirmation says what goes
+    assert "400" in at.main.warning[-1].value   # the confirmation says what goes
     at.radio(key="data_page.reset_demo").set_value(False).run()
     at.button(key="data_page.reset_confirm").click().run()
     assert not at.exception, at.exception

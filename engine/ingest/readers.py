@@ -64,6 +64,7 @@ class FileInfo:
     day_first: bool | None = None    # what the sample says of year-last dates
     title_rows: int = 0              # records above the header (a report title, say)
     header_line: int = 1             # the header's line in the file (row in the sheet)
+    cr_only: bool = False            # csv only: lines end in a carriage return alone (old Mac)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             frame = read_sheet(path, label, info)
             yield Source(info, digest, "_ingest_src", {}, frame=frame)
             return
-        with _utf8_copy(path, label, info.encoding) as utf8:
+        with _utf8_copy(path, label, info.encoding, cr_only=info.cr_only) as utf8:
             scan = scan_csv(utf8, info.delimiter)
             _check_rows(scan.lines - info.header_line, label)
             if scan.open_quote_at is not None:
@@ -155,7 +156,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                 "quote = '\"', escape = '\"', encoding = 'utf-8', "
                 f"columns = {{{columns}}}, null_padding = true, parallel = {parallel}, "
                 "store_rejects = true, rejects_table = '_ingest_rejects', "
-                "rejects_scan = '_ingest_reject_scans', max_line_size = 8388608)")
+                f"rejects_scan = '_ingest_reject_scans', max_line_size = {MAX_LINE_BYTES})")
             yield Source(info, digest, relation, {"path": str(utf8), "delim": info.delimiter},
                          csv_path=utf8, odd_spaces=odd)
 
@@ -227,6 +228,10 @@ def sniff_delimiter(text: str) -> str:
 
 
 MAX_TITLE_ROWS = 5
+# The longest line DuckDB reads (max_line_size below); the sample is parsed with the
+# same bound, so a long field near the top is read as it is further down.
+MAX_LINE_BYTES = 8 * MB
+csv.field_size_limit(MAX_LINE_BYTES)
 
 
 def title_rows(filled: pd.Series) -> int:
@@ -264,15 +269,22 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
     text = _decode_head(head, encoding, label, complete=len(head) < SAMPLE_BYTES)
     if not text.strip():
         raise ImportRejected([Problem("empty_file", label)])
+    cr_only = "\r" in text and "\n" not in text
+    if cr_only:   # read as the LF copy `open_source` makes of it
+        text = text.replace("\r", "\n")
     delimiter = _delimiter(delimiter, label) if delimiter else sniff_delimiter(text)
     # The first records of the sample, parsed as DuckDB will parse the whole file,
     # with the line each ends on.
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     records, ends = [], []
-    for record in islice(reader, sample_rows + 2 + MAX_TITLE_ROWS):
-        if record:
-            records.append(record)
-            ends.append(reader.line_num)
+    try:
+        for record in islice(reader, sample_rows + 2 + MAX_TITLE_ROWS):
+            if record:
+                records.append(record)
+                ends.append(reader.line_num)
+    except csv.Error as exc:
+        raise ImportRejected([Problem("bad_line", label, line=reader.line_num,
+                                      params={"detail": _short(exc)})]) from None
     if len(head) >= SAMPLE_BYTES and len(records) > 1:
         records = records[:-1]   # the last record of a cut sample may be cut too
     titles = title_rows(pd.DataFrame({"cells": [sum(bool(c.strip()) for c in r)
@@ -290,7 +302,8 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
                           columns=headers, dtype="string")
     day_first = guess_day_first(sample.stack()) if len(sample) else None
     return FileInfo(label, "csv", headers, sample, encoding=encoding, delimiter=delimiter,
-                    day_first=day_first, title_rows=titles, header_line=header_line)
+                    day_first=day_first, title_rows=titles, header_line=header_line,
+                    cr_only=cr_only)
 
 
 def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
@@ -304,9 +317,11 @@ def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
 
 
 @contextmanager
-def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
-    """The file itself when it is UTF-8, else a UTF-8 copy made chunk by chunk."""
-    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):  # DuckDB skips a BOM
+def _utf8_copy(path: Path, label: str, encoding: str, *, cr_only: bool = False
+               ) -> Iterator[Path]:
+    """The file itself when it is UTF-8 with LF or CRLF line ends, else a UTF-8 copy made
+    chunk by chunk (old-Mac CR line ends made LF, so lines are counted as everywhere)."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") and not cr_only:  # DuckDB skips a BOM
         yield path
         return
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
@@ -316,7 +331,8 @@ def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
             while True:
                 chunk = src.read(CHUNK_BYTES)
                 try:
-                    dst.write(decoder.decode(chunk, final=not chunk).encode("utf-8"))
+                    text = decoder.decode(chunk, final=not chunk)
+                    dst.write((text.replace("\r", "\n") if cr_only else text).encode("utf-8"))
                 except UnicodeDecodeError as exc:
                     line = lines_before + chunk[:max(exc.start, 0)].count(b"\n") + 1
                     raise ImportRejected([Problem("bad_encoding", label, line=line,
