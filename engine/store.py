@@ -293,14 +293,19 @@ def _one_writer(path: Path | str | None, timeout: float | None) -> Iterator[None
 
 
 @contextmanager
-def write(path: Path | str | None = None, *, timeout: float | None = None
+def write(path: Path | str | None = None, *, timeout: float | None = None, bump: bool = True
           ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One write as one transaction: all of it lands, with a new data version, or none."""
+    """One write as one transaction: all of it lands, with a new data version, or none.
+
+    `bump=False` is for a write that changes no data the pages show (an audit row of
+    a login), so that it does not make every session's caches drop.
+    """
     with _one_writer(path, timeout), connect(path, timeout=timeout) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
-            bump_data_version(con)
+            if bump:
+                bump_data_version(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

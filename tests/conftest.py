@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -63,15 +64,22 @@ def work_db(demo_db, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """The bytes each download button would serve, by file name."""
+    """The bytes each download button would serve, by file name: a button given bytes
+    stores them as the page runs; one given a callable (made on click) is called here."""
     files = {}
     real = MemoryMediaFileStorage.load_and_get_id
+    real_deferred = MediaFileManager.add_deferred
 
     def keep(self, data, mimetype, kind, filename=None):
         files[filename] = data
         return real(self, data, mimetype, kind, filename)
 
+    def call(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        files[file_name] = data_callable()
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", call)
     return files
 
 

@@ -133,8 +133,8 @@ def test_admin_sees_filters_and_downloads_a_formula_safe_log(work_db, downloads)
     assert not at.exception
     assert at.title[0].value == "Audit log"
     shown = at.dataframe[0].value
-    assert list(shown["action"]) == ["Reset data"]
-    assert "1 of 1 entries" in " ".join(m.value for m in at.markdown)
+    assert list(shown["action"]) == ["Login", "Reset data"]   # ada's own login, newest first
+    assert "2 of 2 entries" in " ".join(m.value for m in at.markdown)
     csv = downloads["audit_log.csv"].decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and csv.splitlines()[0] == "When,Who,Action,Details"
 

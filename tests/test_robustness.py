@@ -127,3 +127,13 @@ def test_a_bad_upload_leaves_the_other_tabs_drawn(work_db):
     assert history.children, "the History tab is empty"
     assert [b for b in at.get("download_button") if b.key == "data_page.backup.duckdb"]
 
+
+
+@pytest.mark.parametrize("page", ["customers", "plan", "risk", "data"])
+def test_download_links_are_made_on_click_not_with_the_page(app_db, page):
+    """A file given as bytes gets a /media link on every run, alive as long as the session;
+    every download button here is given a callable, so no link exists before a click."""
+    at = open_page(page, "en")
+    buttons = at.get("download_button")
+    assert buttons, page
+    assert [b.proto.url for b in buttons if not b.proto.deferred_file_id] == []

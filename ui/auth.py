@@ -14,10 +14,12 @@ only.
 from __future__ import annotations
 
 import functools
+import math
+import time
 
 import streamlit as st
 
-from engine import access, i18n
+from engine import access, audit, i18n, store
 from ui import uploads
 
 USER = "auth.user"   # the access.User of this session
@@ -140,15 +142,35 @@ def _login_page(users: dict, oidc: list, lang: str) -> None:
             sent = st.form_submit_button(t("access.login.button"), type="primary",
                                          icon=":material/login:")
         if sent:
-            user = access.authenticate(users, name, password)
-            if user is None:
-                st.error(t("access.login.failed"))
-            else:
-                _start(user)
+            _try_login(users, name, password, t)
     for provider in oidc:
         label = t("access.login.oidc", provider=provider or "OIDC")
         if st.button(label, icon=":material/badge:", key=f"auth.oidc_in.{provider}"):
             st.login(*[provider] if provider else [])
+
+
+def _try_login(users: dict, name: str, password: str, t) -> None:
+    """Check the password unless this name or address must wait (access.LOGINS); every
+    outcome goes to the audit log of the operator's database."""
+    name = (name or "").strip()
+    keys = (f"user:{name.lower()}", f"address:{st.context.ip_address or 'local'}")
+    now = time.monotonic()
+    db = store.default_db_path()
+    detail = {"address": st.context.ip_address or "local"}
+    wait = access.LOGINS.wait(keys, now)
+    if wait > 0:
+        audit.log_event(db, name or "?", "login_refused", detail | {"wait_s": round(wait)})
+        st.error(t("access.login.wait", seconds=f"{math.ceil(wait):,}"))
+        return
+    user = access.authenticate(users, name, password)
+    if user is None:
+        access.LOGINS.failed(keys, now)
+        audit.log_event(db, name or "?", "login_failed", detail)
+        st.error(t("access.login.failed"))
+        return
+    access.LOGINS.succeeded(keys[0])
+    audit.log_event(db, user.name, "login", detail | {"role": user.role})
+    _start(user)
 
 
 def _choose_language() -> None:

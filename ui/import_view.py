@@ -264,7 +264,7 @@ def counts(report, lang: str) -> None:
 def rejects_button(report, label: str, *, key: str) -> None:
     if report.rejects is None or not len(report.rejects):
         return
-    st.download_button(label, report.rejects_csv(), file_name=f"{Path(report.file_name).stem}.rejects.csv",
+    st.download_button(label, data.on_click(report.rejects_csv()), file_name=f"{Path(report.file_name).stem}.rejects.csv",
                        mime="text/csv", key=key, on_click="ignore", icon=":material/download:")
 
 
