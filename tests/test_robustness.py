@@ -137,3 +137,26 @@ def test_download_links_are_made_on_click_not_with_the_page(app_db, page):
     buttons = at.get("download_button")
     assert buttons, page
     assert [b.proto.url for b in buttons if not b.proto.deferred_file_id] == []
+
+
+def test_the_backup_downloads_in_a_real_browser(work_db):
+    """Streamlit calls a download's callable outside the session: the backup's must not
+    need to know the reader then (it refused every click before)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving, wait_idle
+    require_chromium()
+    with serving(work_db) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(f"{url}/data")
+        wait_idle(page)
+        page.get_by_role("tab", name="Backup and restore").click()
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="DuckDB file").click()
+        assert download.value.suggested_filename.endswith(".duckdb")
+        assert "/media/" in download.value.url
+        browser.close()
+    with store.connect(work_db) as con:
+        assert con.execute("SELECT actor FROM audit_log WHERE action = 'backup_download'"
+                           ).fetchall() == [("local",)]
