@@ -160,3 +160,65 @@ def test_the_backup_downloads_in_a_real_browser(work_db):
     with store.connect(work_db) as con:
         assert con.execute("SELECT actor FROM audit_log WHERE action = 'backup_download'"
                            ).fetchall() == [("local",)]
+
+
+# --- data sanity (part 8) ------------------------------------------------------------------
+
+def txn_file(*rows):
+    return ("customer_id,txn_date,amount,due_date\n" + "".join(f"{r}\n" for r in rows)).encode()
+
+
+def test_placeholder_dates_are_refused_with_the_setting_named(monkeypatch):
+    from datetime import date
+    report = ingest.preview_import(None, txn_file("C1,1900-01-01,5,", "C2,2024-01-01,5,2080-01-01",
+                                                  "C3,2024-01-02,5,2030-01-01"),
+                                   "transactions", name="t.csv", create_customers=True,
+                                   today=date(2026, 6, 30))
+    found = {(p.line, p.code) for p in report.problems}
+    assert found == {(2, "too_early"), (3, "too_late")}
+    early = next(p for p in report.problems if p.code == "too_early")
+    assert "before the earliest date this data may hold (1990-01-01)" in early.message("en")
+    assert "CRM_EARLIEST_DATE" in early.message("en") and "最早日期" in early.message("zh")
+    late = next(p for p in report.problems if p.code == "too_late")
+    assert "(2036-06-30)" in late.message("en")
+    monkeypatch.setenv("CRM_EARLIEST_DATE", "1900-01-01")
+    monkeypatch.setenv("CRM_LATEST_YEARS", "60")
+    again = ingest.preview_import(None, txn_file("C1,1900-01-01,5,", "C2,2024-01-01,5,2080-01-01"),
+                                  "transactions", name="t.csv", create_customers=True,
+                                  today=date(2026, 6, 30))
+    assert again.problems == []
+
+
+def test_one_customer_with_two_owners_in_one_import_is_reported(tmp_path):
+    from engine.ingest import ImportItem
+    a = "customer_id,name,owner\nC1,Alpha,张伟\nC2,Beta,王芳\n".encode()
+    b = "customer_id,name,owner\nC1,Alpha,李娜\nC3,Gamma,王芳\nC2,Beta,王芳\n".encode()
+    db = tmp_path / "two.duckdb"
+    with pytest.raises(ingest.ImportRejected) as refused:
+        ingest.import_files(db, [ImportItem(a, "customers", None, "a.csv"),
+                                 ImportItem(b, "customers", None, "b.csv")])
+    assert [(p.file, p.value) for p in refused.value.problems] == [("b.csv", "C1")]
+    assert 'customer "C1" is also in a.csv, with other values (owner)' in refused.value.message("en")
+    assert "客户“C1”也在 a.csv 中" in refused.value.message("zh")
+    assert not db.exists()   # nothing written
+    ingest.import_files(db, [ImportItem(a, "customers", None, "a.csv")])
+    report = ingest.import_files(db, [ImportItem(b, "customers", None, "b.csv")])[0]
+    assert report.updated == 1   # one file after another: the later one updates, as asked
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("http://evil.example/x", "http://evil.example/x"),
+    (":red[danger] **bold**", ":red[danger] **bold**"),
+    ("Li\nNa", "Li Na"),
+])
+def test_profile_header_shows_a_name_as_plain_text_with_its_id(work_db, monkeypatch, name, shown):
+    import re
+    with store.write(work_db) as con:
+        con.execute("UPDATE customers SET name = ? WHERE customer_id = 'C000001'", [name])
+    at = open_page(None, "en")
+    at.session_state["profile.customer"] = "C000001"
+    at.switch_page("views/profile.py").run()
+    assert not at.exception, at.exception
+    header = at.header[0].value
+    assert re.sub(r"\\(.)", r"\1", header) == f"{shown} · C000001"
+    assert not re.search(r"(?<!\\)[:\[\]*/.]", header), header   # nothing left to interpret

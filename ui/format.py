@@ -25,3 +25,14 @@ def escape(text: str) -> str:
     """Text from a file or its name (a customer's name, a file name), shown literally
     in Markdown: the characters Markdown or HTML would act on get a backslash."""
     return re.sub(r"([\\`*_{}\[\]<>()#+!|~$])", r"\\\1", text)
+
+
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def plain(text: str) -> str:
+    """A name or id from the data, shown in Markdown as exactly the characters it holds,
+    on one line: every ASCII punctuation mark gets a backslash (so no `:red[...]`,
+    no link made of a URL, an e-mail or www., no emphasis), line breaks become spaces
+    (a heading would otherwise end at the first one and drop what follows)."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", _LINE_BREAKS.sub(" ", text))

@@ -33,7 +33,7 @@ if view is None:
     st.warning(t("access.not_yours" if auth.scope() else "profile.unknown", customer=customer))
     st.stop()
 record, summary, events = view["record"], view["summary"], view["events"]
-st.header(f"{format.escape(record['name'] or '')} · {format.escape(customer)}")
+st.header(f"{format.plain(record['name'] or '')} · {format.plain(customer)}")
 
 if summary is None:
     st.info(t("profile.not_known", as_of=ctx.as_of))

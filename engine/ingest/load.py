@@ -202,6 +202,7 @@ def import_files(db, items: list, *, progress: Progress | None = None,
                 reports = [_import_one(con, p, opts, dry_run=False,
                                        progress=_scaled(progress, k, len(items)))
                            for k, p in enumerate(prepared)]
+                _refuse_conflicts_between_files(con, reports)
                 for r in reports:
                     audit.record(con, actor, "import", {
                         "batch_id": r.batch_id, "file": r.file_name, "table": r.table,
@@ -213,6 +214,27 @@ def import_files(db, items: list, *, progress: Progress | None = None,
     if progress is not None:
         progress(1.0, "done")
     return reports
+
+
+def _refuse_conflicts_between_files(con, reports: list[ImportReport]) -> None:
+    """ImportRejected (so nothing is written) when two customer files of one import give
+    one customer different values: the later file would silently win, and the change
+    would show only as "updated". Found in customer_versions, where the import keeps
+    the earlier values of every customer it changes."""
+    files = {r.batch_id: r.file_name for r in reports if r.table == "customers"}
+    if len(files) < 2:
+        return
+    names = [c.name for c in columns("customers") if c.name != "customer_id"]
+    differing = ", ".join(f"CASE WHEN v.{c} IS DISTINCT FROM n.{c} THEN '{c}' END" for c in names)
+    rows = con.execute(f"""
+        SELECT v.customer_id, v.batch_id, v.replaced_by, concat_ws(', ', {differing})
+        FROM customer_versions AS v JOIN customers AS n USING (customer_id)
+        WHERE list_contains($batches, v.batch_id) AND list_contains($batches, v.replaced_by)
+        ORDER BY v.customer_id LIMIT {MAX_LISTED}""", {"batches": list(files)}).fetchall()
+    if rows:
+        raise ImportRejected([Problem("conflict_between_files", files[later], value=customer,
+                                      params={"other": files[earlier], "columns": changed})
+                              for customer, earlier, later, changed in rows])
 
 
 def preview_import(db, file, table: str, *, name: str | None = None,
