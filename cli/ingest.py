@@ -14,13 +14,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from engine import audit
+from engine.errors import InputRejected
 from engine.ingest.columns import TABLES
 from engine.ingest.errors import ImportRejected
 from engine.ingest.load import ImportItem, ImportReport, import_files, preview_import
 from engine.ingest.mapping import load_mapping, parse_mapping_json
 
-EXIT_USAGE = 2
 SHOWN_PROBLEMS = 10
 
 
@@ -52,7 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """Import the files, print one report line per file; see the module docstring."""
-    from engine.cli import InputRejected
     try:
         mapping = _mapping(args)
         _check_usage(args)
@@ -78,8 +78,8 @@ def run(args) -> int:
     for path, report in zip(args.files, reports):
         print(_describe(report, path, args))
     if args.dry_run and any(r.problem_count for r in reports) and not args.skip_invalid:
-        return 1
-    return 0
+        return EXIT_REJECTED
+    return EXIT_OK
 
 
 def _mapping(args):
@@ -127,6 +127,3 @@ def _describe(report: ImportReport, path: Path, args) -> str:
     if report.problem_count > SHOWN_PROBLEMS:
         lines.append(f"  … and {report.problem_count - SHOWN_PROBLEMS:,} more problems")
     return "\n".join(lines)
-
-
-COMMAND = ("import", add_arguments, run)

@@ -33,15 +33,11 @@ bumps), and the command line computes them each run.
 """
 from __future__ import annotations
 
-import argparse
 import calendar
-import json
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -757,65 +753,3 @@ def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
     """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
     return export.workbook_bytes(review_tables(review, lang), percent_columns=percent_columns(lang),
                                  column_width=16)
-
-
-# --- command line -----------------------------------------------------------------------
-
-def _month_argument(text: str) -> date:
-    try:
-        return parse_month(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Review a month (DESIGN §4.8): tier shifts, wake-up, win-back and "
-                          "retention rates, complaints, satisfaction, revenue by tier.")
-    parser.add_argument("--month", type=_month_argument, required=True, metavar="YYYY-MM",
-                        help="the month M to review (compared with M−1)")
-    parser.add_argument("--out", type=Path, metavar="FILE.html",
-                        help="write a self-contained HTML report (opens offline)")
-    parser.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
-                        help="write an Excel workbook, one sheet per table")
-    parser.add_argument("--json", type=Path, metavar="FILE.json",
-                        help="write the figures as JSON (DESIGN §5)")
-    parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
-                        help="language of the report, workbook and summary (default: en)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from engine.cli import InputRejected
-
-    db = Path(args.db)
-    if not db.exists():
-        raise InputRejected(f"{db}: no such database file; import data first "
-                            f"(python -m engine import) or make one (python -m engine demo).")
-    with store.connect(db) as con:
-        first, last = store.date_range(con)
-        if last is None:
-            raise InputRejected(f"{db}: the database holds no transactions or interactions.")
-        if month_end(shift_month(args.month, -1)) < first or args.month > last:
-            raise InputRejected(
-                f"{db}: nothing to review for {month_key(args.month)}: the data runs from "
-                f"{first} to {last}, and a review needs the month and the one before it.")
-        review = monthly_review(con, month=args.month)
-    if not review.complete:
-        print(f"Note: the data ends on {last}, before the end of {month_key(args.month)}; "
-              f"the month is not complete.", file=sys.stderr)
-    for line in summary_lines(review, args.lang):
-        print(line)
-    if args.json:
-        args.json.write_text(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n",
-                             encoding="utf-8")
-        print(f"Wrote {args.json}.")
-    if args.xlsx:
-        args.xlsx.write_bytes(review_workbook(review, args.lang))
-        print(f"Wrote {args.xlsx}.")
-    if args.out:
-        from report.html import review_html   # plotly lives outside the engine
-        args.out.write_text(review_html(review, args.lang), encoding="utf-8")
-        print(f"Wrote {args.out}.")
-    return 0
-
-
-COMMAND = ("review", add_arguments, run)

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from engine import i18n, review as engine_review
 from engine.review import MonthlyReview, month_key
-from ui import charts
+from report import charts
 
 # (catalogue key of the rate, how to read its figure from the review, the count's key)
 RATES = (

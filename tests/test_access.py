@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import access, audit, cli, plan, store
+import cli.main as cli
+from engine import access, audit, plan, store
 from tests.conftest import APP, ROOT
 
 PASSWORDS = {"ada": "ada-secret", "max": "max-secret", "rita": "rita-secret"}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import getpass
-import io
 import json
 from datetime import date, datetime
 
@@ -11,7 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine import audit, cli, ingest, plan, scoring, store
+import cli.main as cli
+from engine import audit, ingest, plan, scoring, store
 from tests.conftest import APP
 from tests.test_access import PASSWORDS, login
 

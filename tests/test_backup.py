@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from engine import audit, backup, store
-from engine.cli import main
+from cli.main import main
 from tests.conftest import open_page, version_1_file
 
 

@@ -89,7 +89,6 @@ def test_language_switch_changes_labels(page, server):
 
 
 def test_segments_page_shows_charts_and_named_segments(page, server):
-    import re
 
     from engine import i18n
     open_from_navigation(page, server, "segments", "Segments")

@@ -18,7 +18,7 @@ import pytest
 from scipy import integrate, special
 
 from engine import clv, store
-from engine.cli import main
+from cli.main import main
 from engine.features import clv_inputs
 from tests.conftest import ROOT
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import cli, demo, store
+import cli.main as cli
+from engine import demo, store
 
 END = date(2026, 6, 30)
 START = date(2024, 7, 1)   # 24 months ending with END

@@ -17,7 +17,7 @@ from engine import ingest, store
 from engine.export import to_csv_bytes, to_excel_bytes
 from report.html import review_html
 from tests.conftest import ROOT, open_page
-from ui import charts
+from report import charts
 
 HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="window.__xss=1">',
            "'; DROP TABLE customers; --", "Robert'); --", "=1+1", "+1", "-1", "@SUM(A1)",

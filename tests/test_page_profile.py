@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
-from ui import charts
+from report import charts
 
 
 def expected(db, customer=None, *, history=False):

@@ -16,7 +16,7 @@ import pytest
 import ui.data as data
 from ui import auth
 from engine import i18n, segments, store
-from engine.cli import main
+from cli.main import main
 from engine.features import parquet_source
 from tests.conftest import open_page
 

@@ -8,7 +8,7 @@ import pandas.testing as pdt
 import pytest
 
 from engine import demo, store
-from engine.cli import main
+from cli.main import main
 from engine.features import customer_features, parquet_source
 
 

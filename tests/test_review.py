@@ -72,7 +72,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine import cli, profile, review, scoring, store
+import cli.main as cli
+from engine import profile, review, scoring, store
 from engine.features import month_activity
 
 WEIGHTS = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}

@@ -30,7 +30,8 @@ import sys
 
 import pytest
 
-from engine import cli, store
+import cli.main as cli
+from engine import store
 from engine.scorecard import SCORECARD_COLUMNS
 from tests.conftest import ROOT
 
