@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from cli.arguments import iso_date
+from cli.common import iso_date
 from engine import export, store
 from engine.clv import (DAYS_PER_UNIT, ClvResult, ClvSettings, ClvUnavailable, fit_and_predict,
                         load_inputs, rounded_for_export)

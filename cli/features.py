@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from cli.arguments import iso_date
+from cli.common import iso_date
 from engine.errors import InputRejected
 from engine.features import parquet_source
 from engine.spark_features import ENGINES, spark_features_frame, spark_session

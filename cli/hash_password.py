@@ -7,7 +7,7 @@ import json
 import re
 import sys
 
-from cli.main import EXIT_OK, EXIT_REJECTED
+from cli.common import EXIT_OK, EXIT_REJECTED
 from engine.access import ROLES, hash_password
 
 

@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from engine import audit
 from engine.errors import InputRejected
 from engine.ingest.columns import TABLES

@@ -1,11 +1,11 @@
-"""The command line (DESIGN §5): parser, dispatch and exit codes in one place.
+"""The command line (DESIGN §5): the parser, the dispatch, and the errors mapped to exit codes.
 
 Each subcommand is a module of this package with `add_arguments(parser)` and
 `run(args)`. Only the module of the subcommand named on the command line is
 imported, so `--help` and a light subcommand do not load scikit-learn, SciPy
-or plotly. Exit codes: 0 success, 1 input rejected (the engine's
-InputRejected, or a database locked by another process), 2 usage error
-(argparse's own).
+or plotly. Exit codes (cli.common): 0 success, 1 input rejected (the
+engine's InputRejected, or a database locked by another process), 2 usage
+error (argparse's own).
 """
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import importlib
 import sys
 from pathlib import Path
 
+from cli.common import EXIT_OK, EXIT_REJECTED
 from engine.errors import InputRejected
 from engine.store import StoreLocked, default_db_path
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 SUBCOMMANDS = {   # name -> module under cli/, in the order `--help` lists them
     "demo": "demo", "import": "ingest", "clv": "clv", "score": "score", "review": "review",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.arguments import iso_date
+from cli.common import iso_date
 from engine import clv, export, plan, scoring, store
 from engine.errors import InputRejected
 from engine.features import customer_features, latest_event_date, optional_columns_present

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import cli.main as cli
+from cli.common import EXIT_OK, EXIT_USAGE
 from engine import demo, store
 
 END = date(2026, 6, 30)
@@ -265,7 +266,7 @@ def test_bad_sizes_are_refused():
         demo.write_demo(con, customers=0)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["demo", "--db", "unused.duckdb", "--months", "0"])
-    assert exit_.value.code == cli.EXIT_USAGE
+    assert exit_.value.code == EXIT_USAGE
 
 
 def test_command_line_prints_a_summary(tmp_path, capsys):
@@ -273,7 +274,7 @@ def test_command_line_prints_a_summary(tmp_path, capsys):
     code = cli.main(["demo", "--db", str(path), "--customers", "80", "--months", "12",
                      "--seed", "5", "--txns-per-customer", "10"])
     out = capsys.readouterr().out
-    assert code == cli.EXIT_OK
+    assert code == EXIT_OK
     assert "80 customers" in out and "transactions" in out and "follow-ups" in out
     with store.connect(path) as con:
         assert 80 * 10 * 0.7 < store.table_counts(con)["transactions"] < 80 * 10 * 1.3

@@ -1,9 +1,11 @@
-"""Argument types shared by several subcommands; a bad value is a usage error (exit 2)."""
+"""What the subcommands share: the exit codes and argument types (a bad value is a usage error)."""
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import re
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2   # DESIGN §5: done, input rejected, usage error
 
 
 def iso_date(text: str) -> dt.date:
