@@ -9,8 +9,9 @@ from pathlib import Path
 
 from engine import i18n, store
 from engine.errors import InputRejected
-from engine.review import (month_end, month_key, monthly_review, parse_month, review_json,
-                           review_workbook, shift_month, summary_lines)
+from engine.months import month_end, month_key, parse_month, shift_month
+from engine.review import monthly_review, review_json
+from report.review import review_workbook, summary_lines
 
 
 def _month_argument(text: str) -> date:

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cli.main as cli
-from engine import audit, ingest, plan, scoring, store
+from engine import audit, ingest, plan, presets, scoring, store
 from tests.conftest import APP
 from tests.test_access import PASSWORDS, login
 
@@ -93,8 +93,8 @@ def test_settings_and_follow_ups_are_recorded_with_their_actor(tmp_path):
     db = tmp_path / "s.duckdb"
     ingest.import_file(db, CUSTOMERS, "customers", name="c.csv")    # today's callers: "local"
     with store.write(db) as con:
-        scoring.save_preset(con, "=1+2", scoring.DEFAULT_WEIGHTS, (80, 60), actor="ada")
-        scoring.delete_preset(con, "=1+2", actor="ada")
+        presets.save_preset(con, "=1+2", scoring.DEFAULT_WEIGHTS, (80, 60), actor="ada")
+        presets.delete_preset(con, "=1+2", actor="ada")
     plan.save_playbook(db, plan.playbook_records(plan.DEFAULT_PLAYBOOK), actor="ada")
     fid = plan.log_followup(db, customer_id="A1", action="care", channel="phone", need=None,
                             result=None, next_contact_date=None, status="in_progress",

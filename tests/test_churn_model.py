@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.months import month_ends
 from engine import churn_model as cm
-from engine import demo, risk, store
+from engine import demo, store
 from engine.features.customer import customer_features
 
 M = date(2024, 3, 31)   # the snapshot of the hand-made base
@@ -117,7 +118,7 @@ def test_empty_database_has_no_history(tmp_path):
 
 
 def test_split_is_out_of_time_with_an_embargo():
-    ends = risk.month_ends(date(2024, 1, 1), date(2025, 3, 31))[:12]     # Jan..Dec 2024
+    ends = month_ends(date(2024, 1, 1), date(2025, 3, 31))[:12]     # Jan..Dec 2024
     train, test, embargo = cm.split_snapshots(ends)
     assert test == [date(2024, 10, 31), date(2024, 11, 30), date(2024, 12, 31)]
     assert embargo and train[-1] == date(2024, 7, 31)                 # 07-31 + 90 <= 10-31

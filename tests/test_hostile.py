@@ -15,6 +15,7 @@ import pytest
 
 from engine import ingest, store
 from engine.export import to_csv_bytes, to_excel_bytes
+from report import review as review_report
 from report.html import review_html
 from tests.conftest import ROOT, open_page
 from report import charts
@@ -153,7 +154,7 @@ def test_review_report_escapes_and_workbook_cannot_run_formulas(hostile_db):
     page = review_html(monthly, "en")
     assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    book = openpyxl.load_workbook(io.BytesIO(review.review_workbook(monthly, "en")))
+    book = openpyxl.load_workbook(io.BytesIO(review_report.review_workbook(monthly, "en")))
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
              if isinstance(c.value, str)]
     assert not [c.value for c in cells if c.data_type == "f"]

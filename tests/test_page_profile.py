@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine.months import last_month_ends
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
@@ -24,7 +25,7 @@ def expected(db, customer=None, *, history=False):
         customer = customer or table["customer_id"].iloc[0]
         events = profile.customer_events(con, customer, as_of=as_of)
         snapshots = [(day, *profile.month_end_sub_scores(con, as_of=day))
-                     for day in profile.history_dates(as_of)] if history else []
+                     for day in last_month_ends(as_of)] if history else []
     row = table.set_index("customer_id").loc[customer]
     return customer, row, events, profile.tier_history(snapshots, customer)
 

@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from engine.months import month_key
 from engine import review, store
+from report import review as review_report
 from tests.conftest import open_page
 
 
@@ -35,8 +37,8 @@ def test_month_picker_offers_complete_months_newest_first(app_db, expected):
     assert not at.exception
     assert at.title[0].value == "Monthly review"
     picker = at.selectbox(key="review.month")
-    assert picker.options == [review.month_key(m) for m in months]
-    assert picker.value == review.month_key(months[0])
+    assert picker.options == [month_key(m) for m in months]
+    assert picker.value == month_key(months[0])
 
 
 def test_rate_cards_show_rates_with_counts(app_db, expected):
@@ -66,7 +68,7 @@ def test_summary_charts_and_downloads(app_db, expected):
     figures = reviews[months[0]]
     at = open_page("review", "en")
     summary = next(m.value for m in at.markdown if m.value.startswith("- "))
-    assert summary.splitlines() == [f"- {line}" for line in review.summary_lines(figures, "en")]
+    assert summary.splitlines() == [f"- {line}" for line in review_report.summary_lines(figures, "en")]
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     kinds = [[trace["type"] for trace in chart["data"]] for chart in charts]
     assert kinds[0] == ["bar", "bar", "bar"]                     # tier mix, stacked
@@ -87,13 +89,13 @@ def test_switching_months_shows_that_months_figures(app_db, expected):
     reviews, months = expected
     previous = reviews[months[1]]
     at = open_page("review", "en")
-    at.selectbox(key="review.month").select(review.month_key(months[1])).run()
+    at.selectbox(key="review.month").select(month_key(months[1])).run()
     assert not at.exception
     cards = {m.label: (m.value, m.proto.delta) for m in at.metric}
     wake = previous.wake_up
     assert cards["Wake-up rate"] == (rate_text(wake),
                                      f"{wake['woken']:,} of {wake['eligible']:,}")
-    assert at.subheader[0].value == f"What changed in {review.month_key(months[1])}"
+    assert at.subheader[0].value == f"What changed in {month_key(months[1])}"
 
 
 def test_chinese_labels(app_db, expected):
@@ -104,6 +106,6 @@ def test_chinese_labels(app_db, expected):
     labels = {m.label for m in at.metric}
     assert {"沉睡唤醒率", "流失挽回率", "客户留存率", "投诉数"} <= labels
     summary = next(m.value for m in at.markdown if m.value.startswith("- "))
-    assert summary.splitlines()[0] == "- " + review.summary_lines(reviews[months[0]], "zh")[0]
+    assert summary.splitlines()[0] == "- " + review_report.summary_lines(reviews[months[0]], "zh")[0]
     assert [button.proto.label for button in at.get("download_button")] == [
         "下载 HTML 报告", "下载 Excel 工作簿"]

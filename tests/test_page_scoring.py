@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import ui.data
-from engine import scoring, store
+from engine import presets, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
 
@@ -221,7 +221,7 @@ def test_save_compare_and_load_a_preset(work_db):
     at.button(key="scoring.save").click().run()
     assert not at.exception
     with store.connect(work_db) as con:
-        saved = scoring.load_presets(con)
+        saved = presets.load_presets(con)
     assert saved["Growth"]["weights"] == {"consumption": 70, "interaction": 15, "stability": 10,
                                           "referral": 5}
     # the saved preset, as a manager finds it on the next visit
@@ -360,9 +360,9 @@ def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monk
     with store.connect(app_db) as con:
         as_of = store.date_range(con)[1]
     # T and each month end of the profile's tier history (T is one), each once
-    from engine.profile import history_dates
+    from engine.months import last_month_ends
     assert fits.count(as_of) == 1, "the CLV models are fitted once per file, version and date"
-    assert sorted(fits) == sorted({as_of, *history_dates(as_of)})
+    assert sorted(fits) == sorted({as_of, *last_month_ends(as_of)})
     assert queries == [as_of], "the toggle and the sliders never run the feature query again"
 
 
@@ -373,7 +373,7 @@ def test_a_preset_keeps_the_clv_toggle(work_db):
     at.button(key="scoring.save").click().run()
     assert not at.exception
     with store.connect(work_db) as con:
-        assert scoring.load_presets(con)["With CLV"]["clv"] is True
+        assert presets.load_presets(con)["With CLV"]["clv"] is True
 
     at = open_page("scoring", "en")                 # a new visit starts without CLV
     assert at.toggle(key="scoring.clv").value is False

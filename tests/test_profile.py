@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.months import last_month_ends
 from engine import profile, scoring, store
 from engine.features import customer_features
 
@@ -62,12 +63,12 @@ def test_customer_events_up_to_t(con):
     assert len(profile.customer_events(con, "nobody", as_of=T)["interactions"]) == 0
 
 
-def test_history_dates():
-    assert profile.history_dates(T)[0] == date(2023, 6, 30)
-    assert profile.history_dates(T)[-1] == date(2024, 5, 31)
-    assert len(profile.history_dates(T)) == 12
-    assert profile.history_dates(date(2024, 6, 30))[-1] == date(2024, 6, 30)  # T a month end
-    assert profile.history_dates(date(2024, 3, 1), months=3) == [
+def test_the_last_month_ends_up_to_t():
+    assert last_month_ends(T)[0] == date(2023, 6, 30)
+    assert last_month_ends(T)[-1] == date(2024, 5, 31)
+    assert len(last_month_ends(T)) == 12
+    assert last_month_ends(date(2024, 6, 30))[-1] == date(2024, 6, 30)  # T a month end
+    assert last_month_ends(date(2024, 3, 1), 3) == [
         date(2023, 12, 31), date(2024, 1, 31), date(2024, 2, 29)]
 
 

@@ -73,8 +73,10 @@ import pandas as pd
 import pytest
 
 import cli.main as cli
+from engine.months import month_end, parse_month, shift_month
 from engine import profile, review, scoring, store
 from engine.features import month_activity
+from report import review as review_report
 
 WEIGHTS = {"consumption": 100, "interaction": 0, "stability": 0, "referral": 0}
 E1, E2 = date(2024, 5, 31), date(2024, 6, 30)
@@ -150,12 +152,12 @@ def tiers(snapshot) -> dict[str, str]:
 # --- months -----------------------------------------------------------------------------
 
 def test_months():
-    assert review.parse_month("2024-6") == JUNE
-    assert review.month_end(date(2024, 2, 10)) == date(2024, 2, 29)
-    assert review.shift_month(date(2024, 1, 31), -1) == date(2023, 12, 1)
+    assert parse_month("2024-6") == JUNE
+    assert month_end(date(2024, 2, 10)) == date(2024, 2, 29)
+    assert shift_month(date(2024, 1, 31), -1) == date(2023, 12, 1)
     assert review.review_months("2024-06", 3) == [date(2024, 4, 1), MAY, JUNE]
     with pytest.raises(ValueError, match="YYYY-MM"):
-        review.parse_month("2024-13")
+        parse_month("2024-13")
 
 
 def test_reviewable_months_are_complete_and_have_a_month_before():
@@ -335,7 +337,7 @@ def test_complaints_satisfaction_and_revenue_by_tier(june):
 def test_pieces_cached_separately_give_the_same_review(con, june):
     """The dashboard builds the review from per-month pieces; the result is the same."""
     months = review.review_months(JUNE)
-    snaps = {m: review.month_end_snapshot(con, month_end=review.month_end(m), weights=WEIGHTS)
+    snaps = {m: review.month_end_snapshot(con, month_end=month_end(m), weights=WEIGHTS)
              for m in months}
     acts = {m: review.month_activity_for(con, month=m) for m in months}
     again = review.build_review(
@@ -355,12 +357,12 @@ def test_pieces_cached_separately_give_the_same_review(con, june):
 
 
 def test_summary_in_both_languages(june):
-    english = review.summary_lines(june, "en")
+    english = review_report.summary_lines(june, "en")
     assert "Wake-up: 3 of 4 dormant customers came back (75.0%)." in english
     assert any("2 of 5 high-risk customers bought again (40.0%); 50.0% with a follow-up"
                in line for line in english)
     assert "Retention: 80.0% (4 of 5 recent buyers bought again within 90 days)." in english
-    chinese = review.summary_lines(june, "zh")
+    chinese = review_report.summary_lines(june, "zh")
     assert "沉睡唤醒：4 位沉睡客户中 3 位重新活跃（75.0%）。" in chinese
     assert any("未注明" in line or "delivery" in line for line in chinese)
 
@@ -402,7 +404,7 @@ def test_rates_are_null_where_nobody_is_eligible(con):
 def test_workbook_has_one_sheet_per_table(june):
     from openpyxl import load_workbook
     import io
-    book = load_workbook(io.BytesIO(review.review_workbook(june, "en")))
+    book = load_workbook(io.BytesIO(review_report.review_workbook(june, "en")))
     assert book.sheetnames == ["Summary", "Rates", "Tier mix", "Tier shifts", "Complaints",
                                "Satisfaction", "Revenue by tier"]
     rates = list(book["Rates"].values)
@@ -411,7 +413,7 @@ def test_workbook_has_one_sheet_per_table(june):
     shifts = list(book["Tier shifts"].values)
     assert shifts[0] == ("2024-05 → 2024-06", "High value", "Potential", "Ordinary")
     assert shifts[4] == ("New customers", 0, 1, 0)
-    zh = load_workbook(io.BytesIO(review.review_workbook(june, "zh")))
+    zh = load_workbook(io.BytesIO(review_report.review_workbook(june, "zh")))
     assert zh.sheetnames[0] == "摘要"
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.months import month_ends
 from engine import risk
 
 T = date(2024, 6, 30)
@@ -270,9 +271,9 @@ def test_counts_value_at_risk_and_crosstab():
 
 
 def test_month_ends():
-    assert risk.month_ends(date(2024, 1, 31), date(2024, 4, 29)) == [
+    assert month_ends(date(2024, 1, 31), date(2024, 4, 29)) == [
         date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
-    assert risk.month_ends(date(2024, 12, 1), date(2025, 1, 31)) == [
+    assert month_ends(date(2024, 12, 1), date(2025, 1, 31)) == [
         date(2024, 12, 31), date(2025, 1, 31)]
 
 

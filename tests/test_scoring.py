@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from engine import scoring, store
-from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, SUB_METRICS, load_presets,
-                            pareto, percentile_score, pyramid, rfm, save_preset,
-                            score_customers, scoring_plan)
+from engine.presets import PRESET_KIND, load_presets, save_preset
+from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, SUB_METRICS, pareto,
+                            percentile_score, pyramid, rfm, score_customers, scoring_plan)
 
 NAN = np.nan
 
@@ -324,7 +324,7 @@ def test_preset_keeps_whether_clv_joins_the_score(tmp_path):
         save_preset(con, "without", DEFAULT_WEIGHTS, DEFAULT_THRESHOLDS)
         # a preset saved before the flag existed: no "clv" in its JSON
         con.execute("INSERT INTO settings (kind, name, value, saved_at) VALUES (?, ?, ?, now())",
-                    [scoring.PRESET_KIND, "older", '{"weights": {"consumption": 70, '
+                    [PRESET_KIND, "older", '{"weights": {"consumption": 70, '
                      '"interaction": 10, "stability": 10, "referral": 10}, "thresholds": [80, 60]}'])
     with store.connect(db) as con:
         presets = load_presets(con)

@@ -19,6 +19,7 @@ from engine import (audit, backup, churn_model, demo, export, i18n, ingest, prof
                     store)
 from engine import clv as clv_engine
 from engine import plan as plan_engine
+from engine import presets as preset_store
 from engine import review as review_engine
 from engine import risk as risk_engine
 from engine import segments as segment_engine
@@ -27,6 +28,8 @@ from engine.features import (activity, customer_features, month_activity,
 from engine.features import event_history as read_event_history
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
+from engine.months import last_month_ends, month_end, month_key, parse_month
+from report import review as review_report
 from ui import auth
 
 
@@ -248,20 +251,20 @@ def presets(db: str, version: int) -> dict:
     if is_feature_table(db):
         return {}
     with store.connect(db) as con:
-        return scoring.load_presets(con)
+        return preset_store.load_presets(con)
 
 
 def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
     """Save a named preset (a write: bumps the data version; auth.Forbidden for a non-admin)."""
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
+        preset_store.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.delete_preset(con, name, actor=actor)
+        preset_store.delete_preset(con, name, actor=actor)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -390,7 +393,7 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
                  thresholds: tuple, clv: bool = False):
     """The customer's score and tier at the last 12 month ends, with today's settings."""
     snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
-                 for day in profile.history_dates(as_of)]
+                 for day in last_month_ends(as_of)]
     return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
                                 thresholds=thresholds)
 
@@ -523,7 +526,7 @@ def customer_segments(db: str, version: int, as_of: date, lang: str,
 def review_months(db: str, version: int, as_of: date) -> list[str]:
     """Months the Review page offers, newest first: complete by T, with a month before them."""
     first = source_summary(db, version)["first"]
-    return [review_engine.month_key(m) for m in review_engine.reviewable_months(first, as_of)]
+    return [month_key(m) for m in review_engine.reviewable_months(first, as_of)]
 
 
 @st.cache_data(show_spinner=False, max_entries=30)
@@ -531,7 +534,7 @@ def review_snapshot(db: str, version: int, month: str, settings: tuple):
     """Score, tier, demand tag and risk of every customer known at the end of `month`
     (with `settings`' clv, the CLV models fitted as of that day join the score)."""
     weights, thresholds, clv = settings
-    day = review_engine.month_end(review_engine.parse_month(month))
+    day = month_end(parse_month(month))
     lifetime = clv_for_scoring(db, version, day) if clv else None
     history = event_history(db, version)
     with store.connect(db) as con:
@@ -550,7 +553,7 @@ def review_activity(db: str, version: int, month: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_summary(db: str, version: int, month: str, settings: tuple):
     """Tier mix at the end of `month` and revenue during it by tier (small: kept long)."""
-    return review_engine.month_summary(review_engine.parse_month(month),
+    return review_engine.month_summary(parse_month(month),
                                        review_snapshot(db, version, month, settings),
                                        review_activity(db, version, month))
 
@@ -558,7 +561,7 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_events(db: str, version: int, month: str) -> dict:
     """Complaints by topic and interactions with their ratings during `month` (small)."""
-    first = review_engine.parse_month(month)
+    first = parse_month(month)
     with store.connect(db) as con:
         return {"complaints": month_activity.complaints_by_topic(con, first_month=first,
                                                                  last_month=first),
@@ -576,7 +579,7 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     inside the cached call, so a cache hit shows nothing.
     """
     months = review_engine.review_months(month)
-    keys = [review_engine.month_key(m) for m in months]
+    keys = [month_key(m) for m in months]
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
         summaries = []
@@ -609,12 +612,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def review_workbook(review, lang: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
-    return review_engine.review_workbook(review, lang)
+    return review_report.review_workbook(review, lang)
 
 
 def review_summary(review, lang: str) -> list[str]:
-    """The month's notable changes in words (engine.review.summary_lines)."""
-    return review_engine.summary_lines(review, lang)
+    """The month's notable changes in words (report.review.summary_lines)."""
+    return review_report.summary_lines(review, lang)
 
 # --- import (the Data page) ---------------------------------------------------------------
 # An upload is keyed on its file_id (a new one for every upload) and handed over as
