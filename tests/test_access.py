@@ -19,42 +19,7 @@ from streamlit.testing.v1 import AppTest
 import cli.main as cli
 from engine import access, audit, plan, store
 from tests.conftest import APP, ROOT
-
-PASSWORDS = {"ada": "ada-secret", "max": "max-secret", "rita": "rita-secret"}
-HASHES = {name: access.hash_password(pw) for name, pw in PASSWORDS.items()}
-
-
-def owners(db) -> tuple[str, str]:
-    """The two owners with the most customers: the rep's, and someone else's."""
-    with store.connect(db) as con:
-        rows = con.execute("SELECT owner FROM customers WHERE owner IS NOT NULL "
-                           "GROUP BY owner ORDER BY count(*) DESC, owner LIMIT 2").fetchall()
-    return rows[0][0], rows[1][0]
-
-
-def users(db) -> dict:
-    mine, _ = owners(db)
-    return {"ada": {"password_hash": HASHES["ada"], "role": "admin"},
-            "max": {"password_hash": HASHES["max"], "role": "manager"},
-            "rita": {"password_hash": HASHES["rita"], "role": "rep", "owner": mine}}
-
-
-def login(db, name: str, password: str, *, lang: str = "en", page: str | None = None,
-          query: dict | None = None) -> AppTest:
-    """Open the app with users configured, log in through the form, then go to views/<page>.py."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.secrets["users"] = users(db)
-    at.session_state["lang"] = lang
-    at.run()
-    at.text_input[0].input(name)
-    at.text_input[1].input(password)
-    at.button[0].click().run()
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if page is not None:
-        at.switch_page(f"views/{page}.py").run()
-    return at
-
+from tests.helpers import HASHES, PASSWORDS, login, owners
 
 def sidebar_text(at) -> str:
     return " ".join(c.value for c in at.sidebar.caption)

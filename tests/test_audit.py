@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import cli.main as cli
 from engine import audit, ingest, plan, presets, scoring, store
 from tests.conftest import APP
-from tests.test_access import PASSWORDS, login
+from tests.helpers import PASSWORDS, login
 
 CUSTOMERS = b"customer_id,name,owner\nA1,Alpha,Li\nA2,Beta,Li\n"
 BAD = b"customer_id,name\n,no id\n"

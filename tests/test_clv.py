@@ -21,6 +21,7 @@ from engine import clv, store
 from cli.main import main
 from engine.features import clv_inputs
 from tests.conftest import ROOT
+from tests.helpers import heavy_spend_copy
 
 DATA = ROOT / "tests" / "data"
 CAL_END, HOLDOUT_END = date(1997, 9, 30), date(1998, 6, 30)
@@ -477,16 +478,6 @@ def test_demo_data_give_full_figures_with_and_without_a_holdout(demo_db, calibra
     if calibration_end is not None:
         assert result.holdout["actual"] > 0
         assert 0.5 < result.holdout["predicted"] / result.holdout["actual"] < 2
-
-
-def heavy_spend_copy(demo_db, path):
-    """The demo with each customer's amounts scaled by 10^k, k spread evenly over 0..5."""
-    import shutil
-    shutil.copy(demo_db, path)
-    with store.write(path) as con:
-        con.execute("UPDATE transactions SET amount = amount * "
-                    "power(10, (CAST(substr(customer_id, 2) AS INTEGER) * 37 % 1000) / 200.0)")
-    return path
 
 
 def test_cli_on_spend_without_a_finite_mean_writes_purchases_and_says_why(

@@ -33,8 +33,8 @@ from streamlit.testing.v1.util import patch_config_options
 
 from engine import store
 from tests.conftest import DEMO_SIZE, ROOT, open_page
-from tests.test_page_data import upload
-from tests.test_page_plan import fill_and_save
+from tests.helpers import upload
+from tests.helpers import fill_and_save
 
 PAGE_ROWS, CLI_ROWS = 30_000, 60_000
 BROWSED = ("overview", "customers", "rfm", "risk", "review", "data")

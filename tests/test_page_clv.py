@@ -1,17 +1,16 @@
 """The Lifetime value page shows the engine's figures, in the reader's language, and says why
 when the data do not support them."""
-import base64
 import json
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from engine import clv, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
-from tests.test_clv import heavy_spend_copy
+from tests.helpers import plotly_list as values
+from tests.helpers import heavy_spend_copy
 from ui import data
 from ui.format import money
 
@@ -36,13 +35,6 @@ def engine_lenses(db) -> pd.DataFrame:
                            "pyramid": levels["pyramid"], "revenue_12m": levels["revenue_12m"],
                            "revenue_rank": levels["revenue_rank"]})
     return clv.with_lenses(engine_result(db).customers, lenses), len(features)
-
-
-def values(array) -> list:
-    """A plotly trace array as a list, whether plain or typed (dtype + base64 bdata)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
 
 
 def chart(at, trace_name):

@@ -8,6 +8,7 @@ import pytest
 
 from engine import ingest, store
 from tests.conftest import ROOT, open_page
+from tests.helpers import upload
 from ui.import_view import IGNORE
 
 SAMPLES = ROOT / "data" / "samples"
@@ -39,13 +40,6 @@ def sidebar_rows(lang="en"):
     """The sidebar's row counts, as a new visit to the app shows them."""
     at = open_page(None, lang)
     return next(c.value for c in at.sidebar.caption if LABELS[lang]["rows"] in c.value)
-
-
-def upload(at, table, name, content, mime="text/csv"):
-    at.segmented_control(key="data_page.table").set_value(table).run()
-    at.file_uploader[0].upload(name, content, mime).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def edit_mapping(at, header, column):

@@ -19,15 +19,7 @@ from engine import i18n, plan, scoring, store
 from engine.features import customer_features, optional_columns_present
 from engine.features.followup_state import followup_state
 from tests.conftest import open_page
-
-WORDS = {"en": {"title": "Maintenance plan", "tasks": "Tasks", "overdue": "Overdue",
-                "today": "Due on the as-of date", "shown": "Shown", "save": "Save follow-up",
-                "result": "Result", "need": "Customer need", "status": "Status",
-                "change": "Change status", "state": "Overdue"},
-         "zh": {"title": "维护计划", "tasks": "任务总数", "overdue": "已逾期", "today": "基准日到期",
-                "shown": "当前显示", "save": "保存跟进记录", "result": "跟进结果",
-                "need": "客户需求", "status": "跟进状态", "change": "修改状态", "state": "已逾期"}}
-
+from tests.helpers import WORDS, fill_and_save, labelled
 
 def engine_tasks(db):
     with store.connect(db) as con:
@@ -48,10 +40,6 @@ def task_table(at) -> pd.DataFrame:
 
 def cards(at) -> dict:
     return {m.label: m.value for m in at.metric}
-
-
-def labelled(at, kind, label):
-    return next(w for w in getattr(at, kind) if w.label == label)
 
 
 # --- the task list ---------------------------------------------------------------------
@@ -159,17 +147,6 @@ def test_an_invalid_playbook_is_refused_in_the_users_language(work_db, lang, mes
 
 
 # --- logging follow-ups ----------------------------------------------------------------
-
-def fill_and_save(at, lang, *, result, status=None):
-    w = WORDS[lang]
-    labelled(at, "text_input", w["result"]).input(result)
-    labelled(at, "text_input", w["need"]).input("wants a discount")
-    if status:
-        labelled(at, "selectbox", w["status"]).set_value(status)
-    labelled(at, "button", w["save"]).click().run()
-    assert not at.exception, at.exception
-    return at
-
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_logging_a_followup_advances_the_task(work_db, lang):

@@ -1,8 +1,6 @@
 """The Profile page: one customer's record, score explained, tier history and events."""
-import base64
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,6 +9,7 @@ from engine.months import last_month_ends
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
+from tests.helpers import plotly_array as values
 from report import charts
 
 
@@ -38,12 +37,6 @@ def open_profile(customer: str, lang: str = "en") -> AppTest:
     at.query_params["customer"] = customer
     at.switch_page("views/profile.py")
     return at.run()
-
-
-def values(array):
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
 
 
 def test_purchase_timeline_draws_refunds_below_zero_however_written():

@@ -1,14 +1,13 @@
 """The Review page shows the engine's monthly figures, in the reader's language."""
-import base64
 import json
 
-import numpy as np
 import pytest
 
 from engine.months import month_key
 from engine import review, store
 from report import review as review_report
 from tests.conftest import open_page
+from tests.helpers import plotly_list as values
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +17,6 @@ def expected(demo_db):
         first, last = store.date_range(con)
         months = review.reviewable_months(first, last)
         return {m: review.monthly_review(con, month=m) for m in months[:2]}, months
-
-
-def values(array):
-    """A plotly trace array as a list, whether plain or typed (dtype + base64 bdata)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
 
 
 def rate_text(figure):

@@ -2,16 +2,15 @@
 
 The first test covers engine.scoring.rfm_grid on hand-made data.
 """
-import base64
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from engine import i18n, scoring, store
 from engine.features import customer_features
 from tests.conftest import open_page
+from tests.helpers import plotly_array as values
 from ui.format import money
 
 
@@ -31,15 +30,6 @@ def engine_rfm(db):
     with store.connect(db) as con:
         features = customer_features(con, as_of=store.date_range(con)[1])
     return features, scoring.rfm(features)
-
-
-def values(array) -> np.ndarray:
-    """A plotly JSON array: nested lists, or a typed array {"dtype", "bdata", "shape"}."""
-    if isinstance(array, dict):
-        flat = np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-        shape = array.get("shape")
-        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
-    return np.asarray(array)
 
 
 def test_heatmaps_show_the_grid(app_db):

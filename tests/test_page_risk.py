@@ -4,7 +4,6 @@ Expected figures come from the engine on the same demo database as of its
 last event date, so every number the page shows is checked against
 engine.risk / engine.churn_model, in both languages.
 """
-import base64
 import csv
 import io
 import json
@@ -17,6 +16,7 @@ import ui.data
 from engine import demo, i18n, risk, store
 from engine.features import customer_features
 from tests.conftest import open_page
+from tests.helpers import plotly_array as values
 from ui import format
 
 WORDS = {"en": {"title": "Churn risk", "high": "High risk", "dormant": "Dormant",
@@ -34,13 +34,6 @@ def engine_view(db):
         trend = risk.flagged_by_month(con, as_of=as_of)
     assessed = risk.assess(features, as_of=as_of)
     return as_of, features, assessed, trend
-
-
-def values(array) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
 
 
 def charts(at):

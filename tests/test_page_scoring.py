@@ -4,7 +4,6 @@ The first tests cover the small engine summaries the page draws
 (engine.scoring: rebalance_weights, category_mix, score_histogram,
 tier_moves) on hand-made data; the rest run the page.
 """
-import base64
 import json
 
 import numpy as np
@@ -15,6 +14,7 @@ import ui.data
 from engine import presets, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
+from tests.helpers import plotly_array as chart_values
 
 # --- engine summaries ----------------------------------------------------------------
 
@@ -113,13 +113,6 @@ def engine_scores(db, weights=scoring.DEFAULT_WEIGHTS, thresholds=scoring.DEFAUL
         available = optional_columns_present(con, as_of=as_of)
     return features, scoring.score_customers(features, weights=weights, thresholds=thresholds,
                                              available=available)
-
-
-def chart_values(array) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array {"dtype", "bdata"} (base64)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
 
 
 def tier_cards(at):

@@ -1,12 +1,11 @@
 """The Segments page shows the engine's segments, names and counts, in the reader's language."""
-import base64
 import json
 
-import numpy as np
 
 from engine import scoring, segments, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
+from tests.helpers import plotly_list as values
 
 
 def expected(db, k=None, columns=segments.DEFAULT_FEATURES):
@@ -32,13 +31,6 @@ def labels(profile, lang):
 
 def chart(at, i):
     return json.loads(at.get("plotly_chart")[i].proto.spec)
-
-
-def values(array) -> list:
-    """A Plotly array as a list: plain JSON, or typed ({"dtype", "bdata"} in base64)."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
 
 
 def test_automatic_segments_as_the_engine_finds_them(app_db):
