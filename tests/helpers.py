@@ -28,7 +28,7 @@ def plotly_list(array) -> list:
     return plotly_array(array).tolist() if isinstance(array, dict) else list(array)
 
 
-# --- logins (tests/test_access.py's users) --------------------------------------------------
+# --- logins (tests/pages/test_access.py's users) --------------------------------------------------
 
 PASSWORDS = {"ada": "ada-secret", "max": "max-secret", "rita": "rita-secret"}
 HASHES = {name: access.hash_password(pw) for name, pw in PASSWORDS.items()}

@@ -135,3 +135,20 @@ def test_pages_import_neither_duckdb_nor_sklearn():
     for path in [*(ROOT / "views").glob("*.py"), ROOT / "app.py"]:
         bad = {"duckdb", "sklearn"} & set(external_imports(path))
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/conftest.py, tests/helpers.py or tests/browser/chromium.py."""
+    wrong = []
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            wrong += [f"{path.relative_to(ROOT)} imports {n}" for n in names
+                      if n.split(".")[-1].startswith("test_")]
+    assert not wrong, "\n".join(wrong)

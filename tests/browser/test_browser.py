@@ -1,11 +1,11 @@
-"""Main flows in real headless Chromium (see tests/browser.py for the set-up)."""
+"""Main flows in real headless Chromium (see tests/browser/chromium.py for the set-up)."""
 from __future__ import annotations
 
 import pytest
 
 from contextlib import ExitStack
 
-from tests.browser import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium, serving,
+from tests.browser.chromium import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium, serving,
                            wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -242,7 +242,7 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(own_serv
     """A real upload (the page's <input type=file>) into a server with its own database."""
     import re
 
-    from tests.browser import ROOT
+    from tests.browser.chromium import ROOT
     page, url = own_server(work_db)
     page.goto(url)
     wait_idle(page)

@@ -2,12 +2,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from engine import ingest, store
 from cli.main import main
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TXNS = "下单日期,会员,实付\n2024-01-15,C1,5\n2024-01-16,C2,6\n"
 
 

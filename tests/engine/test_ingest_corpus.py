@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from engine import ingest, store
+from tests.conftest import ROOT
 
-CORPUS = Path(__file__).resolve().parent / "corpus" / "ingest"
+CORPUS = ROOT / "tests" / "corpus" / "ingest"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
 TODAY = "2026-06-30"
 

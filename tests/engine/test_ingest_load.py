@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from engine import ingest, store
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 TODAY = date(2026, 6, 30)
 CUSTOMERS = "客户编号,客户名称,地区,负责人\nC1,张三,华东,王芳\nC2,李四,华南,王芳\nC3,王五,华北,刘洋\n"

@@ -176,7 +176,7 @@ def test_no_script_runs_in_a_real_browser(hostile_db):
     profile's header and the review's complaint chart show it (tables draw on a canvas)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving, wait_idle
+    from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving, wait_idle
     require_chromium()
     with serving(hostile_db) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
