@@ -10,7 +10,8 @@ import numpy as np
 from cli.common import iso_date
 from engine import export, store
 from engine.clv import (DAYS_PER_UNIT, ClvResult, ClvSettings, ClvUnavailable, fit_and_predict,
-                        load_inputs, rounded_for_export)
+                        load_inputs)
+from engine.clv_page import rounded_for_export
 from engine.errors import InputRejected
 
 

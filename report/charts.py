@@ -318,7 +318,7 @@ def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str
 
 def quantile_boxes(distribution: pd.DataFrame, *, column: str, y_title: str,
                    tickformat: str | None = None, color: str = PALETTE[0]) -> go.Figure:
-    """One box per group from precomputed quantiles (engine.clv.distribution_by).
+    """One box per group from precomputed quantiles (engine.clv_page.distribution_by).
 
     The box spans `column`'s 25th to 75th percentile with the median; the
     whiskers reach the 10th and 90th; the dashed line is the mean. Groups

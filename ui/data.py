@@ -18,6 +18,7 @@ import streamlit as st
 from engine import (audit, backup, churn_model, demo, export, i18n, ingest, profile, scoring,
                     store)
 from engine import clv as clv_engine
+from engine import clv_page
 from engine import plan as plan_engine
 from engine import presets as preset_store
 from engine import review as review_engine
@@ -766,23 +767,23 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
                                             calibration_end=calibration_end)
     except clv_engine.ClvUnavailable as exc:
         return {"result": None, "error": exc}
-    return {"result": result, "error": None, "totals": clv_engine.totals(result),
-            "parameters": clv_engine.parameter_table(result)}
+    return {"result": result, "error": None, "totals": clv_page.totals(result),
+            "parameters": clv_page.parameter_table(result)}
 
 
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
     """(default, earliest, latest) calibration end for the holdout check, or None."""
-    span = clv_engine.calibration_end_range(source_summary(db, version)["first"], as_of)
+    span = clv_page.calibration_end_range(source_summary(db, version)["first"], as_of)
     if span is None:
         return None
-    default = min(max(clv_engine.default_calibration_end(as_of), span[0]), span[1])
+    default = min(max(clv_page.default_calibration_end(as_of), span[0]), span[1])
     return default, *span
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str) -> dict:
     """Every modelled customer with name, lenses in the reader's words, 12-month revenue and
-    its rank (engine.clv.with_lenses); "base" (all customers), "categories" (each lens's
+    its rank (engine.clv_page.with_lenses); "base" (all customers), "categories" (each lens's
     labels in order) and "segment_error" (why there are no segments, or None)."""
     result = clv_fit(db, version, as_of)["result"]
     table = features(db, version, as_of)
@@ -809,7 +810,7 @@ def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str
         lenses["segment"] = found.set_index("customer_id")["segment"].map(words) \
             .reindex(lenses["customer_id"]).to_numpy()
         categories["segment"] = list(words.values())
-    return {"table": clv_engine.with_lenses(result.customers, lenses), "base": len(table),
+    return {"table": clv_page.with_lenses(result.customers, lenses), "base": len(table),
             "categories": categories, "segment_error": segment_error}
 
 
@@ -818,21 +819,21 @@ def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: 
                      lens: str):
     """P(alive) and CLV quantiles, means and totals per group of `lens` (CLV_LENSES)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.distribution_by(view["table"], lens, categories=view["categories"][lens])
+    return clv_page.distribution_by(view["table"], lens, categories=view["categories"][lens])
 
 
 def clv_top(db: str, version: int, as_of: date, settings: tuple, lang: str, n: int):
     """The n customers with the largest 12-month CLV (none in a partial result), with a
     "label" of id and name for charts."""
-    top = clv_engine.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
+    top = clv_page.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
     return top.assign(label=top["customer_id"] + " · " + top["name"].fillna(""))
 
 
 def clv_slipping(db: str, version: int, as_of: date, settings: tuple, lang: str,
                  top_share: float, max_p_alive: float):
-    """Valuable and slipping customers (engine.clv.valuable_and_slipping)."""
+    """Valuable and slipping customers (engine.clv_page.valuable_and_slipping)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.valuable_and_slipping(view["table"], base_size=view["base"],
+    return clv_page.valuable_and_slipping(view["table"], base_size=view["base"],
                                             top_share=top_share, max_p_alive=max_p_alive)
 
 
@@ -843,7 +844,7 @@ def clv_file(db: str, version: int, as_of: date, settings: tuple, lang: str, kin
     slipping ones) as CSV or Excel bytes, headed in the reader's language."""
     table = (clv_customers(db, version, as_of, settings, lang)["table"] if slipping is None
              else clv_slipping(db, version, as_of, settings, lang, *slipping))
-    table = clv_engine.rounded_for_export(table.drop(columns="revenue_rank"))
+    table = clv_page.rounded_for_export(table.drop(columns="revenue_rank"))
     table = table.rename(columns={c: i18n.t(f"clv.col.{c}", lang) for c in table.columns})
     return export.to_csv_bytes(table) if kind == "csv" else export.to_excel_bytes(table)
 

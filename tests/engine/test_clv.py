@@ -17,7 +17,11 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from engine import clv, store
+from engine import clv, clv_synthetic, store
+from engine.clv import prediction
+from engine.clv.bgnbd import _bgnbd_objective
+from engine.clv.gamma_gamma import _gamma_gamma_objective
+from engine.clv.model import PARAMETER_BOUNDS
 from cli.main import main
 from engine.features import clv_inputs
 from tests.conftest import ROOT
@@ -150,8 +154,8 @@ def test_analytic_gradients_match_finite_differences(cdnow):
     x, t_x, T = (inputs[c].to_numpy() for c in ("x", "t_x", "T"))
     z = inputs["mean_repeat_spend"].to_numpy()
     keep = x > 0
-    cases = [(clv._bgnbd_objective(x, t_x, T), np.log([0.3, 5.0, 0.7, 2.0])),
-             (clv._gamma_gamma_objective(x[keep], z[keep]), np.log([5.0, 3.0, 12.0]))]
+    cases = [(_bgnbd_objective(x, t_x, T), np.log([0.3, 5.0, 0.7, 2.0])),
+             (_gamma_gamma_objective(x[keep], z[keep]), np.log([5.0, 3.0, 12.0]))]
     for objective, theta in cases:
         _, gradient = objective(theta)
         for j in range(len(theta)):
@@ -162,7 +166,7 @@ def test_analytic_gradients_match_finite_differences(cdnow):
 
 def test_parameters_are_recovered_from_simulated_customers():
     truth_bg, truth_gg = clv.BgNbd(0.5, 8.0, 0.6, 3.0), clv.GammaGamma(4.0, 5.0, 30.0)
-    summary = clv.simulate_summary(40_000, bgnbd=truth_bg, gamma_gamma=truth_gg,
+    summary = clv_synthetic.simulate_summary(40_000, bgnbd=truth_bg, gamma_gamma=truth_gg,
                                    max_age_days=700, seed=5)
     inputs = clv.model_inputs(summary)
     for fit, truth in ((clv.fit_bgnbd(inputs), truth_bg), (clv.fit_gamma_gamma(inputs), truth_gg)):
@@ -282,7 +286,7 @@ def test_holdout_check_on_cdnow(cdnow_result):
 # ---- honest failure ------------------------------------------------------------------------
 
 def test_too_few_repeat_buyers_give_no_figures():
-    summary = clv.simulate_summary(40, seed=3)
+    summary = clv_synthetic.simulate_summary(40, seed=3)
     with pytest.raises(clv.ClvUnavailable) as caught:
         clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
     assert caught.value.code == "too_few_repeat_buyers"
@@ -311,7 +315,7 @@ def test_a_parameter_at_its_bound_gives_no_figures():
 
 
 def test_spend_without_a_finite_mean_gives_purchases_but_no_spend_or_clv():
-    summary = clv.simulate_summary(5000, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
+    summary = clv_synthetic.simulate_summary(5000, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
     result = clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
     assert result.partial and result.gamma_gamma is None
     assert result.spend_error.code == "spend_mean_not_finite"
@@ -336,8 +340,8 @@ def test_spend_without_a_finite_mean_gives_purchases_but_no_spend_or_clv():
 
 
 def test_spend_predictions_that_are_not_finite_give_a_partial_result(monkeypatch):
-    summary = clv.simulate_summary(3000, seed=4)
-    monkeypatch.setattr(clv, "expected_spend",
+    summary = clv_synthetic.simulate_summary(3000, seed=4)
+    monkeypatch.setattr(prediction, "expected_spend",
                         lambda params, x, z: np.full(len(np.asarray(x)), np.inf))
     result = clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
     assert result.spend_error.code == "not_finite"
@@ -348,7 +352,7 @@ def test_spend_predictions_that_are_not_finite_give_a_partial_result(monkeypatch
 
 def test_purchase_model_failure_still_gives_no_figures_at_all():
     # BG/NBD is the base of every figure: when it fails there is no partial result
-    summary = clv.simulate_summary(40, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
+    summary = clv_synthetic.simulate_summary(40, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
     with pytest.raises(clv.ClvUnavailable) as caught:
         clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1))
     assert caught.value.code == "too_few_repeat_buyers"
@@ -454,7 +458,7 @@ def test_cli_rejects_input_it_cannot_use(cdnow_file, tmp_path, capsys):
 
 
 def test_benchmark_times_each_step(cdnow):
-    timings = clv.benchmark(cdnow, as_of=HOLDOUT_END, calibration_end=CAL_END)
+    timings = clv_synthetic.benchmark(cdnow, as_of=HOLDOUT_END, calibration_end=CAL_END)
     assert timings["customers"] == timings["predicted"] == 2357
     assert timings["repeat_buyers"] == 946 and timings["spend_redrawn"] is False
     assert timings["sql_s"] > 0 and timings["fit_predict_s"] > 0
@@ -470,7 +474,7 @@ def test_demo_data_give_full_figures_with_and_without_a_holdout(demo_db, calibra
         result = clv.compute_clv(con, as_of=as_of, calibration_end=calibration_end)
     assert result.spend_error is None
     assert 1.5 < result.gamma_gamma.params.q < 10
-    low, high = clv.PARAMETER_BOUNDS
+    low, high = PARAMETER_BOUNDS
     for value in (*result.bgnbd.params, *result.gamma_gamma.params):
         assert low * 10 < value < high / 10
     assert result.customers["clv_12m"].notna().all()
@@ -505,7 +509,7 @@ def test_benchmark_redraws_spend_without_a_finite_mean(demo_db, tmp_path):
     db = heavy_spend_copy(demo_db, tmp_path / "heavy.duckdb")
     with store.connect(db) as con:
         as_of = store.date_range(con)[1]
-        timings = clv.benchmark(con, as_of=as_of)
+        timings = clv_synthetic.benchmark(con, as_of=as_of)
     assert timings["spend_redrawn"] is True and timings["predicted"] == timings["customers"]
 
 

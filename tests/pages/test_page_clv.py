@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from engine import clv, scoring, store
+from engine import clv, clv_page, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
 from tests.helpers import plotly_list as values
@@ -34,7 +34,7 @@ def engine_lenses(db) -> pd.DataFrame:
                            "tier": scoring.score_customers(features, available=available)["tier"],
                            "pyramid": levels["pyramid"], "revenue_12m": levels["revenue_12m"],
                            "revenue_rank": levels["revenue_rank"]})
-    return clv.with_lenses(engine_result(db).customers, lenses), len(features)
+    return clv_page.with_lenses(engine_result(db).customers, lenses), len(features)
 
 
 def chart(at, trace_name):
