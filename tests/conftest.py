@@ -11,7 +11,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine import demo, store
+from engine import audit, demo, store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -48,8 +48,12 @@ def version_1_file(path: Path, *, data_version: int, customers) -> Path:
 
 @pytest.fixture
 def app_db(demo_db, monkeypatch) -> Path:
-    """Point the app at the shared demo database."""
+    """Point the app at the shared demo database. Logins and downloads are audited in
+    CRM_DB; those rows are not written here, so the shared demo stays as built."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
+    real = audit.log_event
+    monkeypatch.setattr(audit, "log_event", lambda db, *args, **kwargs: (
+        False if Path(db) == demo_db else real(db, *args, **kwargs)))
     return demo_db
 
 

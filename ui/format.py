@@ -37,9 +37,9 @@ def plain(text: str) -> str:
     """A name or id from the data, shown in Markdown as the characters it holds, on one
     line: every ASCII punctuation mark gets a backslash (no `:red[...]`, no emphasis),
     line breaks become spaces (a heading would otherwise end at the first one and drop
-    what follows), and an invisible word joiner follows each ":", "/", "@" and ".",
-    since Streamlit turns text that reads as a URL, a domain or an e-mail into a link
-    after the escapes have gone."""
+    what follows), and an invisible word joiner follows each ":", "/", "@" and each "."
+    before a letter or digit, since Streamlit turns text that reads as a URL, a domain
+    or an e-mail into a link after the escapes have gone."""
     one_line = _LINE_BREAKS.sub(" ", text)
     escaped = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", one_line)
-    return re.sub(r"([:/@.])", r"\1" + WORD_JOINER, escaped)
+    return re.sub(r"([:/@]|\.(?=[^\W_]))", r"\1" + WORD_JOINER, escaped)
