@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import duckdb
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,9 +75,20 @@ def maybe(draw, mode: str, values):
 
 
 @st.composite
+def weightings(draw):
+    """Weights in steps of 10 that sum to 100 (some may be 0), and thresholds high > potential."""
+    cuts = sorted(draw(st.lists(st.integers(0, 10), min_size=3, max_size=3)))
+    tens = [b - a for a, b in zip([0, *cuts], [*cuts, 10], strict=True)]
+    weights = {d: 10 * t for d, t in zip(scoring.DIMENSIONS, tens, strict=True)}
+    potential = draw(st.integers(1, 90))
+    return weights, (draw(st.integers(potential + 1, 100)), potential)
+
+
+@st.composite
 def bases(draw):
     """(T, tables): a random small base as rows of DESIGN §3's tables."""
-    T = draw(st.sampled_from(AS_OF_DATES))
+    T = draw(st.one_of(st.sampled_from(AS_OF_DATES),
+                       st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 12, 31))))
     n = draw(st.integers(1, 60))
     ids = [f"C{i:03d}" for i in range(n)]
     modes = {c: draw(column_mode()) for c in ("first_contact_date", "contract_end", "referred_by",
@@ -144,20 +156,24 @@ def load(tables: dict) -> duckdb.DuckDBPyConnection:
 
 # --- the engine, as `engine score` and `engine review` run it ------------------------------
 
-def engine_card(con, T: date) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def engine_card(con, T: date, weights, thresholds
+                ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """What `engine score` computes (engine.scorecard.run), and the sub-metric scores."""
     features = customer_features(con, as_of=T)
     available = optional_columns_present(con, as_of=T)
+    left_out = list(scoring.scoring_plan(weights, available).left_out_sub_metrics)
     actions = {"as_of": T, "followup_state": followup_state(con, as_of=T),
                "playbook": plan.load_playbook(con), "lang": "en"}
-    card = scorecard.build_scorecard(features, available=available, actions=actions)
-    subs = scoring.score_customers(features, available=available)
-    left_out = list(scoring.scoring_plan(scoring.DEFAULT_WEIGHTS, available).left_out_sub_metrics)
+    card = scorecard.build_scorecard(features, weights=weights, thresholds=thresholds,
+                                     available=available, actions=actions)
+    subs = scoring.score_customers(features, weights=weights, thresholds=thresholds,
+                                   available=available)
     return card.set_index("customer_id"), subs.set_index("customer_id"), left_out
 
 
-def spec_card(con, T: date) -> dict[str, dict]:
+def spec_card(con, T: date, weights, thresholds) -> dict[str, dict]:
     base = spec_base.read_base(con)
-    values = spec_score.value_scores(base, T)
+    values = spec_score.value_scores(base, T, weights=weights, thresholds=thresholds)
     levels = spec_score.pyramid(base, T)
     grid = spec_score.rfm(base, T)
     out = {}
@@ -256,12 +272,17 @@ def _rate_disagreements(name, got, count, want) -> list[str]:
 
 # --- the tests -----------------------------------------------------------------------
 
-@given(bases())
-def test_scorecard_follows_the_specification(drawn):
+@given(bases(), weightings())
+def test_scorecard_follows_the_specification(drawn, weighting):
     T, tables = drawn
     con = load(tables)
-    card, subs, left_out = engine_card(con, T)
-    expected = spec_card(con, T)
+    try:
+        card, subs, left_out = engine_card(con, T, *weighting)
+    except scoring.NoWeightLeft:        # every weight on dimensions without data
+        with pytest.raises(spec_score.NoWeightLeft):
+            spec_card(con, T, *weighting)
+        return
+    expected = spec_card(con, T, *weighting)
     assert disagreements(card, subs, left_out, expected) == []
 
 

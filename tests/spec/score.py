@@ -34,6 +34,10 @@ SUB_METRICS = {
 }
 
 
+class NoWeightLeft(ValueError):
+    """Every weight sits on dimensions that have no sub-metric left."""
+
+
 # --- who is scored -----------------------------------------------------------------
 
 def known_by(c: Customer) -> bool:
@@ -238,6 +242,8 @@ def value_scores(base: Base, T: date, *, weights=WEIGHTS, thresholds=THRESHOLDS,
     kept = [m for m, (_, _, source) in SUB_METRICS.items() if source is None or present[source]]
     live = {d for m in kept for d in [SUB_METRICS[m][0]]}
     weight_sum = sum(w for d, w in weights.items() if d in live)
+    if weight_sum == 0:
+        raise NoWeightLeft(weights)
     out = {}
     for c in population:
         row = {}
