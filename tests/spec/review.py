@@ -6,7 +6,7 @@ from datetime import date
 from fractions import Fraction
 
 from tests.spec.base import Base, Customer, day, in_window
-from tests.spec.score import scored_customers, value_scores
+from tests.spec.score import NoWeightLeft, scored_customers, value_scores
 from tests.spec.tags import demand_tag, risk
 
 TIERS = ("high", "potential", "ordinary")
@@ -20,11 +20,21 @@ def previous_month(year: int, month: int) -> tuple[int, int]:
     return (year, month - 1) if month > 1 else (year - 1, 12)
 
 
-def snapshot(base: Base, end: date) -> dict[str, dict]:
+def snapshot(base: Base, end: date, **weighting) -> dict[str, dict]:
     """"Snapshots are the metrics above as of each month end, over the
-    customers known by then": customer_id -> tier, demand tag, risk level."""
-    scores = value_scores(base, end, snapshot=True)
-    return {c.id: {"tier": scores[c.id]["tier"], "demand": demand_tag(c), "risk": risk(c)[0]}
+    customers known by then": customer_id -> tier, demand tag, risk level.
+    `weighting`: weights and thresholds of `value_scores`.
+
+    Reading: a month end whose data hold nothing for any weighted dimension
+    (DESIGN §4.1 rescales the weights of the others, and none is left) has
+    no tiers; the review of a month M that ends so cannot be made.
+    """
+    try:
+        scores = value_scores(base, end, snapshot=True, **weighting)
+    except NoWeightLeft:
+        scores = {}
+    return {c.id: {"tier": scores[c.id]["tier"] if scores else None, "demand": demand_tag(c),
+                   "risk": risk(c)[0]}
             for c in scored_customers(base, end, snapshot=True)}
 
 
@@ -41,8 +51,9 @@ def _purchase_days(base: Base, cid: str, until: date) -> list[date]:
     return Customer(next(m for m in base.customers if m["customer_id"] == cid), base, until).purchase_days()
 
 
-def review(base: Base, year: int, month: int) -> dict:
-    """The figures of DESIGN §4.8 for month M = (year, month).
+def review(base: Base, year: int, month: int, **weighting) -> dict:
+    """The figures of DESIGN §4.8 for month M = (year, month), the tiers
+    under `weighting` (weights and thresholds of `value_scores`).
 
     Readings: the transition matrix counts the customers in both month-end
     snapshots (a customer first known during M has no tier at the end of
@@ -53,7 +64,8 @@ def review(base: Base, year: int, month: int) -> dict:
     """
     py, pm = previous_month(year, month)
     end, prev_end = month_end(year, month), month_end(py, pm)
-    before, after = snapshot(base, prev_end), snapshot(base, end)
+    value_scores(base, end, snapshot=True, **weighting)   # raises NoWeightLeft for M
+    before, after = snapshot(base, prev_end, **weighting), snapshot(base, end, **weighting)
     txn_days = {}
     for r in base.transactions:
         txn_days.setdefault(r["customer_id"], []).append(day(r["txn_date"]))
