@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 DEMO_SIZE = dict(customers=400, months=24, seed=11)
 
-# Hypothesis profiles for the differential tests (tests/test_differential.py):
+# Hypothesis profiles for the differential tests (tests/engine/test_differential.py):
 # "ci" (the default) keeps the suite's time in bounds; HYPOTHESIS_PROFILE=deep
 # runs many more bases locally. Each example loads a database, so no deadline.
 _SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
