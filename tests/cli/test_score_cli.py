@@ -14,7 +14,7 @@ dimension; the weights become 400/9, 300/9, 200/9.
   stability: tenure 60, 15, 10 -> 100, 200/3, 100/3; months 2, 1, 0 -> 100, 200/3, 0
              -> A 100, B 200/3, C 50/3
   score A = (40·100 + 30·100 + 20·100) / 90 = 100                  -> high
-        B = (40·200/3 + 20·200/3) / 90 = 4000/90 = 44.444444        -> ordinary
+        B = (40·200/3 + 20·200/3) / 90 = 4000/90 = 44.4444444444    -> ordinary
         C = (30·100 + 20·50/3) / 90 = 10000/270 = 37.037037         -> ordinary
   RFM, buyers A and B: recency 29 and 15 -> R 3 (⌈5·1/2⌉) and 5; frequency 2, 1
         -> F 5, 3; monetary 150, 30 -> M 5, 3. A R3 FM5 loyal; B R5 FM3
@@ -75,9 +75,9 @@ def test_score_writes_the_scorecard(db, tmp_path, capsys):
         # against C, who never bought; segment 1 has the higher mean revenue
         "A,\"'=HYPERLINK(\"\"x\"\")\",100.0,high,100.0,100.0,100.0,,3,5,5,loyal,iron,"
         "potential,low,,new,1,visit,2024-06-30,'-boss,,",
-        "B,王芳,44.444444,ordinary,66.666667,0.0,66.666667,,5,3,3,potential_loyalist,iron,"
+        "B,王芳,44.4444444444,ordinary,66.6666666667,0.0,66.6666666667,,5,3,3,potential_loyalist,iron,"
         "general,low,,new,1,,,Li,,",
-        "C,,37.037037,ordinary,0.0,100.0,16.666667,,,,,lost,lead,general,medium,1 complaint,"
+        "C,,37.037037037,ordinary,0.0,100.0,16.6666666667,,,,,lost,lead,general,medium,1 complaint,"
         "prospect,2,,,,,",
         "",
     ]
@@ -259,9 +259,9 @@ def test_scorecard_with_clv_in_the_score_by_hand(db):
                              "clv_12m": [100.0, 300.0, None]})
     card = build_scorecard(features, available=available, lifetime=lifetime, thresholds=(97, 60),
                            clv_in_score=True).set_index("customer_id")
-    assert card["consumption"].tolist() == [round(275 / 3, 6), 75.0, 0.0]
-    assert card["score"].tolist() == [round(26000 / 270, 6), round(13000 / 270, 6),
-                                      round(10000 / 270, 6)]
+    assert card["consumption"].tolist() == pytest.approx([275 / 3, 75.0, 0.0], abs=1e-9)
+    assert card["score"].tolist() == pytest.approx([26000 / 270, 13000 / 270, 10000 / 270],
+                                                   abs=1e-9)
     assert card["tier"].tolist() == ["potential", "ordinary", "ordinary"]
     without = build_scorecard(features, available=available, lifetime=lifetime,
                               thresholds=(97, 60)).set_index("customer_id")

@@ -279,6 +279,19 @@ def test_followup_state_per_customer_and_action(db):
     assert (b.followups, b.last_followup_id, b.last_status) == (3, 2, "paused")
 
 
+def test_a_followup_without_a_status_counts_like_one_in_progress(db):
+    """DESIGN §4.7: the cadence runs from the last follow-up "done or in progress,
+    not paused". A log imported without a status column holds follow-ups
+    without one: they happened, so they count; only paused ones do not."""
+    add_followups(db, ("C", "care", datetime(2024, 6, 10, 9), "done"))
+    with store.write(db) as con:
+        con.execute("INSERT INTO followups (followup_id, customer_id, ts, action, status) VALUES "
+                    "(50, 'C', TIMESTAMP '2024-06-20 09:00', 'care', NULL), "
+                    "(51, 'C', TIMESTAMP '2024-06-25 09:00', 'care', 'paused')")
+        got = followup_state(con, as_of=T).set_index(["customer_id", "action"])
+    assert got.loc[("C", "care"), "last_active_date"] == pd.Timestamp(2024, 6, 20)
+
+
 # --- the playbook -----------------------------------------------------------------
 
 def test_default_playbook_is_the_design_table():

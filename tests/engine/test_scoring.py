@@ -150,8 +150,8 @@ def test_whole_dimension_left_out_rescales_weights():
     assert s["consumption"].tolist() == [100, 75, 50, 25]
     # (40·100 + 30·37.5 + 20·100) / 90 = 7125/90; (40·75 + 30·50 + 20·62.5) / 90 = 5750/90;
     # (40·50 + 20·31.25) / 90 = 2625/90; (40·25 + 20·25) / 90 = 1500/90
-    assert s["score"].tolist() == [round(7125 / 90, 6), round(5750 / 90, 6),
-                                   round(2625 / 90, 6), round(1500 / 90, 6)]
+    assert s["score"].tolist() == pytest.approx([7125 / 90, 5750 / 90,
+                                                 2625 / 90, 1500 / 90], abs=1e-9)
     assert s["tier"].tolist() == ["potential", "potential", "ordinary", "ordinary"]
     assert list(s.columns) == list(scoring.SCORE_COLUMNS)
 
@@ -375,8 +375,8 @@ def test_clv_off_by_default_leaves_the_score_exactly_as_defined():
         "spend_6m", "aov_6m", "products_6m"]
     # the numbers of test_whole_dimension_left_out_rescales_weights, unchanged
     assert default["consumption"].tolist() == [100, 75, 50, 25]
-    assert default["score"].tolist() == [round(7125 / 90, 6), round(5750 / 90, 6),
-                                         round(2625 / 90, 6), round(1500 / 90, 6)]
+    assert default["score"].tolist() == pytest.approx([7125 / 90, 5750 / 90,
+                                                       2625 / 90, 1500 / 90], abs=1e-9)
 
 
 def test_clv_when_given_joins_the_consumption_dimension_by_hand():
@@ -394,8 +394,8 @@ def test_clv_when_given_joins_the_consumption_dimension_by_hand():
     # score (weights 400/9, 300/9, 200/9 without referral):
     # P (40·93.75 + 30·37.5 + 20·100)/90 = 6875/90; Q (40·81.25 + 30·50 + 20·62.5)/90 = 6000/90;
     # R (40·37.5 + 20·31.25)/90 = 2125/90;         S (40·18.75 + 20·25)/90 = 1250/90
-    assert s["score"].tolist() == [round(6875 / 90, 6), round(6000 / 90, 6),
-                                   round(2125 / 90, 6), round(1250 / 90, 6)]
+    assert s["score"].tolist() == pytest.approx([6875 / 90, 6000 / 90,
+                                                 2125 / 90, 1250 / 90], abs=1e-9)
     assert s["tier"].tolist() == ["potential", "potential", "ordinary", "ordinary"]
     # the other dimensions do not move
     default = score_customers(f, available=NO_REFERRAL)
