@@ -289,13 +289,18 @@ def _write_chunk(con, rng, cal, gidx, n_total, width, txns_per_customer, counts)
 
 
 def _insert(con, name: str, table: pa.Table) -> None:
-    """Append an Arrow table whose columns are the table's, in order, but batch_id.
+    """Append an Arrow table whose columns are the table's, by name, without batch_id.
 
     A relation, unlike a registered view, does not keep the Arrow data
     alive until the transaction ends, so memory stays at one chunk.
     """
-    columns = "* REPLACE (printf('T%08d', txn_id) AS txn_id)" if name == "transactions" else "*"
-    con.from_arrow(table).project(f"{columns}, NULL").insert_into(name)
+    stored = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
+    given = set(table.column_names)
+    items = ["printf('T%08d', txn_id)" if c == "txn_id" and name == "transactions"
+             else (c if c in given else "NULL") for c in stored]
+    con.from_arrow(table).project(", ".join(items)).insert_into(name)
 
 
 # ---- drawing helpers ---------------------------------------------------------

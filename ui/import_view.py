@@ -16,8 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from engine import i18n, store
-from engine.ingest import (ImportItem, ImportRejected, column_choices, mapping_frame,
-                           mapping_problems, required)
+from engine.ingest import (ALL_SHEETS, ImportItem, ImportRejected, column_choices,
+                           detect_platform, mapping_frame, mapping_problems, money_columns,
+                           platform_mapping, required)
 from engine.ingest.errors import column_label
 from ui import context, data
 from ui.format import escape
@@ -124,6 +125,7 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
                                 disabled=not names)
         mapping = _mapping_editor(info, table, data.saved_mapping(db, version, saved) if saved else None,
                                   key=f"data_page.map.{fid}.{table}.{saved}", lang=lang)
+        _mapping_notes(info.headers, table, mapping, lang)
         problems = mapping_problems(info.headers, table, mapping, file=upload.name)
         _save_mapping(db, table, mapping, fid, lang)
         if problems:
@@ -148,8 +150,11 @@ def _file_options(upload, left, middle, lang: str) -> dict:
     if upload.name.lower().endswith(".xlsx"):
         first = data.inspect_upload(fid, upload, upload.name)
         sheets = first["info"].sheets if "info" in first else []
-        sheet = left.selectbox(t("data_page.file.sheet"), sheets, key=f"data_page.sheet.{fid}",
-                               disabled=len(sheets) < 2)
+        choices = [*sheets, ALL_SHEETS] if len(sheets) > 1 else sheets
+        sheet = left.selectbox(t("data_page.file.sheet"), choices, key=f"data_page.sheet.{fid}",
+                               disabled=len(sheets) < 2,
+                               format_func=lambda s: t("data_page.file.all_sheets") if s == ALL_SHEETS
+                               else s)
         return {"sheet": sheet if sheets and sheet != sheets[0] else None}
     encoding = left.selectbox(t("data_page.file.encoding"), ENCODINGS, key=f"data_page.encoding.{fid}",
                               format_func=lambda e: t("data_page.option.auto") if e == AUTO else e)
@@ -160,6 +165,10 @@ def _file_options(upload, left, middle, lang: str) -> dict:
 
 
 def _detected(info, lang: str) -> str:
+    if info.sheet == ALL_SHEETS:
+        return i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
+                      sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
+                      columns=len(info.headers))
     if info.format == "xlsx":
         return i18n.t("data_page.file.detected_xlsx", lang, sheet=info.sheet, line=info.header_line,
                       columns=len(info.headers))
@@ -192,6 +201,25 @@ def _mapping_editor(info, table: str, given: dict | None, *, key: str, lang: str
                 else column_name(c, lang, star=c in needed))})
     targets = edited["column"].astype(object).where(edited["column"].notna(), IGNORE)
     return {h: None if c in (IGNORE, "") else c for h, c in zip(edited["header"], targets)}
+
+
+def _mapping_notes(headers: list[str], table: str, mapping: dict, lang: str) -> None:
+    """Which shop platform's order report the file looks like, and which money column
+    is the amount when the file has several (DESIGN §3)."""
+    if table != "transactions":
+        return
+    t = functools.partial(i18n.t, lang=lang)
+    platform = detect_platform(headers)
+    if platform is not None:
+        mapped = platform_mapping(platform, headers)
+        st.info(t("data_page.mapping.platform", platform=t(f"ingest.platform.{platform.key}"),
+                  mapped=t("data_page.list_separator").join(
+                      f"{escape(h)} → {column_name(c, lang)}" for h, c in mapped.items())),
+                icon=":material/storefront:")
+    chosen, others = money_columns(headers, mapping)
+    if chosen and others:
+        st.caption(t("data_page.mapping.money", chosen=escape(chosen),
+                     others=t("data_page.list_separator").join(escape(h) for h in others)))
 
 
 def _save_mapping(db: str, table: str, mapping: dict, fid: str, lang: str) -> None:

@@ -32,7 +32,7 @@ from engine import store
 SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
 
 
-def _marked(name: str) -> str:
+def marked(name: str) -> str:
     """The lines between "-- NAME: begin" and "-- NAME: end" of the query."""
     return re.search(rf"    -- {name}: begin\n.*?    -- {name}: end\n", SQL, re.S).group(0)
 
@@ -50,9 +50,9 @@ def _up_to(cte: str) -> str:
 # (`event_history`, with the sources' first dates) and hands them in; the
 # query then reads them from registered relations instead.
 _STEPS, _EVENTFUL = "history_purchase_steps", "history_eventful_undated"
-_SQL_ON_HISTORY = (SQL.replace(_marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
+_SQL_ON_HISTORY = (SQL.replace(marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
                                                  "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
-                   .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n")
+                   .replace(marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n")
                    .replace("SELECT\n    c.customer_id, name,",
                             "SELECT\n    c.ckey - 1 AS customer_key, c.customer_id, name,"))
 # With the history, the query also gives each customer's position among all

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from engine.features import orders
+
 _TEXT = (Path(__file__).resolve().parent / "monthly.sql").read_text(encoding="utf-8")
 
 
@@ -68,6 +70,7 @@ def customer_month_activity(con, *, first_month: date, last_month: date) -> pd.D
     sum of amounts, refunds negative, float), interactions (any kind), followups (any action
     or status). Counts are int64.
     """
+    orders.install(con)
     frame = con.execute(QUERIES["customer_month_activity"],
                         _bounds(first_month, last_month)).df()
     frame["revenue"] = frame["revenue"].astype("float64")

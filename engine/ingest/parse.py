@@ -174,12 +174,30 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "sms": ("短信", "短消息", "text", "textmessage"),
         "other": ("其他", "其它", "others"),
     },
+    # The shop platforms' own order states (Taobao/Tmall, JD, Pinduoduo, Youzan,
+    # Douyin shop, WeChat shop, Shopify, WooCommerce): an order paid for and on
+    # its way counts as paid; a closed or cancelled one as cancelled; one not
+    # yet paid as pending (DESIGN §3).
     "txn_status": {
         "paid": ("已支付", "已付款", "支付成功", "付款成功", "已完成", "完成", "交易成功",
                  "交易完成", "已收款", "已结算", "已发货", "已签收", "成功", "正常",
-                 "completed", "complete", "success", "successful", "settled", "done", "ok"),
+                 "买家已付款，等待卖家发货", "卖家已发货，等待买家确认", "买家已付款",
+                 "卖家已发货", "等待卖家发货", "等待买家确认收货", "待发货", "待收货",
+                 "待出库", "已出库", "等待出库", "等待确认收货", "已发货，待签收",
+                 "已发货待签收", "已收货", "订单完成", "交易完成，已评价",
+                 "部分发货", "已付款待发货", "等待商家发货", "商家已发货", "待评价",
+                 "completed", "complete", "success", "successful", "settled", "done", "ok",
+                 "processing", "fulfilled", "shipped", "delivered", "authorized",
+                 "partially_paid", "partially paid", "partially_refunded", "partially refunded"),
         "refunded": ("已退款", "退款", "退款成功", "退货", "已退货", "退货退款", "退款完成",
+                     "售后完成", "已退款，交易关闭",
                      "refund", "returned", "return", "reversed"),
+        "cancelled": ("交易关闭", "已取消", "订单关闭", "已关闭", "取消", "订单取消", "已作废",
+                      "作废", "关闭", "交易取消", "用户取消", "系统取消", "超时取消",
+                      "canceled", "voided", "void", "closed", "failed", "trash"),
+        "pending": ("等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
+                    "待买家付款", "等待支付", "未付", "待确认", "unpaid", "awaiting payment",
+                    "pending payment", "pending_payment", "on hold", "on-hold", "onhold"),
         "other": ("其他", "其它"),
     },
     "followup_status": {

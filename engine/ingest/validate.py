@@ -16,12 +16,12 @@ cleaned text in ``s_x``. `_blank` marks rows with no value at all.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from engine.ingest.columns import Column, columns
+from engine.ingest.columns import Column, amount_derived, columns
 from engine.ingest.parse import PARSED_KINDS, YEARS, cast_sql, slow_sql
 
 _BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
@@ -45,19 +45,24 @@ class Plan:
     unmapped: tuple[str, ...]                      # raw c{i} not imported
     day_first: bool
 
+    derived_amount: bool = False                   # amount = quantity × unit_price
+
     @classmethod
     def build(cls, table: str, headers: list[str], mapping: dict, day_first: bool) -> "Plan":
         raw = {h: f"c{i}" for i, h in enumerate(headers)}
         by_target = {t: h for h, t in mapping.items() if t and h in raw}
-        mapped = tuple((c, raw[by_target[c.name]], by_target[c.name])
+        derived = amount_derived(table, by_target)
+        mapped = tuple((replace(c, required=True) if derived and c.name == "unit_price" else c,
+                        raw[by_target[c.name]], by_target[c.name])
                        for c in columns(table) if c.name in by_target)
         used = {r for _, r, _ in mapped}
         unmapped = tuple(r for r in raw.values() if r not in used)
-        return cls(table, mapped, unmapped, day_first)
+        return cls(table, mapped, unmapped, day_first, derived)
 
     @property
     def names(self) -> list[str]:
-        return [c.name for c, _, _ in self.mapped]
+        """The columns stored: those mapped, and amount where it is derived."""
+        return [c.name for c, _, _ in self.mapped] + (["amount"] if self.derived_amount else [])
 
     def code_columns(self) -> list[Column]:
         return [c for c, _, _ in self.mapped if c.kind in ("code", "label")]
@@ -173,7 +178,17 @@ def stored_values(plan: Plan, alias: str = "s", *, fast: bool = False
         if fast and c.required:
             expr = f"coalesce({expr}, {_SENTINEL[c.kind]})"
         items.append(f"{expr} AS {c.name}")
+    if plan.derived_amount:
+        line = line_amount(f"{alias}.quantity" if "quantity" in plan.names else "1",
+                           f"{alias}.unit_price")
+        items.append(f"{f'coalesce({line}, 0)' if fast else line} AS amount")
     return items, joins
+
+
+def line_amount(quantity: str, unit_price: str) -> str:
+    """SQL for a line's amount from its quantity (blank: one) and unit price, to the cent."""
+    return (f"CAST(round(CAST(coalesce({quantity}, 1) AS DECIMAL(18, 6)) * {unit_price}, 2) "
+            "AS DECIMAL(18, 2))")
 
 
 def row_ok(plan: Plan, alias: str = "s") -> str:
@@ -206,7 +221,8 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
         DROP TABLE IF EXISTS _ingest_problems;
         CREATE TEMP TABLE _ingest_problems (
             _row BIGINT, byte_offset BIGINT, code VARCHAR, target VARCHAR,
-            value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER)""")
+            value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER,
+            other VARCHAR)""")
     return n_records
 
 
@@ -233,9 +249,78 @@ def check_cells(con, plan: Plan) -> None:
                     + " UNION ALL ".join(parts))
 
 
+# Values of an order rather than of its lines: an export may write them on an
+# order's first line only (DESIGN §3, "Orders and lines").
+ORDER_VALUES = ("customer_id", "txn_date", "status", "due_date", "paid_date")
+# Of those, the ones every line of an order must share: its customer and dates.
+ORDER_KEYS = ("customer_id", "txn_date", "due_date", "paid_date")
+
+
+def fill_order_lines(con, plan: Plan) -> None:
+    """Complete the lines of each order (rows sharing a txn_id) before they are checked.
+
+    A blank order value on a later line takes the first line's; a blank
+    amount on a later line of an order whose first line has one is 0 (that
+    line held the order's total); another blank amount is quantity × unit
+    price where the line has a unit price. A row still without a customer is
+    a guest order (`no_customer`), which cannot be attributed.
+    """
+    names = plan.names
+    if plan.table != "transactions":
+        return
+    if "txn_id" in names:
+        carried = [n for n in ORDER_VALUES if n in names]
+        if "amount" in names and not plan.derived_amount:
+            carried.append("amount")
+        code_cols = {c.name for c in plan.code_columns()}
+        sets = []
+        for n in carried:
+            fill = "CAST(0 AS DECIMAL(18, 2))" if n == "amount" else f"f.{n}"
+            blank = (f"(r.{n} IS NULL AND coalesce(r.e_{n}, 'missing_value') = 'missing_value' "
+                     f"AND f.{n} IS NOT NULL)")
+            sets += [f"{n} = CASE WHEN {blank} THEN {fill} ELSE r.{n} END",
+                     f"e_{n} = CASE WHEN {blank} THEN NULL ELSE r.e_{n} END",
+                     f"b_{n} = CASE WHEN {blank} THEN NULL ELSE r.b_{n} END"]
+            if n in code_cols:
+                sets.append(f"s_{n} = CASE WHEN {blank} THEN f.s_{n} ELSE r.s_{n} END")
+        firsts = ", ".join(f"{n}" for n in carried) + "".join(
+            f", s_{n}" for n in carried if n in code_cols)
+        if carried:
+            con.execute(f"""
+                UPDATE _ingest_rows r SET {', '.join(sets)}
+                FROM (SELECT DISTINCT ON (txn_id) _row, txn_id, {firsts} FROM _ingest_rows
+                      WHERE txn_id IS NOT NULL ORDER BY txn_id, _row) f
+                WHERE r.txn_id = f.txn_id AND r._row > f._row""")
+    if "amount" in names and "unit_price" in names and not plan.derived_amount:
+        quantity = "quantity" if "quantity" in names else "1"
+        con.execute(f"""
+            UPDATE _ingest_rows SET amount = {line_amount(quantity, 'unit_price')},
+                   e_amount = NULL, b_amount = NULL
+            WHERE amount IS NULL AND e_amount = 'missing_value' AND unit_price IS NOT NULL""")
+    con.execute("UPDATE _ingest_rows SET e_customer_id = 'no_customer' "
+                "WHERE e_customer_id = 'missing_value'")
+
+
+def check_order_lines(con, plan: Plan) -> None:
+    """Lines of one order (one txn_id) that name another customer or date than its first line."""
+    if plan.table != "transactions" or "txn_id" not in plan.names:
+        return
+    for n in (k for k in ORDER_KEYS if k in plan.names):
+        con.execute(f"""
+            INSERT INTO _ingest_problems (_row, code, target, value, first_row, detail, other)
+            SELECT r._row, 'order_conflict', '{n}', CAST(r.{n} AS VARCHAR), f._row, r.txn_id,
+                   CAST(f.{n} AS VARCHAR)
+            FROM _ingest_rows r
+            JOIN (SELECT DISTINCT ON (txn_id) _row, txn_id, {n}, e_{n} FROM _ingest_rows
+                  WHERE txn_id IS NOT NULL ORDER BY txn_id, _row) f
+              ON f.txn_id = r.txn_id AND r._row > f._row
+            WHERE r.{n} IS DISTINCT FROM f.{n} AND r.e_{n} IS NULL AND f.e_{n} IS NULL""")
+
+
 def check_duplicates(con, plan: Plan) -> None:
-    """A key (customer_id of customers, txn_id of transactions) twice in the file."""
-    key = {"customers": "customer_id", "transactions": "txn_id"}.get(plan.table)
+    """A customer_id twice in a customers file (a transactions file's repeated txn_id
+    is an order of several lines: see `check_order_lines`)."""
+    key = {"customers": "customer_id"}.get(plan.table)
     if key not in plan.names:
         return
     con.execute(f"""
