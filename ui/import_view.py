@@ -25,7 +25,7 @@ from ui.format import escape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
-                "followups.csv")
+                "followups.csv", "taobao_orders.csv", "order_lines.xlsx")
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx"]
 AUTO = "auto"   # an option meaning "let the engine detect it" (None to the engine)
 IGNORE = "-"    # the mapping editor's "not imported" (None to the engine)
@@ -283,6 +283,11 @@ def counts(report, lang: str) -> None:
         names, values = (*names, "created"), [*values, report.customers_created]
     for column, name, value in zip(st.columns(len(names)), names, values):
         column.metric(t(f"data_page.report.{name}"), f"{value:,}")
+    if report.guests and not report.dry_run:
+        st.caption(t("ingest.summary.guests", count=f"{report.guests:,}"))
+    if len(report.sheets_read) > 1:
+        st.caption(t("ingest.summary.sheets", count=len(report.sheets_read),
+                     sheets=", ".join(report.sheets_read)))
     for name, found in report.other_values.items():
         shown = ", ".join(f"{value} ×{n:,}" for value, n in list(found.items())[:5])
         st.caption(t("data_page.report.other", column=column_name(name, lang),

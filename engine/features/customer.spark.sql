@@ -62,6 +62,7 @@ WITH bounds AS (
   /* orders: begin */
   SELECT
     customer_id,
+    txn_id,
     txn_date,
     due_date,
     paid_date,
@@ -74,6 +75,7 @@ WITH bounds AS (
   UNION ALL
   SELECT
     customer_id,
+    txn_id,
     txn_date,
     due_date,
     paid_date,

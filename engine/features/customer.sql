@@ -54,14 +54,14 @@ orders AS (
     -- (engine.features.orders); the lines between the markers are shared.
     -- orders: begin
     SELECT
-        customer_id, txn_date, due_date, paid_date, money,
+        customer_id, txn_id, txn_date, due_date, paid_date, money,
         CASE WHEN money >= 0 AND live = 1 THEN 1 ELSE 0 END                AS purchase,
         CASE WHEN money >= 0 AND live = 1 THEN money ELSE 0 END            AS purchase_money
     FROM order_lines
     WHERE order_line IS NULL
     UNION ALL
     SELECT
-        customer_id, txn_date, due_date, paid_date, sum(money)             AS money,
+        customer_id, txn_id, txn_date, due_date, paid_date, sum(money)     AS money,
         CASE WHEN sum(money) >= 0 AND max(live) = 1 THEN 1 ELSE 0 END      AS purchase,
         CASE WHEN sum(money) >= 0 AND max(live) = 1 THEN sum(money)
              ELSE 0 END                                                    AS purchase_money

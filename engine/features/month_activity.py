@@ -65,10 +65,10 @@ def customer_month_activity(con, *, first_month: date, last_month: date) -> pd.D
     -------
     DataFrame with ACTIVITY_COLUMNS, one row per customer and month with any
     transaction, interaction or follow-up in it, ordered by month and
-    customer_id: month (a date, the month's first day), transactions (any,
-    refunds included), purchases (amount ≥ 0, not refunded), revenue (net
-    sum of amounts, refunds negative, float), interactions (any kind), followups (any action
-    or status). Counts are int64.
+    customer_id: month (a date, the month's first day), transactions (orders of
+    any kind, refunds and cancelled ones included), purchases (orders that are
+    purchases), revenue (net sum of the orders' money, float), interactions
+    (any kind), followups (any action or status). Counts are int64.
     """
     orders.install(con)
     frame = con.execute(QUERIES["customer_month_activity"],

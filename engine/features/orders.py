@@ -18,7 +18,7 @@ VIEW_SQL = ("CREATE OR REPLACE TEMP VIEW orders AS\nWITH order_lines AS (\n" + m
 def install(con) -> None:
     """Define the temporary view `orders` on this connection.
 
-    One row per order. Columns: customer_id, txn_date, due_date, paid_date,
+    One row per order. Columns: customer_id, txn_id, txn_date, due_date, paid_date,
     money (net, DECIMAL), purchase (1 for a purchase, else 0), purchase_money
     (money of a purchase, else 0).
     """
