@@ -285,6 +285,10 @@ def counts(report, lang: str) -> None:
         column.metric(t(f"data_page.report.{name}"), f"{value:,}")
     if report.guests and not report.dry_run:
         st.caption(t("ingest.summary.guests", count=f"{report.guests:,}"))
+    if report.totals_rows:
+        st.caption(t("ingest.summary.totals", count=f"{report.totals_rows:,}"))
+    if report.day_first_assumed:
+        st.warning(t("ingest.summary.day_first_assumed"))
     if len(report.sheets_read) > 1:
         st.caption(t("ingest.summary.sheets", count=len(report.sheets_read),
                      sheets=", ".join(report.sheets_read)))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
@@ -84,6 +84,8 @@ class ImportReport:
     rejected: int = 0
     customers_created: int = 0
     guests: int = 0
+    totals_rows: int = 0
+    day_first_assumed: bool = False  # year-last dates whose order no value of the file tells
     other_values: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
@@ -117,6 +119,10 @@ class ImportReport:
                                  count=f"{self.customers_created:,}")
         if self.guests:
             text += " " + i18n.t("ingest.summary.guests", lang, count=f"{self.guests:,}")
+        if self.day_first_assumed:
+            text += " " + i18n.t("ingest.summary.day_first_assumed", lang)
+        if self.totals_rows:
+            text += " " + i18n.t("ingest.summary.totals", lang, count=f"{self.totals_rows:,}")
         for col, count in self.other_counts.items():
             text += " " + i18n.t("ingest.summary.other", lang, column=col, count=f"{count:,}")
         return text
@@ -284,7 +290,8 @@ def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
         item.file, name=item.name, encoding=opts.encoding, delimiter=opts.delimiter,
         sheet=opts.sheet))
     info = src.info
-    mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name)
+    mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name,
+                              sheets=info.sheets)
     day_first = _first_not_none(opts.day_first, info.day_first, True)
     return _Prepared(item, src, mapping, Plan.build(item.table, info.headers, mapping, day_first))
 
@@ -300,11 +307,13 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
     if src.frame is not None:
         register(con, "_ingest_src", src.frame)
+    plan, report_order = _date_order(con, plan, src, opts)
     report = ImportReport(info.name, plan.table, info.format, prepared.mapping,
                           src.content_hash, encoding=info.encoding, delimiter=info.delimiter,
                           sheet=info.sheet, sheets_read=list(info.sheets_read),
                           platform=_platform_key(plan.table, info.headers),
                           day_first=plan.day_first, dry_run=dry_run)
+    report.day_first_assumed = report_order
     report.same_file_batches = [r[0] for r in con.execute(
         "SELECT batch_id FROM import_batches WHERE content_hash = ? AND table_name = ? "
         "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, plan.table]).fetchall()]
@@ -328,9 +337,25 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     return report
 
 
+def _date_order(con, plan: Plan, src, opts: _Options) -> tuple[Plan, bool]:
+    """The plan with the day/month order the whole file tells, when its first rows did
+    not; and whether the order stays a guess (day first), to be named in the summary."""
+    dated = [raw for c, raw, _ in plan.mapped if c.kind in ("date", "timestamp")]
+    if (opts.day_first is not None or src.info.day_first is not None or not dated
+            or not parse.has_year_last(src.info.sample.stack())):
+        return plan, False
+    day, month = con.execute(parse.year_last_order_sql(dated, src.relation),
+                             src.params).fetchone()
+    con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
+    if day != month:
+        return replace(plan, day_first=day), False
+    return plan, True
+
+
 def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, report,
                    *, today: date, dry_run: bool) -> None:
-    n_records = validate.stage(con, plan, src, params, steps.runner(0.0, 0.55, "read"))
+    n_records, report.totals_rows = validate.stage(con, plan, src, params,
+                                                   steps.runner(0.0, 0.55, "read"))
     steps.report(0.55, "check")
     validate.fill_order_lines(con, plan)
     validate.check_cells(con, plan)

@@ -186,7 +186,7 @@ def auto_mapping(headers: list[str], table: str) -> Mapping:
 
 
 def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None, *,
-                    file: str = "") -> Mapping:
+                    file: str = "", sheets: list[str] | None = None) -> Mapping:
     """The mapping to import with: `given` where it speaks, automatic elsewhere.
 
     `given` maps headers to canonical columns (None or "" = leave that
@@ -195,7 +195,7 @@ def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None
     does not work for `table` (see `mapping_problems`).
     """
     mapping = merge_mapping(headers, table, given)
-    problems = mapping_problems(headers, table, mapping, file=file, given=given)
+    problems = mapping_problems(headers, table, mapping, file=file, given=given, sheets=sheets)
     if problems:
         raise ImportRejected(problems)
     return mapping
@@ -223,8 +223,10 @@ def merge_mapping(headers: list[str], table: str, given: Mapping | None) -> Mapp
 
 
 def mapping_problems(headers: list[str], table: str, mapping: Mapping, *, file: str = "",
-                     given: Mapping | None = None) -> list[Problem]:
-    """What keeps a mapping from working: unknown names, doubles, required columns left out."""
+                     given: Mapping | None = None, sheets: list[str] | None = None
+                     ) -> list[Problem]:
+    """What keeps a mapping from working: unknown names, doubles, required columns left out
+    (in a workbook of several `sheets`, the message names them: another may be the one)."""
     names = [c.name for c in columns(table)]
     problems = []
     for header, target in mapping.items():
@@ -243,7 +245,10 @@ def mapping_problems(headers: list[str], table: str, mapping: Mapping, *, file: 
             problems.append(Problem("duplicate_target", file, target=target,
                                     params={"headers": ", ".join(f'"{h}"' for h in hs)}))
     for target in required(table, by_target):
-        if target not in by_target:
+        if target not in by_target and sheets and len(sheets) > 1:
+            problems.append(Problem("missing_column_sheets", file, target=target,
+                                    params={"table": table, "sheets": ", ".join(sheets)}))
+        elif target not in by_target:
             problems.append(Problem("missing_column", file, target=target,
                                     params={"table": table}))
     return problems

@@ -34,6 +34,12 @@ _REJECT_CODES = {"MISSING COLUMNS": "field_count", "TOO MANY COLUMNS": "field_co
                  "UNQUOTED VALUE": "bad_quote", "INVALID ENCODING": "bad_encoding",
                  "INVALID UNICODE": "bad_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
 _MISSING = "'missing_value'"
+# A row whose first or second cell says one of these is a totals row that a
+# spreadsheet export appends (合计 …): left out with a note, not an error.
+TOTAL_WORDS = ("合计", "总计", "小计", "总合计", "汇总", "total", "totals", "grand total",
+               "sum", "合計", "總計")
+# The column whose absence marks a totals row of each table (customers: any).
+_DATED = {"transactions": "txn_date", "interactions": "ts", "followups": "ts"}
 MAX_LISTED = 1000
 
 
@@ -117,16 +123,22 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         if not fast:
             level4.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
     raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
+    flags = "_blank"
     if fast:
         level1.append(f"coalesce({', '.join(raw_cells)}) IS NULL AS _blank")
         level4.append("_blank")
     else:
         rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
         level1.append(f"({' AND '.join(rest)}) AS _blank")
-        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank")
+        first = sorted(raw_cells, key=lambda r: int(r[1:]))[:2]
+        words = ", ".join(f"'{w}'" for w in TOTAL_WORDS)
+        level1.append(f"coalesce({' OR '.join(f'lower(trim({r})) IN ({words})' for r in first)}"
+                      ", FALSE) AS _total")
+        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank, _total")
+        flags = "_blank, _total"
     sql = f"SELECT {', '.join(level1)} FROM {relation}"
     for level in (level2, level3):
-        sql = f"SELECT {', '.join(level)}, _blank FROM ({sql})"
+        sql = f"SELECT {', '.join(level)}, {flags} FROM ({sql})"
     return f"SELECT {', '.join(level4)} FROM ({sql})"
 
 
@@ -198,8 +210,9 @@ def row_ok(plan: Plan, alias: str = "s") -> str:
 
 # ---- the staged checks ----------------------------------------------------------
 
-def stage(con, plan: Plan, source, params: dict, run) -> int:
-    """Read and parse the whole file into `_ingest_rows`; return the records read.
+def stage(con, plan: Plan, source, params: dict, run) -> tuple[int, int]:
+    """Read and parse the whole file into `_ingest_rows`; return the records read and
+    the totals rows left out (a 合计/Total row without a date of its own).
 
     `run(sql, params)` executes a statement (with progress reporting).
     """
@@ -207,6 +220,11 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
     select = staging_select(plan, source.relation, odd_spaces=source.odd_spaces)
     run(f"CREATE TEMP TABLE _ingest_stage AS {select}", params)
     n_records, base = ordinal_base(con, "_ingest_stage")
+    dated = _DATED.get(plan.table)
+    total = (f"s._total AND s.e_{dated} IS NOT NULL" if dated in plan.names
+             else "s._total" if dated is None else "FALSE")
+    n_totals = con.execute(f"SELECT count(*) FROM _ingest_stage s WHERE NOT s._blank AND {total}"
+                           ).fetchone()[0]
     items, joins = stored_values(plan)
     keep = [f"s.e_{c.name}, s.b_{c.name}" for c, _, _ in plan.mapped] + [
         f"s.s_{c.name}" for c in plan.code_columns()]
@@ -215,7 +233,7 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
         SELECT s.rowid - $base AS _row, {', '.join(items)}, {', '.join(keep)},
                'insert' AS _op
         FROM _ingest_stage s {' '.join(joins)}
-        WHERE NOT s._blank""", {"base": base})
+        WHERE NOT s._blank AND NOT ({total})""", {"base": base})
     con.execute("DROP TABLE _ingest_stage")
     con.execute("""
         DROP TABLE IF EXISTS _ingest_problems;
@@ -223,7 +241,7 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
             _row BIGINT, byte_offset BIGINT, code VARCHAR, target VARCHAR,
             value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER,
             other VARCHAR)""")
-    return n_records
+    return n_records, n_totals
 
 
 def ordinal_base(con, table: str) -> tuple[int, int]:
