@@ -535,23 +535,34 @@ def _resolve_codes(con, table: str, c, batch: int, report: ImportReport) -> None
 
 def _number_order_lines(con, table: str, batch: int) -> bool:
     """Number the lines of the orders of several lines that landed; False when the
-    lines of one order name different customers or dates (the staged checks say where)."""
+    lines of one order name different customers or dates (the staged checks say where).
+
+    One GROUP BY over the batch, as the check for a repeated txn_id was before
+    orders had lines; only the orders of several lines are looked at again.
+    """
     b = {"b": batch}
+    same = " AND ".join(f"min({n}) IS NOT DISTINCT FROM max({n}) AND count({n}) IN (0, count(*))"
+                        for n in validate.ORDER_KEYS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_orders AS
-        SELECT txn_id, {' AND '.join(f"count(DISTINCT {n}) <= 1 AND count({n}) IN (0, count(*))"
-                                     for n in validate.ORDER_KEYS)} AS ok
-        FROM {table} WHERE batch_id = $b AND txn_id IS NOT NULL
+        SELECT txn_id FROM {table} WHERE batch_id = $b AND txn_id IS NOT NULL
         GROUP BY txn_id HAVING count(*) > 1""", b)
     try:
-        if not con.execute("SELECT coalesce(bool_and(ok), true) FROM _ingest_orders").fetchone()[0]:
+        multi = con.execute("SELECT count(*) FROM _ingest_orders").fetchone()[0]
+        if multi and not con.execute(f"""
+                SELECT bool_and(ok) FROM (
+                    SELECT {same} AS ok FROM {table} t SEMI JOIN _ingest_orders o
+                    ON o.txn_id = t.txn_id WHERE t.batch_id = $b GROUP BY t.txn_id)""",
+                                     b).fetchone()[0]:
             return False
-        con.execute(f"""
-            UPDATE {table} SET order_line = n.k
-            FROM (SELECT t.rowid AS r, row_number() OVER (PARTITION BY t.txn_id ORDER BY t.rowid) AS k
-                  FROM {table} t JOIN _ingest_orders o ON o.txn_id = t.txn_id
-                  WHERE t.batch_id = $b) n
-            WHERE {table}.rowid = n.r""", b)
+        if multi:
+            con.execute(f"""
+                UPDATE {table} SET order_line = n.k
+                FROM (SELECT t.rowid AS r,
+                             row_number() OVER (PARTITION BY t.txn_id ORDER BY t.rowid) AS k
+                      FROM {table} t SEMI JOIN _ingest_orders o ON o.txn_id = t.txn_id
+                      WHERE t.batch_id = $b) n
+                WHERE {table}.rowid = n.r""", b)
         return True
     finally:
         con.execute("DROP TABLE _ingest_orders")
