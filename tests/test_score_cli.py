@@ -241,11 +241,12 @@ def test_score_segment_matches_the_segments_engine(demo_db, tmp_path):
 
 def test_scorecard_with_clv_in_the_score_by_hand(db):
     # The base of the first tests at T = 2024-06-30, with lifetime values given by
-    # hand: clv_12m A 100, B 300, C none. N = 3: A scores 100·1/3, B 100·2/3, C 0.
-    # consumption = mean of four: A (3·100 + 100/3)/4 = 250/3, B (3·200/3 + 200/3)/4
-    # = 200/3, C 0. Score A = (40·250/3 + 30·100 + 20·100)/90 = 25000/270 = 92.592593,
-    # high under 80/60 but potential under 95/60 (without CLV: 100, high under both);
-    # B = (40·200/3 + 20·200/3)/90 = 44.444444 and C 37.037037 as without CLV.
+    # hand: clv_12m A 100, B 300, C none. N = 3, C's missing value counts as 0:
+    # A scores 100·2/3 (A and C are ≤ 100), B 100·3/3, C 0.
+    # consumption = mean of four: A (3·100 + 200/3)/4 = 275/3, B (3·200/3 + 100)/4
+    # = 75, C 0. Score A = (40·275/3 + 30·100 + 20·100)/90 = 26000/270 = 96.296296,
+    # high under 80/60 but potential under 97/60 (without CLV: 100, high under both);
+    # B = (40·75 + 20·200/3)/90 = 13000/270 = 48.148148; C 37.037037 as without CLV.
     import pandas as pd
     from engine.features import customer_features, optional_columns_present
     from engine.scorecard import build_scorecard
@@ -255,14 +256,14 @@ def test_scorecard_with_clv_in_the_score_by_hand(db):
         available = optional_columns_present(con, as_of=as_of)
     lifetime = pd.DataFrame({"customer_id": ["A", "B", "C"], "p_alive": [0.9, 0.5, None],
                              "clv_12m": [100.0, 300.0, None]})
-    card = build_scorecard(features, available=available, lifetime=lifetime, thresholds=(95, 60),
+    card = build_scorecard(features, available=available, lifetime=lifetime, thresholds=(97, 60),
                            clv_in_score=True).set_index("customer_id")
-    assert card["consumption"].tolist() == [round(250 / 3, 6), round(200 / 3, 6), 0.0]
-    assert card["score"].tolist() == [round(25000 / 270, 6), round(4000 / 90, 6),
+    assert card["consumption"].tolist() == [round(275 / 3, 6), 75.0, 0.0]
+    assert card["score"].tolist() == [round(26000 / 270, 6), round(13000 / 270, 6),
                                       round(10000 / 270, 6)]
     assert card["tier"].tolist() == ["potential", "ordinary", "ordinary"]
     without = build_scorecard(features, available=available, lifetime=lifetime,
-                              thresholds=(95, 60)).set_index("customer_id")
+                              thresholds=(97, 60)).set_index("customer_id")
     assert without.loc["A", ["score", "tier"]].tolist() == [100.0, "high"]
     with pytest.raises(ValueError, match="without lifetime values"):
         build_scorecard(features, available=available, clv_in_score=True)
@@ -297,7 +298,10 @@ def test_with_clv_adds_the_clv_percentile_to_the_consumption_mean(demo_db, tmp_p
     clv = clv.to_numpy()
     n = len(clv)
     assert np.isfinite(clv).sum() > n / 2
-    percentile = np.array([100 * np.sum(clv <= x) / n if x > 0 else 0.0 for x in clv])
+    # DESIGN §4.1: a customer without a CLV counts as 0, so as ≤ any x > 0
+    without = np.isnan(clv).sum()
+    percentile = np.array([100 * (np.sum(clv <= x) + without) / n if x > 0 else 0.0
+                           for x in clv])
     assert np.allclose(after["consumption"], (3 * before["consumption"] + percentile) / 4,
                        atol=1e-5)
     assert np.allclose(after["score"] - before["score"],
