@@ -258,7 +258,7 @@ def check(report, table: str, lang: str, *, key: str) -> None:
                      rows=f"{report.rejected:,}"))
         st.dataframe(report.problem_table(lang), hide_index=True, width="stretch", column_config={
             c: st.column_config.TextColumn(t(f"data_page.col.{c}"), width=w) for c, w in (
-                ("line", "small"), ("column", "small"), ("value", "small"), ("problem", "medium"),
+                ("sheet", "small"), ("line", "small"), ("column", "small"), ("value", "small"), ("problem", "medium"),
                 ("expected", "large"))})
         if len(report.problems) < report.problem_count:
             st.caption(t("data_page.check.listed", shown=f"{len(report.problems):,}",

@@ -128,8 +128,12 @@ class ImportReport:
         return text
 
     def problem_table(self, lang: str = "en") -> pd.DataFrame:
-        """The listed problems as a table: line, column, value, problem, expected."""
+        """The listed problems as a table: line, column, value, problem, expected (and
+        first the sheet, when the file was read sheet after sheet)."""
+        sheets = {"sheet": [p.file[len(self.file_name) + 2:-1] if p.file != self.file_name
+                            else "" for p in self.problems]} if len(self.sheets_read) > 1 else {}
         return pd.DataFrame({
+            **sheets,
             "line": pd.array([p.line for p in self.problems], dtype="Int64"),
             "column": [p.column or "" for p in self.problems],
             "value": [p.value or "" for p in self.problems],
@@ -383,15 +387,14 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     report.problem_counts = frame["code"].value_counts().to_dict() if len(frame) else {}
     report.problems = _problems(frame.head(MAX_LISTED), report.file_name)
     report.guests = report.problem_counts.get("no_customer", 0)
-    if report.guests and not opts.skip_invalid:
-        report.problems.insert(0, Problem("guest_rows", report.file_name,
-                                          params={"count": f"{report.guests:,}"}))
     report.preview = _preview(con, plan, lines)
     if len(frame) and (dry_run or opts.skip_invalid):
         steps.report(0.7, "check")
         report.rejects = _rejects(con, src, frame, lines, opts.lang)
     if len(frame) and not dry_run and not opts.skip_invalid:
-        raise ImportRejected(report.problems, total=report.problem_count, report=report)
+        guests = [Problem("guest_rows", report.file_name, params={"count": f"{report.guests:,}"})
+                  ] if report.guests else []
+        raise ImportRejected(guests + report.problems, total=report.problem_count, report=report)
     if dry_run:
         return
     steps.report(0.75, "write")

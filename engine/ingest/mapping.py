@@ -255,7 +255,7 @@ def mapping_problems(headers: list[str], table: str, mapping: Mapping, *, file: 
 
 
 # Words of a header that holds money (for `money_columns`), compared normalised.
-_MONEY_WORDS = ("金额", "货款", "应付", "实付", "实收", "支付", "邮费", "运费", "总价", "合计",
+_MONEY_WORDS = ("金额", "货款", "应付", "实付", "实收", "邮费", "运费", "总价", "合计",
                 "amount", "total", "paid", "price", "subtotal", "shipping", "refund")
 
 
