@@ -22,7 +22,7 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCK_TIMEOUT_S = float(os.environ.get("CRM_LOCK_TIMEOUT", "30"))
 
 # Each entry brings a file from version i to i + 1; a file made by an older
@@ -71,6 +71,14 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE IF NOT EXISTS audit_log (
         "at" TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR);
+    """,
+    # 3 -> 4: order lines (DESIGN §3): a line's unit price, from which its
+    # amount is derived when a file has none, and its number within an order
+    # of several lines (1, 2, ...; NULL for an order of one row), which the
+    # import sets so that the feature query groups only those orders.
+    """
+    ALTER TABLE transactions ADD COLUMN IF NOT EXISTS unit_price DECIMAL(18, 2);
+    ALTER TABLE transactions ADD COLUMN IF NOT EXISTS order_line INTEGER;
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION

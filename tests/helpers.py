@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -127,3 +128,17 @@ def hold_file(db, seconds):
     assert proc.stdout.readline().strip() == "open"
     return proc
 
+
+# --- files and rows of the import tests ---------------------------------------------------
+
+def csv(tmp_path, name, text, encoding="utf-8") -> Path:
+    """A text file written in `encoding` (the import tests' exports)."""
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def rows(db, sql):
+    """Every row of a query on the database file at `db`."""
+    with store.connect(db) as con:
+        return con.execute(sql).fetchall()

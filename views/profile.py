@@ -110,7 +110,7 @@ for tab, (key, codes) in zip(tabs, CODES.items()):
     frame = events[key]
     with tab:
         if key == "transactions" and len(frame):
-            st.plotly_chart(charts.purchase_timeline(frame, amount=t("profile.col.amount"),
+            st.plotly_chart(charts.purchase_timeline(events["orders"], amount=t("profile.col.amount"),
                                                      date=t("profile.col.txn_date"),
                                                      refund=t("profile.refund"),
                                                      purchase=t("profile.purchase")))

@@ -44,6 +44,7 @@ DELIMITERS = (",", ";", "\t", "|")
 CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
 _GB = {"gb2312", "gbk", "gb18030", "hz", "cp936", "gb_2312"}
 _XLSX_MAGIC = b"PK\x03\x04"
+ALL_SHEETS = "all"   # the `sheet` that reads every sheet with the first sheet's columns
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
@@ -60,7 +61,9 @@ class FileInfo:
     encoding: str | None = None      # csv only, a Python codec name
     delimiter: str | None = None     # csv only
     sheets: list[str] = field(default_factory=list)  # xlsx only
-    sheet: str | None = None         # xlsx only, the sheet read
+    sheet: str | None = None         # xlsx only, the sheet read (ALL_SHEETS: several)
+    sheets_read: list[str] = field(default_factory=list)  # xlsx only, the sheets read
+    sheet_rows: int = 0              # xlsx only, data rows the sheets read declare
     day_first: bool | None = None    # what the sample says of year-last dates
     title_rows: int = 0              # records above the header (a report title, say)
     header_line: int = 1             # the header's line in the file (row in the sheet)
@@ -81,6 +84,8 @@ class Source:
     params: dict
     frame: pd.DataFrame | None = None   # xlsx: the cells, registered as `relation`
     csv_path: Path | None = None        # csv: the UTF-8 file DuckDB reads
+    lines: np.ndarray | None = None     # xlsx: each row's row in its sheet
+    row_sheets: np.ndarray | None = None  # xlsx of several sheets: each row's sheet
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
 
     @property
@@ -94,7 +99,7 @@ class Source:
         records DuckDB refused, which it does not number as rows.
         """
         if self.frame is not None:
-            return np.arange(n_rows, dtype=np.int64) + self.info.header_line + 1
+            return self.lines[:n_rows]
         starts, lines = record_starts(self.csv_path, 1 + self.info.title_rows)
         keep = np.ones(len(starts), bool)
         keep[_record_of(starts, rejected)] = False
@@ -135,8 +140,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                             sheet=sheet, sample_rows=50)
         if info.format == "xlsx":
             digest = file_hash(path)
-            frame = read_sheet(path, label, info)
-            yield Source(info, digest, "_ingest_src", {}, frame=frame)
+            yield _workbook_source(path, label, info, digest)
             return
         with _utf8_copy(path, label, info.encoding, cr_only=info.cr_only) as utf8:
             scan = scan_csv(utf8, info.delimiter)
@@ -492,6 +496,54 @@ def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], s
 
 
 def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
+    """The first sheet's (or the named sheet's) headers and first rows; with ALL_SHEETS,
+    also which sheets have the same columns (a workbook of one sheet per year or shop)."""
+    if sheet != ALL_SHEETS:
+        return _inspect_one_sheet(path, label, sheet, sample_rows)
+    info = _inspect_one_sheet(path, label, None, sample_rows)
+    alike = [info.sheet] + [s for s in info.sheets[1:] if _sheet_headers(path, label, s)
+                            == info.headers]
+    info.sheet, info.sheets_read = ALL_SHEETS, alike
+    info.sheet_rows = sum(_declared_rows(path, s) for s in alike) - len(alike) * info.header_line
+    return info
+
+
+def _sheet_headers(path: Path, label: str, sheet: str) -> list[str] | None:
+    """A sheet's headers, None when it is empty or too large to read."""
+    try:
+        return _inspect_one_sheet(path, label, sheet, 0).headers
+    except ImportRejected:
+        return None
+
+
+def _declared_rows(path: Path, sheet: str) -> int:
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return book[sheet].max_row or 0
+    finally:
+        book.close()
+
+
+def _workbook_source(path: Path, label: str, info: FileInfo, digest: str) -> "Source":
+    """The rows of the sheet read, or of every sheet read (ALL_SHEETS) one after the other."""
+    if info.sheet != ALL_SHEETS:
+        frame = read_sheet(path, label, info)
+        lines = np.arange(len(frame), dtype=np.int64) + info.header_line + 1
+        return Source(info, digest, "_ingest_src", {}, frame=frame, lines=lines)
+    frames, lines, names = [], [], []
+    for sheet in info.sheets_read:
+        one = _inspect_one_sheet(path, label, sheet, 0)
+        frame = read_sheet(path, label, one)
+        frames.append(frame)
+        lines.append(np.arange(len(frame), dtype=np.int64) + one.header_line + 1)
+        names.append(np.full(len(frame), sheet, dtype=object))
+    frame = pd.concat(frames, ignore_index=True)
+    _check_rows(len(frame), label)
+    return Source(info, digest, "_ingest_src", {}, frame=frame, lines=np.concatenate(lines),
+                  row_sheets=np.concatenate(names))
+
+
+def _inspect_one_sheet(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
     from engine.ingest.parse import guess_day_first
     sheets, sheet = _pick_sheet(path, label, sheet)
     _check_sheet(path, label, sheet)
