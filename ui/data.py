@@ -625,6 +625,8 @@ def review_summary(review, lang: str) -> list[str]:
 # `_upload`, which the cache does not hash. A file the engine refuses comes back as
 # {"rejected": (problems, total)} rather than raised, so the refusal is cached like a
 # result. The writes below go through engine.ingest, which bumps the data version.
+# Workbooks are read in a worker process (`in_worker`): openpyxl's parsing would
+# otherwise hold the interpreter lock that every other session's page needs.
 
 
 BATCH_COLUMNS = ("batch_id", "file_name", "table_name", "imported_at", "rows_inserted",
@@ -643,7 +645,7 @@ def inspect_upload(file_id: str, _upload, name: str, encoding: str | None = None
     {"rejected": (problems, total)} for an uploaded file."""
     try:
         return {"info": ingest.inspect_file(_upload, name=name, encoding=encoding,
-                                            delimiter=delimiter, sheet=sheet)}
+                                            delimiter=delimiter, sheet=sheet, in_worker=True)}
     except ingest.ImportRejected as exc:
         return _refusal(exc)
 
@@ -657,8 +659,8 @@ def preview_upload(db: str, version: int, file_id: str, _upload, name: str, tabl
     (name, value) pairs for engine.ingest.preview_import. Writes nothing.
     """
     try:
-        return {"report": ingest.preview_import(db, _upload, table, name=name,
-                                                mapping=dict(mapping), **dict(options))}
+        return {"report": ingest.preview_import(db, _upload, table, name=name, mapping=dict(mapping),
+                                                in_worker=True, **dict(options))}
     except ingest.ImportRejected as exc:
         return _refusal(exc)
 
@@ -690,7 +692,7 @@ def import_files(db: str, items: list, *, progress=None, **options) -> list:
     (nothing written) or StoreLocked when refused. See engine.ingest.import_files.
     Admins only (auth.Forbidden), like every write of the Data page."""
     actor = auth.actor("import")
-    return ingest.import_files(db, items, progress=progress, actor=actor, **options)
+    return ingest.import_files(db, items, progress=progress, actor=actor, in_worker=True, **options)
 
 
 def undo_import(db: str, batch_id: int):
