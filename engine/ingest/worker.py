@@ -6,7 +6,10 @@ workbook that takes minutes to read would slow every other session's reruns for
 those minutes. The dashboard's reads (`in_worker=True` in engine.ingest) are
 therefore done in a small pool of worker processes, started with "spawn"
 (forking a threaded server is unsafe), and come back as a frame of Arrow-backed
-text, cheap to pass. The command line reads in its own process as before.
+text, cheap to pass. The workers run at a lower priority (NICENESS): an import
+is batch work, a page rerun is someone waiting, and on a busy machine a worker
+at the same priority still takes the CPU the server's threads need. The command
+line reads in its own process as before.
 
 Exceptions come back as raised (ImportRejected pickles whole). The limits
 (engine.ingest.limits) are read from the environment while a file is read; the
@@ -24,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from engine.ingest.limits import LIMITS
 
 WORKERS = 2   # two imports read at once; a third waits for one of them
+NICENESS = 10  # added to the workers' nice value (lower priority), as `nice -n 10` would
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
@@ -44,7 +48,8 @@ def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=os.nice, initargs=(NICENESS,))
         return _pool
 
 

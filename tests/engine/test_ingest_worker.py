@@ -75,3 +75,8 @@ def test_a_worker_that_dies_refuses_the_file_and_the_next_read_works(tmp_path):
     assert [p.code for p in refused.value.problems] == ["unreadable"]
     assert "t.xlsx: the file cannot be read" in refused.value.message("en")
     assert ingest.inspect_file(workbook(tmp_path / "t.xlsx", 3), in_worker=True).sheet == "Sheet"
+
+
+def test_the_worker_yields_the_cpu_to_the_server():
+    """An import is batch work: its worker runs at a lower priority than the sessions."""
+    assert worker.run(os.nice, 0) == os.nice(0) + worker.NICENESS
