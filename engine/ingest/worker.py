@@ -9,7 +9,8 @@ therefore done in a small pool of worker processes, started with "spawn"
 text, cheap to pass. The workers run at a lower priority (NICENESS): an import
 is batch work, a page rerun is someone waiting, and on a busy machine a worker
 at the same priority still takes the CPU the server's threads need. The command
-line reads in its own process as before.
+line reads in its own process as before. A worker ends when the process that
+started it ends, however it ended (a stopped or killed server leaves none behind).
 
 Exceptions come back as raised (ImportRejected pickles whole). The limits
 (engine.ingest.limits) are read from the environment while a file is read; the
@@ -19,6 +20,7 @@ has now, not those it had when the worker started.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -49,7 +51,7 @@ def _executor() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=os.nice, initargs=(NICENESS,))
+                                        initializer=_start_worker, initargs=(NICENESS,))
         return _pool
 
 
@@ -59,6 +61,20 @@ def _forget(pool: ProcessPoolExecutor) -> None:
         if _pool is pool:
             _pool = None
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _start_worker(niceness: int) -> None:
+    """In a new worker: lower its priority, and end it when its parent ends. The pool's
+    queue does not tell a worker so (the worker holds a copy of the queue's writing end
+    itself), and a server stopped by a signal does not shut its pool down."""
+    os.nice(niceness)
+    parent = multiprocessing.parent_process()
+    threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _end_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _limit_settings() -> dict[str, str | None]:

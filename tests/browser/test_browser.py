@@ -270,6 +270,32 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(own_serv
         timeout=60_000)
 
 
+
+def test_a_workbook_uploaded_to_the_served_app_is_read_by_a_worker_and_imported(own_server, work_db):
+    """serve.py's process starts the workbook worker (engine.ingest.worker, "spawn", which
+    imports serve.py again as __mp_main__): a real upload of the sample workbook is
+    checked and imported through it."""
+    import re
+
+    from tests.browser.chromium import ROOT
+    page, url = own_server(work_db)
+    page.goto(url)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
+        has_text=re.compile("Data$")).click()
+    page.get_by_text("Files for customers").wait_for(timeout=60_000)
+    page.get_by_text("transactions", exact=True).click()   # the table picker
+    page.get_by_text("Files for transactions").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_test_id("stCheckbox").get_by_text("Create customers that the database lacks").click()
+    wait_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(
+        str(ROOT / "data" / "samples" / "transactions.xlsx"))
+    page.get_by_text("No problems: every row can be imported.").wait_for(timeout=120_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Import 1 file(s) into transactions").click()
+    page.get_by_text("Imported transactions.xlsx into transactions").wait_for(timeout=120_000)
+
 # --- maintenance plan: a follow-up logged in the browser -------------------------------------
 
 def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_db):

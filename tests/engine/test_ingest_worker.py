@@ -7,6 +7,10 @@ process is checked by making openpyxl unusable here.
 """
 import os
 import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,6 +18,8 @@ import pytest
 from engine import ingest
 from engine.ingest import readers, worker
 from engine.ingest.errors import ImportRejected, Problem
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def workbook(path, rows):
@@ -80,3 +86,28 @@ def test_a_worker_that_dies_refuses_the_file_and_the_next_read_works(tmp_path):
 def test_the_worker_yields_the_cpu_to_the_server():
     """An import is batch work: its worker runs at a lower priority than the sessions."""
     assert worker.run(os.nice, 0) == os.nice(0) + worker.NICENESS
+
+
+def running(pid: int) -> bool:
+    """Whether the process runs (a zombie no reaper has collected counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_worker_ends_when_the_server_is_killed():
+    """kill -9 of the process that started a worker leaves no worker behind."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys; from engine.ingest import worker; "
+                               "print(worker.run(os.getpid), flush=True); sys.stdin.read()"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(server.stdout.readline())
+    assert running(pid)
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 60   # a bound on the wait, not a measurement
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not running(pid)
