@@ -135,10 +135,35 @@ def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_pa
         report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
         assert report.title() == f"Monthly review {month}"
         assert report.get_by_role("heading", name=f"Monthly review {month}").is_visible()
-        assert report.locator(".js-plotly-plot").count() == 6
-        assert report.locator(".js-plotly-plot .main-svg").count() >= 6   # drawn, offline
+        assert report.locator(".js-plotly-plot").count() == 8
+        assert report.locator(".js-plotly-plot .main-svg").count() >= 8   # drawn, offline
+        legend = report.locator("#chart-rate_trend .legendtext").all_text_contents()
+        assert legend == ["Win-back rate", "Wake-up rate", "Retention"]
     finally:
         offline.close()
+
+
+def test_review_rate_trend_has_12_months_and_counts_in_the_hover(page, server):
+    """The win-back line has a point per month with someone eligible; hovering the last
+    shows who was eligible and who bought."""
+    import re
+
+    open_from_navigation(page, server, "review", "Review")
+    page.get_by_text("Win-back, wake-up and retention month by month").wait_for(timeout=120_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert chart.locator(".legendtext").all_text_contents() == [
+        "Win-back rate", "Wake-up rate", "Retention"]
+    ticks = chart.locator(".xtick text").all_text_contents()
+    assert len(ticks) == 12 and ticks == sorted(ticks)
+    win_back = chart.locator(".scatterlayer .trace").first
+    points = win_back.locator(".points path")
+    assert 1 <= points.count() <= 12
+    points.last.hover(force=True)
+    hover = page.locator(".hoverlayer").first
+    hover.get_by_text(re.compile(r"\d+ of \d+")).wait_for(timeout=10_000)
+    assert "Win-back rate" in hover.text_content()
 
 
 # --- scoring, customer list and profile ----------------------------------------------

@@ -297,6 +297,29 @@ def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: 
     return _layout(fig, height=max(260, 44 * len(frame) + 100))
 
 
+def rate_lines(trend: pd.DataFrame, *, lines: dict, hover: list[str], month: str,
+               rate: str) -> go.Figure:
+    """One line per rate over the months, as percents; a month with nobody eligible is a
+    gap in its line (its rate is NaN), never a zero.
+
+    trend: month ("YYYY-MM"), figure, rate, one row per month and figure (engine.review's
+    rate trend); lines: {figure: (name, colour, dash)} in drawing order; hover: one text
+    per row of `trend` (who was eligible, who responded), shown under the rate.
+    """
+    fig = go.Figure()
+    texts = pd.Series(hover, index=trend.index)
+    for figure, (name, colour, dash) in lines.items():
+        part = trend[trend["figure"] == figure]
+        fig.add_scatter(x=part["month"], y=part["rate"], name=name, mode="lines+markers",
+                        connectgaps=False, line=dict(color=colour, width=3, dash=dash),
+                        customdata=plain(texts[part.index]),
+                        hovertemplate=f"{html.escape(name)} · %{{x}}: %{{y:.1%}}<br>"
+                                      "%{customdata}<extra></extra>")
+    fig.update_xaxes(title_text=month, type="category")
+    fig.update_yaxes(title_text=rate, tickformat=".0%", rangemode="tozero")
+    return _layout(fig)
+
+
 def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str) -> go.Figure:
     """Mean satisfaction per month (line) over the rated interactions (bars, second axis).
 

@@ -556,6 +556,17 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def review_month_rates(db: str, version: int, month: str, settings: tuple) -> dict:
+    """Wake-up, win-back and retention of `month`, from the snapshots at its end and at the
+    end of the month before it (small: kept long, so the 12-month trend is cheap)."""
+    before = review_engine.month_key(review_engine.shift_month(review_engine.parse_month(month),
+                                                               -1))
+    return review_engine.month_rates(review_snapshot(db, version, before, settings),
+                                     review_snapshot(db, version, month, settings),
+                                     review_activity(db, version, month))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def review_month_events(db: str, version: int, month: str) -> dict:
     """Complaints by topic and interactions with their ratings during `month` (small)."""
     first = review_engine.parse_month(month)
@@ -572,16 +583,18 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     """Every figure of the review of `month` (engine.review.MonthlyReview), from cached pieces.
 
     With `_progress_text` (not part of the key) a progress bar counts the
-    month-end snapshots while they are computed; bar and its removal happen
-    inside the cached call, so a cache hit shows nothing.
+    months while their snapshots are computed (the rates of the first month also
+    need the month end before it); bar and its removal happen inside the cached
+    call, so a cache hit shows nothing.
     """
     months = review_engine.review_months(month)
     keys = [review_engine.month_key(m) for m in months]
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
-        summaries = []
+        summaries, rates = [], []
         for i, key in enumerate(reversed(keys), start=1):      # M and M−1 first
             summaries.insert(0, review_month_summary(db, version, key, settings))
+            rates.insert(0, review_month_rates(db, version, key, settings))
             if bar is not None:
                 bar.progress(i / len(keys), text=_progress_text)
     finally:
@@ -592,7 +605,7 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
                                           review_activity(db, version, keys[-1]))
     events = [review_month_events(db, version, key) for key in keys]
     return review_engine.build_review(
-        month, months=months, summaries=summaries, changes=changes,
+        month, months=months, summaries=summaries, changes=changes, rates=rates,
         complaints=pd.concat([e["complaints"] for e in events], ignore_index=True),
         interactions=pd.concat([e["interactions"] for e in events], ignore_index=True),
         data_end=source_summary(db, version)["last"])
