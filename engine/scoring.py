@@ -22,6 +22,11 @@ from engine import audit
 DIMENSIONS = ("consumption", "interaction", "stability", "referral")
 DEFAULT_WEIGHTS = {"consumption": 40, "interaction": 30, "stability": 20, "referral": 10}
 DEFAULT_THRESHOLDS = (80, 60)  # (high, potential): high >= 80, potential >= 60, ordinary below
+SMALL_TIER_SHARE = 0.05        # a tier with fewer customers than this share is pointed out
+# Thresholds from a target: what the shares count, and the page's first offer for each
+# basis in percent (high value; high value and potential together).
+TARGET_BASES = ("customers", "revenue")
+DEFAULT_TARGETS = {"customers": (10, 40), "revenue": (50, 80)}
 TIERS = ("high", "potential", "ordinary")
 
 RFM_SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising",
@@ -139,6 +144,63 @@ def validate_thresholds(thresholds: Sequence[float]) -> tuple[float, float]:
         raise ValueError(f"thresholds must satisfy 0 ≤ potential ≤ high ≤ 100, got high "
                          f"{high:g} and potential {potential:g}.")
     return high, potential
+
+
+def validate_target(target: Mapping | None) -> dict | None:
+    """A threshold target as {"basis", "high", "potential"} (percent, 0 < high ≤ potential
+    ≤ 100), None for none, or a ValueError saying what is wrong."""
+    if target is None:
+        return None
+    if not isinstance(target, Mapping) or target.get("basis") not in TARGET_BASES:
+        raise ValueError(f"a threshold target needs a basis of {', '.join(TARGET_BASES)}, "
+                         f"got {target!r}.")
+    high = _number(target.get("high"), "the high-value target")
+    potential = _number(target.get("potential"), "the potential target")
+    if not 0 < high <= potential <= 100:
+        raise ValueError(f"a threshold target needs 0 < high ≤ potential ≤ 100 (percent), got "
+                         f"high {high:g} and potential {potential:g}.")
+    return {"basis": target["basis"], "high": high, "potential": potential}
+
+
+def thresholds_for_target(scores, revenue, target: Mapping) -> tuple[int, int]:
+    """Whole-number thresholds (high, potential) whose tiers come closest to a target.
+
+    target : `validate_target`'s form. With basis "customers", `high` is the share of
+    customers (percent) the high tier should hold and `potential` the share the high and
+    potential tiers should hold together ("top 10 %", "top 40 %"); with basis "revenue",
+    the shares of the 12-month revenue those customers make ("the best-scored customers
+    making half the revenue").
+    scores, revenue : one per customer (NaN score counts as 0, NaN revenue as 0).
+
+    Of the 101 whole-number thresholds, the high one is that whose share (of customers
+    or revenue with a score ≥ it) is nearest the target; the potential one, at or below
+    it, likewise. A tie goes to the higher threshold (the smaller tier). Raises
+    ValueError without customers, or for a revenue target without positive revenue.
+    """
+    target = validate_target(target)
+    s = np.clip(np.nan_to_num(_as_float_array(scores)), 0, 100)
+    if not len(s):
+        raise ValueError("thresholds from a target need customers to score.")
+    weight = (np.ones(len(s)) if target["basis"] == "customers"
+              else np.nan_to_num(_as_float_array(revenue)))
+    total = weight.sum()
+    if total <= 0:
+        raise ValueError("a revenue target needs customers with revenue in the last 12 months.")
+    # reach[t]: the share with a score ≥ t, for t = 0 … 100 (a score ≥ t ⟺ its floor ≥ t)
+    reach = np.bincount(np.floor(s).astype(np.int64), weights=weight, minlength=101)
+    reach = np.cumsum(reach[::-1])[::-1] / total
+
+    def nearest(share: float, highest: int) -> int:
+        gaps = np.abs(reach[:highest + 1] - share / 100)
+        return int(np.flatnonzero(gaps <= gaps.min() + 1e-12)[-1])   # a tie, in floats too
+
+    high = nearest(target["high"], 100)
+    return high, nearest(target["potential"], high)
+
+
+def small_tiers(mix: pd.DataFrame, *, below: float = SMALL_TIER_SHARE) -> list[str]:
+    """Tiers of a `category_mix` holding fewer than `below` of the customers, in its order."""
+    return [key for key, share in zip(mix["key"], mix["customer_share"]) if share < below]
 
 
 @dataclass(frozen=True)
@@ -519,9 +581,10 @@ PRESET_KIND = "preset"
 
 def save_preset(con, name: str, weights: Mapping[str, float],
                 thresholds: Sequence[float], *, clv: bool = False,
-                actor: str = audit.LOCAL) -> None:
-    """Save (or replace) a named preset of weights, thresholds and whether the
-    12-month CLV joins the consumption score (CLV_SUB_METRIC).
+                target: Mapping | None = None, actor: str = audit.LOCAL) -> None:
+    """Save (or replace) a named preset of weights, thresholds, whether the
+    12-month CLV joins the consumption score (CLV_SUB_METRIC), and the target
+    the thresholds were derived from (`validate_target`; None when set by hand).
 
     Call inside `engine.store.write(path)` so the write lands in one
     transaction with a new data version and its audit row (done by `actor`).
@@ -529,7 +592,8 @@ def save_preset(con, name: str, weights: Mapping[str, float],
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"a preset needs a name, got {name!r}.")
     value = {"weights": validate_weights(weights),
-             "thresholds": list(validate_thresholds(thresholds)), "clv": bool(clv)}
+             "thresholds": list(validate_thresholds(thresholds)), "clv": bool(clv),
+             "target": validate_target(target)}
     con.execute("DELETE FROM settings WHERE kind = ? AND name = ?", [PRESET_KIND, name.strip()])
     con.execute("INSERT INTO settings (kind, name, value, saved_at) "
                 "VALUES (?, ?, ?, current_timestamp)",
@@ -544,8 +608,9 @@ def delete_preset(con, name: str, *, actor: str = audit.LOCAL) -> None:
 
 
 def load_presets(con) -> dict[str, dict]:
-    """{name: {"weights": {dimension: float}, "thresholds": (high, potential), "clv": bool}},
-    by name. A preset saved before CLV could join the score has "clv" False."""
+    """{name: {"weights": {dimension: float}, "thresholds": (high, potential), "clv": bool,
+    "target": dict or None}}, by name. A preset saved before CLV could join the score has
+    "clv" False; one saved before targets, or with thresholds set by hand, target None."""
     rows = con.execute("SELECT name, value FROM settings WHERE kind = ? ORDER BY name",
                        [PRESET_KIND]).fetchall()
     presets = {}
@@ -553,7 +618,8 @@ def load_presets(con) -> dict[str, dict]:
         data = json.loads(value)
         presets[name] = {"weights": data["weights"],
                          "thresholds": tuple(data["thresholds"]),
-                         "clv": bool(data.get("clv", False))}
+                         "clv": bool(data.get("clv", False)),
+                         "target": data.get("target")}
     return presets
 
 

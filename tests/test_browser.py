@@ -218,6 +218,42 @@ def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
     assert "0 customers move up a tier and 0 move down" not in summary
 
 
+def test_weights_survive_a_reload_and_a_link_shares_them(page, server):
+    """The settings live in the URL: a reload (a new session) keeps them, and a link to
+    another page carrying them opens with them."""
+    open_from_navigation(page, server, "scoring", "Scoring")
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    sliders = page.locator('[data-testid="stSlider"] input[type=range]')
+    sliders.first.press("ArrowRight")
+    page.wait_for_url("**weights=41**", timeout=60_000)
+    wait_idle(page)
+    page.reload()
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stSlider"] input[type=range]').first.input_value() == "41"
+    page.goto(f"{server}/customers?weights=70,15,10,5&thresholds=70,50")
+    page.get_by_text("weights 70 / 15 / 10 / 5 and thresholds 70 / 50").wait_for(timeout=60_000)
+
+
+def test_a_threshold_target_is_drawn_on_the_histogram_before_it_is_applied(page, server):
+    import re
+
+    open_from_navigation(page, server, "scoring", "Scoring")
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    histogram = page.locator(".js-plotly-plot").first
+    histogram.locator(".annotation-text").first.wait_for(timeout=60_000)
+    labels = histogram.locator(".annotation-text").all_text_contents()
+    assert len(labels) == 2 and all(re.fullmatch(r"proposed \d+", label) for label in labels)
+    high, potential = sorted((int(label.split()[1]) for label in labels), reverse=True)
+    page.get_by_role("button", name=f"Apply thresholds {high} / {potential}").click()
+    page.wait_for_function(
+        "v => document.querySelectorAll('[data-testid=\"stSlider\"] input[type=range]')[4]"
+        ".value === String(v)", arg=high, timeout=60_000)
+    page.wait_for_url(f"**thresholds={high}%2C{potential}**", timeout=60_000)
+
+
 def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
     import re
 

@@ -60,10 +60,13 @@ TIER_COLORS = {"high": PALETTE[2], "potential": PALETTE[0], "ordinary": PALETTE[
 
 
 def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
-                    x_title: str, y_title: str) -> go.Figure:
+                    x_title: str, y_title: str, proposed: tuple | None = None,
+                    proposed_name: str = "") -> go.Figure:
     """Customers per score band, stacked by tier, with the two thresholds marked.
 
-    histogram: bin_start, bin_end, tier, customers; names: {tier code: label}.
+    histogram: bin_start, bin_end, tier, customers; names: {tier code: label};
+    proposed: thresholds offered but not applied, drawn dashed and labelled
+    `proposed_name` with their value.
     """
     fig = go.Figure()
     for tier, color in TIER_COLORS.items():
@@ -73,6 +76,10 @@ def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
                     marker_color=color)
     for threshold in thresholds:
         fig.add_vline(x=threshold, line_dash="dot", line_color=PALETTE[3])
+    for threshold in proposed or ():
+        fig.add_vline(x=threshold, line_dash="dash", line_color=PALETTE[4], line_width=2,
+                      annotation_text=f"{proposed_name} {threshold:g}",
+                      annotation_position="top left", annotation_font_color=PALETTE[4])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text=x_title, range=[0, 100])
     fig.update_yaxes(title_text=y_title)

@@ -153,14 +153,76 @@ DEFAULT_SETTINGS = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS
                     tuple(scoring.DEFAULT_THRESHOLDS), False)
 
 
+# The settings also live in the URL's query parameters (?weights=50,25,17,8&thresholds=70,50
+# &clv=1), so a browser reload, which starts a new session, keeps them, and a link shares
+# the view. Defaults are left out of the URL.
+QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV = "weights", "thresholds", "clv"
+
+
+def settings_from_query(params) -> tuple | None:
+    """(weights, thresholds, clv) written in query parameters; None when absent or not valid
+    (a link typed by hand: the defaults then serve). The sliders hold whole numbers, so
+    the URL must too."""
+    if not any(name in params for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV)):
+        return None
+    try:
+        weights = scoring.validate_weights(dict(zip(scoring.DIMENSIONS, _whole_numbers(
+            params.get(QUERY_WEIGHTS), DEFAULT_SETTINGS[0]))))
+        thresholds = scoring.validate_thresholds(_whole_numbers(params.get(QUERY_THRESHOLDS),
+                                                                DEFAULT_SETTINGS[1]))
+    except ValueError:
+        return None
+    return (tuple(int(weights[d]) for d in scoring.DIMENSIONS),
+            tuple(int(v) for v in thresholds), params.get(QUERY_CLV) == "1")
+
+
+def _whole_numbers(text: str | None, default: tuple) -> list[float]:
+    """Comma-separated whole numbers of a query parameter, `default` when it is absent."""
+    if text is None:
+        return list(default)
+    values = [float(v) for v in str(text).split(",")]
+    if len(values) != len(default) or not all(v.is_integer() for v in values):
+        raise ValueError(f"expected {len(default)} whole numbers, got {text!r}")
+    return values
+
+
+def settings_query(settings: tuple) -> dict[str, str]:
+    """The query parameters of `settings`: only those that differ from the defaults."""
+    weights, thresholds, clv = settings
+    query = {}
+    if tuple(weights) != DEFAULT_SETTINGS[0]:
+        query[QUERY_WEIGHTS] = ",".join(f"{w:g}" for w in weights)
+    if tuple(thresholds) != DEFAULT_SETTINGS[1]:
+        query[QUERY_THRESHOLDS] = ",".join(f"{v:g}" for v in thresholds)
+    if clv:
+        query[QUERY_CLV] = "1"
+    return query
+
+
 def scoring_settings() -> tuple[tuple[float, ...], tuple[float, float], bool]:
-    """(weights, thresholds, clv) of this session's Scoring page (the defaults until set)."""
-    return st.session_state.get(SETTINGS_KEY) or DEFAULT_SETTINGS
+    """(weights, thresholds, clv) of this session's Scoring page: those set in the session,
+    else those of the URL (a reload or a shared link), else the defaults."""
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = settings_from_query(st.query_params) or DEFAULT_SETTINGS
+    return st.session_state[SETTINGS_KEY]
 
 
 def keep_scoring_settings(weights: tuple, thresholds: tuple, clv: bool = False) -> None:
-    """Remember the Scoring page's settings for the other pages of this session."""
+    """Remember the Scoring page's settings for the other pages of this session, and in the
+    URL."""
     st.session_state[SETTINGS_KEY] = (tuple(weights), tuple(thresholds), bool(clv))
+    show_settings_in_url()
+
+
+def show_settings_in_url() -> None:
+    """Write the session's settings into the URL (run on every page: a page switch clears
+    the query parameters); other parameters are left as they are."""
+    wanted = settings_query(scoring_settings())
+    for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV):
+        if name in wanted and st.query_params.get(name) != wanted[name]:
+            st.query_params[name] = wanted[name]
+        elif name not in wanted and name in st.query_params:
+            del st.query_params[name]
 
 
 def weight_map(weights: tuple) -> dict[str, float]:
@@ -241,6 +303,20 @@ def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: 
             "histogram": scoring.score_histogram(now["score"], now["tier"])}
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def threshold_offer(db: str, version: int, as_of: date, settings: tuple, target: tuple) -> dict:
+    """The thresholds a target (basis, high %, potential %) gives under `settings`' weights
+    (engine.scoring.thresholds_for_target) and the tier mix they would make; ValueError
+    when it cannot be met (a revenue target without revenue)."""
+    table = features(db, version, as_of)
+    score = combined_scores(db, version, as_of, *settings)["score"]
+    thresholds = scoring.thresholds_for_target(
+        score, table["revenue_12m"], dict(zip(("basis", "high", "potential"), target)))
+    return {"thresholds": thresholds,
+            "mix": scoring.category_mix(scoring.assign_tiers(score, thresholds),
+                                        table["revenue_12m"], categories=scoring.TIERS)}
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def presets(db: str, version: int) -> dict:
     """Saved presets {name: {"weights": {...}, "thresholds": (high, potential), "clv": bool}};
@@ -251,11 +327,14 @@ def presets(db: str, version: int) -> dict:
         return scoring.load_presets(con)
 
 
-def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
-    """Save a named preset (a write: bumps the data version; auth.Forbidden for a non-admin)."""
+def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False,
+                target: dict | None = None) -> None:
+    """Save a named preset, with the target its thresholds came from (a write: bumps the
+    data version; auth.Forbidden for a non-admin)."""
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
+        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, target=target,
+                            actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
