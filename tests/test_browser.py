@@ -108,6 +108,8 @@ def test_segments_page_shows_charts_and_named_segments(page, server):
         assert head == str(number) and set(name.split(", ")) <= traits, label
     rows = page.locator(".js-plotly-plot").nth(1).locator(".ytick text").all_text_contents()
     assert sorted(rows) == legend  # the profile heatmap has one row per segment, same names
+    assert 3 <= len(legend) <= 8                     # automatic k in the range a manager acts on
+    page.get_by_text("Suggested next step").first.wait_for(state="attached", timeout=10_000)
 
 
 # --- monthly review ---------------------------------------------------------------------
