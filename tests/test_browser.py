@@ -168,6 +168,18 @@ def test_review_rate_trend_has_12_months_and_counts_in_the_hover(page, server):
     assert "Win-back rate" in hover.text_content()
 
 
+def test_risk_lists_sort_by_value_at_risk_then_by_probability_on_demand(page, server):
+    open_from_navigation(page, server, "risk", "Risk")
+    page.get_by_text("Two signals, two questions.").wait_for(timeout=60_000)
+    page.get_by_text("the most value at risk (revenue of the last 12 months) first").first \
+        .wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train the churn model").click()
+    page.get_by_text("Backtest on the month ends").wait_for(timeout=300_000)
+    wait_idle(page)
+    page.locator("[data-testid=\"stButtonGroup\"]").get_by_text("Churn probability").click()
+    page.get_by_text("the likeliest to stop buying (model) first").first.wait_for(timeout=60_000)
+
+
 # --- scoring, customer list and profile ----------------------------------------------
 
 def open_from_navigation(page, server, slug: str, title: str) -> None:

@@ -1041,11 +1041,14 @@ def churn_model_view(db: str, version: int, as_of: date) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
-              with_model: bool = False):
-    """The high-risk (kind "high") or dormant ("dormant") customers, most 12-month revenue first.
+              with_model: bool = False, order: str = "value"):
+    """The high-risk (kind "high") or dormant ("dormant") customers.
 
-    Columns RISK_LIST_COLUMNS in the reader's words (+ churn_probability
-    when `with_model` and the model could be trained).
+    Columns RISK_LIST_COLUMNS in the reader's words, + churn_probability and model_alert
+    (engine.churn_model.model_alerts: among the model's top as many customers as the rules
+    flag high) when `with_model` and the model could be trained. `order` "value": the
+    value at risk (12-month revenue) first; "probability": the likeliest to stop buying
+    first (then by value; customers without a probability last).
     """
     table, assessed = features(db, version, as_of), risk_assessment(db, version, as_of)
     chosen = (assessed["risk_level"] == "high" if kind == "high"
@@ -1059,18 +1062,24 @@ def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, la
     if with_model:
         model = churn_model_view(db, version, as_of)
         if "probability" in model:
-            members["churn_probability"] = model["probability"].reindex(
-                members["customer_id"].to_numpy()).to_numpy()
-    members = members.sort_values(["revenue_12m", "customer_id"], ascending=[False, True],
-                                  kind="stable")
+            ids = members["customer_id"].to_numpy()
+            members["churn_probability"] = model["probability"].reindex(ids).to_numpy()
+            alerts = churn_model.model_alerts(model["probability"],
+                                              int((assessed["risk_level"] == "high").sum()))
+            members["model_alert"] = alerts.reindex(ids).fillna(False).to_numpy(dtype=bool)
+    keys = (["churn_probability"] if order == "probability" and "churn_probability" in members
+            else [])
+    members = members.sort_values([*keys, "revenue_12m", "customer_id"],
+                                  ascending=[False] * len(keys) + [False, True],
+                                  kind="stable", na_position="last")
     return _in_words(members.reset_index(drop=True), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list_files(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
-                    with_model: bool = False) -> dict[str, bytes]:
-    """A risk list as CSV and Excel, headed in the reader's language."""
-    table = risk_list(db, version, as_of, kind, settings, lang, with_model)
+                    with_model: bool = False, order: str = "value") -> dict[str, bytes]:
+    """A risk list as CSV and Excel, headed in the reader's language, in the page's order."""
+    table = risk_list(db, version, as_of, kind, settings, lang, with_model, order)
     return _files(table, {c: i18n.t(f"risk_page.col.{c}", lang) for c in table.columns},
                   i18n.t(f"risk_page.list.{kind}_sheet", lang))
 
