@@ -393,3 +393,23 @@ def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_
         logged = plan.customer_followups(con, customer)
     assert logged["result"].iloc[0] == "sent the returning-customer coupon"
     assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"
+
+
+def test_plan_lists_win_back_first_then_the_high_tier(page, server):
+    """The task table's first rows are win-backs, overdue rows say by how many days, and no
+    churned customer reads 'Low' churn risk (the grid's accessible cells, as drawn)."""
+    import re
+
+    open_from_navigation(page, server, "plan", "Plan")
+    page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("combobox", name="Show").click()
+    page.get_by_role("option", name="All tasks").click()
+    wait_idle(page)
+    grid = page.locator('[data-testid="stDataFrame"]').filter(
+        has=page.locator("th", has_text="Customer ID"))
+    grid.locator('[role="gridcell"]').first.wait_for(state="attached", timeout=60_000)
+    actions = [grid.get_by_test_id(f"glide-cell-4-{row}").text_content() for row in range(3)]
+    assert actions == ["Win back"] * 3, actions
+    cells = grid.locator('[role="gridcell"]').all_text_contents()
+    assert any(re.fullmatch(r"Overdue by [\d,]+ days", c) for c in cells)
+    assert "— already churned" in cells or "Churned" not in cells

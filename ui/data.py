@@ -1160,13 +1160,32 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
     today = (shown["due_date"] == pd.Timestamp(as_of)).to_numpy()
     shown.insert(0, "state", pd.Categorical.from_codes(
         np.select([shown["overdue"].to_numpy(), today], [0, 1], 2), categories=TASK_STATES))
-    words = _in_words(shown, lang)
+    words = _task_words(shown, lang)
     names = (words["customer_id"].astype(str) + " · " + words["name"].fillna("").astype(str)
              + " · " + words["action"].astype(str))
     return {"codes": shown, "table": words, "names": dict(zip(shown["customer_id"], names)),
             "total": len(table),
             "overdue": int(table["overdue"].sum()),
             "due_today": int((table["due_date"] == pd.Timestamp(as_of)).sum())}
+
+
+def _task_words(shown: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The tasks in the reader's words, an overdue state with its days ("Overdue by 553
+    days"), and no "low" churn risk beside a churned lifecycle: the risk rules watch spend in
+    the last 180 days and recent complaints, so a customer gone longer has nothing left for
+    them to flag; the row says "already churned" instead of a reassuring "low"."""
+    words = _in_words(shown, lang)
+    late = shown["overdue"].to_numpy(dtype=bool)
+    if late.any():
+        before, after = i18n.t("plan_page.overdue_days", lang, days="\0").split("\0")
+        words["state"] = words["state"].astype(object)
+        words.loc[late, "state"] = (before + shown.loc[late, "days_overdue"].map("{:,}".format)
+                                    + after).to_numpy()
+    gone = ((shown["lifecycle"] == "churned") & (shown["risk_level"] == "low")).to_numpy()
+    if gone.any():
+        words["risk_level"] = words["risk_level"].astype(object)
+        words.loc[gone, "risk_level"] = i18n.t("plan_page.risk_churned", lang)
+    return words
 
 
 @for_reader
