@@ -413,3 +413,30 @@ def test_plan_lists_win_back_first_then_the_high_tier(page, server):
     cells = grid.locator('[role="gridcell"]').all_text_contents()
     assert any(re.fullmatch(r"Overdue by [\d,]+ days", c) for c in cells)
     assert "— already churned" in cells or "Churned" not in cells
+
+
+def test_lifetime_value_on_the_sample_files_says_what_is_missing(own_server, tmp_path):
+    """The sample files cannot support the models: the page says why in words, draws how
+    often the buyers bought, and lists them, the most valuable first."""
+    from engine import cli
+    from tests.browser import ROOT
+
+    db = tmp_path / "samples.duckdb"
+    samples = ROOT / "data" / "samples"
+    for table, files in (("customers", ["customers.csv"]),
+                         ("transactions", ["transactions.csv", "transactions.xlsx"])):
+        assert cli.main(["import", "--db", str(db), "--table", table,
+                         *[str(samples / f) for f in files]]) == 0
+    page, url = own_server(db)
+    open_from_navigation(page, url, "clv", "Lifetime value")
+    page.get_by_text("Of the 79 customers who bought, 74 bought on more than one day").wait_for(
+        timeout=120_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    assert chart.locator(".xtick text").first.text_content() == "1"
+    grid = page.locator('[data-testid="stDataFrame"]').filter(
+        has=page.locator("th", has_text="Revenue (12 months)"))
+    grid.locator('[role="gridcell"]').first.wait_for(state="attached", timeout=60_000)
+    revenue = [grid.get_by_test_id(f"glide-cell-3-{row}").text_content() for row in range(3)]
+    amounts = [float(v.replace("¥", "").replace(",", "")) for v in revenue]
+    assert amounts == sorted(amounts, reverse=True) and amounts[0] > 0

@@ -42,6 +42,16 @@ def horizontal_bars(frame: pd.DataFrame, *, label: str, value: str, value_title:
     return _layout(fig, height=max(240, 36 * len(frame) + 80))
 
 
+def count_columns(frame: pd.DataFrame, *, x: str, y: str, x_title: str,
+                  y_title: str) -> go.Figure:
+    """Columns of `y` for each value of `x`, in `x` order (a small histogram of counts)."""
+    fig = go.Figure(go.Bar(x=frame[x].astype(str), y=frame[y], marker_color=PALETTE[0],
+                           hovertemplate="%{x}: %{y:,}<extra></extra>"))
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, tickformat=",d")
+    return _layout(fig, height=300)
+
+
 def pareto_curve(curve: pd.DataFrame, *, share_at_80: float | None, x_title: str,
                  y_title: str) -> go.Figure:
     """Cumulative revenue share against customer share, with the 80 % mark."""

@@ -875,6 +875,13 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
             "parameters": clv_engine.parameter_table(result)}
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_small_data(db: str, version: int, as_of: date) -> dict:
+    """Buyers, repeat buyers and each buyer's past when the models cannot be fitted
+    (engine.clv.small_data)."""
+    return clv_engine.small_data(features(db, version, as_of))
+
+
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
     """(default, earliest, latest) calibration end for the holdout check, or None."""
     span = clv_engine.calibration_end_range(source_summary(db, version)["first"], as_of)

@@ -1,7 +1,7 @@
 """Lifetime value 客户终身价值: who is still a customer, what they are worth ahead, how well the models hold up."""
 import streamlit as st
 
-from ui import charts, context, data, format
+from ui import charts, clv_small_data, context, data, format
 
 ctx = context.require()
 t = ctx.t
@@ -11,8 +11,7 @@ settings = data.scoring_settings()
 with st.spinner(t("clv.fitting")):
     fit = data.clv_fit(ctx.db, ctx.version, ctx.as_of)
 if fit["error"] is not None:
-    st.error(t("clv.unavailable", reason=fit["error"].message(ctx.lang)))
-    st.stop()
+    clv_small_data.show(ctx, fit["error"])
 result, totals = fit["result"], fit["totals"]
 st.caption(t("clv.caption", as_of=ctx.as_of, customers=totals["customers"],
              rate=result.settings.annual_discount_rate))
