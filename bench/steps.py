@@ -196,9 +196,9 @@ STEPS: list[Step] = [
 
 def clv_fit_predict(ws: Workspace) -> None:
     """Lifetime values: the purchase-summary SQL, both model fits and every prediction."""
-    from engine import clv
+    from engine import clv_synthetic
     with store.connect(ws.db) as con:
-        timings = clv.benchmark(con, as_of=ws.as_of)
+        timings = clv_synthetic.benchmark(con, as_of=ws.as_of)
     # one note however often the step is repeated (the report prints one per step)
     ws.note[:] = [f"SQL {timings['sql_s']:.2f} s + fit and predict "
                   f"{timings['fit_predict_s']:.2f} s, {timings['customers']:,} customers"

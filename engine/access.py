@@ -10,16 +10,12 @@ Passwords are stored as scrypt hashes with a salt of their own, made by
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
-import getpass
 import hashlib
 import hmac
-import json
 import re
 import secrets
-import sys
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -158,37 +154,3 @@ def user_for_email(users: Mapping[str, User], email: str | None) -> User | None:
         return None
     email = email.strip().lower()
     return next((u for u in users.values() if u.email == email), None)
-
-
-# --- python -m engine hash-password ------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", help="print a whole [users.NAME] table, not only the hash line")
-    parser.add_argument("--role", choices=ROLES, default="rep")
-    parser.add_argument("--owner", help="for a rep: the customers.owner value they look after")
-
-
-def run(args) -> int:
-    """Read a password (hidden at a terminal, else one line of stdin) and print its TOML."""
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Again: "):
-            print("engine hash-password: the two passwords differ", file=sys.stderr)
-            return 1
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        print("engine hash-password: empty password", file=sys.stderr)
-        return 1
-    line = f"password_hash = {json.dumps(hash_password(password))}"
-    if args.user is None:
-        print(line)
-        return 0
-    name = args.user if re.fullmatch(r"[A-Za-z0-9_-]+", args.user) else json.dumps(args.user)
-    print(f"[users.{name}]\n{line}\nrole = {json.dumps(args.role)}")
-    if args.owner:
-        print(f"owner = {json.dumps(args.owner, ensure_ascii=False)}")
-    return 0
-
-
-COMMAND = ("hash-password", add_arguments, run)

@@ -31,7 +31,6 @@ version) are left out: a restore keeps the database's own data version.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -401,47 +400,3 @@ def _short_hash(text: str) -> str:
 
 def _short(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
-# ---- command line --------------------------------------------------------------------
-
-def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Write a backup of the whole database (DuckDB file or Parquet zip)."
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="FILE.duckdb, or FILE.zip for one Parquet file per table")
-    parser.add_argument("--format", choices=KINDS, default=None,
-                        help="default: parquet for a .zip name, else duckdb")
-
-
-def run_backup(args) -> int:
-    from engine.cli import InputRejected
-    if not Path(args.db).exists():
-        raise InputRejected(f"{args.db}: no such database file.")
-    saved = write_backup(args.db, args.out, args.format)
-    print(f"Wrote {args.out}: {saved['rows'].sum():,} rows in {len(saved)} tables, "
-          f"checksum {digest(saved)}.")
-    return 0
-
-
-def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Replace the database's data with a backup's, checked row for row."
-    parser.add_argument("file", type=Path, metavar="FILE", help="a .duckdb or .zip backup")
-
-
-def run_restore(args) -> int:
-    from engine.cli import InputRejected
-    if not args.file.is_file():
-        raise InputRejected(f"{args.file}: no such file.")
-    try:
-        report = restore(args.db, args.file)
-    except BackupRejected as exc:
-        raise InputRejected(str(exc)) from None
-    for r in report.check.itertuples():
-        print(f"  {r.table:<20} {r.rows_restored:>12,} rows  {r.checksum_restored}")
-    print(f"Restored {report.rows:,} rows from {args.file}, checksum {report.digest}; "
-          "equal to the backup.")
-    return 0
-
-
-BACKUP_COMMAND = ("backup", add_backup_arguments, run_backup)
-RESTORE_COMMAND = ("restore", add_restore_arguments, run_restore)

@@ -10,7 +10,6 @@ customers, so any customer and any weights reuse them).
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Mapping, Sequence
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine import scoring
-from engine.features import customer_features, optional_columns_present
+from engine.features import past
 from engine.features.customer import EventHistory
 
 # --- the customer list -------------------------------------------------------------
@@ -214,21 +213,6 @@ def _plain(value) -> float:
 
 # --- tier history ------------------------------------------------------------------
 
-def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
-    """The last `months` month ends on or before T, oldest first.
-
-    T counts as the last of them when it is itself a month end.
-    """
-    year, month = as_of.year, as_of.month
-    if as_of.day != calendar.monthrange(year, month)[1]:
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    ends = []
-    for _ in range(months):
-        ends.append(dt.date(year, month, calendar.monthrange(year, month)[1]))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return ends[::-1]
-
-
 def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
                          history: EventHistory | None = None
                          ) -> tuple[pd.DataFrame, dict[str, bool]]:
@@ -242,8 +226,8 @@ def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
     `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
-    features = customer_features(con, as_of=as_of, history=history)
-    available = optional_columns_present(con, as_of=as_of)
+    features = past.features_as_of(con, as_of, customers=past.EVERY, history=history)
+    available = past.sources_as_of(con, as_of, history)
     return (scoring.sub_metric_scores(features, available=available, clv=clv)
             .set_index("customer_id"), available)
 

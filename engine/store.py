@@ -98,7 +98,7 @@ def default_db_path() -> Path:
 # connections of all threads (all dashboard sessions). In DuckDB 2.0, a thread
 # that opens the file while another closes its last connection can find the
 # old instance still holding the file and fail with "Unique file handle
-# conflict" (tests/test_concurrency.py found it); opening and closing one at a
+# conflict" (tests/pages/test_concurrency.py found it); opening and closing one at a
 # time within the process avoids that.
 _OPEN_CLOSE = threading.Lock()
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import os
+
 import duckdb
 import pytest
+from hypothesis import HealthCheck, settings
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -15,6 +18,16 @@ from engine import demo, store
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 DEMO_SIZE = dict(customers=400, months=24, seed=11)
+
+# Hypothesis profiles for the differential tests (tests/engine/test_differential.py):
+# "ci" (the default) keeps the suite's time in bounds; HYPOTHESIS_PROFILE=deep
+# runs many more bases locally. Each example loads a database, so no deadline.
+_SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_check=_SLOW_DATA,
+                          print_blob=True)
+settings.register_profile("deep", max_examples=2000, deadline=None,
+                          suppress_health_check=_SLOW_DATA, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -71,16 +71,3 @@ def _restore(db: str, upload, lang: str) -> None:
     view.flash("restore", report)
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
     st.rerun()
-
-
-def show_restored(report, lang: str) -> None:
-    """After a restore: rows and checksum per table as saved and as restored, and the verdict."""
-    t = functools.partial(i18n.t, lang=lang)
-    if report.equal:
-        st.success(t("backup.restored.equal", rows=f"{report.rows:,}", checksum=report.digest),
-                   icon=":material/verified:")
-    check = report.check.assign(equal=report.check["equal"].map(
-        lambda same: t("backup.check.same" if same else "backup.check.different")))
-    st.dataframe(check, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(t(f"backup.check.{c}"), format="localized")
-        if c.startswith("rows_") else t(f"backup.check.{c}") for c in check.columns})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import charts, data, format
+from report import charts
+from ui import data, format
 
 ss = st.session_state
 

@@ -18,7 +18,9 @@ import streamlit as st
 from engine import (audit, backup, churn_model, demo, export, i18n, ingest, profile, scoring,
                     store)
 from engine import clv as clv_engine
+from engine import clv_page
 from engine import plan as plan_engine
+from engine import presets as preset_store
 from engine import review as review_engine
 from engine import risk as risk_engine
 from engine import segments as segment_engine
@@ -27,6 +29,8 @@ from engine.features import (activity, customer_features, month_activity,
 from engine.features import event_history as read_event_history
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
+from engine.months import last_month_ends, month_end, month_key, parse_month, shift_month
+from report import review as review_report
 from ui import auth
 
 
@@ -324,7 +328,7 @@ def presets(db: str, version: int) -> dict:
     if is_feature_table(db):
         return {}
     with store.connect(db) as con:
-        return scoring.load_presets(con)
+        return preset_store.load_presets(con)
 
 
 def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False,
@@ -333,14 +337,14 @@ def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool
     data version; auth.Forbidden for a non-admin)."""
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, target=target,
-                            actor=actor)
+        preset_store.save_preset(con, name, weight_map(weights), thresholds, clv=clv,
+                                 target=target, actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.delete_preset(con, name, actor=actor)
+        preset_store.delete_preset(con, name, actor=actor)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -469,7 +473,7 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
                  thresholds: tuple, clv: bool = False):
     """The customer's score and tier at the last 12 month ends, with today's settings."""
     snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
-                 for day in profile.history_dates(as_of)]
+                 for day in last_month_ends(as_of)]
     return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
                                 thresholds=thresholds)
 
@@ -618,7 +622,7 @@ def customer_segments(db: str, version: int, as_of: date, lang: str,
 def review_months(db: str, version: int, as_of: date) -> list[str]:
     """Months the Review page offers, newest first: complete by T, with a month before them."""
     first = source_summary(db, version)["first"]
-    return [review_engine.month_key(m) for m in review_engine.reviewable_months(first, as_of)]
+    return [month_key(m) for m in review_engine.reviewable_months(first, as_of)]
 
 
 @st.cache_data(show_spinner=False, max_entries=30)
@@ -626,7 +630,7 @@ def review_snapshot(db: str, version: int, month: str, settings: tuple):
     """Score, tier, demand tag and risk of every customer known at the end of `month`
     (with `settings`' clv, the CLV models fitted as of that day join the score)."""
     weights, thresholds, clv = settings
-    day = review_engine.month_end(review_engine.parse_month(month))
+    day = month_end(parse_month(month))
     lifetime = clv_for_scoring(db, version, day) if clv else None
     history = event_history(db, version)
     with store.connect(db) as con:
@@ -645,7 +649,7 @@ def review_activity(db: str, version: int, month: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_summary(db: str, version: int, month: str, settings: tuple):
     """Tier mix at the end of `month` and revenue during it by tier (small: kept long)."""
-    return review_engine.month_summary(review_engine.parse_month(month),
+    return review_engine.month_summary(parse_month(month),
                                        review_snapshot(db, version, month, settings),
                                        review_activity(db, version, month))
 
@@ -654,8 +658,7 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
 def review_month_rates(db: str, version: int, month: str, settings: tuple) -> dict:
     """Wake-up, win-back and retention of `month`, from the snapshots at its end and at the
     end of the month before it (small: kept long, so the 12-month trend is cheap)."""
-    before = review_engine.month_key(review_engine.shift_month(review_engine.parse_month(month),
-                                                               -1))
+    before = month_key(shift_month(parse_month(month), -1))
     return review_engine.month_rates(review_snapshot(db, version, before, settings),
                                      review_snapshot(db, version, month, settings),
                                      review_activity(db, version, month))
@@ -664,7 +667,7 @@ def review_month_rates(db: str, version: int, month: str, settings: tuple) -> di
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_events(db: str, version: int, month: str) -> dict:
     """Complaints by topic and interactions with their ratings during `month` (small)."""
-    first = review_engine.parse_month(month)
+    first = parse_month(month)
     with store.connect(db) as con:
         return {"complaints": month_activity.complaints_by_topic(con, first_month=first,
                                                                  last_month=first),
@@ -683,7 +686,7 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     call, so a cache hit shows nothing.
     """
     months = review_engine.review_months(month)
-    keys = [review_engine.month_key(m) for m in months]
+    keys = [month_key(m) for m in months]
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
         summaries, rates = [], []
@@ -717,12 +720,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def review_workbook(review, lang: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
-    return review_engine.review_workbook(review, lang)
+    return review_report.review_workbook(review, lang)
 
 
 def review_summary(review, lang: str) -> list[str]:
-    """The month's notable changes in words (engine.review.summary_lines)."""
-    return review_engine.summary_lines(review, lang)
+    """The month's notable changes in words (report.review.summary_lines)."""
+    return review_report.summary_lines(review, lang)
 
 # --- import (the Data page) ---------------------------------------------------------------
 # An upload is keyed on its file_id (a new one for every upload) and handed over as
@@ -871,30 +874,30 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
                                             calibration_end=calibration_end)
     except clv_engine.ClvUnavailable as exc:
         return {"result": None, "error": exc}
-    return {"result": result, "error": None, "totals": clv_engine.totals(result),
-            "parameters": clv_engine.parameter_table(result)}
+    return {"result": result, "error": None, "totals": clv_page.totals(result),
+            "parameters": clv_page.parameter_table(result)}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def clv_small_data(db: str, version: int, as_of: date) -> dict:
     """Buyers, repeat buyers and each buyer's past when the models cannot be fitted
-    (engine.clv.small_data)."""
-    return clv_engine.small_data(features(db, version, as_of))
+    (engine.clv_page.small_data)."""
+    return clv_page.small_data(features(db, version, as_of))
 
 
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
     """(default, earliest, latest) calibration end for the holdout check, or None."""
-    span = clv_engine.calibration_end_range(source_summary(db, version)["first"], as_of)
+    span = clv_page.calibration_end_range(source_summary(db, version)["first"], as_of)
     if span is None:
         return None
-    default = min(max(clv_engine.default_calibration_end(as_of), span[0]), span[1])
+    default = min(max(clv_page.default_calibration_end(as_of), span[0]), span[1])
     return default, *span
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str) -> dict:
     """Every modelled customer with name, lenses in the reader's words, 12-month revenue and
-    its rank (engine.clv.with_lenses); "base" (all customers), "categories" (each lens's
+    its rank (engine.clv_page.with_lenses); "base" (all customers), "categories" (each lens's
     labels in order) and "segment_error" (why there are no segments, or None)."""
     result = clv_fit(db, version, as_of)["result"]
     table = features(db, version, as_of)
@@ -921,7 +924,7 @@ def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str
         lenses["segment"] = found.set_index("customer_id")["segment"].map(words) \
             .reindex(lenses["customer_id"]).to_numpy()
         categories["segment"] = list(words.values())
-    return {"table": clv_engine.with_lenses(result.customers, lenses), "base": len(table),
+    return {"table": clv_page.with_lenses(result.customers, lenses), "base": len(table),
             "categories": categories, "segment_error": segment_error}
 
 
@@ -930,21 +933,21 @@ def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: 
                      lens: str):
     """P(alive) and CLV quantiles, means and totals per group of `lens` (CLV_LENSES)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.distribution_by(view["table"], lens, categories=view["categories"][lens])
+    return clv_page.distribution_by(view["table"], lens, categories=view["categories"][lens])
 
 
 def clv_top(db: str, version: int, as_of: date, settings: tuple, lang: str, n: int):
     """The n customers with the largest 12-month CLV (none in a partial result), with a
     "label" of id and name for charts."""
-    top = clv_engine.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
+    top = clv_page.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
     return top.assign(label=top["customer_id"] + " · " + top["name"].fillna(""))
 
 
 def clv_slipping(db: str, version: int, as_of: date, settings: tuple, lang: str,
                  top_share: float, max_p_alive: float):
-    """Valuable and slipping customers (engine.clv.valuable_and_slipping)."""
+    """Valuable and slipping customers (engine.clv_page.valuable_and_slipping)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.valuable_and_slipping(view["table"], base_size=view["base"],
+    return clv_page.valuable_and_slipping(view["table"], base_size=view["base"],
                                             top_share=top_share, max_p_alive=max_p_alive)
 
 
@@ -955,7 +958,7 @@ def clv_file(db: str, version: int, as_of: date, settings: tuple, lang: str, kin
     slipping ones) as CSV or Excel bytes, headed in the reader's language."""
     table = (clv_customers(db, version, as_of, settings, lang)["table"] if slipping is None
              else clv_slipping(db, version, as_of, settings, lang, *slipping))
-    table = clv_engine.rounded_for_export(table.drop(columns="revenue_rank"))
+    table = clv_page.rounded_for_export(table.drop(columns="revenue_rank"))
     table = table.rename(columns={c: i18n.t(f"clv.col.{c}", lang) for c in table.columns})
     return export.to_csv_bytes(table) if kind == "csv" else export.to_excel_bytes(table)
 

@@ -12,7 +12,6 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from engine import i18n, store
@@ -316,7 +315,6 @@ def show_flash(lang: str) -> None:
         demo, rows = payload
         st.success(t("data_page.reset.done_demo", **rows) if demo else t("data_page.reset.done_empty"))
     elif kind == "restore":
-        from ui.backup_view import show_restored   # that module builds on this one
         show_restored(payload, lang)
     elif kind == "saved":
         st.success(t("data_page.mapping.saved_done", name=payload))
@@ -324,6 +322,19 @@ def show_flash(lang: str) -> None:
         st.error(t(payload))
     else:
         st.error(payload)
+
+
+def show_restored(report, lang: str) -> None:
+    """After a restore: rows and checksum per table as saved and as restored, and the verdict."""
+    t = functools.partial(i18n.t, lang=lang)
+    if report.equal:
+        st.success(t("backup.restored.equal", rows=f"{report.rows:,}", checksum=report.digest),
+                   icon=":material/verified:")
+    check = report.check.assign(equal=report.check["equal"].map(
+        lambda same: t("backup.check.same" if same else "backup.check.different")))
+    st.dataframe(check, hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(t(f"backup.check.{c}"), format="localized")
+        if c.startswith("rows_") else t(f"backup.check.{c}") for c in check.columns})
 
 
 def samples(lang: str) -> None:

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from engine.scoring import TIERS
-from ui import auth, charts, context, data, format
+from report import charts
+from ui import auth, context, data, format
 from ui.followup_form import followup_form
 
 ss = st.session_state

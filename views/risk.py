@@ -3,7 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.risk import DEMAND_TAGS, RISK_LEVELS
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
 ORDER = ("customer_id", "name", "revenue_12m", "risk_reasons", "churn_probability", "model_alert",

@@ -3,7 +3,8 @@ import streamlit as st
 
 from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, SMALL_TIER_SHARE,
                             TIERS, rebalance_weights, small_tiers)
-from ui import auth, charts, context, data, threshold_target
+from report import charts
+from ui import auth, context, data, threshold_target
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state

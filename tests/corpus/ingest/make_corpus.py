@@ -5,7 +5,7 @@
 Each entry of manifest.json names a file, the table it is imported into,
 options for the import, and substrings the rejection message must hold
 (English). The database they go into holds customers C1, C2, C3 and
-transaction T1 (C1, 2024-01-05, 100.00); see tests/test_ingest_corpus.py.
+transaction T1 (C1, 2024-01-05, 100.00); see tests/engine/test_ingest_corpus.py.
 """
 from __future__ import annotations
 

@@ -1,0 +1,239 @@
+"""The Data page: upload, map, check, import, report, undo, reset — as the user sees it.
+
+Every test that writes works on its own copy of the demo database (or on a
+new file), never on the session-wide one.
+"""
+
+import pytest
+
+from engine import ingest, store
+from tests.conftest import ROOT, open_page
+from tests.helpers import upload
+from ui.import_view import IGNORE
+
+SAMPLES = ROOT / "data" / "samples"
+BROKEN = ("客户编号,交易日期,金额,状态\n"
+          "C000001,2025-03-01,100,已支付\n"
+          "C000002,2025-13-45,200,paid\n"
+          "C000003,2025-03-02,abc,paid\n"
+          "C000004,2025-03-03,50,神秘状态\n").encode("utf-8")
+LABELS = {
+    "en": {"title": "Import data", "tabs": ["Import files", "History and undo", "Start over",
+                                            "Backup and restore"],
+           "metrics": ["Inserted", "Updated", "Unchanged", "Rejected", "Customers created"],
+           "imported": "Imported transactions.csv into transactions",
+           "undone": "Batch 1 (transactions) undone",
+           "rows": "customers ·"},
+    "zh": {"title": "数据导入", "tabs": ["导入文件", "导入记录与撤销", "重新开始", "备份与恢复"],
+           "metrics": ["新增", "更新", "未变", "拒绝", "新建客户"],
+           "imported": "已将 transactions.csv 导入交易", "undone": "批次 1（交易）已撤销",
+           "rows": "位客户 ·"},
+}
+
+
+def table_counts(db):
+    with store.connect(db) as con:
+        return store.table_counts(con)
+
+
+def sidebar_rows(lang="en"):
+    """The sidebar's row counts, as a new visit to the app shows them."""
+    at = open_page(None, lang)
+    return next(c.value for c in at.sidebar.caption if LABELS[lang]["rows"] in c.value)
+
+
+def edit_mapping(at, header, column):
+    """Change one row of the (only) mapping editor, as a user picking from its selectbox."""
+    editor = next(e for e in at.data_editor if e.key.startswith("data_page.map."))
+    row = editor.value["header"].tolist().index(header)
+    at.session_state[editor.key] = {"edited_rows": {row: {"column": column}},
+                                    "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def error_text(at, k=0):
+    """An error as the reader sees it (Markdown escapes taken out)."""
+    return at.error[k].value.replace("\\", "")
+
+
+def metrics(at):
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_upload_map_import_then_undo(work_db, lang):
+    labels = LABELS[lang]
+    before = table_counts(work_db)
+    at = open_page("data", lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == labels["title"]
+    assert [tab.label for tab in at.tabs] == labels["tabs"]
+    upload(at, "transactions", "transactions.csv", (SAMPLES / "transactions.csv").read_bytes())
+    # the GBK file is read and mapped automatically; the demo lacks the sample's customers
+    assert "GB18030" in " ".join(c.value for c in at.caption)
+    at.checkbox(key="data_page.create.False").check().run()
+    assert metrics(at)[labels["metrics"][0]] == "375"
+    assert metrics(at)[labels["metrics"][4]] == "79"
+    preview = next(d.value for d in at.dataframe if "ok" in d.value.columns)
+    assert "product" in preview.columns
+
+    edit_mapping(at, "商品名称", IGNORE)   # leave the product name out
+    preview = next(d.value for d in at.dataframe if "ok" in d.value.columns)
+    assert "product" not in preview.columns and "category" in preview.columns
+
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert any(labels["imported"] in s.value for s in at.success)
+    assert list(metrics(at)) == labels["metrics"]
+    assert list(metrics(at).values()) == ["375", "0", "0", "0", "79"]
+    after = table_counts(work_db)
+    assert after["transactions"] == before["transactions"] + 375
+    assert after["customers"] == before["customers"] + 79
+    assert f"{after['transactions']:,}" in sidebar_rows(lang)
+    with store.connect(work_db) as con:
+        stored = con.execute("SELECT count(*), count(product), count(category) FROM transactions "
+                             "WHERE batch_id = 1").fetchone()
+    assert stored == (375, 0, 375)
+    assert not at.file_uploader[0].value   # the uploader is empty again
+
+    assert "#1 · transactions.csv" in " ".join(m.value for m in at.markdown)
+    at.button(key="data_page.undo.1").click().run()
+    assert not at.exception, at.exception
+    assert any(labels["undone"] in s.value for s in at.success)
+    assert "375" in next(s.value for s in at.success if labels["undone"] in s.value)
+    assert table_counts(work_db) == before
+    assert f"{before['transactions']:,}" in sidebar_rows(lang)
+    assert "data_page.undo.1" not in [b.key for b in at.button]   # undone: no second undo
+
+
+def test_broken_file_is_rejected_and_nothing_written(work_db):
+    before = table_counts(work_db)
+    at = open_page("data", "en")
+    upload(at, "transactions", "broken.csv", BROKEN)
+    assert "2 problems in 2 rows" in at.warning[0].value
+    problems = next(d.value for d in at.dataframe if "expected" in d.value.columns)
+    assert problems[["line", "column"]].values.tolist() == [[3, "交易日期"], [4, "金额"]]
+    assert "not a date" in problems["problem"][0] and "not an amount" in problems["problem"][1]
+    assert at.radio(key="data_page.skip").value is False   # rejecting the file is the default
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    message = error_text(at)
+    assert "broken.csv: rejected, nothing was imported" in message
+    assert "line 3" in message and "line 4" in message
+    assert table_counts(work_db) == before
+    assert ingest.list_batches(work_db).empty
+
+
+def test_broken_file_in_chinese(work_db):
+    at = open_page("data", "zh")
+    upload(at, "transactions", "broken.csv", BROKEN)
+    problems = next(d.value for d in at.dataframe if "expected" in d.value.columns)
+    assert "不是日期" in problems["problem"][0]
+    at.button(key="data_page.import").click().run()
+    assert "broken.csv：已拒绝，未导入任何数据" in error_text(at)
+
+
+def test_skip_invalid_imports_the_valid_rows_and_offers_the_rejected(work_db):
+    before = table_counts(work_db)
+    at = open_page("data", "en")
+    upload(at, "transactions", "broken.csv", BROKEN)
+    assert any(b.label.startswith("Download the rejected rows") for b in at.download_button)
+    at.radio(key="data_page.skip").set_value(True).run()
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert (shown["Inserted"], shown["Rejected"]) == ("2", "2")
+    assert any("status: 1 value(s) matched no known word and were stored as “other” (神秘状态 ×1)"
+               in c.value for c in at.caption)
+    assert any(b.label == "Download the 2 rejected rows (CSV with an error column)"
+               for b in at.download_button)
+    assert table_counts(work_db)["transactions"] == before["transactions"] + 2
+
+
+def test_unreadable_file_is_named_and_blocks_the_import(work_db):
+    at = open_page("data", "en")
+    upload(at, "customers", "junk.xlsx", b"PK\x03\x04 this is no workbook",
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "junk.xlsx" in error_text(at) and "cannot be read" in error_text(at)
+    assert at.button(key="data_page.import").disabled
+
+
+def test_unmapped_required_column_blocks_the_import(work_db):
+    at = open_page("data", "en")
+    upload(at, "customers", "customers.csv", (SAMPLES / "customers.csv").read_bytes())
+    assert not at.button(key="data_page.import").disabled
+    edit_mapping(at, "客户编号", IGNORE)
+    assert "no column is mapped to customer_id" in error_text(at)
+    assert at.button(key="data_page.import").disabled
+
+
+def test_a_saved_mapping_is_offered_again(work_db):
+    at = open_page("data", "en")
+    upload(at, "customers", "customers.csv", (SAMPLES / "customers.csv").read_bytes())
+    edit_mapping(at, "地区", IGNORE)   # no region
+    name_box = next(w for w in at.text_input if w.key.startswith("data_page.save_name."))
+    name_box.input("crm export").run()
+    next(b for b in at.button if b.key.startswith("data_page.save.")).click().run()
+    assert not at.exception, at.exception
+    assert any("Mapping “crm export” saved." in s.value for s in at.success)
+    saved = next(s for s in at.selectbox if s.key.startswith("data_page.saved."))
+    assert saved.value == "crm export"
+    editor = next(e for e in at.data_editor if e.key.startswith("data_page.map."))
+    assert dict(zip(editor.value["header"], editor.value["column"]))["地区"] == IGNORE
+    table, kept = ingest.load_mapping(work_db, "crm export")
+    assert table == "customers" and kept["地区"] is None and kept["客户编号"] == "customer_id"
+
+
+def test_empty_database_first_import_creates_it(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    monkeypatch.setenv("CRM_DB", str(db))
+    at = open_page("data", "en")
+    assert not at.exception, at.exception
+    assert any("first import creates it" in i.value for i in at.info)
+    upload(at, "transactions", "transactions.csv", (SAMPLES / "transactions.csv").read_bytes())
+    assert at.checkbox(key="data_page.create.True").value   # on while there are no customers
+    assert not db.exists()   # checking writes nothing
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert (metrics(at)["Inserted"], metrics(at)["Customers created"]) == ("375", "79")
+    assert table_counts(db) == {"customers": 79, "transactions": 375, "interactions": 0,
+                                "followups": 0}
+    assert "79 customers · 375 transactions" in sidebar_rows()
+
+
+def test_several_files_at_once_and_a_sheet_picker(work_db):
+    at = open_page("data", "en")
+    at.segmented_control(key="data_page.table").set_value("transactions").run()
+    at.file_uploader[0].set_value([
+        ("transactions.csv", (SAMPLES / "transactions.csv").read_bytes(), "text/csv"),
+        ("transactions.xlsx", (SAMPLES / "transactions.xlsx").read_bytes(),
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]).run()
+    sheet = next(s for s in at.selectbox if s.key.startswith("data_page.sheet."))
+    assert sheet.options == ["订单", "说明"] and sheet.value == "订单"
+    at.checkbox(key="data_page.create.False").check().run()
+    assert at.button(key="data_page.import").label == "Import 2 file(s) into transactions"
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success if s.value.startswith("Imported")] == [
+        "Imported transactions.csv into transactions", "Imported transactions.xlsx into transactions"]
+    batches = ingest.list_batches(work_db)
+    assert batches["file_name"].tolist() == ["transactions.xlsx", "transactions.csv"]
+
+
+def test_reset_to_an_empty_database(work_db):
+    at = open_page("data", "zh")
+    assert "400" in at.warning[-1].value   # the confirmation says what goes
+    at.radio(key="data_page.reset_demo").set_value(False).run()
+    at.button(key="data_page.reset_confirm").click().run()
+    assert not at.exception, at.exception
+    assert any("数据库已清空" in s.value for s in at.success)
+    assert table_counts(work_db) == dict.fromkeys(store.EVENT_TABLES, 0)
+    assert "0 位客户" in sidebar_rows("zh")
+
+
+def test_samples_offer_downloads(app_db):
+    at = open_page("data", "en")
+    names = [b.label for b in at.download_button if b.key.startswith("data_page.sample.")]
+    assert names == ["customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
+                     "followups.csv"]
