@@ -11,7 +11,7 @@ PORT ?= 8501
 .PHONY: run test lint demo bench
 
 run: $(VENV)/.runtime $(DB)
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python serve.py --server.port=$(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q

@@ -40,6 +40,7 @@ for file, title_key, icon, group_key in allowed:
                    url_path=file.removesuffix(".py"), default=file == allowed[0][0])
     groups.setdefault(i18n.t(group_key, lang), []).append(page)
 navigation = st.navigation(groups)
+auth.no_login_note(user, lang)
 context.sidebar()
 auth.sidebar(user, lang)
 navigation.run()

@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: NAME.rejects.csv next to the input)")
     parser.add_argument("--encoding", help="e.g. utf-8, gbk (default: detected)")
     parser.add_argument("--delimiter", help=", ; tab or | (default: detected)")
-    parser.add_argument("--sheet", help="sheet of an .xlsx file (default: the first)")
+    parser.add_argument("--sheet", help="sheet of an .xlsx file (default: the first); "
+                        "all: every sheet with the first sheet's columns")
     parser.add_argument("--day-first", action=argparse.BooleanOptionalAction, default=None,
                         help="read 01.02.2024 as 1 February (default: from the file)")
     parser.add_argument("--dry-run", action="store_true",

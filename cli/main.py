@@ -16,7 +16,8 @@ from pathlib import Path
 
 from cli.common import EXIT_OK, EXIT_REJECTED
 from engine.errors import InputRejected
-from engine.store import StoreLocked, default_db_path
+from engine import workfiles
+from engine.store import ForeignFile, StoreLocked, default_db_path
 
 SUBCOMMANDS = {   # name -> module under cli/, in the order `--help` lists them
     "demo": "demo", "import": "ingest", "clv": "clv", "score": "score", "review": "review",
@@ -53,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_named_command(argv)).parse_args(argv)
     args.db = args.db or default_db_path()
+    workfiles.sweep()   # what a killed run left behind (a restore's staged copy, say)
     try:
         return _module(args.command).run(args) or EXIT_OK
-    except (InputRejected, StoreLocked) as exc:
+    except (InputRejected, StoreLocked, ForeignFile) as exc:
         print(exc, file=sys.stderr)
         return EXIT_REJECTED

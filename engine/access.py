@@ -16,7 +16,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Mapping
 
 ROLES = ("admin", "manager", "rep")
@@ -146,6 +147,52 @@ def authenticate(users: Mapping[str, User], name: str, password: str) -> User | 
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     ok = verify_password(password or "", stored)
     return user if ok and user is not None and user.password_hash else None
+
+
+@dataclass
+class Throttle:
+    """Back-off of password logins (issue 19, part 6), kept per key: a user name and an
+    address, so that neither one guesser on many names nor many guessers on one name
+    gets far.
+
+    After `free` failures within `forget_s`, each further try of that key must wait
+    `base_s` seconds, doubling with each failure, up to `most_s` (a lockout): 50
+    wrong passwords in a row leave the name and the address locked for 5 minutes, and
+    then one guess per 5 minutes. While a key must wait, its password is not even
+    checked; a success forgets the user name's failures. `now` is monotonic seconds,
+    given by the caller so that tests can state the time.
+    """
+    free: int = 3
+    base_s: float = 1.0
+    most_s: float = 300.0
+    forget_s: float = 900.0
+    _failures: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait(self, keys, now: float) -> float:
+        """Seconds until these keys may try again (0: now)."""
+        with self._lock:
+            return max((self._wait(key, now) for key in keys), default=0.0)
+
+    def _wait(self, key: str, now: float) -> float:
+        recent = [t for t in self._failures.get(key, []) if now - t < self.forget_s]
+        self._failures[key] = recent
+        if len(recent) < self.free:
+            return 0.0
+        delay = min(self.base_s * 2 ** (len(recent) - self.free), self.most_s)
+        return max(recent[-1] + delay - now, 0.0)
+
+    def failed(self, keys, now: float) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+LOGINS = Throttle()   # the dashboard's, shared by all its sessions (threads of one process)
 
 
 def user_for_email(users: Mapping[str, User], email: str | None) -> User | None:

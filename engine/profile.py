@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine import scoring
-from engine.features import past
+from engine.features import orders, past
 from engine.features.customer import EventHistory
 
 # --- the customer list -------------------------------------------------------------
@@ -111,8 +111,17 @@ WHERE customer_id = $customer_id
 """
 
 TRANSACTIONS_SQL = """
-SELECT txn_date, txn_id, product, category, quantity, amount, status, due_date, paid_date
+SELECT txn_date, txn_id, order_line, product, category, quantity, unit_price, amount, status,
+       due_date, paid_date
 FROM transactions
+WHERE customer_id = $customer_id AND txn_date <= $as_of
+ORDER BY txn_date, txn_id, order_line
+"""
+
+# The customer's orders (engine.features.orders: an order's lines as one, its net money).
+ORDERS_SQL = """
+SELECT txn_date, txn_id, CAST(money AS DOUBLE) AS money, purchase
+FROM orders
 WHERE customer_id = $customer_id AND txn_date <= $as_of
 ORDER BY txn_date, txn_id
 """
@@ -148,8 +157,11 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
 
     Returns
     -------
-    {"transactions": txn_date, txn_id, product, category, quantity, amount
-     (float), status, due_date, paid_date — oldest first;
+    {"transactions": the lines: txn_date, txn_id, order_line (1, 2, … in an
+     order of several lines), product, category, quantity, unit_price and
+     amount (float), status, due_date, paid_date — oldest first;
+     "orders": txn_date, txn_id, money (net, float: refunds negative,
+     cancelled and pending 0), purchase (1 or 0) — oldest first;
      "interactions": ts, kind, channel, topic, satisfaction, response_hours,
      note, owner — newest first;
      "complaints": the interactions of kind 'complaint';
@@ -158,10 +170,13 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
     """
     params = {"customer_id": customer_id, "as_of": as_of}
     transactions = con.execute(TRANSACTIONS_SQL, params).df()
-    transactions["amount"] = transactions["amount"].astype(float)
+    for column in ("amount", "unit_price"):
+        transactions[column] = transactions[column].astype(float)
+    orders.install(con)
     interactions = con.execute(INTERACTIONS_SQL, params).df()
     complaints = interactions[interactions["kind"] == "complaint"].reset_index(drop=True)
-    return {"transactions": transactions, "interactions": interactions,
+    return {"transactions": transactions, "orders": con.execute(ORDERS_SQL, params).df(),
+            "interactions": interactions,
             "complaints": complaints, "followups": con.execute(FOLLOWUPS_SQL, params).df()}
 
 

@@ -114,18 +114,18 @@ def tier_history(history: pd.DataFrame, *, names: dict, thresholds: tuple,
     return _layout(fig, height=320)
 
 
-def purchase_timeline(transactions: pd.DataFrame, *, amount: str, date: str,
+def purchase_timeline(orders: pd.DataFrame, *, amount: str, date: str,
                       refund: str, purchase: str) -> go.Figure:
-    """One bar per transaction on its date; refunds in red, below zero, as they count
-    (a negative amount, or any amount with status refunded: DESIGN §3)."""
+    """One bar per order on its date (its lines as one): purchases above zero, refunds in
+    red below, as they count (DESIGN §3); cancelled and pending orders count nothing and
+    draw nothing. `orders` has txn_date, money and purchase (1 or 0)."""
     fig = go.Figure()
-    refunds = (transactions["amount"] < 0) | (transactions["status"] == "refunded")
-    for part, name, color, sign in ((~refunds, purchase, PALETTE[0], 1),
-                                    (refunds, refund, PALETTE[3], -1)):
-        rows = transactions[part]
+    for part, name, color in ((orders["purchase"] == 1, purchase, PALETTE[0]),
+                              (orders["money"] < 0, refund, PALETTE[3])):
+        rows = orders[part]
         if len(rows):
-            fig.add_bar(x=pd.to_datetime(rows["txn_date"]), y=sign * rows["amount"].abs(),
-                        name=name, marker_color=color)
+            fig.add_bar(x=pd.to_datetime(rows["txn_date"]), y=rows["money"], name=name,
+                        marker_color=color)
     fig.update_xaxes(title_text=date, tickformat="%Y-%m")
     fig.update_yaxes(title_text=amount)
     return _layout(fig, height=320)

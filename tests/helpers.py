@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import base64
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
@@ -110,3 +114,31 @@ def heavy_spend_copy(demo_db, path):
         con.execute("UPDATE transactions SET amount = amount * "
                     "power(10, (CAST(substr(customer_id, 2) AS INTEGER) * 37 % 1000) / 200.0)")
     return path
+
+
+def hold_file(db, seconds):
+    """Another process that keeps the file open, as a careless program would."""
+    code = textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(db)!r})
+        print("open", flush=True)
+        time.sleep({seconds})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "open"
+    return proc
+
+
+# --- files and rows of the import tests ---------------------------------------------------
+
+def csv(tmp_path, name, text, encoding="utf-8") -> Path:
+    """A text file written in `encoding` (the import tests' exports)."""
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def rows(db, sql):
+    """Every row of a query on the database file at `db`."""
+    with store.connect(db) as con:
+        return con.execute(sql).fetchall()

@@ -816,6 +816,14 @@ def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     ingest.save_mapping(db, name, table, mapping, actor=auth.actor("import"))
 
 
+def on_click(content: bytes):
+    """`content` as a callable for st.download_button: Streamlit then makes the file's
+    /media link only when the button is clicked, and drops the file a couple of page
+    runs later, rather than serving it from every run for as long as the session
+    lives (issue 19, part 9)."""
+    return lambda: content
+
+
 # --- backups (engine.backup) ------------------------------------------------------------
 # A backup is of the data at the moment it is asked for, so it is not cached; the
 # check of an uploaded backup is cached on the upload, like the import's dry run.
@@ -827,11 +835,19 @@ def data_fingerprint(db: str, version: int) -> pd.DataFrame:
     return backup.data_fingerprint(db)
 
 
-def backup_file(db: str, kind: str) -> bytes:
-    """A backup of the whole database as bytes ("duckdb" or "parquet"); every owner's
-    customers are in it, so auth.Forbidden for any reader but an admin."""
-    auth.actor("backup")
-    return backup.backup_bytes(db, kind)
+def backup_file_maker(db: str, kind: str):
+    """The download button's callable for a backup of the whole database ("duckdb" or
+    "parquet"). Every owner's customers are in it, so auth.Forbidden for any reader but
+    an admin, checked here, while the page runs: Streamlit calls the callable on the
+    click, outside the session, where the reader is not known."""
+    return functools.partial(backup_file, db, kind, auth.actor("backup"))
+
+
+def backup_file(db: str, kind: str, actor: str) -> bytes:
+    """A backup as bytes, its download written to the audit log as `actor`'s."""
+    content = backup.backup_bytes(db, kind)
+    audit.log_event(db, actor, "backup_download", {"kind": kind, "bytes": len(content)})
+    return content
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -1,4 +1,4 @@
-"""Real headless Chromium against `streamlit run`: the server and page fixtures.
+"""Real headless Chromium against the served dashboard: the server and page fixtures.
 
 Browser tests are skipped where Debian's Chromium is missing, except under
 CI, where a missing browser fails the run (the browser tests are required).
@@ -39,14 +39,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(db: Path, *, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free local port, with CRM_DB pointing at `db`."""
+def start_streamlit(db: Path, *, timeout: float = 60, secrets: Path | None = None,
+                    env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """The dashboard as `make run` serves it (serve.py, the upload gate in front) on a free
+    local port, with CRM_DB pointing at `db` and, when given, this secrets file."""
     port = free_port()
-    env = os.environ | {"CRM_DB": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {"CRM_DB": str(db)} | (env or {})
+    flags = ["--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+             "--browser.gatherUsageStats=false"]
+    if secrets is not None:
+        flags.append(f"--secrets.files={secrets}")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), *flags],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,9 +65,9 @@ def start_streamlit(db: Path, *, timeout: float = 60) -> tuple[subprocess.Popen,
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[str]:
+def serving(db: Path, **options) -> Iterator[str]:
     """`start_streamlit` for the length of a with block: its url; the server stops after."""
-    proc, url = start_streamlit(db)
+    proc, url = start_streamlit(db, **options)
     try:
         yield url
     finally:

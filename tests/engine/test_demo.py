@@ -111,7 +111,16 @@ def test_referrals_point_to_an_earlier_other_customer(con):
 
 def test_ids_are_unique_and_well_formed(con):
     assert scalar(con, "SELECT count(DISTINCT customer_id) = count(*) FROM customers")
-    assert scalar(con, "SELECT count(DISTINCT txn_id) = count(*) FROM transactions")
+    # an order's lines share its txn_id and are numbered 1, 2, …; an order of one row is not
+    assert scalar(con, "SELECT count(DISTINCT txn_id) = count(*) FROM transactions "
+                       "WHERE order_line IS NULL")
+    assert scalar(con, """SELECT bool_and(n = lines AND top = n AND one AND alike) FROM (
+        SELECT txn_id, count(*) AS n, count(order_line) AS lines, max(order_line) AS top,
+               min(order_line) = 1 AS one,
+               count(DISTINCT customer_id) = 1 AND count(DISTINCT txn_date) = 1 AS alike
+        FROM transactions WHERE txn_id IN (SELECT txn_id FROM transactions
+                                           WHERE order_line IS NOT NULL)
+        GROUP BY txn_id)""")
     assert scalar(con, "SELECT bool_and(regexp_full_match(customer_id, 'C[0-9]{6}')) "
                        "FROM customers")
     assert scalar(con, "SELECT bool_and(txn_id LIKE 'T%') FROM transactions")
@@ -163,9 +172,16 @@ def test_every_kind_channel_action_and_status_occurs(con):
 
 def test_refunds_are_negative_and_rare(con):
     by_status = dict(con.execute(
-        "SELECT status, count(*) FROM transactions GROUP BY status").fetchall())
-    assert set(by_status) == {"paid", "refunded"}
-    assert 0.01 < by_status["refunded"] / sum(by_status.values()) < 0.04
+        "SELECT status, count(DISTINCT txn_id) FROM transactions GROUP BY status").fetchall())
+    assert set(by_status) == {"paid", "refunded", "cancelled", "pending"}
+    orders = sum(by_status.values())
+    assert 0.01 < by_status["refunded"] / orders < 0.04
+    assert 0.015 < by_status["cancelled"] / orders < 0.05   # some orders cancelled, some
+    assert 0 < by_status["pending"] < by_status["cancelled"]  # of the last days unpaid
+    assert scalar(con, "SELECT min(txn_date) FROM transactions WHERE status = 'pending'") > \
+        scalar(con, "SELECT max(txn_date) FROM transactions") - timedelta(days=10)
+    assert scalar(con, "SELECT count(*) FROM transactions WHERE status IN ('cancelled', "
+                       "'pending') AND paid_date IS NOT NULL") == 0
     assert scalar(con, "SELECT count(*) FROM transactions "
                        "WHERE (amount < 0) <> (status = 'refunded')") == 0
     assert scalar(con, "SELECT count(*) FROM transactions WHERE amount <> round(amount)") > 0

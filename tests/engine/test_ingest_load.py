@@ -12,6 +12,7 @@ import pytest
 
 from engine import ingest, store
 from tests.conftest import ROOT
+from tests.helpers import csv, rows
 
 SAMPLES = ROOT / "data" / "samples"
 TODAY = date(2026, 6, 30)
@@ -19,18 +20,7 @@ CUSTOMERS = "客户编号,客户名称,地区,负责人\nC1,张三,华东,王芳
 TXNS = ("客户编号,交易日期,金额,订单编号,订单状态\n"
         "C1,2024-01-15,\"¥1,234.50\",T1,交易成功\n"
         "C2,2024/1/16,(12.00),T2,退款\n"
-        "C3,2024年1月17日,30,T3,待发货\n")
-
-
-def csv(tmp_path, name, text, encoding="utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
-def rows(db, sql):
-    with store.connect(db) as con:
-        return con.execute(sql).fetchall()
+        "C3,2024年1月17日,30,T3,锁定\n")
 
 
 def snapshot(db) -> dict:
@@ -69,7 +59,7 @@ def test_transactions_are_parsed_and_codes_resolved(db, tmp_path):
         ("C1", date(2024, 1, 15), Decimal("1234.50"), "T1", "paid"),
         ("C2", date(2024, 1, 16), Decimal("-12.00"), "T2", "refunded"),
         ("C3", date(2024, 1, 17), Decimal("30.00"), "T3", "other")]
-    assert report.other_values == {"status": {"待发货": 1}}
+    assert report.other_values == {"status": {"锁定": 1}}
     assert report.other_counts == {"status": 1}
     assert "status: 1 values stored as other" in report.summary()
 
@@ -239,7 +229,7 @@ def test_fast_and_staged_paths_store_the_same(tmp_path):
     text = ("客户编号,交易日期,金额,订单编号,订单状态,数量\n"
             " C1 ,2024-01-15,\"¥1,234.50\",T1,交易成功,2\n"
             "C2,2024/1/16 10:30,(12.00),,Refunded,\n"
-            "C3,20240117,30,T3,待发货,3件\n"
+            "C3,20240117,30,T3,锁定,3件\n"
             "C1,45306,\u300012\u3000,T4,,1\n"
             ",,,,,\n")
     path = csv(tmp_path, "t.csv", text)
@@ -256,7 +246,7 @@ def test_fast_and_staged_paths_store_the_same(tmp_path):
     assert len(rows(fast_db, query)) == 4
     for report in (fast, staged):
         assert (report.inserted, report.customers_created) == (4, 3)
-        assert report.other_values == {"status": {"待发货": 1}}
+        assert report.other_values == {"status": {"锁定": 1}}
 
 
 def test_fast_path_falls_back_and_reports_like_the_staged_path(tmp_path):
@@ -265,7 +255,8 @@ def test_fast_path_falls_back_and_reports_like_the_staged_path(tmp_path):
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(path, csv(tmp_path, "t.csv", text), "transactions",
                            create_customers=True)
-    assert [(p.code, p.line) for p in caught.value.problems] == [("duplicate_id", 3)]
+    assert [(p.code, p.line, p.target) for p in caught.value.problems] == [
+        ("order_conflict", 3, "customer_id"), ("order_conflict", 3, "txn_date")]
     report = ingest.import_file(tmp_path / "y.duckdb", csv(tmp_path, "t.csv", text),
                                 "transactions", create_customers=True, skip_invalid=True)
     assert (report.inserted, report.rejected, report.customers_created) == (1, 1, 1)

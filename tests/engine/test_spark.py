@@ -1,6 +1,7 @@
 """The feature SQL gives the same table on DuckDB and on Spark (local[2]).
 
-~20,000 synthetic transactions plus hand-written edge customers are written
+~20,000 synthetic transactions (a thousand orders of three lines among them, and
+cancelled and pending ones) plus hand-written edge customers are written
 as Parquet; `customer_features` runs on DuckDB over views of the files and
 the committed Spark transpilation on Spark, and the two tables must have the
 same columns, types (Spark's mapped to DuckDB's pandas types) and values,
@@ -86,8 +87,17 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         "category": rng.choice(["c1", "c2", "", None], n_txn),
         "due_date": [_day(int(d + o)) if o % 4 else None for d, o in zip(txn_days, due_offsets)],
         "paid_date": [_day(int(d + o)) if o % 5 else None for d, o in zip(txn_days, paid_offsets)],
-        "status": rng.choice(["paid", "refunded", "open", None], n_txn),
+        "status": rng.choice(["paid", "refunded", "open", "cancelled", "pending", None], n_txn),
+        "unit_price": [f"{a / 100:.2f}" for a in rng.integers(1, 9_000, n_txn)],
     })
+    # The first 3,000 rows become 1,000 orders of three lines: one txn_id, customer and
+    # dates per order (as the import keeps them), the lines numbered 1-3.
+    lines = np.arange(3_000)
+    first = lines - lines % 3
+    for column in ("customer_id", "txn_date", "txn_id", "due_date", "paid_date"):
+        transactions.loc[lines, column] = transactions.loc[first, column].to_numpy()
+    transactions["order_line"] = pd.array([i % 3 + 1 if i < 3_000 else None
+                                           for i in range(n_txn)], dtype="Int64")
     int_seconds = rng.integers(-500 * 86400, 20 * 86400, n_int)
     interactions = pd.DataFrame({
         "customer_id": rng.choice(ids, n_int),
@@ -106,9 +116,10 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         edge_c.append({"customer_id": cid, "name": cid, "first_contact_date": first_contact,
                        "referred_by": referred_by})
 
-    def txn(cid, offset, amount, status="paid", product="p1"):
+    def txn(cid, offset, amount, status="paid", product="p1", order=None, line=None):
         edge_t.append({"customer_id": cid, "txn_date": _day(offset), "amount": amount,
-                       "txn_id": f"{cid}-{len(edge_t)}", "product": product, "status": status})
+                       "txn_id": order or f"{cid}-{len(edge_t)}", "product": product,
+                       "status": status, "order_line": line})
 
     def inter(cid, when, kind="visit", hours=None, satisfaction=None):
         edge_i.append({"customer_id": cid, "ts": when, "kind": kind, "response_hours": hours,
@@ -145,6 +156,15 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     inter("E_NULL_SATISFACTION", dt.datetime.combine(_day(-1), dt.time(10)), "visit", 0.25, None)
     inter("E_NULL_SATISFACTION", dt.datetime.combine(_day(-2), dt.time(10)), "visit", 0.35, None)
     cust("E_NOTHING")                     # no events, no first contact: known
+    cust("E_LINES")                       # one order of three lines, one of one
+    for line, (amount, product) in enumerate((("10.00", "p1"), ("20.00", "p2"),
+                                              ("30.00", "p3")), start=1):
+        txn("E_LINES", -15, amount, product=product, order="E_LINES-O1", line=line)
+    txn("E_LINES", -15, "5.00", product="p4")
+    cust("E_VOID")                        # cancelled and unpaid orders count nothing
+    txn("E_VOID", -12, "50.00", status="cancelled")
+    txn("E_VOID", -11, "60.00", status="pending", product="p2")
+    txn("E_VOID", -10, "7.00")
     customers = pd.concat([customers, pd.DataFrame(edge_c)], ignore_index=True)
     transactions = pd.concat([transactions, pd.DataFrame(edge_t)], ignore_index=True)
     interactions = pd.concat([interactions, pd.DataFrame(edge_i)], ignore_index=True)
@@ -186,3 +206,8 @@ def test_features_are_the_same_on_duckdb_and_spark(spark, source):
     assert row.loc["E_AT_182", "spend_6m"] == 0 and row.loc["E_AT_181", "spend_6m"] == 10
     assert row.loc["E_AT_90", "complaints_90d"] == 0 and row.loc["E_AT_0", "complaints_90d"] == 1
     assert row.loc["E_SAME_DAY", "purchase_days"] == 2
+    assert (row.loc["E_LINES", "purchases_6m"], row.loc["E_LINES", "spend_6m"],
+            row.loc["E_LINES", "aov_6m"], row.loc["E_LINES", "products_6m"]) == (2, 65.0, 32.5, 4)
+    assert (row.loc["E_VOID", "purchases_6m"], row.loc["E_VOID", "spend_6m"],
+            row.loc["E_VOID", "products_6m"]) == (1, 7.0, 1)
+    assert row.loc["E_VOID", "last_txn_date"] == pd.Timestamp(_day(-10))

@@ -9,6 +9,7 @@ import pytest
 
 from engine import store
 from tests.conftest import version_1_file
+from tests.helpers import hold_file
 
 ROOT = store.ROOT
 
@@ -27,9 +28,12 @@ def test_create_and_reopen(tmp_path):
 def test_migrates_a_version_1_file(tmp_path):
     db = version_1_file(tmp_path / "old.duckdb", data_version=7, customers=[("C9", None)])
     with store.connect(db) as con:
-        assert store.schema_version(con) == 3
+        assert store.schema_version(con) == 4
         assert con.execute("SELECT customer_id FROM customers").fetchall() == [("C9",)]
         assert "replaced_by" in [r[0] for r in con.execute("DESCRIBE customer_versions").fetchall()]
+        # version 4: order lines (DESIGN §3)
+        txn_columns = [r[0] for r in con.execute("DESCRIBE transactions").fetchall()]
+        assert {"unit_price", "order_line"} <= set(txn_columns)
     assert store.data_version(db) == 7
 
 
@@ -57,23 +61,10 @@ def test_write_bumps_version_and_rolls_back_on_error(tmp_path):
         assert con.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
 
 
-def _hold(db, seconds):
-    """Another process that keeps the file open, as a careless program would."""
-    code = textwrap.dedent(f"""
-        import duckdb, time
-        con = duckdb.connect({str(db)!r})
-        print("open", flush=True)
-        time.sleep({seconds})
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "open"
-    return proc
-
-
 def test_waits_for_a_lock_and_then_gets_in(tmp_path):
     db = tmp_path / "held.duckdb"
     store.data_version(db)
-    holder = _hold(db, 1.0)
+    holder = hold_file(db, 1.0)
     started = time.monotonic()
     with store.write(db, timeout=20) as con:
         con.execute("INSERT INTO customers (customer_id) VALUES ('late')")
@@ -85,7 +76,7 @@ def test_waits_for_a_lock_and_then_gets_in(tmp_path):
 def test_says_clearly_when_the_file_stays_locked(tmp_path):
     db = tmp_path / "stuck.duckdb"
     store.data_version(db)
-    holder = _hold(db, 10)
+    holder = hold_file(db, 10)
     try:
         with pytest.raises(store.StoreLocked, match="another program has held this database file"):
             with store.connect(db, timeout=0.5):
@@ -140,7 +131,7 @@ def test_session_opens_a_path_per_step_and_passes_a_connection_through(tmp_path)
     store.data_version(db)
     with store.session(db) as con:
         con.execute("SELECT 1").fetchall()
-    holder = _hold(db, 0.1)  # another process can open the file right after the step
+    holder = hold_file(db, 0.1)  # another process can open the file right after the step
     holder.wait()
     assert holder.returncode == 0
     mem = duckdb.connect()

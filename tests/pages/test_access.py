@@ -108,8 +108,21 @@ def test_without_users_no_login_and_a_note_says_so(app_db, lang, note):
     at.session_state["lang"] = lang
     at.run()
     assert not at.exception
-    assert note in sidebar_text(at)
+    first = at.sidebar.children[0]   # at the top, above the language switch and the source
+    assert first.type == "warning" and note in first.value and "0.0.0.0" in first.value
     assert page_title(at) in ("Overview", "总览")                  # straight in, as before
+
+
+def test_without_users_the_server_listens_on_this_computer_only(monkeypatch):
+    from streamlit import config
+
+    from ui import auth
+    monkeypatch.setattr(auth, "logins_configured", lambda: False)
+    monkeypatch.setattr(config, "get_option", lambda key: None)
+    assert auth.default_address(None) == "127.0.0.1"
+    assert auth.default_address("0.0.0.0") is None                 # the operator said so
+    monkeypatch.setattr(auth, "logins_configured", lambda: True)
+    assert auth.default_address(None) is None                      # Streamlit's default
 
 
 @pytest.mark.parametrize("name, password", [("ada", "wrong"), ("nobody", "ada-secret")])
@@ -341,4 +354,61 @@ def test_rep_logs_a_follow_up_for_their_customer_as_themselves(work_db):
         owner = store.first_row(con, "SELECT owner FROM customers WHERE customer_id = ?",
                                 [customer])[0]
     assert owner == mine
-    assert list(log["actor"]) == ["rita"] and list(log["action"]) == ["followup_logged"]
+    assert list(log["actor"]) == ["rita", "rita"]
+    assert list(log["action"]) == ["followup_logged", "login"]
+
+
+# --- login back-off and its audit (issue 19, part 6) -----------------------------------
+
+def test_the_back_off_doubles_per_key_and_caps_at_a_lockout():
+    throttle = access.Throttle(free=3, base_s=1.0, most_s=300.0, forget_s=900.0)
+    keys = ("user:ada", "address:10.0.0.9")
+    t = 1000.0
+    for _ in range(3):                                   # three free tries
+        assert throttle.wait(keys, t) == 0
+        throttle.failed(keys, t)
+    assert throttle.wait(keys, t) == 1.0                 # then 1 s after the 3rd failure
+    throttle.failed(keys, t + 1)
+    assert throttle.wait(keys, t + 1) == 2.0             # 2 s after the 4th, 4 s after the 5th
+    for k in range(46):                                  # 50 failures in all
+        throttle.failed(keys, t + 2 + k)
+    assert throttle.wait(keys, t + 47) == 300.0          # locked for the cap
+    assert throttle.wait(keys, t + 47 + 299) == 1.0
+    assert throttle.wait(keys, t + 47 + 300) == 0.0      # one more try after the lockout
+    # another address on the same name waits too; another name from the address too
+    assert throttle.wait(("user:ada", "address:10.0.0.1"), t + 50) > 0
+    assert throttle.wait(("user:max", "address:10.0.0.9"), t + 50) > 0
+    assert throttle.wait(("user:max", "address:10.0.0.1"), t + 50) == 0
+    throttle.succeeded("user:ada")
+    assert throttle.wait(("user:ada", "address:10.0.0.1"), t + 50) == 0
+    assert throttle.wait(keys, t + 47 + 900 + 1) == 0    # failures are forgotten in time
+
+
+def test_after_failed_logins_the_right_password_waits_and_every_try_is_logged(
+        work_db, monkeypatch):
+    monkeypatch.setattr(access, "LOGINS", access.Throttle(free=3, base_s=60.0))
+    for _ in range(3):
+        assert page_title(login(work_db, "ada", "wrong")) == "Log in"
+    at = login(work_db, "ada", "ada-secret", lang="zh")   # right, but within the wait
+    assert not at.exception, at.exception
+    assert page_title(at) == "登录"
+    assert any("登录失败次数过多" in e.value for e in at.error)
+    monkeypatch.setattr(access, "LOGINS", access.Throttle())
+    at = login(work_db, "ada", "ada-secret")
+    assert page_title(at) in ("Overview", "总览")
+    with store.connect(work_db) as con:
+        rows = audit.read_log(con)
+    assert rows["action"].tolist()[:5] == ["login", "login_refused", "login_failed",
+                                           "login_failed", "login_failed"]
+    assert set(rows["actor"][:5]) == {"ada"}
+
+
+def test_a_backup_download_is_made_on_click_and_logged(work_db, downloads):
+    at = login(work_db, "ada", "ada-secret", page="data")
+    assert not at.exception, at.exception
+    button = next(b for b in at.get("download_button") if b.key == "data_page.backup.duckdb")
+    assert button.proto.deferred_file_id and not button.proto.url   # no link before the click
+    assert next(v for k, v in downloads.items() if k.endswith(".duckdb"))[8:12] == b"DUCK"
+    with store.connect(work_db) as con:
+        rows = audit.read_log(con, actions=["backup_download"])
+    assert rows["actor"].tolist() == ["ada"] * 2   # the fixture clicked both buttons

@@ -133,8 +133,8 @@ def test_admin_sees_filters_and_downloads_a_formula_safe_log(work_db, downloads)
     assert not at.exception
     assert at.title[0].value == "Audit log"
     shown = at.dataframe[0].value
-    assert list(shown["action"]) == ["Reset data"]
-    assert "1 of 1 entries" in " ".join(m.value for m in at.markdown)
+    assert list(shown["action"]) == ["Login", "Reset data"]   # ada's own login, newest first
+    assert "2 of 2 entries" in " ".join(m.value for m in at.markdown)
     csv = downloads["audit_log.csv"].decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and csv.splitlines()[0] == "When,Who,Action,Details"
 
@@ -146,7 +146,7 @@ def test_a_follow_up_logged_in_the_app_shows_on_the_audit_page(work_db):
                       result=None, next_contact_date=None, status="done", owner=None, actor="max")
     at = login(work_db, "ada", PASSWORDS["ada"], lang="zh", page="audit")
     assert at.title[0].value == "操作日志"
-    assert list(at.dataframe[0].value["action"]) == ["记录跟进"]
+    assert list(at.dataframe[0].value["action"]) == ["登录", "记录跟进"]   # ada's login, newest first
     at.multiselect(key="audit.actors").select("max").run()
     assert list(at.dataframe[0].value["actor"]) == ["max"]
     at.date_input(key=f"audit.days.{date.today()}").set_value((date(2020, 1, 1), date(2020, 1, 2))).run()
@@ -171,5 +171,5 @@ def test_import_through_the_data_page_records_the_logged_in_admin(work_db):
     at.button(key="data_page.import").click().run()
     assert not at.exception
     entries = log(work_db)
-    assert list(zip(entries["actor"], entries["action"])) == [("ada", "import")]
+    assert list(zip(entries["actor"], entries["action"])) == [("ada", "import"), ("ada", "login")]
     assert json.loads(entries["detail"][0])["file"] == "new.csv"

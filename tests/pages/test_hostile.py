@@ -116,7 +116,7 @@ def test_profile_header_shows_the_name_as_typed(hostile_db, monkeypatch, k):
     at.switch_page("views/profile.py")
     at.run()
     assert not at.exception, at.exception
-    header = at.header[0].value
+    header = at.header[0].value.replace("\u2060", "")   # invisible joiners keep URLs no link
     # every character Markdown or HTML would act on is escaped, so it shows as typed
     assert re.sub(r"\\(.)", r"\1", header) == f"{stored(HOSTILE[k])} · H{k:02d}"
     assert not re.search(r"(?<!\\)[<>\[\]*]", header), header
@@ -130,9 +130,39 @@ def test_exports_cannot_run_formulas_and_keep_numbers():
         assert name == ("'" + value if value.startswith(FORMULA) else value)
         assert amount == "-1.5"
     sheet = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(frame))).active
-    for row in sheet.iter_rows(min_row=2):
-        assert row[0].data_type == "s" and not row[0].value.startswith(FORMULA[:4])
+    for row, value in zip(sheet.iter_rows(min_row=2), frame["name"]):
+        assert row[0].data_type == "s" and row[0].value == value   # text as text, no apostrophe
         assert row[1].data_type == "n" and row[1].value == -1.5
+
+
+def test_column_names_are_guarded_in_every_export():
+    frame = pd.DataFrame({'=HYPERLINK("http://evil.example","x")': ["a"], "@SUM(A1)": [1]})
+    header = next(csv.reader(io.StringIO(to_csv_bytes(frame).decode("utf-8-sig"))))
+    assert header == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'@SUM(A1)"]
+    sheet = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(frame))).active
+    assert [c.data_type for c in sheet[1]] == ["s", "s"]
+    assert sheet["A1"].value == '=HYPERLINK("http://evil.example","x")'
+
+
+def test_a_csv_cell_with_a_semicolon_stays_one_cell_where_excel_splits_on_semicolons():
+    frame = pd.DataFrame({"name": ["x;=1+1", "plain"], "amount": [1.5, -2.0]})
+    text = to_csv_bytes(frame).decode("utf-8-sig")
+    assert '"x;=1+1"' in text
+    for line in text.splitlines()[1:]:   # as Excel reads it with ";" as the list separator
+        cells = next(csv.reader([line], delimiter=";"))
+        assert not [c for c in cells if c.startswith(FORMULA)], cells
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1:] == [["x;=1+1", "1.5"], ["plain", "-2.0"]]
+
+
+def test_the_rejects_file_guards_its_header(tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", ["customer_id", "txn_date", "amount",
+                                           '=HYPERLINK("http://evil.example","x")'],
+                    [("C1", "not a date", "5", "y")])
+    report = ingest.preview_import(None, bad, "transactions", create_customers=True)
+    header = next(csv.reader(io.StringIO(report.rejects_csv().decode("utf-8-sig"))))
+    assert not [h for h in header if h.startswith(FORMULA)], header
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in header
 
 
 def test_rejects_file_cannot_run_formulas(tmp_path):
@@ -158,7 +188,7 @@ def test_review_report_escapes_and_workbook_cannot_run_formulas(hostile_db):
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row
              if isinstance(c.value, str)]
     assert not [c.value for c in cells if c.data_type == "f"]
-    assert any(c.value == "'=1+1" for c in cells)
+    assert any(c.value == "=1+1" and c.data_type == "s" for c in cells)   # text, shown as typed
 
 
 def test_plotly_labels_show_markup_as_text():

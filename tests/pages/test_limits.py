@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pytest
+import xlsxwriter
 
 from engine import ingest
 from engine.ingest.limits import LIMITS
@@ -42,7 +43,7 @@ def test_every_limit_is_documented_and_the_upload_limit_agrees():
     for limit in LIMITS.values():
         assert f"`{limit.env}` | {limit.default} |" in readme, limit.env
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert config["server"]["maxUploadSize"] == LIMITS["max_file_mb"].default
+    assert config["server"]["maxUploadSize"] == LIMITS["max_upload_mb"].default
 
 
 def test_a_file_over_the_size_limit(tmp_path, monkeypatch):
@@ -115,11 +116,16 @@ def test_a_tiny_workbook_that_declares_a_huge_sheet(tmp_path):
     assert "CSV" in exc.message("en")
 
 
+def raw_rows(start: int, stop: int, column: bytes = b"B") -> bytes:
+    """Sheet XML rows start..stop-1: a customer id in A, the number 1 in `column`."""
+    row = (b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>C000001</t></is></c>'
+           b'<c r="%s%d"><v>1</v></c></row>')
+    return b"".join(row % (i, i, column, i) for i in range(start, stop))
+
+
 def test_a_small_workbook_that_unpacks_to_millions_of_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_MAX_SHEET_MB", "20")
-    row = (b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>C000001</t></is></c>'
-           b'<c r="B%d"><v>1</v></c></row>')
-    body = (b"".join(row % (i, i, i) for i in range(k, k + 10_000)) for k in range(2, 300_002, 10_000))
+    body = (raw_rows(k, k + 10_000) for k in range(2, 300_002, 10_000))
     bomb = rewrite_sheet(small_workbook(tmp_path), tmp_path / "rows.xlsx", body=body)
     assert bomb.stat().st_size < 3_000_000
     exc = refusal(bomb)
@@ -163,3 +169,61 @@ def test_the_data_page_says_why_in_the_readers_language(work_db, tmp_path, monke
     assert not at.exception, at.exception
     assert any(words in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]
     assert at.button(key="data_page.import").proto.disabled
+
+
+def workbook_rows(tmp_path, rows, name="many.xlsx"):
+    """A real workbook of `rows` data rows (written by openpyxl, as Excel would)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["customer_id", "txn_date", "amount", "a", "b", "c", "d"])
+    for i in range(rows):
+        sheet.append([f"C{i:06d}", "2024-01-01", 1, "x", "y", "z", "w"])
+    path = tmp_path / name
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("dimension", [b'<dimension ref="A1:G2"/>', b""])
+def test_a_workbook_that_hides_its_rows_is_counted_as_read(tmp_path, monkeypatch, dimension):
+    """30,000 rows declared as two (or with no dimension at all) pass no row limit of 1,000."""
+    monkeypatch.setenv("CRM_MAX_ROWS", "1000")
+    liar = rewrite_sheet(workbook_rows(tmp_path, 30_000), tmp_path / "liar.xlsx", edit=lambda xml: re.sub(
+        rb'<dimension ref="[^"]+" ?/>', dimension, xml))
+    xml = zipfile.ZipFile(liar).read("xl/worksheets/sheet1.xml")
+    assert (b'ref="A1:G2"' in xml) == bool(dimension) and b"A1:G30001" not in xml
+    exc = refusal(liar)
+    assert [p.code for p in exc.problems] == ["sheet_too_many_rows"]
+    assert "more than 1,000 data rows" in exc.message("en")
+    assert "超过 1,000 行" in exc.message("zh")
+
+
+def test_a_row_with_a_cell_far_right_counts_every_cell_between(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_MAX_SHEET_CELLS", "50000")
+    wide = rewrite_sheet(small_workbook(tmp_path), tmp_path / "wide.xlsx",
+                         body=iter([raw_rows(2, 6, b"XFD")]))
+    exc = refusal(wide)
+    assert [p.code for p in exc.problems] == ["sheet_too_many_cells"]
+    assert "more than 50,000 cells" in exc.message("en")
+
+
+def test_shared_strings_count_towards_the_unpacked_size(tmp_path, monkeypatch):
+    """A sheet of a few KB whose 3 MB of shared strings pass a 1 MB limit on the sheets alone."""
+    monkeypatch.setenv("CRM_MAX_SHEET_MB", "2")
+    path = tmp_path / "strings.xlsx"
+    with xlsxwriter.Workbook(path) as book:   # writes text as shared strings, as Excel does
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["customer_id", "txn_date", "amount"])
+        for i in range(300):
+            sheet.write_row(i + 1, 0, [f"C{i}", "2024-01-01", "x" * 10_000 + str(i)])
+    parts = {i.filename: i.file_size for i in zipfile.ZipFile(path).infolist()}
+    assert parts["xl/worksheets/sheet1.xml"] < 100_000 < 2 * 1024 * 1024 < parts["xl/sharedStrings.xml"]
+    exc = refusal(path)
+    assert [p.code for p in exc.problems] == ["sheet_unpacks_too_large"]
+    assert "the workbook unpacks to 3 MB, more than the limit of 2 MB" in exc.message("en")
+
+
+def test_a_workbook_within_the_limits_reads_every_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_MAX_ROWS", "1000")
+    report = ingest.preview_import(None, workbook_rows(tmp_path, 1000), "transactions",
+                                   create_customers=True)
+    assert report.rows_read == 1000

@@ -210,7 +210,8 @@ def test_several_files_at_once_and_a_sheet_picker(work_db):
         ("transactions.xlsx", (SAMPLES / "transactions.xlsx").read_bytes(),
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")]).run()
     sheet = next(s for s in at.selectbox if s.key.startswith("data_page.sheet."))
-    assert sheet.options == ["订单", "说明"] and sheet.value == "订单"
+    assert sheet.options == ["订单", "说明", "All sheets with the same columns"]
+    assert sheet.value == "订单"
     at.checkbox(key="data_page.create.False").check().run()
     assert at.button(key="data_page.import").label == "Import 2 file(s) into transactions"
     at.button(key="data_page.import").click().run()
@@ -221,9 +222,42 @@ def test_several_files_at_once_and_a_sheet_picker(work_db):
     assert batches["file_name"].tolist() == ["transactions.xlsx", "transactions.csv"]
 
 
+def test_a_workbook_of_one_sheet_per_year_imported_whole(work_db):
+    """The sample order-line workbook: every sheet, its guest lines skipped, orders counted."""
+    at = open_page("data", "en")
+    upload(at, "transactions", "order_lines.xlsx", (SAMPLES / "order_lines.xlsx").read_bytes(),
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    sheet = next(s for s in at.selectbox if s.key.startswith("data_page.sheet."))
+    sheet.set_value(ingest.ALL_SHEETS).run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "2 sheets with the same columns (Year 2025, Year 2026), 386 rows" in captions
+    assert any("UCI Online Retail invoice-line file" in i.value for i in at.info)
+    at.checkbox(key="data_page.create.False").check().run()
+    assert metrics(at)["Rejected"] == "3"
+    at.radio(key="data_page.skip").set_value(True).run()
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert metrics(at)["Inserted"] == "383"
+    captions = " ".join(c.value for c in at.caption)
+    assert "3 rows without a customer (guest orders) skipped." in captions
+    assert "Read 2 sheets with the same columns: Year 2025, Year 2026." in captions
+
+
+@pytest.mark.parametrize("lang, looks, money", [
+    ("en", "This looks like a Taobao/Tmall order report", "Amount is taken from “买家实际支付金额”"),
+    ("zh", "这看起来是淘宝/天猫订单报表", "金额取自“买家实际支付金额”")])
+def test_a_taobao_report_is_recognised_and_its_money_column_shown(work_db, lang, looks, money):
+    at = open_page("data", lang)
+    upload(at, "transactions", "taobao_orders.csv", (SAMPLES / "taobao_orders.csv").read_bytes())
+    assert any(looks in i.value and "买家会员名 →" in i.value for i in at.info)
+    caption = next(c.value for c in at.caption if money in c.value)
+    assert "总金额" in caption and "买家应付货款" in caption
+
+
 def test_reset_to_an_empty_database(work_db):
     at = open_page("data", "zh")
-    assert "400" in at.warning[-1].value   # the confirmation says what goes
+    assert "400" in at.main.warning[-1].value   # the confirmation says what goes
     at.radio(key="data_page.reset_demo").set_value(False).run()
     at.button(key="data_page.reset_confirm").click().run()
     assert not at.exception, at.exception
@@ -236,4 +270,4 @@ def test_samples_offer_downloads(app_db):
     at = open_page("data", "en")
     names = [b.label for b in at.download_button if b.key.startswith("data_page.sample.")]
     assert names == ["customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
-                     "followups.csv"]
+                     "followups.csv", "taobao_orders.csv", "order_lines.xlsx"]

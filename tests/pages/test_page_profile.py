@@ -39,12 +39,12 @@ def open_profile(customer: str, lang: str = "en") -> AppTest:
     return at.run()
 
 
-def test_purchase_timeline_draws_refunds_below_zero_however_written():
-    transactions = pd.DataFrame({
-        "txn_date": ["2024-05-01", "2024-05-03", "2024-05-04", "2024-05-05"],
-        "amount": [40.0, 30.0, -5.0, 0.0],
-        "status": ["paid", "refunded", "paid", None]})
-    figure = charts.purchase_timeline(transactions, amount="a", date="d", refund="Refund",
+def test_purchase_timeline_draws_orders_refunds_below_zero_and_no_cancelled():
+    orders = pd.DataFrame({   # as engine.profile gives them: net money, refunds negative
+        "txn_date": ["2024-05-01", "2024-05-03", "2024-05-04", "2024-05-05", "2024-05-06"],
+        "money": [40.0, -30.0, -5.0, 0.0, 0.0],
+        "purchase": [1, 0, 0, 1, 0]})                 # the last: cancelled, counts nothing
+    figure = charts.purchase_timeline(orders, amount="a", date="d", refund="Refund",
                                       purchase="Purchase")
     bars = {trace.name: list(values(trace.y)) for trace in figure.data}
     assert bars == {"Purchase": [40.0, 0.0], "Refund": [-30.0, -5.0]}
