@@ -216,8 +216,8 @@ def test_pausing_a_followup_puts_the_task_back(work_db):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_refused_followup_is_explained_in_the_users_language(work_db, monkeypatch, lang):
-    _, tasks = engine_tasks(work_db)
-    customer = tasks["customer_id"].iloc[0]
+    as_of, tasks = engine_tasks(work_db)
+    customer = tasks.loc[tasks["due_date"] <= pd.Timestamp(as_of), "customer_id"].iloc[0]
 
     def refuse(path, **fields):
         raise plan.FollowupError("plan.error.unknown_customer", customer_id=fields["customer_id"])
