@@ -25,7 +25,7 @@ Pure functions of the feature table of `engine.features.customer_features`
    to the next, Rousseeuw 1987) tends to prefer 2 groups, "good" and "the
    rest", which a manager cannot act on, and more than 8 groups is more
    playbooks than a team runs. Best silhouettes measured: the demo (5,000
-   customers, seed 7) 0.366 at k = 5 (0.424 at 2 outside the range); the
+   customers, seed 7) 0.367 at k = 5 (0.418 at 2 outside the range); the
    CDNOW sample 0.506 at 5 (0.552 at 2); the planted groups of the tests
    0.811 at 4. A k set by hand is fitted alone.
 5. Every customer is assigned to the nearest centroid, in chunks, with a
