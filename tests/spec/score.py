@@ -10,6 +10,7 @@ from tests.spec.base import (
     Customer,
     last_6_months,
     last_12_months,
+    live,
     median,
     twelve_months,
 )
@@ -82,14 +83,19 @@ def aov_6m(c: Customer) -> Fraction:
 
 
 def products_6m(c: Customer) -> int:
-    """"Distinct products count product, or category where product is empty".
+    """"Distinct products count product, or category where product is empty";
+    §3: an order's "products are the lines' products".
 
-    Reading: over the lines of the purchases in the window (a refund or a
-    cancelled order buys nothing).
+    Reading: over the lines of the purchases in the window that bought
+    something: a line refunded (status refunded or a negative amount),
+    cancelled or pending inside a purchase buys nothing, and an order that is
+    no purchase buys nothing at all.
     """
     names = set()
     for order in c.purchases_in(last_6_months):
         for line in order["lines"]:
+            if not live(line) or line["amount"] < 0:
+                continue
             name = line["product"] if line["product"] not in (None, "") else line["category"]
             if name not in (None, ""):
                 names.add(name)
@@ -122,15 +128,16 @@ def purchase_months_12m(c: Customer) -> Fraction:
 
 
 def bills(c: Customer) -> list[dict]:
-    """Transactions (up to T) whose due date has come by T.
+    """Orders (up to T) whose due date has come by T.
 
     DESIGN: "on-time payment share (only where due/paid dates exist)".
     Reading: the share of the bills due by T that were paid by their due
     date, as an on-time payment rate over a period is usually taken; a bill
     not yet due is left out even when already paid, and a payment after T
-    is not known at T.
+    is not known at T. A bill is an order (its lines share one due and one
+    paid date), whatever its status.
     """
-    return [r for r in c.txns if r["due_date"] is not None and r["due_date"] <= c.T]
+    return [o for o in c.orders if o["due_date"] is not None and o["due_date"] <= c.T]
 
 
 def ontime_share(c: Customer) -> Fraction | None:
@@ -138,7 +145,7 @@ def ontime_share(c: Customer) -> Fraction | None:
     due = bills(c)
     if not due:
         return None
-    on_time = [r for r in due if r["paid_date"] is not None and r["paid_date"] <= r["due_date"]]
+    on_time = [o for o in due if o["paid_date"] is not None and o["paid_date"] <= o["due_date"]]
     return Fraction(len(on_time), len(due))
 
 
