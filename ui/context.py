@@ -171,3 +171,9 @@ def not_yet(title_key: str) -> None:
     lang = language()
     st.title(i18n.t(title_key, lang))
     st.info(i18n.t("common.not_yet", lang))
+
+
+def card_row(n: int) -> list:
+    """Places for n metric cards side by side that move onto a new line when their text
+    does not fit (st.columns would cut a long label or a large amount with "…")."""
+    return [st.container(horizontal=True)] * n

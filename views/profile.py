@@ -46,7 +46,7 @@ else:
     cards = st.columns(4)
     cards[0].metric(t("profile.score"), f"{summary['score']:.1f}", border=True)
     cards[1].metric(t("customers.col.revenue_12m"), format.money(summary["revenue_12m"], ctx.lang),
-                    border=True)
+                    help=format.money_help(None, summary["revenue_12m"], ctx.lang), border=True)
     last = summary["last_purchase_date"]
     cards[2].metric(t("customers.col.last_purchase_date"),
                     f"{last:%Y-%m-%d}" if last == last and last is not None else t("common.none"),
