@@ -118,7 +118,7 @@ for tab, (key, codes) in zip(tabs, CODES.items()):
             continue
         st.dataframe(frame.assign(**{c: frame[c].map(lambda v, k=k: ctx.label(k, v))
                                      for c, k in codes.items()}),
-                     hide_index=True, column_config={c: column(c) for c in frame.columns})
+                     hide_index=True, placeholder="", column_config={c: column(c) for c in frame.columns})
 
 st.subheader(t("followup.title"))
 followup_form(ctx, customer, key="profile.followup")
