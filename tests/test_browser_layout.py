@@ -102,3 +102,17 @@ def test_overview_right_axis_has_round_ticks(narrow, server):
              for t in chart.locator(".y2tick text").all_text_contents()]
     steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:])}
     assert ticks[0] == 0 and len(steps) == 1 and is_round(steps.pop()), ticks
+
+
+def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
+    """A grid's one-line cells cut "Recommended stance" at 1,280 px; the table wraps them."""
+    from engine import i18n
+    choose_language(narrow, server, "en")
+    narrow.locator('[data-testid="stSidebarNav"] a[href$="/rfm"]').click()
+    stance = narrow.get_by_text(i18n.t("rfm.stance.champions", "en"), exact=True)
+    stance.wait_for(timeout=120_000)
+    stance.scroll_into_view_if_needed()
+    assert stance.is_visible()
+    assert stance.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    box, page_width = stance.bounding_box(), narrow.viewport_size["width"]
+    assert box["x"] + box["width"] <= page_width
