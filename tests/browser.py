@@ -39,12 +39,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(db: Path, *, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free local port, with CRM_DB pointing at `db`."""
+def start_streamlit(db: Path, *, timeout: float = 60,
+                    script: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` (or `script`) on a free local port, with CRM_DB pointing at `db`."""
     port = free_port()
     env = os.environ | {"CRM_DB": str(db)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+        [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"),
+         "--server.headless=true",
          f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
