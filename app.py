@@ -46,6 +46,7 @@ home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="home"
                visibility="hidden")
 next(iter(groups.values())).append(home)
 navigation = st.navigation(groups)
+auth.no_login_note(user, lang)
 context.sidebar()
 auth.sidebar(user, lang)
 navigation.run()

@@ -5,7 +5,7 @@ asking for the address to the page drawn and idle), and a key press on the
 Scoring page's consumption slider until the sentence "… customers move up a
 tier …" changes, beside the same round trip of a bare Streamlit app (one
 slider, one line of text) served in the same run. The servers and the
-browser are the test suite's (tests/browser.py), started untimed in each
+browser are the test suite's (tests/browser/chromium.py), started untimed in each
 step's preparation.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.steps import BASELINES, SETUP, STEPS, Step, Workspace
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, start_streamlit
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, start_streamlit
 
 # Pages in the navigation's order, by address.
 PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments", "clv",

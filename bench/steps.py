@@ -155,42 +155,90 @@ def transactions_csv(ws: Workspace) -> Path:
     return csv
 
 
-def bare_load_transactions(ws: Workspace) -> None:
-    """DuckDB's own read_csv of the transactions into a table of a new file: the floor
-    for an import, which also ends with the rows stored in a file."""
-    target = ws.root / "baseline.duckdb"
+def _bare_load(csv: Path, target: Path) -> None:
+    """DuckDB's own read_csv of a file into a table of a new file: the floor for an
+    import, which also ends with the rows stored in a file."""
     target.unlink(missing_ok=True)
     con = duckdb.connect(str(target))
-    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(transactions_csv(ws))])
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(csv)])
     con.close()
+
+
+def bare_load_transactions(ws: Workspace) -> None:
+    _bare_load(transactions_csv(ws), ws.root / "baseline.duckdb")
 
 
 def import_transactions(ws: Workspace) -> None:
     """`engine import` of the transactions CSV into a new file, customers created on the way."""
     target = ws.root / "imported.duckdb"
     target.unlink(missing_ok=True)
-    _raise_row_limit(ws)
+    _raise_row_limit(int(ws.customers * ws.txns_per_customer * 2))
     started = time.perf_counter()
     report = ingest.import_csv(target, transactions_csv(ws), table="transactions")
     seconds = time.perf_counter() - started
     ws.note[:] = [f"{report.inserted:,} rows, {report.inserted / seconds:,.0f} rows/s"]
 
 
-def _raise_row_limit(ws: Workspace) -> None:
-    """The import's row limit (CRM_MAX_ROWS) above the bench's transactions file: at 1M
-    customers it holds 10M rows, past the 5M a dashboard refuses by default."""
+def _raise_row_limit(rows: int) -> None:
+    """The import's row limit (CRM_MAX_ROWS) above a bench file of up to `rows` rows: at 1M
+    customers the transactions hold 10M, past the 5M a dashboard refuses by default."""
     from engine.ingest.limits import LIMITS
-    needed = int(ws.customers * ws.txns_per_customer * 2) + 1
+    needed = rows + 1
     if needed > LIMITS["max_rows"].value():
         os.environ[LIMITS["max_rows"].env] = str(needed)
+
+
+def order_lines_csv(ws: Workspace) -> Path:
+    """An order-line export in the UCI Online Retail layout, written once (untimed): 20
+    lines per customer (2M for 100k customers) in orders of 2 or 3 lines (about 700k),
+    no amount column (quantity × price), each order of one customer and one time."""
+    csv = ws.root / "order_lines.csv"
+    if not csv.exists():
+        lines = 20 * ws.customers
+        orders = 7 * ws.customers
+        con = duckdb.connect()
+        con.execute(f"""
+            COPY (
+                SELECT 'INV' || o AS Invoice, 'SKU' || (i * 7919 % 5000) AS StockCode,
+                       'PRODUCT ' || (i * 7919 % 5000) AS Description,
+                       1 + i * 31 % 12 AS Quantity,
+                       strftime(TIMESTAMP '2023-01-01' + to_minutes(o * 2), '%Y-%m-%d %H:%M')
+                           AS InvoiceDate,
+                       round(0.5 + (i * 7919 % 2000) / 100.0, 2) AS Price,
+                       100000 + hash(o) % {ws.customers} AS "Customer ID",
+                       'United Kingdom' AS Country
+                FROM (SELECT i, CAST(floor(i * {orders} / {lines}) AS BIGINT) AS o
+                      FROM range({lines}) t(i))
+            ) TO '{csv}' (HEADER)""")
+        con.close()
+    return csv
+
+
+def bare_load_order_lines(ws: Workspace) -> None:
+    _bare_load(order_lines_csv(ws), ws.root / "baseline_lines.duckdb")
+
+
+def import_order_lines(ws: Workspace) -> None:
+    """`engine import` of the order-line export into a new file: amounts derived, the
+    lines of each order numbered, customers created on the way."""
+    target = ws.root / "imported_lines.duckdb"
+    target.unlink(missing_ok=True)
+    _raise_row_limit(20 * ws.customers)
+    started = time.perf_counter()
+    report = ingest.import_csv(target, order_lines_csv(ws), table="transactions")
+    seconds = time.perf_counter() - started
+    ws.note[:] = [f"{report.inserted:,} lines in {ws.customers * 7:,} orders, "
+                  f"{report.inserted / seconds:,.0f} lines/s"]
 
 
 BASELINES: dict[str, Callable[[Workspace], object]] = {
     "duckdb GROUP BY": bare_group_by,
     "duckdb read_csv": bare_load_transactions,
+    "duckdb read_csv (lines)": bare_load_order_lines,
 }
 # Untimed preparation a baseline needs before it is timed.
-SETUP: dict[str, Callable[[Workspace], object]] = {"duckdb read_csv": transactions_csv}
+SETUP: dict[str, Callable[[Workspace], object]] = {"duckdb read_csv": transactions_csv,
+                                                   "duckdb read_csv (lines)": order_lines_csv}
 
 STEPS: list[Step] = [
     Step("demo data", generate, "duckdb read_csv", once=True),
@@ -202,6 +250,7 @@ STEPS: list[Step] = [
     Step("re-score on cached features", rescore, prepare=open_scoring_page),
     Step("score from features", score_from_features),
     Step("import transactions CSV", import_transactions, "duckdb read_csv"),
+    Step("import order-line CSV", import_order_lines, "duckdb read_csv (lines)"),
 ]
 
 
@@ -209,9 +258,9 @@ STEPS: list[Step] = [
 
 def clv_fit_predict(ws: Workspace) -> None:
     """Lifetime values: the purchase-summary SQL, both model fits and every prediction."""
-    from engine import clv
+    from engine import clv_synthetic
     with store.connect(ws.db) as con:
-        timings = clv.benchmark(con, as_of=ws.as_of)
+        timings = clv_synthetic.benchmark(con, as_of=ws.as_of)
     # one note however often the step is repeated (the report prints one per step)
     ws.note[:] = [f"SQL {timings['sql_s']:.2f} s + fit and predict "
                   f"{timings['fit_predict_s']:.2f} s, {timings['customers']:,} customers"

@@ -10,17 +10,14 @@ Passwords are stored as scrypt hashes with a salt of their own, made by
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
-import getpass
 import hashlib
 import hmac
-import json
 import re
 import secrets
-import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Mapping
 
 ROLES = ("admin", "manager", "rep")
@@ -152,43 +149,55 @@ def authenticate(users: Mapping[str, User], name: str, password: str) -> User | 
     return user if ok and user is not None and user.password_hash else None
 
 
+@dataclass
+class Throttle:
+    """Back-off of password logins (issue 19, part 6), kept per key: a user name and an
+    address, so that neither one guesser on many names nor many guessers on one name
+    gets far.
+
+    After `free` failures within `forget_s`, each further try of that key must wait
+    `base_s` seconds, doubling with each failure, up to `most_s` (a lockout): 50
+    wrong passwords in a row leave the name and the address locked for 5 minutes, and
+    then one guess per 5 minutes. While a key must wait, its password is not even
+    checked; a success forgets the user name's failures. `now` is monotonic seconds,
+    given by the caller so that tests can state the time.
+    """
+    free: int = 3
+    base_s: float = 1.0
+    most_s: float = 300.0
+    forget_s: float = 900.0
+    _failures: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait(self, keys, now: float) -> float:
+        """Seconds until these keys may try again (0: now)."""
+        with self._lock:
+            return max((self._wait(key, now) for key in keys), default=0.0)
+
+    def _wait(self, key: str, now: float) -> float:
+        recent = [t for t in self._failures.get(key, []) if now - t < self.forget_s]
+        self._failures[key] = recent
+        if len(recent) < self.free:
+            return 0.0
+        delay = min(self.base_s * 2 ** (len(recent) - self.free), self.most_s)
+        return max(recent[-1] + delay - now, 0.0)
+
+    def failed(self, keys, now: float) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+LOGINS = Throttle()   # the dashboard's, shared by all its sessions (threads of one process)
+
+
 def user_for_email(users: Mapping[str, User], email: str | None) -> User | None:
     """The configured user whose `email` is the OIDC login's e-mail (case-insensitive), else None."""
     if not email:
         return None
     email = email.strip().lower()
     return next((u for u in users.values() if u.email == email), None)
-
-
-# --- python -m engine hash-password ------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", help="print a whole [users.NAME] table, not only the hash line")
-    parser.add_argument("--role", choices=ROLES, default="rep")
-    parser.add_argument("--owner", help="for a rep: the customers.owner value they look after")
-
-
-def run(args) -> int:
-    """Read a password (hidden at a terminal, else one line of stdin) and print its TOML."""
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Again: "):
-            print("engine hash-password: the two passwords differ", file=sys.stderr)
-            return 1
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    if not password:
-        print("engine hash-password: empty password", file=sys.stderr)
-        return 1
-    line = f"password_hash = {json.dumps(hash_password(password))}"
-    if args.user is None:
-        print(line)
-        return 0
-    name = args.user if re.fullmatch(r"[A-Za-z0-9_-]+", args.user) else json.dumps(args.user)
-    print(f"[users.{name}]\n{line}\nrole = {json.dumps(args.role)}")
-    if args.owner:
-        print(f"owner = {json.dumps(args.owner, ensure_ascii=False)}")
-    return 0
-
-
-COMMAND = ("hash-password", add_arguments, run)

@@ -1,4 +1,5 @@
-"""The audit log (issue 11, part 4): who imported, undid, reset, changed settings or logged a follow-up.
+"""The audit log (issue 11, part 4): who imported, undid, reset, changed settings or logged a
+follow-up; and (issue 19) who logged in, failed to, was held back, or downloaded a backup.
 
 Each write records its row with `record(con, ...)` on the connection of its
 own transaction (`store.write`), so the row lands exactly when the action
@@ -12,16 +13,21 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
+
+from engine import store
 
 LOCAL = "local"
 # Every action the log records; the Audit page offers them as filters.
 ACTIONS = ("import", "undo", "reset", "restore", "preset_saved", "preset_deleted",
            "playbook_saved", "mapping_saved", "mapping_deleted", "followup_logged",
-           "followup_status")
+           "followup_status", "login", "login_failed", "login_refused", "backup_download")
 COLUMNS = ("at", "actor", "action", "detail")
+_LOG = logging.getLogger(__name__)
 
 
 def cli_actor() -> str:
@@ -40,6 +46,23 @@ def record(con, actor: str, action: str, detail: dict) -> None:
     con.execute('INSERT INTO audit_log ("at", actor, action, detail) VALUES (?, ?, ?, ?)',
                 [datetime.now(), actor, action,
                  json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True)])
+
+
+def log_event(db, actor: str, action: str, detail: dict) -> bool:
+    """Record an action that changes no data (a login, a download) in the database at
+    `db`, in a short transaction of its own that leaves the data version as it is (no
+    session's caches drop). False, and a warning in the server log, when there is no
+    database there or it cannot be written now: a login is not held up by its record.
+    """
+    if not Path(db).exists():
+        return False
+    try:
+        with store.write(db, timeout=5, bump=False) as con:
+            record(con, actor, action, detail)
+    except (store.StoreLocked, store.ForeignFile) as exc:
+        _LOG.warning("audit row %s by %s not written: %s", action, actor, exc)
+        return False
+    return True
 
 
 def read_log(con, *, actors=(), actions=(), start: date | None = None,

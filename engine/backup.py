@@ -31,11 +31,9 @@ version) are left out: a restore keeps the database's own data version.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
-import tempfile
 import zipfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -46,7 +44,9 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from engine import audit, i18n, store
+from engine import audit, i18n, store, workfiles
+from engine.ingest.columns import TABLES
+from engine.ingest.limits import date_bounds
 from engine.ingest.readers import _local_file
 
 KINDS = ("duckdb", "parquet")
@@ -70,7 +70,11 @@ class BackupRejected(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        return i18n.t(f"backup.rejected.{self.code}", lang, **self.params)
+        params = dict(self.params)
+        if "problems" in params:   # what a content check found, one phrase each
+            params["detail"] = "; ".join(i18n.t(f"backup.content.{p['code']}", lang, **p)
+                                         for p in params.pop("problems"))
+        return i18n.t(f"backup.rejected.{self.code}", lang, **params)
 
 
 @dataclass
@@ -156,8 +160,8 @@ def write_backup(db, out, kind: str | None = None) -> pd.DataFrame:
 
 def backup_bytes(db, kind: str) -> bytes:
     """A backup as bytes, for a download button."""
-    with tempfile.TemporaryDirectory(prefix="backup-") as tmp:
-        out = Path(tmp) / f"backup{SUFFIX[kind]}"
+    with workfiles.folder("backup") as tmp:
+        out = tmp / f"backup{SUFFIX[kind]}"
         write_backup(db, out, kind)
         return out.read_bytes()
 
@@ -186,7 +190,7 @@ def _write_duckdb(db: Path, out: Path) -> pd.DataFrame:
 
 
 def _write_parquet(db: Path, out: Path) -> pd.DataFrame:
-    with tempfile.TemporaryDirectory(prefix="backup-") as tmp, store.connect(db) as con:
+    with workfiles.folder("backup") as tmp, store.connect(db) as con:
         con.execute("SET enable_progress_bar = false")
         con.execute("BEGIN TRANSACTION")   # one snapshot for every table
         try:
@@ -265,7 +269,7 @@ def _staged(file, name: str | None) -> Iterator[tuple[str, int, pd.DataFrame, Pa
     """
     with ExitStack() as stack:
         path, label = stack.enter_context(_local_file(file, name))
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="restore-")))
+        tmp = stack.enter_context(workfiles.folder("restore"))
         staging = tmp / "staging.duckdb"
         with open(path, "rb") as f:
             head = f.read(16)
@@ -286,11 +290,17 @@ def _stage_duckdb(staging: Path, label: str) -> tuple[int, pd.DataFrame]:
     except duckdb.Error as exc:
         raise BackupRejected("unreadable", file=label, detail=_short(exc)) from None
     with con:
-        version = store.schema_version(con)
-        _check_version(version, label)
-        saved = fingerprint(con)
-        store.migrate(con)
+        try:
+            version = store.schema_version(con)
+            _check_version(version, label)
+            saved = fingerprint(con)
+            store.migrate(con)
+        except ValueError:   # a schema version that is not a number
+            raise BackupRejected("foreign", file=label) from None
+        except duckdb.Error as exc:   # a damaged block, a table that cannot be read
+            raise BackupRejected("damaged", file=label, detail=_short(exc)) from None
         _check_tables(con, label)
+        _check_content(con, label)
     return version, saved
 
 
@@ -308,6 +318,9 @@ def _stage_parquet(path: Path, label: str, staging: Path, tmp: Path
             unknown = sorted(set(saved["table"]) - set(known))
             if unknown:
                 raise BackupRejected("foreign_tables", file=label, tables=", ".join(unknown))
+            missing = sorted(set(_reference_tables(version)) - set(saved["table"]))
+            if missing:
+                raise BackupRejected("missing_tables", file=label, tables=", ".join(missing))
             for table in saved["table"]:
                 zf.extract(f"{table}.parquet", tmp)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
@@ -322,10 +335,58 @@ def _stage_parquet(path: Path, label: str, staging: Path, tmp: Path
         except duckdb.Error as exc:
             raise BackupRejected("damaged", file=label, detail=_short(exc)) from None
         check = _compare(saved, fingerprint(con))
-    if not check["equal"].all():
-        raise BackupRejected("damaged", file=label, detail=", ".join(
-            check.loc[~check["equal"], "table"]))
+        if not check["equal"].all():
+            raise BackupRejected("damaged", file=label, detail=", ".join(
+                check.loc[~check["equal"], "table"]))
+        _check_content(con, label)
     return version, saved
+
+
+def _check_content(con, label: str) -> None:
+    """The checks an import makes of its rows, made of every row the backup holds:
+    required values, dates within the bounds of engine.ingest.limits (and none after
+    today where an import refuses them), ratings 1..5, and no event of an unknown
+    customer. BackupRejected("content") lists what was found, table by table."""
+    problems = []
+    today = datetime.now().date()
+    earliest, latest = date_bounds(today)
+    bounds = {"today": today, "earliest": earliest, "latest": latest}
+    for table, table_columns in TABLES.items():
+        checks = [check for c in table_columns for check in _column_checks(c)]
+        sql = ", ".join(f"count(*) FILTER (WHERE {where}), "
+                        f"CAST(min({_ident(column)}) FILTER (WHERE {where}) AS VARCHAR)"
+                        for _, column, where in checks)
+        row = store.first_row(con, f"SELECT {sql} FROM {_ident(table)}", bounds)
+        for k, (code, column, _) in enumerate(checks):
+            if row[2 * k]:
+                problems.append({"code": code, "table": table, "column": column,
+                                 "rows": f"{row[2 * k]:,}", "example": row[2 * k + 1],
+                                 **{name: str(value) for name, value in bounds.items()}})
+        if table != "customers":
+            count, example = store.first_row(con, f"""
+                SELECT count(*), min(customer_id) FROM {_ident(table)} AS e
+                WHERE NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = e.customer_id)""")
+            if count:
+                problems.append({"code": "unknown_customer", "table": table,
+                                 "column": "customer_id", "rows": f"{count:,}",
+                                 "example": example})
+    if problems:
+        raise BackupRejected("content", file=label, problems=problems)
+
+
+def _column_checks(c) -> list[tuple[str, str, str]]:
+    """(code, column, SQL condition of a wrong row) for one canonical column."""
+    name = _ident(c.name)
+    checks = [("missing", c.name, f"{name} IS NULL")] if c.required else []
+    if c.kind in ("date", "timestamp"):
+        day = f"CAST({name} AS DATE)"
+        checks.append(("too_early", c.name, f"{day} < $earliest"))
+        checks.append(("too_late", c.name, f"{day} > $latest"))
+        if c.past_only:
+            checks.append(("future", c.name, f"{day} > $today AND {day} <= $latest"))
+    if c.kind == "rating":
+        checks.append(("rating", c.name, f"{name} NOT IN (1, 2, 3, 4, 5)"))
+    return checks
 
 
 def _check_version(version: int, label: str) -> None:
@@ -365,8 +426,12 @@ def _reference_columns() -> dict[str, list[tuple[str, str]]]:
         return _columns(con)
 
 
-def _reference_tables() -> list[str]:
-    return list(_reference_columns())
+def _reference_tables(version: int = store.SCHEMA_VERSION) -> list[str]:
+    """The tables of a database of schema `version` (every one a backup of it must hold)."""
+    with duckdb.connect() as con:
+        for step in store.MIGRATIONS[:version]:
+            con.execute(step)
+        return _tables(con)
 
 
 def _tables(con) -> list[str]:
@@ -401,47 +466,3 @@ def _short_hash(text: str) -> str:
 
 def _short(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
-# ---- command line --------------------------------------------------------------------
-
-def add_backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Write a backup of the whole database (DuckDB file or Parquet zip)."
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
-                        help="FILE.duckdb, or FILE.zip for one Parquet file per table")
-    parser.add_argument("--format", choices=KINDS, default=None,
-                        help="default: parquet for a .zip name, else duckdb")
-
-
-def run_backup(args) -> int:
-    from engine.cli import InputRejected
-    if not Path(args.db).exists():
-        raise InputRejected(f"{args.db}: no such database file.")
-    saved = write_backup(args.db, args.out, args.format)
-    print(f"Wrote {args.out}: {saved['rows'].sum():,} rows in {len(saved)} tables, "
-          f"checksum {digest(saved)}.")
-    return 0
-
-
-def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Replace the database's data with a backup's, checked row for row."
-    parser.add_argument("file", type=Path, metavar="FILE", help="a .duckdb or .zip backup")
-
-
-def run_restore(args) -> int:
-    from engine.cli import InputRejected
-    if not args.file.is_file():
-        raise InputRejected(f"{args.file}: no such file.")
-    try:
-        report = restore(args.db, args.file)
-    except BackupRejected as exc:
-        raise InputRejected(str(exc)) from None
-    for r in report.check.itertuples():
-        print(f"  {r.table:<20} {r.rows_restored:>12,} rows  {r.checksum_restored}")
-    print(f"Restored {report.rows:,} rows from {args.file}, checksum {report.digest}; "
-          "equal to the backup.")
-    return 0
-
-
-BACKUP_COMMAND = ("backup", add_backup_arguments, run_backup)
-RESTORE_COMMAND = ("restore", add_restore_arguments, run_restore)

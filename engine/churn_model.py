@@ -32,7 +32,9 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from engine import i18n, risk, store
+from engine.features import past
 from engine.features.customer import EventHistory, customer_features, event_history
+from engine.months import month_ends
 
 MIN_HISTORY_MONTHS = 6
 HORIZON_DAYS = 90
@@ -141,8 +143,7 @@ def snapshot(con, day: date, *, history: EventHistory | None = None) -> pd.DataF
     history: `event_history` of the same data, read once for many days.
     Columns: snapshot, customer_id, risk_level, then MODEL_FEATURES.
     """
-    features = customer_features(con, as_of=day, history=history)
-    features = features[features["purchase_days"] > 0].reset_index(drop=True)
+    features = past.features_as_of(con, day, customers=past.BUYERS, history=history)
     levels, _ = risk.risk_levels(features)
     head = pd.DataFrame({"snapshot": pd.Timestamp(day),
                          "customer_id": features["customer_id"].to_numpy(),
@@ -165,7 +166,7 @@ def history_months(source, *, as_of: date) -> tuple[int, list[date]]:
         first, _ = store.date_range(con)
     if first is None or first > as_of:
         return 0, []
-    ends = risk.month_ends(first, as_of)
+    ends = month_ends(first, as_of)
     return len(ends), ends
 
 

@@ -16,9 +16,7 @@ lets a referred customer point to an earlier one without looking back.
 """
 from __future__ import annotations
 
-import argparse
 import calendar
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,6 +32,13 @@ INTERACTIONS_PER_CUSTOMER = 8.0
 REFERRER_EVERY = 16            # every 16th customer belongs to the referrer pool
 ENTERPRISE_SHARE = 0.3
 REFUND_SHARE = 0.02
+# Orders of several lines (DESIGN §3): the share of purchases that get one or two
+# more lines, and the orders that are cancelled or (in the last days) still unpaid.
+MULTI_LINE_SHARE = 0.15
+CANCELLED_SHARE = 0.03
+PENDING_SHARE, PENDING_DAYS = 0.3, 10
+LINES_PER_ORDER = 1 + MULTI_LINE_SHARE * 1.5   # so that rows average `per_customer`
+STATUSES = ("paid", "refunded", "cancelled", "pending")
 
 # Customer segments planted per customer; the share of the base each aims at.
 # Sleepers are not drawn: they are the customers who dropped out (below).
@@ -289,13 +294,18 @@ def _write_chunk(con, rng, cal, gidx, n_total, width, txns_per_customer, counts)
 
 
 def _insert(con, name: str, table: pa.Table) -> None:
-    """Append an Arrow table whose columns are the table's, in order, but batch_id.
+    """Append an Arrow table whose columns are the table's, by name, without batch_id.
 
     A relation, unlike a registered view, does not keep the Arrow data
     alive until the transaction ends, so memory stays at one chunk.
     """
-    columns = "* REPLACE (printf('T%08d', txn_id) AS txn_id)" if name == "transactions" else "*"
-    con.from_arrow(table).project(f"{columns}, NULL").insert_into(name)
+    stored = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
+    given = set(table.column_names)
+    items = ["printf('T%08d', txn_id)" if c == "txn_id" and name == "transactions"
+             else (c if c in given else "NULL") for c in stored]
+    con.from_arrow(table).project(", ".join(items)).insert_into(name)
 
 
 # ---- drawing helpers ---------------------------------------------------------
@@ -581,10 +591,11 @@ def followup_table(rng, c, cal, cust, day, action, outcome, first_id) -> pa.Tabl
 
 def make_transactions(rng, c: Customers, cal: Calendar, per_customer: float,
                       bought, first_no: int) -> pa.Table:
-    """Purchases and refunds of a chunk, sorted by customer and date.
+    """Purchase orders (some of several lines, some cancelled or unpaid) and refunds of a
+    chunk, sorted by customer and date.
 
     Purchase counts follow each customer's rate and active span (prospects
-    buy nothing) and average `per_customer` over the chunk; dates follow
+    buy nothing); rows (lines) average `per_customer` over the chunk; dates follow
     the season. Decliners keep 30 % of their purchases in the last 120 days,
     at 60 % of the usual size. `bought` adds the follow-ups' purchases.
 
@@ -595,7 +606,7 @@ def make_transactions(rng, c: Customers, cal: Calendar, per_customer: float,
         number from `first_no` (formatted by the insert).
     """
     mass = (cal.cum[c.stop + 1] - cal.cum[c.start]) * c.buy_rate * (c.segment != PROSPECT)
-    scale = per_customer / mass.mean() if mass.any() else 0.0
+    scale = per_customer / LINES_PER_ORDER / mass.mean() if mass.any() else 0.0
     cust, quantile = spread(rng, rng.poisson(mass * scale))
     day = sample_days(rng, cal, c.start[cust], c.stop[cust], quantile)
     fading = (c.segment[cust] == DECLINING) & (day > cal.last - 120)
@@ -611,21 +622,57 @@ def make_transactions(rng, c: Customers, cal: Calendar, per_customer: float,
                                         + rng.integers(1, 15, n_refunds), cal.last)
     cols["amount"][is_refund] *= -1
     cols["unpaid"] |= is_refund
-    order = np.lexsort((is_refund, cols["day"], cols["cust"]))
+    cols["status"] = order_status(rng, cal, cols["day"], is_refund)
+    cols = add_lines(rng, c, cols)
+    order = np.lexsort((cols["line"], cols["order"], cols["day"], cols["cust"]))
     cols = {k: v[order] for k, v in cols.items()}
-    is_refund = is_refund[order]
+    void = cols["status"] >= STATUSES.index("cancelled")
     return pa.table({
         "customer_id": labels(cols["cust"], c.ids),
         "txn_date": dates(cal, cols["day"]),
         "amount": cols["amount"],
-        "txn_id": np.arange(first_no, first_no + len(order), dtype=np.int64),
+        "txn_id": first_no + cols["order"],
         "product": labels(cols["product"], [p[0] for p in PRODUCTS]),
         "category": labels(CATEGORY_OF[cols["product"]], CATEGORIES),
         "quantity": cols["quantity"],
-        "due_date": dates(cal, cols["due"], mask=cols["no_terms"] | is_refund),
-        "paid_date": dates(cal, cols["paid"], mask=cols["unpaid"]),
-        "status": labels(is_refund.astype(int), ("paid", "refunded")),
+        "unit_price": np.round(cols["amount"] / cols["quantity"], 2),
+        "due_date": dates(cal, cols["due"], mask=cols["no_terms"] | (cols["status"] > 0)),
+        "paid_date": dates(cal, cols["paid"], mask=cols["unpaid"] | void),
+        "status": labels(cols["status"], STATUSES),
+        "order_line": pa.array(cols["line"], mask=cols["line"] == 0, type=pa.int32()),
     })
+
+
+def order_status(rng, cal: Calendar, day: np.ndarray, is_refund: np.ndarray) -> np.ndarray:
+    """Codes into STATUSES: refunds; some orders cancelled; some of the last days' unpaid."""
+    u = rng.random(len(day))
+    status = np.where(is_refund, 1, 0)
+    status = np.where(~is_refund & (u < CANCELLED_SHARE), 2, status)
+    recent = day > cal.last - PENDING_DAYS
+    return np.where(~is_refund & recent & (u > 1 - PENDING_SHARE), 3, status)
+
+
+def add_lines(rng, c: Customers, cols: dict) -> dict:
+    """Give some purchase orders one or two more lines (another product of the category).
+
+    Every row so far is an order (`order` numbers them); a line copies its
+    order's customer, day, dates and status. `line` numbers the lines of an
+    order of several (1, 2, ...) and is 0 for an order of one row.
+    """
+    n = len(cols["cust"])
+    multi = np.flatnonzero((cols["status"] != 1) & (rng.random(n) < MULTI_LINE_SHARE))
+    extra = rng.integers(1, 3, len(multi))
+    src = np.repeat(multi, extra)
+    lines = {k: v[src] for k, v in cols.items()}
+    lines["product"] = products_of(rng, CATEGORY_OF[cols["product"][src]])
+    lines["quantity"] = rng.integers(1, 3, len(src)).astype(float)
+    lines["amount"] = np.round(PRICES[lines["product"]] * lines["quantity"]
+                               * np.where(c.enterprise[lines["cust"]], 0.9, 1.0), 2)
+    cols["order"], lines["order"] = np.arange(n), src
+    cols["line"] = np.where(np.isin(np.arange(n), multi), 1, 0)
+    starts = np.cumsum(extra) - extra
+    lines["line"] = np.arange(len(src)) - np.repeat(starts, extra) + 2
+    return {k: np.concatenate([cols[k], lines[k]]) for k in cols}
 
 
 def purchase_columns(rng, c: Customers, cal: Calendar, cust: np.ndarray,
@@ -723,44 +770,3 @@ def interaction_table(rng, c, cal, cust, day, kind) -> pa.Table:
         "note": labels(kind, NOTES, mask=rng.random(m) >= 0.3),
         "owner": labels(owner, OWNERS),
     })
-
-
-# ---- command line ------------------------------------------------------------
-
-def add_arguments(parser) -> None:
-    """Options of `python -m engine demo`."""
-    parser.add_argument("--customers", type=_at_least(1, int), default=5000,
-                        help="customers to make (default 5000)")
-    parser.add_argument("--months", type=_at_least(1, int), default=24,
-                        help="months of history ending 2026-06-30 (default 24)")
-    parser.add_argument("--seed", type=int, default=7,
-                        help="random seed; the same seed makes the same data (default 7)")
-    parser.add_argument("--txns-per-customer", type=_at_least(0, float), default=30.0,
-                        help="average transactions per customer (default 30)")
-
-
-def _at_least(low, kind):
-    """An argparse type: `kind` of the text, refused below `low` (exit 2)."""
-    def parse(text: str):
-        value = kind(text)
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
-        return value
-    parse.__name__ = kind.__name__  # argparse names it in "invalid int value"
-    return parse
-
-
-def run(args) -> int:
-    """Write the demo database and print one line with what it holds."""
-    began = time.perf_counter()
-    counts = generate_demo(args.db, customers=args.customers, months=args.months,
-                           seed=args.seed, txns_per_customer=args.txns_per_customer)
-    print(f"{args.db}: {counts['customers']:,} customers, "
-          f"{counts['transactions']:,} transactions, "
-          f"{counts['interactions']:,} interactions, "
-          f"{counts['followups']:,} follow-ups "
-          f"({time.perf_counter() - began:.1f} s)")
-    return 0
-
-
-COMMAND = ("demo", add_arguments, run)

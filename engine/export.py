@@ -1,9 +1,13 @@
 """Files the product writes for people: CSV and Excel (DESIGN §5).
 
 CSV is UTF-8 with a BOM (so Excel shows Chinese), numbers with a dot, dates
-as YYYY-MM-DD and an empty cell where a value does not apply. Text that a
-spreadsheet would run as a formula (a cell starting with = + - @, a tab or a
-carriage return) gets a leading apostrophe, in CSV and Excel alike.
+as YYYY-MM-DD and an empty cell where a value does not apply. In a CSV, text
+that a spreadsheet would run as a formula (a cell or a column name starting
+with = + - @, a tab or a carriage return) gets a leading apostrophe; and when
+any text holds a semicolon, every text cell is quoted, since Excel in a
+locale whose list separator is ";" splits `x;=1+1` into a second cell that is
+a formula. An Excel workbook stores text as text (never as a formula or a
+link), so its cells are written as they are, without an apostrophe.
 
 The downloads a manager forwards (`to_csv_bytes`, `to_excel_bytes`) show
 money to the cent, scores to one decimal, shares as percentages and yes/no
@@ -13,6 +17,7 @@ command line's files (`write_csv`) keep full precision for other programs.
 """
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 from typing import Collection, Mapping
@@ -91,21 +96,18 @@ def _guard(series: pd.Series) -> pd.Series:
 def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of df whose text cells cannot run as spreadsheet formulas.
 
-    Only text is touched (object, string and categorical columns): numbers
-    such as a negative amount, and dates, stay as they are.
+    Only text is touched (object, string and categorical columns, and the
+    column names): numbers such as a negative amount, and dates, stay as they are.
     """
-    return pd.DataFrame({column: _guard(df[column]) for column in df.columns},
-                        index=df.index)
+    guarded = pd.DataFrame({k: _guard(df.iloc[:, k]) for k in range(df.shape[1])},
+                           index=df.index)
+    guarded.columns = [safe_text(column) for column in df.columns]
+    return guarded
 
 
 def write_csv(df: pd.DataFrame, path: Path | str) -> None:
     """Write df as a CSV file (see the module docstring), values at full precision."""
     Path(path).write_bytes(_csv(df))
-
-
-def _csv(df: pd.DataFrame) -> bytes:
-    text = safe_text_frame(df).to_csv(index=False, na_rep="", lineterminator="\r\n")
-    return text.encode("utf-8-sig")
 
 
 def to_csv_bytes(df: pd.DataFrame, *, headers: Mapping[str, str] | None = None,
@@ -116,6 +118,24 @@ def to_csv_bytes(df: pd.DataFrame, *, headers: Mapping[str, str] | None = None,
     for column in shares:
         frame[column] = frame[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
     return _csv(frame.rename(columns=headers or {}))
+
+
+def _csv(df: pd.DataFrame) -> bytes:
+    quoting = csv.QUOTE_NONNUMERIC if _holds(df, ";") else csv.QUOTE_MINIMAL
+    text = safe_text_frame(df).to_csv(index=False, na_rep="", lineterminator="\r\n",
+                                      quoting=quoting)
+    return text.encode("utf-8-sig")
+
+
+def _holds(df: pd.DataFrame, character: str) -> bool:
+    """Whether any text cell or column name of df contains `character`."""
+    if any(character in str(column) for column in df.columns):
+        return True
+    return any(df[c].astype("string").str.contains(character, regex=False).any()
+               for c in df.columns
+               if pd.api.types.is_object_dtype(df[c].dtype)
+               or pd.api.types.is_string_dtype(df[c].dtype)
+               or isinstance(df[c].dtype, pd.CategoricalDtype))
 
 
 def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data",
@@ -168,8 +188,8 @@ def _fitted(series: pd.Series) -> float:
 
 
 def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
-    """df with text made safe and whole-day date-times as dates."""
-    frame = safe_text_frame(df)
+    """df with whole-day date-times as dates (text needs no guard: it is stored as text)."""
+    frame = df.copy()
     for column in frame.columns:
         series = frame[column]
         if (pd.api.types.is_datetime64_any_dtype(series.dtype)

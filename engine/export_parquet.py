@@ -7,7 +7,6 @@ DIR/interactions.parquet from a DuckDB file, with the stored types
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from engine import store
@@ -30,25 +29,3 @@ def export_parquet(db: Path, out: Path) -> dict[str, int]:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Write customers, transactions and interactions as Parquet files."
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="folder for customers.parquet, transactions.parquet, "
-                             "interactions.parquet")
-
-
-def run(args: argparse.Namespace) -> int:
-    from engine.cli import InputRejected
-
-    db = Path(args.db)
-    if not db.exists():
-        raise InputRejected(f"{db}: no such database file.")
-    counts = export_parquet(db, Path(args.out))
-    print("Wrote " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items())
-          + f" to {args.out}.")
-    return 0
-
-
-COMMAND = ("export", add_arguments, run)

@@ -5,7 +5,7 @@ customers it applies to, cadence, owner role), declared once in
 `DEFAULT_PLAYBOOK` and saved edited in the `settings` table (kind
 'playbook', JSON). A customer gets one next action, the first rule in order
 that applies. The task is due at the date of the last follow-up of that
-action that is done or in progress (paused ones do not count) plus the
+action that is not paused (done, in progress or without a status) plus the
 cadence, or `first_due_days` after T when there is none (0 days, T itself,
 for all but win-back, which is due within 24 hours: T + 1).
 
@@ -30,7 +30,6 @@ from engine.scoring import TIERS
 
 ACTIONS = ("visit", "care", "wake_up", "win_back", "other")
 STATUSES = ("in_progress", "done", "paused")
-ACTIVE_STATUSES = ("done", "in_progress")      # the ones a cadence counts from
 OWNER_ROLES = ("account_manager", "service_rep", "service_supervisor")
 # What a rule can choose customers by, and the codes each column can hold.
 RULE_COLUMNS = {"risk_level": risk.RISK_LEVELS, "demand_tag": risk.DEMAND_TAGS,
@@ -63,7 +62,7 @@ class PlaybookRule:
     """One line of the playbook: customers whose `column` equals `value` get `action`.
 
     The task is due `cadence_days` after the last follow-up of the action
-    that is done or in progress, or `first_due_days` after T when there is
+    that is not paused, or `first_due_days` after T when there is
     none. `owner_role` takes the task when the customer has no owner.
     """
     action: str

@@ -10,7 +10,6 @@ customers, so any customer and any weights reuse them).
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from typing import Mapping, Sequence
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine import scoring
-from engine.features import customer_features, optional_columns_present
+from engine.features import orders, past
 from engine.features.customer import EventHistory
 
 # --- the customer list -------------------------------------------------------------
@@ -112,8 +111,17 @@ WHERE customer_id = $customer_id
 """
 
 TRANSACTIONS_SQL = """
-SELECT txn_date, txn_id, product, category, quantity, amount, status, due_date, paid_date
+SELECT txn_date, txn_id, order_line, product, category, quantity, unit_price, amount, status,
+       due_date, paid_date
 FROM transactions
+WHERE customer_id = $customer_id AND txn_date <= $as_of
+ORDER BY txn_date, txn_id, order_line
+"""
+
+# The customer's orders (engine.features.orders: an order's lines as one, its net money).
+ORDERS_SQL = """
+SELECT txn_date, txn_id, CAST(money AS DOUBLE) AS money, purchase
+FROM orders
 WHERE customer_id = $customer_id AND txn_date <= $as_of
 ORDER BY txn_date, txn_id
 """
@@ -149,8 +157,11 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
 
     Returns
     -------
-    {"transactions": txn_date, txn_id, product, category, quantity, amount
-     (float), status, due_date, paid_date — oldest first;
+    {"transactions": the lines: txn_date, txn_id, order_line (1, 2, … in an
+     order of several lines), product, category, quantity, unit_price and
+     amount (float), status, due_date, paid_date — oldest first;
+     "orders": txn_date, txn_id, money (net, float: refunds negative,
+     cancelled and pending 0), purchase (1 or 0) — oldest first;
      "interactions": ts, kind, channel, topic, satisfaction, response_hours,
      note, owner — newest first;
      "complaints": the interactions of kind 'complaint';
@@ -159,10 +170,13 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
     """
     params = {"customer_id": customer_id, "as_of": as_of}
     transactions = con.execute(TRANSACTIONS_SQL, params).df()
-    transactions["amount"] = transactions["amount"].astype(float)
+    for column in ("amount", "unit_price"):
+        transactions[column] = transactions[column].astype(float)
+    orders.install(con)
     interactions = con.execute(INTERACTIONS_SQL, params).df()
     complaints = interactions[interactions["kind"] == "complaint"].reset_index(drop=True)
-    return {"transactions": transactions, "interactions": interactions,
+    return {"transactions": transactions, "orders": con.execute(ORDERS_SQL, params).df(),
+            "interactions": interactions,
             "complaints": complaints, "followups": con.execute(FOLLOWUPS_SQL, params).df()}
 
 
@@ -214,21 +228,6 @@ def _plain(value) -> float:
 
 # --- tier history ------------------------------------------------------------------
 
-def history_dates(as_of: dt.date, *, months: int = 12) -> list[dt.date]:
-    """The last `months` month ends on or before T, oldest first.
-
-    T counts as the last of them when it is itself a month end.
-    """
-    year, month = as_of.year, as_of.month
-    if as_of.day != calendar.monthrange(year, month)[1]:
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    ends = []
-    for _ in range(months):
-        ends.append(dt.date(year, month, calendar.monthrange(year, month)[1]))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return ends[::-1]
-
-
 def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
                          history: EventHistory | None = None
                          ) -> tuple[pd.DataFrame, dict[str, bool]]:
@@ -242,8 +241,8 @@ def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
     `scoring.sub_metric_scores`). Returns
     (`scoring.sub_metric_scores` indexed by customer_id, `optional_columns_present`).
     """
-    features = customer_features(con, as_of=as_of, history=history)
-    available = optional_columns_present(con, as_of=as_of)
+    features = past.features_as_of(con, as_of, customers=past.EVERY, history=history)
+    available = past.sources_as_of(con, as_of, history)
     return (scoring.sub_metric_scores(features, available=available, clv=clv)
             .set_index("customer_id"), available)
 

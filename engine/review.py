@@ -1,4 +1,4 @@
-"""The monthly review (月度复盘, DESIGN §4.8) and `python -m engine review`.
+"""The monthly review (月度复盘, DESIGN §4.8): its figures, computed from month-end snapshots.
 
 A month M is reviewed by comparing month-end snapshots (DESIGN §4.8: the
 metrics as of each month end, over the customers known by then) with what
@@ -24,8 +24,9 @@ computes one new snapshot at most) and the command line runs them straight:
     build_review            everything for M from the pieces of its 12 months
     monthly_review          the same straight from the database (CLI, tests)
     review_json             the figures in the form of DESIGN §5
-    summary_lines           the month's notable changes in words (catalogue templates)
-    review_tables, review_workbook   the tables of the Excel workbook
+
+Its renderings (the changes in words, the Excel tables, the HTML report) are
+in `report.review` and `report.html`.
 
 Snapshots are not stored in the database: a dashboard process keeps them in
 its cache keyed on the data version (which every import, undo and follow-up
@@ -33,15 +34,9 @@ bumps), and the command line computes them each run.
 """
 from __future__ import annotations
 
-import argparse
-import calendar
-import json
-import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -49,11 +44,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine import export, i18n, risk, scoring, store
-from engine.features import (FEATURE_COLUMNS, customer_features, optional_columns_present,
+from engine import risk, scoring, store
+from engine.features import (FEATURE_COLUMNS, optional_columns_present,
                              event_history)
-from engine.features.customer import KEY_COLUMN, MASTER_COLUMNS, EventHistory, sources_at
+from engine.features import past
+from engine.features.customer import KEY_COLUMN, MASTER_COLUMNS, EventHistory
 from engine.features import month_activity
+from engine.months import month_end, month_key, parse_month, shift_month
 
 TIERS = scoring.TIERS
 DEFAULT_MONTHS = 12          # the trends run over the 12 months up to M
@@ -65,32 +62,6 @@ SUMMARY_COLUMNS = ("month", "tier", "customers", "share", "revenue", "buyers")
 
 
 # --- months -----------------------------------------------------------------------------
-
-def parse_month(text) -> date:
-    """The first day of a month given as "YYYY-MM" (a date is taken as its month)."""
-    if isinstance(text, date):
-        return text.replace(day=1)
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", str(text).strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"a month is written YYYY-MM (for example 2024-06), got {text!r}.")
-    return date(int(match.group(1)), int(match.group(2)), 1)
-
-
-def month_key(month: date) -> str:
-    """"YYYY-MM" of a month."""
-    return f"{month:%Y-%m}"
-
-
-def month_end(month: date) -> date:
-    """The last day of the month of `month`."""
-    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
-
-
-def shift_month(month: date, months: int) -> date:
-    """The first day of the month `months` after (negative: before) `month`'s month."""
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
 
 def review_months(month, count: int = DEFAULT_MONTHS) -> list[date]:
     """The first days of the `count` months ending with M, oldest first."""
@@ -218,26 +189,11 @@ def month_end_snapshot(con, *, month_end: date, index: pa.Array | None = None,
 
 def _features_at(con, day: date, history: EventHistory | None
                  ) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """What a snapshot is made of as of `day`: the features of the customers known by then,
-    and the sources present. With the history, the keys come from the query too."""
-    if history is None:
-        features = customer_features(con, as_of=day, columns=SNAPSHOT_FEATURES)
-        available = optional_columns_present(con, as_of=day)
-    else:
-        features = customer_features(con, as_of=day, history=history,
-                                     columns=SNAPSHOT_FEATURES + (KEY_COLUMN,))
-        available = sources_at(history.source_dates, as_of=day)
-    return _known_by_then(features), available
-
-
-def _known_by_then(features: pd.DataFrame) -> pd.DataFrame:
-    """The customers DESIGN §4.8 reviews at a month end: a first contact or an event on or
-    before it. The feature table also holds customers with neither a first contact date
-    nor any event, so that a customer master imported alone shows in the customer list
-    (and the profile ranks as its header does); a month end does not know them, so its
-    snapshot neither counts nor ranks them."""
-    known = features["first_contact"].notna() | features["last_txn_date"].notna()
-    return features if known.all() else features[known].reset_index(drop=True)
+    """What a snapshot is made of as of `day`: the features of the customers known by then
+    (DESIGN §4.8), and the sources present. With the history, the keys come from the query too."""
+    columns = SNAPSHOT_FEATURES + ((KEY_COLUMN,) if history is not None else ())
+    features = past.features_as_of(con, day, customers=past.KNOWN, history=history, columns=columns)
+    return features, past.sources_as_of(con, day, history)
 
 
 def month_end_snapshots(con, *, months: Sequence[date], **settings) -> dict[date, pd.DataFrame]:
@@ -619,203 +575,3 @@ def review_json(review: MonthlyReview) -> dict:
         "mean_satisfaction": {p: review.mean_satisfaction(review.previous),
                               m: review.mean_satisfaction(review.month)},
     }
-
-
-def _percent(value: float | None, lang: str) -> str:
-    return i18n.t("review.na", lang) if value is None else f"{value:.1%}"
-
-
-def _signed(value: float, decimals: int) -> float:
-    """`value` rounded, with −0 made 0 (so a change shows as +0.0, never −0.0)."""
-    return round(value, decimals) + 0.0
-
-
-def _money(value: float) -> str:
-    return f"¥{value:,.0f}"
-
-
-def summary_lines(review: MonthlyReview, lang: str = "en") -> list[str]:
-    """The month's notable changes in words, one sentence each, from the catalogue's templates."""
-    t = lambda key, **values: i18n.t(f"review.summary.{key}", lang, **values)  # noqa: E731
-    m, p = month_key(review.month), month_key(review.previous)
-    lines = []
-    if not review.complete:
-        lines.append(t("incomplete", month=m, end=review.data_end or "—"))
-    high = review.high_share()
-    counts_now = review.tier_counts(review.month)
-    counts_before = review.tier_counts(review.previous)
-    if high["current"] is not None:
-        change = (t("high_change", pp=_signed(high["change"] * 100, 1), previous=p)
-                  if high["change"] is not None else "")
-        lines.append(t("high", n=counts_now["high"], share=high["current"] * 100,
-                       month=m, change=change,
-                       diff=counts_now["high"] - counts_before.get("high", 0)))
-    moves = review.moves()
-    lines.append(t("moves", up=moves["up"], down=moves["down"],
-                   new=sum(review.new_customers.values())))
-    wake = review.wake_up
-    lines.append(t("wake_up", woken=wake["woken"], eligible=wake["eligible"],
-                   rate=_percent(wake["rate"], lang)) if wake["eligible"]
-                 else t("wake_up_none", previous=p))
-    win = review.win_back
-    if win["eligible"]:
-        lines.append(t("win_back", won=win["won"], eligible=win["eligible"],
-                       rate=_percent(win["rate"], lang),
-                       with_rate=_percent(win["with_followup"]["rate"], lang),
-                       with_n=win["with_followup"]["eligible"],
-                       without_rate=_percent(win["without_followup"]["rate"], lang),
-                       without_n=win["without_followup"]["eligible"]))
-    else:
-        lines.append(t("win_back_none", previous=p))
-    ret = review.retention
-    if ret["eligible"]:
-        lines.append(t("retention", rate=_percent(ret["rate"], lang), retained=ret["retained"],
-                       eligible=ret["eligible"]))
-    now, before = review.complaints_in(review.month), review.complaints_in(review.previous)
-    lines.append(t("complaints", n=now, diff=now - before, previous=p))
-    rising = review.complaints[review.complaints["change"] > 0]
-    if len(rising):
-        top = rising.sort_values(["change", "current"], ascending=False).iloc[0]
-        lines.append(t("complaints_rising", topic=i18n.label("topic", top["topic"], lang),
-                       diff=int(top["change"]), n=int(top["current"])))
-    sat_now, sat_before = review.mean_satisfaction(review.month), \
-        review.mean_satisfaction(review.previous)
-    if sat_now is None:
-        lines.append(t("satisfaction_none", month=m))
-    elif sat_before is None:
-        lines.append(t("satisfaction", mean=sat_now, change=""))
-    else:
-        lines.append(t("satisfaction", mean=sat_now,
-                       change=t("satisfaction_change", diff=_signed(sat_now - sat_before, 2),
-                                        previous=p)))
-    revenue, revenue_before = review.revenue(review.month), review.revenue(review.previous)
-    rows = review.summaries[review.summaries["month"] == m]
-    high_revenue = float(rows.loc[rows["tier"] == "high", "revenue"].sum())
-    lines.append(t("revenue", revenue=_money(revenue),
-                   change=(t("revenue_change", pct=_signed((revenue - revenue_before)
-                                                            / abs(revenue_before) * 100, 1),
-                             previous=p)
-                           if revenue_before else ""),
-                   share=high_revenue / revenue * 100 if revenue > 0 else 0.0))
-    return lines
-
-
-def _tier_wide(review: MonthlyReview, value: str, lang: str) -> pd.DataFrame:
-    wide = review.summaries.pivot(index="month", columns="tier", values=value)
-    wide = wide.reindex(index=[month_key(m) for m in review.months], columns=list(TIERS))
-    wide.columns = [i18n.label("tier", c, lang) for c in wide.columns]
-    return wide.rename_axis(i18n.t("review.col.month", lang)).reset_index()
-
-
-def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataFrame]:
-    """{sheet name: table} for the workbook and the HTML report, headed in `lang`."""
-    t = lambda key, **values: i18n.t(f"review.col.{key}", lang, **values)  # noqa: E731
-    m, p = month_key(review.month), month_key(review.previous)
-    win = review.win_back
-    rates = [("wake_up", review.wake_up, "woken"), ("win_back", win, "won"),
-             ("win_back_with", win["with_followup"], "won"),
-             ("win_back_without", win["without_followup"], "won"),
-             ("retention", review.retention, "retained")]
-    rate_table = pd.DataFrame({
-        t("figure"): [i18n.t(f"review.rate.{key}", lang) for key, _, _ in rates],
-        t("eligible"): [f["eligible"] for _, f, _ in rates],
-        t("count"): [f[count] for _, f, count in rates],
-        t("rate"): [f["rate"] for _, f, _ in rates]})
-    mix = _tier_wide(review, "customers", lang)
-    mix[t("customers")] = mix.iloc[:, 1:].sum(axis=1)
-    mix[t("high_share")] = _tier_wide(review, "share", lang).iloc[:, 1].to_numpy()
-    names = [i18n.label("tier", c, lang) for c in TIERS]
-    transitions = pd.DataFrame(
-        np.vstack([review.transitions.to_numpy(), [review.new_customers[c] for c in TIERS]]),
-        columns=names)
-    transitions.insert(0, t("transition", previous=p, month=m), names + [t("new_customers")])
-    complaints = pd.DataFrame({
-        t("topic"): [i18n.label("topic", x, lang) for x in review.complaints["topic"]],
-        p: review.complaints["previous"].to_numpy(), m: review.complaints["current"].to_numpy(),
-        t("change"): review.complaints["change"].to_numpy()})
-    satisfaction = review.satisfaction.rename(columns={
-        "month": t("month"), "interactions": t("interactions"), "complaints": t("complaints"),
-        "rated": t("rated"), "mean_satisfaction": t("mean_satisfaction")})
-    summary = pd.DataFrame({i18n.t("review.sheet.summary", lang): summary_lines(review, lang)})
-    return {
-        i18n.t("review.sheet.summary", lang): summary,
-        i18n.t("review.sheet.rates", lang): rate_table,
-        i18n.t("review.sheet.tier_mix", lang): mix,
-        i18n.t("review.sheet.transitions", lang): transitions,
-        i18n.t("review.sheet.complaints", lang): complaints,
-        i18n.t("review.sheet.satisfaction", lang): satisfaction,
-        i18n.t("review.sheet.revenue", lang): _tier_wide(review, "revenue", lang),
-    }
-
-
-def percent_columns(lang: str = "en") -> set[str]:
-    """Headers of the columns of `review_tables` that hold fractions shown as percents."""
-    return {i18n.t("review.col.rate", lang), i18n.t("review.col.high_share", lang)}
-
-
-def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
-    """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
-    return export.workbook_bytes(review_tables(review, lang), percent_columns=percent_columns(lang),
-                                 column_width=16)
-
-
-# --- command line -----------------------------------------------------------------------
-
-def _month_argument(text: str) -> date:
-    try:
-        return parse_month(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Review a month (DESIGN §4.8): tier shifts, wake-up, win-back and "
-                          "retention rates, complaints, satisfaction, revenue by tier.")
-    parser.add_argument("--month", type=_month_argument, required=True, metavar="YYYY-MM",
-                        help="the month M to review (compared with M−1)")
-    parser.add_argument("--out", type=Path, metavar="FILE.html",
-                        help="write a self-contained HTML report (opens offline)")
-    parser.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
-                        help="write an Excel workbook, one sheet per table")
-    parser.add_argument("--json", type=Path, metavar="FILE.json",
-                        help="write the figures as JSON (DESIGN §5)")
-    parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
-                        help="language of the report, workbook and summary (default: en)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from engine.cli import InputRejected
-
-    db = Path(args.db)
-    if not db.exists():
-        raise InputRejected(f"{db}: no such database file; import data first "
-                            f"(python -m engine import) or make one (python -m engine demo).")
-    with store.connect(db) as con:
-        first, last = store.date_range(con)
-        if last is None:
-            raise InputRejected(f"{db}: the database holds no transactions or interactions.")
-        if month_end(shift_month(args.month, -1)) < first or args.month > last:
-            raise InputRejected(
-                f"{db}: nothing to review for {month_key(args.month)}: the data runs from "
-                f"{first} to {last}, and a review needs the month and the one before it.")
-        review = monthly_review(con, month=args.month)
-    if not review.complete:
-        print(f"Note: the data ends on {last}, before the end of {month_key(args.month)}; "
-              f"the month is not complete.", file=sys.stderr)
-    for line in summary_lines(review, args.lang):
-        print(line)
-    if args.json:
-        args.json.write_text(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n",
-                             encoding="utf-8")
-        print(f"Wrote {args.json}.")
-    if args.xlsx:
-        args.xlsx.write_bytes(review_workbook(review, args.lang))
-        print(f"Wrote {args.xlsx}.")
-    if args.out:
-        from report.html import review_html   # plotly lives outside the engine
-        args.out.write_text(review_html(review, args.lang), encoding="utf-8")
-        print(f"Wrote {args.out}.")
-    return 0
-
-
-COMMAND = ("review", add_arguments, run)

@@ -19,10 +19,9 @@ catalogue (`engine/locales/risk.json`).
 """
 from __future__ import annotations
 
-import calendar
 import string
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Mapping
 
 import numpy as np
@@ -32,6 +31,7 @@ import pyarrow.compute as pc
 
 from engine import i18n, store
 from engine.features.customer import customer_features, event_history
+from engine.months import month_ends, shift_month
 
 DEMAND_TAGS = ("dormant", "active", "potential", "general")
 RISK_LEVELS = ("high", "medium", "low")
@@ -365,18 +365,6 @@ def value_at_risk(features: pd.DataFrame, assessed: pd.DataFrame) -> dict:
             "share": at_risk / total if total > 0 else None}
 
 
-def month_ends(start: date, end: date) -> list[date]:
-    """Every last day of a month in [start, end], in order."""
-    out, year, month = [], start.year, start.month
-    while True:
-        last = date(year, month, calendar.monthrange(year, month)[1])
-        if last > end:
-            return out
-        if last >= start:
-            out.append(last)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-
-
 def flagged_by_month(source, *, as_of: date, months: int = 12,
                      rules: RiskRules = DEFAULT_RULES) -> pd.DataFrame:
     """Risk and dormancy counts at each month end over `months` months up to T.
@@ -390,9 +378,7 @@ def flagged_by_month(source, *, as_of: date, months: int = 12,
     medium, low, dormant, value_at_risk (12-month revenue of the high-risk
     customers).
     """
-    first = date(as_of.year, as_of.month, 1)
-    for _ in range(months - 1):
-        first = (first - timedelta(days=1)).replace(day=1)
+    first = shift_month(as_of, 1 - months)
     dates = [d for d in month_ends(first, as_of) if d < as_of] + [as_of]
     with store.session(source) as con:
         history = event_history(con)   # once for every month end

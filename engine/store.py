@@ -22,7 +22,7 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCK_TIMEOUT_S = float(os.environ.get("CRM_LOCK_TIMEOUT", "30"))
 
 # Each entry brings a file from version i to i + 1; a file made by an older
@@ -72,6 +72,14 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS audit_log (
         "at" TIMESTAMP, actor VARCHAR, action VARCHAR, detail VARCHAR);
     """,
+    # 3 -> 4: order lines (DESIGN §3): a line's unit price, from which its
+    # amount is derived when a file has none, and its number within an order
+    # of several lines (1, 2, ...; NULL for an order of one row), which the
+    # import sets so that the feature query groups only those orders.
+    """
+    ALTER TABLE transactions ADD COLUMN IF NOT EXISTS unit_price DECIMAL(18, 2);
+    ALTER TABLE transactions ADD COLUMN IF NOT EXISTS order_line INTEGER;
+    """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -89,16 +97,40 @@ class StoreLocked(RuntimeError):
         )
 
 
+class ForeignFile(ValueError):
+    """A path that is no database of this app: not a DuckDB file at all, or another
+    application's (tables, but none of ours). It is refused, never opened for writing.
+
+    `reason` is "unreadable" or "not_ours"; `detail` says more (DuckDB's words, the
+    tables found).
+    """
+
+    def __init__(self, path: Path, reason: str, detail: str):
+        self.path, self.reason, self.detail = Path(path), reason, detail
+        super().__init__(f"{path}: not a database of this app ({reason}: {detail})")
+
+
 def default_db_path() -> Path:
     """The database the dashboard and CLI use unless told otherwise."""
     return Path(os.environ.get("CRM_DB") or DEFAULT_DB)
+
+
+def data_folder() -> Path:
+    """The folder the dashboard may open and create databases in: CRM_DATA_DIR, set by
+    the operator, else this repository's data/ folder."""
+    return Path(os.environ.get("CRM_DATA_DIR") or ROOT / "data").resolve()
+
+
+def in_data_folder(path: Path | str) -> bool:
+    """Whether `path` (links followed) lies inside `data_folder()`."""
+    return Path(path).resolve().is_relative_to(data_folder())
 
 
 # DuckDB keeps one database instance per file and process, shared by the
 # connections of all threads (all dashboard sessions). In DuckDB 2.0, a thread
 # that opens the file while another closes its last connection can find the
 # old instance still holding the file and fail with "Unique file handle
-# conflict" (tests/test_concurrency.py found it); opening and closing one at a
+# conflict" (tests/pages/test_concurrency.py found it); opening and closing one at a
 # time within the process avoids that.
 _OPEN_CLOSE = threading.Lock()
 
@@ -112,12 +144,27 @@ def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
                 return duckdb.connect(str(path))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise ForeignFile(path, "unreadable", _first_line(exc)) from None
             if time.monotonic() >= deadline:
                 detail = str(exc).split(":", 1)[-1].strip().split(". See")[0]
                 raise StoreLocked(path, timeout, detail) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _check_ours(con, path: Path) -> None:
+    """ForeignFile when the file holds tables but no schema version of ours."""
+    if schema_version(con):
+        return
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_catalog = current_database() ORDER BY 1").fetchall()]
+    if tables:
+        raise ForeignFile(path, "not_ours", ", ".join(tables[:5]))
 
 
 def first_row(con, sql: str, params=None) -> tuple | None:
@@ -220,6 +267,12 @@ def connect(path: Path | str | None = None, *, timeout: float | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, LOCK_TIMEOUT_S if timeout is None else timeout)
     try:
+        try:
+            _check_ours(con, path)
+        except (ValueError, duckdb.Error) as exc:   # no number as the schema version, a bad block
+            if isinstance(exc, ForeignFile):
+                raise
+            raise ForeignFile(path, "unreadable", _first_line(exc)) from None
         migrate(con)
         yield con
     finally:
@@ -248,14 +301,19 @@ def _one_writer(path: Path | str | None, timeout: float | None) -> Iterator[None
 
 
 @contextmanager
-def write(path: Path | str | None = None, *, timeout: float | None = None
+def write(path: Path | str | None = None, *, timeout: float | None = None, bump: bool = True
           ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One write as one transaction: all of it lands, with a new data version, or none."""
+    """One write as one transaction: all of it lands, with a new data version, or none.
+
+    `bump=False` is for a write that changes no data the pages show (an audit row of
+    a login), so that it does not make every session's caches drop.
+    """
     with _one_writer(path, timeout), connect(path, timeout=timeout) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
-            bump_data_version(con)
+            if bump:
+                bump_data_version(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -5,8 +5,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engine import i18n, review as engine_review
-from engine.review import MonthlyReview, month_key
-from ui import charts
+from engine.months import month_key
+from engine.review import MonthlyReview
+from report import charts
 
 # (catalogue key of the rate, how to read its figure from the review, the count's key)
 RATES = (

@@ -3,7 +3,7 @@
 The charts are the page's own plotly figures (`report.figures`), written
 with plotly.js inlined once (`include_plotlyjs=True` on the first chart, the
 others reuse it), so the file needs no network. Text is escaped; tables are
-those of the Excel workbook (`engine.review.review_tables`).
+those of the Excel workbook (`report.review.review_tables`).
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import html
 import pandas as pd
 
 from engine import i18n
-from engine.review import (MonthlyReview, month_key, percent_columns, review_tables,
-                           summary_lines)
+from engine.months import month_key
+from engine.review import MonthlyReview
 from report.figures import kpi_cards, rate_cards, review_figures
+from report.review import percent_columns, review_tables, summary_lines
 
 STYLE = """
 body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif;

@@ -4,17 +4,31 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import os
+
 import duckdb
 import pytest
+from hypothesis import HealthCheck, settings
 import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine import demo, store
+from engine import audit, demo, store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 DEMO_SIZE = dict(customers=400, months=24, seed=11)
+
+# Hypothesis profiles for the differential tests (tests/engine/test_differential.py):
+# "ci" (the default) keeps the suite's time in bounds; HYPOTHESIS_PROFILE=deep
+# runs many more bases locally. Each example loads a database, so no deadline.
+_SLOW_DATA = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_check=_SLOW_DATA,
+                          print_blob=True)
+settings.register_profile("deep", max_examples=2000, deadline=None,
+                          suppress_health_check=_SLOW_DATA, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +61,12 @@ def version_1_file(path: Path, *, data_version: int, customers) -> Path:
 
 @pytest.fixture
 def app_db(demo_db, monkeypatch) -> Path:
-    """Point the app at the shared demo database."""
+    """Point the app at the shared demo database. Logins and downloads are audited in
+    CRM_DB; those rows are not written here, so the shared demo stays as built."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
+    real = audit.log_event
+    monkeypatch.setattr(audit, "log_event", lambda db, *args, **kwargs: (
+        False if Path(db) == demo_db else real(db, *args, **kwargs)))
     return demo_db
 
 
@@ -63,15 +81,22 @@ def work_db(demo_db, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """The bytes each download button would serve, by file name."""
+    """The bytes each download button would serve, by file name: a button given bytes
+    stores them as the page runs; one given a callable (made on click) is called here."""
     files = {}
     real = MemoryMediaFileStorage.load_and_get_id
+    real_deferred = MediaFileManager.add_deferred
 
     def keep(self, data, mimetype, kind, filename=None):
         files[filename] = data
         return real(self, data, mimetype, kind, filename)
 
+    def call(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        files[file_name] = data_callable()
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", call)
     return files
 
 

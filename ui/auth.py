@@ -14,13 +14,17 @@ only.
 from __future__ import annotations
 
 import functools
+import math
+import time
 
 import streamlit as st
 
-from engine import access, i18n
+from engine import access, audit, i18n, store
+from ui import uploads
 
 USER = "auth.user"   # the access.User of this session
 BY = "auth.by"       # how they logged in: "password" or "oidc"
+UPLOADERS = ("import", "restore")   # a reader who may do neither has nothing to upload
 
 
 class Forbidden(PermissionError):
@@ -55,6 +59,34 @@ def _oidc_providers() -> list[str | None]:
     return named or ([None] if section.get("client_id") else [])
 
 
+def logins_configured() -> bool:
+    """Whether the secrets name users or an OIDC provider (an unusable `[users]` counts)."""
+    try:
+        users = configured_users()
+    except access.AccessConfigError:
+        return True
+    return bool(users or _oidc_providers())
+
+
+LOCALHOST = "127.0.0.1"
+
+
+def default_address(given: str | None) -> str | None:
+    """The address to listen on when the operator named none: this computer only while
+    nobody has to log in; None to keep theirs (or Streamlit's, every interface)."""
+    from streamlit import config
+    if given or config.get_option("server.address") or logins_configured():
+        return None
+    return LOCALHOST
+
+
+def start_note(address: str | None) -> str:
+    """What the server says on start, in both languages: who can reach it."""
+    key = ("access.start.logins" if logins_configured() else
+           "access.start.local" if address in (LOCALHOST, "localhost") else "access.start.open")
+    return "\n".join(i18n.t(key, lang, address=address or "0.0.0.0") for lang in ("en", "zh"))
+
+
 def gate(lang: str) -> access.User:
     """The reader of this run; without one, draw the login and stop the run."""
     try:
@@ -69,9 +101,12 @@ def gate(lang: str) -> access.User:
         user = _logged_in(users, oidc, lang)
         if user is None:
             st.session_state.pop(USER, None)
+            uploads.admit(uploads.current_session_id(), False)
             _login_page(users, oidc, lang)
             st.stop()
     st.session_state[USER] = user
+    uploads.admit(uploads.current_session_id(), any(
+        access.allowed(user.role, action) for action in UPLOADERS))
     return user
 
 
@@ -107,15 +142,35 @@ def _login_page(users: dict, oidc: list, lang: str) -> None:
             sent = st.form_submit_button(t("access.login.button"), type="primary",
                                          icon=":material/login:")
         if sent:
-            user = access.authenticate(users, name, password)
-            if user is None:
-                st.error(t("access.login.failed"))
-            else:
-                _start(user)
+            _try_login(users, name, password, t)
     for provider in oidc:
         label = t("access.login.oidc", provider=provider or "OIDC")
         if st.button(label, icon=":material/badge:", key=f"auth.oidc_in.{provider}"):
             st.login(*[provider] if provider else [])
+
+
+def _try_login(users: dict, name: str, password: str, t) -> None:
+    """Check the password unless this name or address must wait (access.LOGINS); every
+    outcome goes to the audit log of the operator's database."""
+    name = (name or "").strip()
+    keys = (f"user:{name.lower()}", f"address:{st.context.ip_address or 'local'}")
+    now = time.monotonic()
+    db = store.default_db_path()
+    detail = {"address": st.context.ip_address or "local"}
+    wait = access.LOGINS.wait(keys, now)
+    if wait > 0:
+        audit.log_event(db, name or "?", "login_refused", detail | {"wait_s": round(wait)})
+        st.error(t("access.login.wait", seconds=f"{math.ceil(wait):,}"))
+        return
+    user = access.authenticate(users, name, password)
+    if user is None:
+        access.LOGINS.failed(keys, now)
+        audit.log_event(db, name or "?", "login_failed", detail)
+        st.error(t("access.login.failed"))
+        return
+    access.LOGINS.succeeded(keys[0])
+    audit.log_event(db, user.name, "login", detail | {"role": user.role})
+    _start(user)
 
 
 def _choose_language() -> None:
@@ -142,8 +197,7 @@ def sidebar(user: access.User, lang: str) -> None:
     """Who is logged in, with a logout button; or the note that no login is configured."""
     with st.sidebar:
         if user == access.LOCAL:
-            st.caption(i18n.t("access.no_login", lang))
-            return
+            return   # said at the top by `no_login_note`
         role = i18n.label("role", user.role, lang)
         st.caption(i18n.t("access.signed_in", lang, name=user.name, role=role)
                    + (" · " + i18n.t("access.owner", lang, owner=user.owner) if user.scope else ""))
@@ -153,6 +207,18 @@ def sidebar(user: access.User, lang: str) -> None:
         else:
             st.button(i18n.t("access.logout", lang), icon=":material/logout:", key="auth.logout",
                       on_click=_logout)
+
+
+def no_login_note(user: access.User, lang: str) -> None:
+    """At the top of the sidebar, without logins: everyone may do everything, and who can
+    reach the server."""
+    if user != access.LOCAL:
+        return
+    address = st.get_option("server.address") or "0.0.0.0"
+    where = "local" if address in (LOCALHOST, "localhost", "::1") else "open"
+    with st.sidebar:
+        st.warning(i18n.t("access.no_login", lang) + "  \n"
+                   + i18n.t(f"access.no_login.{where}", lang, address=address))
 
 
 def current() -> access.User | None:

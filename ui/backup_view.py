@@ -32,7 +32,7 @@ def backup_tab(db: str, version: int, lang: str) -> None:
                      checksum=digest(now)))
         for column, kind in zip(st.columns(len(KINDS)), KINDS):
             column.download_button(
-                t(f"backup.download.{kind}"), functools.partial(data.backup_file, db, kind),
+                t(f"backup.download.{kind}"), data.backup_file_maker(db, kind),
                 file_name=backup_file_name(db, kind), mime=MIME[kind], on_click="ignore",
                 key=f"data_page.backup.{kind}", icon=":material/download:", width="stretch")
         st.divider()
@@ -45,7 +45,7 @@ def backup_tab(db: str, version: int, lang: str) -> None:
     found = data.check_backup(upload.file_id, upload, upload.name)
     if "rejected" in found:
         code, params = found["rejected"]
-        st.error(view.escape(t(f"backup.rejected.{code}", **params)))
+        st.error(view.escape(BackupRejected(code, **params).message(lang)))
         return
     report = found["report"]
     st.info(t("backup.restore.holds", file=view.escape(upload.name), rows=f"{report.rows:,}",
@@ -71,16 +71,3 @@ def _restore(db: str, upload, lang: str) -> None:
     view.flash("restore", report)
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
     st.rerun()
-
-
-def show_restored(report, lang: str) -> None:
-    """After a restore: rows and checksum per table as saved and as restored, and the verdict."""
-    t = functools.partial(i18n.t, lang=lang)
-    if report.equal:
-        st.success(t("backup.restored.equal", rows=f"{report.rows:,}", checksum=report.digest),
-                   icon=":material/verified:")
-    check = report.check.assign(equal=report.check["equal"].map(
-        lambda same: t("backup.check.same" if same else "backup.check.different")))
-    st.dataframe(check, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(t(f"backup.check.{c}"), format="localized")
-        if c.startswith("rows_") else t(f"backup.check.{c}") for c in check.columns})

@@ -22,6 +22,7 @@ from engine.features import parquet_source
 from ui import auth, data
 
 SOURCE_KIND = "source_kind"   # session key of the sidebar's choice of source
+PROBLEM = "source_problem"    # why the sidebar shows no data (a locked or refused file), this run
 SOURCE_KINDS = ("database", "feature_table")
 
 
@@ -63,6 +64,7 @@ def sidebar() -> None:
                  format_func={"zh": "中文", "en": "English"}.get, horizontal=True,
                  on_change=_choose_language)
         st.subheader(i18n.t("sidebar.data_source", lang))
+        st.session_state.pop(PROBLEM, None)
         st.session_state["context"] = choose_source(lang)
 
 
@@ -80,11 +82,29 @@ def choose_source(lang: str) -> Context | None:
     if kind == "feature_table":
         folder = st.text_input(i18n.t("source.folder", lang), value=default, key="features_path",
                                help=i18n.t("source.folder_help", lang), disabled=fixed)
-        return _feature_table(folder.strip(), lang)
+        folder = folder.strip()
+        return None if _refused(folder, default, lang) else _feature_table(folder, lang)
     db = st.text_input(i18n.t("sidebar.db_path", lang),
                        value=str(store.default_db_path()), key="db_path",
                        help=i18n.t("sidebar.db_path_help", lang), disabled=fixed)
-    return _source(db, lang)
+    return None if _refused(db, str(store.default_db_path()), lang) else _source(db, lang)
+
+
+def _refused(path: str, operator_set: str, lang: str) -> bool:
+    """Refuse (and say why) a typed path outside the operator's data folder: the
+    dashboard opens and creates files only there, or at the path the operator set."""
+    if not path or store.in_data_folder(path) or (
+            operator_set and Path(path).resolve() == Path(operator_set).resolve()):
+        return False
+    _problem(i18n.t("source.outside_data_folder", lang, path=path,
+                    folder=str(store.data_folder())))
+    return True
+
+
+def _problem(message: str) -> None:
+    """Show why there is no data in the sidebar, and keep it for the page (`require`)."""
+    st.error(message)
+    st.session_state[PROBLEM] = message
 
 
 def _feature_table(folder: str, lang: str) -> Context | None:
@@ -116,7 +136,10 @@ def _source(db: str, lang: str) -> Context | None:
     try:
         version = store.data_version(db)
     except store.StoreLocked as exc:
-        st.error(i18n.t("sidebar.locked", lang, path=db, seconds=exc.waited))
+        _problem(i18n.t("sidebar.locked", lang, path=db, seconds=exc.waited))
+        return None
+    except store.ForeignFile as exc:
+        _problem(i18n.t(f"source.foreign.{exc.reason}", lang, path=db, detail=exc.detail))
         return None
     summary = data.source_summary(db, version)
     counts, first, last = summary["counts"], summary["first"], summary["last"]
@@ -145,9 +168,17 @@ def current() -> Context | None:
     return st.session_state.get("context")
 
 
+def problem() -> str | None:
+    """Why the sidebar shows no data this run (a locked, refused or foreign file), if so."""
+    return st.session_state.get(PROBLEM)
+
+
 def require() -> Context:
     """The context, or stop the page with a note when there is no data yet."""
     ctx = current()
+    if ctx is None and st.session_state.get(PROBLEM):   # the sidebar said why: say it here too
+        st.error(st.session_state[PROBLEM])
+        st.stop()
     if ctx is None or ctx.as_of is None:
         feature_table = st.session_state.get(SOURCE_KIND) == "feature_table"
         key = ("source.no_table" if feature_table else "sidebar.empty" if ctx is None

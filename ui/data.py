@@ -18,7 +18,9 @@ import streamlit as st
 from engine import (audit, backup, churn_model, demo, export, i18n, ingest, profile, scoring,
                     store)
 from engine import clv as clv_engine
+from engine import clv_page
 from engine import plan as plan_engine
+from engine import presets as preset_store
 from engine import review as review_engine
 from engine import risk as risk_engine
 from engine import segments as segment_engine
@@ -27,6 +29,8 @@ from engine.features import (activity, customer_features, month_activity,
 from engine.features import event_history as read_event_history
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
+from engine.months import last_month_ends, month_end, month_key, parse_month
+from report import review as review_report
 from ui import auth
 
 
@@ -248,20 +252,20 @@ def presets(db: str, version: int) -> dict:
     if is_feature_table(db):
         return {}
     with store.connect(db) as con:
-        return scoring.load_presets(con)
+        return preset_store.load_presets(con)
 
 
 def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
     """Save a named preset (a write: bumps the data version; auth.Forbidden for a non-admin)."""
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
+        preset_store.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        scoring.delete_preset(con, name, actor=actor)
+        preset_store.delete_preset(con, name, actor=actor)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -396,7 +400,7 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
                  thresholds: tuple, clv: bool = False):
     """The customer's score and tier at the last 12 month ends, with today's settings."""
     snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
-                 for day in profile.history_dates(as_of)]
+                 for day in last_month_ends(as_of)]
     return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
                                 thresholds=thresholds)
 
@@ -530,7 +534,7 @@ def customer_segments(db: str, version: int, as_of: date, lang: str,
 def review_months(db: str, version: int, as_of: date) -> list[str]:
     """Months the Review page offers, newest first: complete by T, with a month before them."""
     first = source_summary(db, version)["first"]
-    return [review_engine.month_key(m) for m in review_engine.reviewable_months(first, as_of)]
+    return [month_key(m) for m in review_engine.reviewable_months(first, as_of)]
 
 
 @st.cache_data(show_spinner=False, max_entries=30)
@@ -538,7 +542,7 @@ def review_snapshot(db: str, version: int, month: str, settings: tuple):
     """Score, tier, demand tag and risk of every customer known at the end of `month`
     (with `settings`' clv, the CLV models fitted as of that day join the score)."""
     weights, thresholds, clv = settings
-    day = review_engine.month_end(review_engine.parse_month(month))
+    day = month_end(parse_month(month))
     lifetime = clv_for_scoring(db, version, day) if clv else None
     history = event_history(db, version)
     with store.connect(db) as con:
@@ -557,7 +561,7 @@ def review_activity(db: str, version: int, month: str):
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_summary(db: str, version: int, month: str, settings: tuple):
     """Tier mix at the end of `month` and revenue during it by tier (small: kept long)."""
-    return review_engine.month_summary(review_engine.parse_month(month),
+    return review_engine.month_summary(parse_month(month),
                                        review_snapshot(db, version, month, settings),
                                        review_activity(db, version, month))
 
@@ -565,7 +569,7 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
 @st.cache_data(show_spinner=False, max_entries=64)
 def review_month_events(db: str, version: int, month: str) -> dict:
     """Complaints by topic and interactions with their ratings during `month` (small)."""
-    first = review_engine.parse_month(month)
+    first = parse_month(month)
     with store.connect(db) as con:
         return {"complaints": month_activity.complaints_by_topic(con, first_month=first,
                                                                  last_month=first),
@@ -583,7 +587,7 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     inside the cached call, so a cache hit shows nothing.
     """
     months = review_engine.review_months(month)
-    keys = [review_engine.month_key(m) for m in months]
+    keys = [month_key(m) for m in months]
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
         summaries = []
@@ -616,12 +620,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def review_workbook(review, lang: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
-    return review_engine.review_workbook(review, lang)
+    return review_report.review_workbook(review, lang)
 
 
 def review_summary(review, lang: str) -> list[str]:
-    """The month's notable changes in words (engine.review.summary_lines)."""
-    return review_engine.summary_lines(review, lang)
+    """The month's notable changes in words (report.review.summary_lines)."""
+    return review_report.summary_lines(review, lang)
 
 # --- import (the Data page) ---------------------------------------------------------------
 # An upload is keyed on its file_id (a new one for every upload) and handed over as
@@ -712,6 +716,14 @@ def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:
     ingest.save_mapping(db, name, table, mapping, actor=auth.actor("import"))
 
 
+def on_click(content: bytes):
+    """`content` as a callable for st.download_button: Streamlit then makes the file's
+    /media link only when the button is clicked, and drops the file a couple of page
+    runs later, rather than serving it from every run for as long as the session
+    lives (issue 19, part 9)."""
+    return lambda: content
+
+
 # --- backups (engine.backup) ------------------------------------------------------------
 # A backup is of the data at the moment it is asked for, so it is not cached; the
 # check of an uploaded backup is cached on the upload, like the import's dry run.
@@ -723,11 +735,19 @@ def data_fingerprint(db: str, version: int) -> pd.DataFrame:
     return backup.data_fingerprint(db)
 
 
-def backup_file(db: str, kind: str) -> bytes:
-    """A backup of the whole database as bytes ("duckdb" or "parquet"); every owner's
-    customers are in it, so auth.Forbidden for any reader but an admin."""
-    auth.actor("backup")
-    return backup.backup_bytes(db, kind)
+def backup_file_maker(db: str, kind: str):
+    """The download button's callable for a backup of the whole database ("duckdb" or
+    "parquet"). Every owner's customers are in it, so auth.Forbidden for any reader but
+    an admin, checked here, while the page runs: Streamlit calls the callable on the
+    click, outside the session, where the reader is not known."""
+    return functools.partial(backup_file, db, kind, auth.actor("backup"))
+
+
+def backup_file(db: str, kind: str, actor: str) -> bytes:
+    """A backup as bytes, its download written to the audit log as `actor`'s."""
+    content = backup.backup_bytes(db, kind)
+    audit.log_event(db, actor, "backup_download", {"kind": kind, "bytes": len(content)})
+    return content
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -770,23 +790,23 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
                                             calibration_end=calibration_end)
     except clv_engine.ClvUnavailable as exc:
         return {"result": None, "error": exc}
-    return {"result": result, "error": None, "totals": clv_engine.totals(result),
-            "parameters": clv_engine.parameter_table(result)}
+    return {"result": result, "error": None, "totals": clv_page.totals(result),
+            "parameters": clv_page.parameter_table(result)}
 
 
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
     """(default, earliest, latest) calibration end for the holdout check, or None."""
-    span = clv_engine.calibration_end_range(source_summary(db, version)["first"], as_of)
+    span = clv_page.calibration_end_range(source_summary(db, version)["first"], as_of)
     if span is None:
         return None
-    default = min(max(clv_engine.default_calibration_end(as_of), span[0]), span[1])
+    default = min(max(clv_page.default_calibration_end(as_of), span[0]), span[1])
     return default, *span
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str) -> dict:
     """Every modelled customer with name, lenses in the reader's words, 12-month revenue and
-    its rank (engine.clv.with_lenses); "base" (all customers), "categories" (each lens's
+    its rank (engine.clv_page.with_lenses); "base" (all customers), "categories" (each lens's
     labels in order) and "segment_error" (why there are no segments, or None)."""
     result = clv_fit(db, version, as_of)["result"]
     table = features(db, version, as_of)
@@ -813,7 +833,7 @@ def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str
         lenses["segment"] = found.set_index("customer_id")["segment"].map(words) \
             .reindex(lenses["customer_id"]).to_numpy()
         categories["segment"] = list(words.values())
-    return {"table": clv_engine.with_lenses(result.customers, lenses), "base": len(table),
+    return {"table": clv_page.with_lenses(result.customers, lenses), "base": len(table),
             "categories": categories, "segment_error": segment_error}
 
 
@@ -822,21 +842,21 @@ def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: 
                      lens: str):
     """P(alive) and CLV quantiles, means and totals per group of `lens` (CLV_LENSES)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.distribution_by(view["table"], lens, categories=view["categories"][lens])
+    return clv_page.distribution_by(view["table"], lens, categories=view["categories"][lens])
 
 
 def clv_top(db: str, version: int, as_of: date, settings: tuple, lang: str, n: int):
     """The n customers with the largest 12-month CLV (none in a partial result), with a
     "label" of id and name for charts."""
-    top = clv_engine.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
+    top = clv_page.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
     return top.assign(label=top["customer_id"] + " · " + top["name"].fillna(""))
 
 
 def clv_slipping(db: str, version: int, as_of: date, settings: tuple, lang: str,
                  top_share: float, max_p_alive: float):
-    """Valuable and slipping customers (engine.clv.valuable_and_slipping)."""
+    """Valuable and slipping customers (engine.clv_page.valuable_and_slipping)."""
     view = clv_customers(db, version, as_of, settings, lang)
-    return clv_engine.valuable_and_slipping(view["table"], base_size=view["base"],
+    return clv_page.valuable_and_slipping(view["table"], base_size=view["base"],
                                             top_share=top_share, max_p_alive=max_p_alive)
 
 

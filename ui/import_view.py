@@ -12,19 +12,19 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from engine import i18n, store
-from engine.ingest import (ImportItem, ImportRejected, column_choices, mapping_frame,
-                           mapping_problems, required)
+from engine.ingest import (ALL_SHEETS, ImportItem, ImportRejected, column_choices,
+                           detect_platform, mapping_frame, mapping_problems, money_columns,
+                           platform_mapping, required)
 from engine.ingest.errors import column_label
 from ui import context, data
 from ui.format import escape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 SAMPLE_FILES = ("customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
-                "followups.csv")
+                "followups.csv", "taobao_orders.csv", "order_lines.xlsx")
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx"]
 AUTO = "auto"   # an option meaning "let the engine detect it" (None to the engine)
 IGNORE = "-"    # the mapping editor's "not imported" (None to the engine)
@@ -126,6 +126,7 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
                                 disabled=not names)
         mapping = _mapping_editor(info, table, data.saved_mapping(db, version, saved) if saved else None,
                                   key=f"data_page.map.{fid}.{table}.{saved}", lang=lang)
+        _mapping_notes(info.headers, table, mapping, lang)
         problems = mapping_problems(info.headers, table, mapping, file=upload.name)
         _save_mapping(db, table, mapping, fid, lang)
         if problems:
@@ -150,8 +151,11 @@ def _file_options(upload, left, middle, lang: str) -> dict:
     if upload.name.lower().endswith(".xlsx"):
         first = data.inspect_upload(fid, upload, upload.name)
         sheets = first["info"].sheets if "info" in first else []
-        sheet = left.selectbox(t("data_page.file.sheet"), sheets, key=f"data_page.sheet.{fid}",
-                               disabled=len(sheets) < 2)
+        choices = [*sheets, ALL_SHEETS] if len(sheets) > 1 else sheets
+        sheet = left.selectbox(t("data_page.file.sheet"), choices, key=f"data_page.sheet.{fid}",
+                               disabled=len(sheets) < 2,
+                               format_func=lambda s: t("data_page.file.all_sheets") if s == ALL_SHEETS
+                               else s)
         return {"sheet": sheet if sheets and sheet != sheets[0] else None}
     encoding = left.selectbox(t("data_page.file.encoding"), ENCODINGS, key=f"data_page.encoding.{fid}",
                               format_func=lambda e: t("data_page.option.auto") if e == AUTO else e)
@@ -162,6 +166,10 @@ def _file_options(upload, left, middle, lang: str) -> dict:
 
 
 def _detected(info, lang: str) -> str:
+    if info.sheet == ALL_SHEETS:
+        return i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
+                      sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
+                      columns=len(info.headers))
     if info.format == "xlsx":
         return i18n.t("data_page.file.detected_xlsx", lang, sheet=info.sheet, line=info.header_line,
                       columns=len(info.headers))
@@ -194,6 +202,25 @@ def _mapping_editor(info, table: str, given: dict | None, *, key: str, lang: str
                 else column_name(c, lang, star=c in needed))})
     targets = edited["column"].astype(object).where(edited["column"].notna(), IGNORE)
     return {h: None if c in (IGNORE, "") else c for h, c in zip(edited["header"], targets)}
+
+
+def _mapping_notes(headers: list[str], table: str, mapping: dict, lang: str) -> None:
+    """Which shop platform's order report the file looks like, and which money column
+    is the amount when the file has several (DESIGN §3)."""
+    if table != "transactions":
+        return
+    t = functools.partial(i18n.t, lang=lang)
+    platform = detect_platform(headers)
+    if platform is not None:
+        mapped = platform_mapping(platform, headers)
+        st.info(t("data_page.mapping.platform", platform=t(f"ingest.platform.{platform.key}"),
+                  mapped=t("data_page.list_separator").join(
+                      f"{escape(h)} → {column_name(c, lang)}" for h, c in mapped.items())),
+                icon=":material/storefront:")
+    chosen, others = money_columns(headers, mapping)
+    if chosen and others:
+        st.caption(t("data_page.mapping.money", chosen=escape(chosen),
+                     others=t("data_page.list_separator").join(escape(h) for h in others)))
 
 
 def _save_mapping(db: str, table: str, mapping: dict, fid: str, lang: str) -> None:
@@ -257,6 +284,15 @@ def counts(report, lang: str) -> None:
         names, values = (*names, "created"), [*values, report.customers_created]
     for column, name, value in zip(st.columns(len(names)), names, values):
         column.metric(t(f"data_page.report.{name}"), f"{value:,}")
+    if report.guests and not report.dry_run:
+        st.caption(t("ingest.summary.guests", count=f"{report.guests:,}"))
+    if report.totals_rows:
+        st.caption(t("ingest.summary.totals", count=f"{report.totals_rows:,}"))
+    if report.day_first_assumed:
+        st.warning(t("ingest.summary.day_first_assumed"))
+    if len(report.sheets_read) > 1:
+        st.caption(t("ingest.summary.sheets", count=len(report.sheets_read),
+                     sheets=", ".join(report.sheets_read)))
     for name, found in report.other_values.items():
         shown = ", ".join(f"{value} ×{n:,}" for value, n in list(found.items())[:5])
         st.caption(t("data_page.report.other", column=column_name(name, lang),
@@ -266,7 +302,7 @@ def counts(report, lang: str) -> None:
 def rejects_button(report, label: str, *, key: str) -> None:
     if report.rejects is None or not len(report.rejects):
         return
-    st.download_button(label, report.rejects_csv(), file_name=f"{Path(report.file_name).stem}.rejects.csv",
+    st.download_button(label, data.on_click(report.rejects_csv()), file_name=f"{Path(report.file_name).stem}.rejects.csv",
                        mime="text/csv", key=key, on_click="ignore", icon=":material/download:")
 
 
@@ -320,7 +356,6 @@ def show_flash(lang: str) -> None:
         demo, rows = payload
         st.success(t("data_page.reset.done_demo", **rows) if demo else t("data_page.reset.done_empty"))
     elif kind == "restore":
-        from ui.backup_view import show_restored   # that module builds on this one
         show_restored(payload, lang)
     elif kind == "saved":
         st.success(t("data_page.mapping.saved_done", name=payload))
@@ -328,6 +363,19 @@ def show_flash(lang: str) -> None:
         st.error(t(payload))
     else:
         st.error(payload)
+
+
+def show_restored(report, lang: str) -> None:
+    """After a restore: rows and checksum per table as saved and as restored, and the verdict."""
+    t = functools.partial(i18n.t, lang=lang)
+    if report.equal:
+        st.success(t("backup.restored.equal", rows=f"{report.rows:,}", checksum=report.digest),
+                   icon=":material/verified:")
+    check = report.check.assign(equal=report.check["equal"].map(
+        lambda same: t("backup.check.same" if same else "backup.check.different")))
+    st.dataframe(check, hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(t(f"backup.check.{c}"), format="localized")
+        if c.startswith("rows_") else t(f"backup.check.{c}") for c in check.columns})
 
 
 def samples(lang: str) -> None:

@@ -38,7 +38,7 @@ st.markdown(t("audit.count", shown=len(log), total=total))
 if not len(log):
     st.info(t("audit.no_match"))
     st.stop()
-st.download_button(t("common.download_csv"), data.audit_file(*args), "audit_log.csv", "text/csv",
+st.download_button(t("common.download_csv"), data.on_click(data.audit_file(*args)), "audit_log.csv", "text/csv",
                    icon=":material/download:")
 st.dataframe(log, hide_index=True, width="stretch", column_config={
     "at": st.column_config.DatetimeColumn(t("audit.col.at"), format="YYYY-MM-DD HH:mm:ss"),

@@ -1,7 +1,8 @@
 """Lifetime value 客户终身价值: who is still a customer, what they are worth ahead, how well the models hold up."""
 import streamlit as st
 
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 ctx = context.require()
 t = ctx.t

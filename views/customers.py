@@ -56,9 +56,9 @@ files = data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresh
                                  search, ctx.lang, clv)
 name = f"customers_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
+csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
                     icon=":material/download:", width="stretch")
-xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
+xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch")
 

@@ -20,6 +20,10 @@ ss = st.session_state
 lang = context.language()
 t = functools.partial(i18n.t, lang=lang)
 context.require_database("source.needs.data", title_key="data_page.title")
+if context.problem():   # a refused or foreign file: nothing here may read or write it
+    st.title(t("data_page.title"))
+    st.error(context.problem())
+    st.stop()
 db, version = view.database()
 HISTORY_SHOWN = 20
 ADMIN = auth.allowed("import")   # import, undo and reset: admins only (the data layer refuses others)
@@ -184,8 +188,8 @@ view.show_flash(lang)
 view.samples(lang)
 tabs = st.tabs([t("data_page.tab.import"), t("data_page.tab.history"), t("data_page.tab.reset"),
                 t("backup.tab")])
-with tabs[0]:
-    import_tab()
+# The import tab is filled last: whatever an uploaded file does to it, the history,
+# start over and backup tabs are already drawn.
 with tabs[1]:
     history_tab()
 with tabs[2]:
@@ -193,3 +197,5 @@ with tabs[2]:
 with tabs[3]:
     if not admin_only():   # a backup holds every owner's customers
         backup_view.backup_tab(db, version, lang)
+with tabs[0]:
+    import_tab()

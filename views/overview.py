@@ -3,7 +3,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 
 def pareto(base: dict) -> None:

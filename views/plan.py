@@ -100,9 +100,9 @@ cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
 files = data.task_files(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 name = f"call_list_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
+csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
                     icon=":material/download:", width="stretch", disabled=not len(table))
-xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
+xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch", disabled=not len(table))
 

@@ -2,7 +2,8 @@
 import streamlit as st
 
 from engine.scoring import TIERS
-from ui import auth, charts, context, data, format
+from report import charts
+from ui import auth, context, data, format
 from ui.followup_form import followup_form
 
 ss = st.session_state
@@ -33,7 +34,7 @@ if view is None:
     st.warning(t("access.not_yours" if auth.scope() else "profile.unknown", customer=customer))
     st.stop()
 record, summary, events = view["record"], view["summary"], view["events"]
-st.header(f"{format.escape(record['name'] or '')} · {format.escape(customer)}")
+st.header(f"{format.plain(record['name'] or '')} · {format.plain(customer)}")
 
 if summary is None:
     st.info(t("profile.not_known", as_of=ctx.as_of))
@@ -109,7 +110,7 @@ for tab, (key, codes) in zip(tabs, CODES.items()):
     frame = events[key]
     with tab:
         if key == "transactions" and len(frame):
-            st.plotly_chart(charts.purchase_timeline(frame, amount=t("profile.col.amount"),
+            st.plotly_chart(charts.purchase_timeline(events["orders"], amount=t("profile.col.amount"),
                                                      date=t("profile.col.txn_date"),
                                                      refund=t("profile.refund"),
                                                      purchase=t("profile.purchase")))

@@ -1,7 +1,8 @@
 """RFM: the R × F grid and the named segments with what to do about each (DESIGN §4.3)."""
 import streamlit as st
 
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 ctx = context.require()
 t = ctx.t

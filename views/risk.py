@@ -3,7 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.risk import DEMAND_TAGS, RISK_LEVELS
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
 ORDER = ("customer_id", "name", "risk_reasons", "churn_probability", "owner", "tier", "risk_level",
@@ -63,10 +64,10 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                                      model_on)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
-        csv.download_button(t("common.download_csv"), files["csv"], f"{name}.csv", "text/csv",
+        csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
                             icon=":material/download:", width="stretch",
                             key=f"risk_page.{kind}.csv")
-        xlsx.download_button(t("common.download_xlsx"), files["xlsx"], f"{name}.xlsx",
+        xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              icon=":material/download:", width="stretch",
                              key=f"risk_page.{kind}.xlsx")

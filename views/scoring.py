@@ -3,7 +3,8 @@ import streamlit as st
 
 from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, TIERS,
                             rebalance_weights)
-from ui import auth, charts, context, data
+from report import charts
+from ui import auth, context, data
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state

@@ -1,7 +1,8 @@
 """Segments 客户分群: k-means groups of similar customers, their profiles and members."""
 import streamlit as st
 
-from ui import charts, context, data, format
+from report import charts
+from ui import context, data, format
 
 ctx = context.require()
 t = ctx.t

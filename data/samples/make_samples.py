@@ -11,6 +11,8 @@ amounts with ¥ and thousands separators, Chinese status words.
 - transactions.xlsx  the orders of 2026-04 … 2026-06, sheet "订单" (and a notes sheet)
 - interactions.csv   UTF-8, English headers, semicolon-separated (a ticket system)
 - followups.csv      UTF-8, Chinese headers (a follow-up log)
+- taobao_orders.csv  GBK, a Taobao/Tmall order report (member names, state words)
+- order_lines.xlsx   order lines in the UCI Online Retail II layout, one sheet per year
 """
 from __future__ import annotations
 
@@ -145,3 +147,59 @@ if __name__ == "__main__":
     for path in sorted(HERE.glob("*.*")):
         if path.suffix != ".py":
             print(path.name, path.stat().st_size)
+
+# A Taobao/Tmall order report (订单报表: GBK, one row per order, the platform's own
+# headers and state words). Buyers are known by their member names only (made up),
+# and the amount to import is what the buyer paid (买家实际支付金额), not 总金额.
+t = 120
+buyer = np.array([f"tb_{w}{n}" for w, n in zip(
+    np.array(["xiaoyu", "mumu", "lanlan", "ajie", "dabao", "yiyi", "qiqi", "haha"])[
+        rng.integers(0, 8, t)], rng.integers(10, 99, t))])
+item, count = rng.integers(0, 6, t), rng.integers(1, 3, t)
+goods = np.round(products[item, 2].astype(float) * count, 2)
+post = np.where(goods >= 99, 0.0, 8.0)
+paid = np.round((goods + post) * rng.uniform(0.85, 1.0, t), 2)
+state = np.array(["交易成功", "卖家已发货，等待买家确认", "买家已付款，等待卖家发货", "交易关闭",
+                  "等待买家付款"])[rng.choice(5, t, p=[0.6, 0.1, 0.05, 0.18, 0.07])]
+created = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 180 * 24 * 60, t),
+                                                        unit="min")
+unpaid = np.isin(state, ["交易关闭", "等待买家付款"])
+taobao = pd.DataFrame({
+    "订单编号": [f"{3866000000000000000 + i * 7919}" for i in range(t)],
+    "买家会员名": buyer,
+    "买家支付宝账号": "", "支付单号": "",
+    "买家应付货款": goods, "买家应付邮费": post, "总金额": goods + post,
+    "买家实际支付金额": np.where(unpaid, 0.0, paid),
+    "订单状态": state,
+    "买家留言": "",
+    "订单创建时间": created.strftime("%Y-%m-%d %H:%M:%S"),
+    "订单付款时间": np.where(unpaid, "", (created + pd.Timedelta(minutes=3)).strftime(
+        "%Y-%m-%d %H:%M:%S")),
+    "宝贝标题": products[item, 0],
+    "宝贝总数量": count,
+    "店铺名称": "示例办公用品专营店",
+    "订单关闭原因": np.where(state == "交易关闭", "买家不想买了", ""),
+}).sort_values("订单创建时间", kind="stable")
+taobao.to_csv(HERE / "taobao_orders.csv", index=False, encoding="gbk", float_format="%.2f")
+
+# An order-line workbook in the layout of UCI "Online Retail II": one row per product
+# line, no amount column (quantity × price), one sheet per year, invoices starting with
+# C taking goods back, and a few lines without a customer (guest orders).
+lines = []
+for no in range(150):
+    k = int(rng.integers(0, N))
+    day = pd.Timestamp("2025-01-02") + pd.Timedelta(minutes=int(rng.integers(0, 540 * 24 * 60)))
+    for line in range(int(rng.integers(1, 5))):
+        p = int(rng.integers(0, len(products)))
+        lines.append((f"{581000 + no}", f"SKU{p:03d}", products[p, 0], int(rng.integers(1, 4)),
+                      day.strftime("%Y-%m-%d %H:%M"), products[p, 2], ids[k], "China"))
+back = [(f"C{i}", s, d, -q, w, pr, c, co) for i, s, d, q, w, pr, c, co in lines[5:7]]
+guests = [(f"{581900 + i}", "SKU004", "A4打印纸", 2, "2025-06-01 10:00", 29.0, "", "China")
+          for i in range(3)]
+order_lines = pd.DataFrame(lines + back + guests, columns=[
+    "Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID",
+    "Country"]).sort_values("InvoiceDate", kind="stable")
+year = order_lines["InvoiceDate"].str[:4]
+with pd.ExcelWriter(HERE / "order_lines.xlsx", engine="xlsxwriter") as book:
+    for y in sorted(year.unique()):
+        order_lines[year == y].to_excel(book, sheet_name=f"Year {y}", index=False)

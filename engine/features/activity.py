@@ -12,13 +12,11 @@ from datetime import date
 
 import pandas as pd
 
-# A purchase (DESIGN §4): amount >= 0 and status not refunded.
-_PURCHASE = "amount >= 0 AND coalesce(status, '') <> 'refunded'"
-# What a transaction adds to revenue: refunds count negative (DESIGN §3, §4), whether the
-# export wrote them as negative amounts or as positive amounts with status refunded.
-_NET = "CASE WHEN status = 'refunded' THEN -abs(amount) ELSE amount END"
+from engine.features import orders
 
-KPI_SQL = f"""
+# Every query reads the orders (engine.features.orders): purchases count orders,
+# revenue sums their net money (refunds negative, cancelled and pending nothing).
+KPI_SQL = """
 WITH bounds AS (
     SELECT CAST($as_of AS DATE) AS t,
            date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 11 MONTH AS y_start,
@@ -26,13 +24,13 @@ WITH bounds AS (
 ),
 txn AS (
     SELECT
-        count(DISTINCT CASE WHEN {_PURCHASE} AND txn_date > t - INTERVAL 90 DAY
+        count(DISTINCT CASE WHEN purchase = 1 AND txn_date > t - INTERVAL 90 DAY
                             THEN customer_id END) AS active_90d,
-        sum(CASE WHEN txn_date >= y_start THEN {_NET} ELSE 0 END) AS revenue_12m,
+        sum(CASE WHEN txn_date >= y_start THEN money ELSE 0 END) AS revenue_12m,
         sum(CASE WHEN txn_date >= py_start AND txn_date < y_start
-                 THEN {_NET} ELSE 0 END) AS revenue_prev_12m,
+                 THEN money ELSE 0 END) AS revenue_prev_12m,
         min(txn_date) AS first_txn
-    FROM transactions, bounds
+    FROM orders, bounds
     WHERE txn_date <= t
 ),
 itr AS (
@@ -47,27 +45,27 @@ SELECT txn.*, itr.*, (txn.first_txn <= bounds.py_start) AS prev_12m_complete
 FROM txn, itr, bounds
 """
 
-MONTHLY_SQL = f"""
+MONTHLY_SQL = """
 SELECT
     date_trunc('month', txn_date) AS month,
-    sum({_NET}) AS revenue,
-    count(DISTINCT CASE WHEN {_PURCHASE} THEN customer_id END) AS active_customers,
-    count(CASE WHEN {_PURCHASE} THEN 1 END) AS purchases
-FROM transactions
+    sum(money) AS revenue,
+    count(DISTINCT CASE WHEN purchase = 1 THEN customer_id END) AS active_customers,
+    CAST(sum(purchase) AS BIGINT) AS purchases
+FROM orders
 WHERE txn_date <= CAST($as_of AS DATE)
   AND txn_date >= date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 23 MONTH
 GROUP BY 1
 ORDER BY 1
 """
 
-# status and amount are the transaction's (customers has neither column)
-REVENUE_BY_SQL = f"""
-SELECT coalesce(c.{{column}}, '') AS key, sum({_NET}) AS revenue,
-       count(DISTINCT t.customer_id) AS customers
-FROM transactions t
-LEFT JOIN customers c ON c.customer_id = t.customer_id
-WHERE t.txn_date <= CAST($as_of AS DATE)
-  AND t.txn_date >= date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 11 MONTH
+# money is the order's (customers has no such column)
+REVENUE_BY_SQL = """
+SELECT coalesce(c.{column}, '') AS key, sum(o.money) AS revenue,
+       count(DISTINCT o.customer_id) AS customers
+FROM orders o
+LEFT JOIN customers c ON c.customer_id = o.customer_id
+WHERE o.txn_date <= CAST($as_of AS DATE)
+  AND o.txn_date >= date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 11 MONTH
 GROUP BY 1
 ORDER BY revenue DESC
 """
@@ -84,6 +82,7 @@ def overview_kpis(con, *, as_of: date) -> dict:
     complaints_90d, satisfaction_90d (mean over rated interactions, None
     when none is rated) and rated_90d.
     """
+    orders.install(con)
     cur = con.execute(KPI_SQL, {"as_of": as_of})
     names = [d[0] for d in cur.description]
     row = dict(zip(names, cur.fetchall()[0]))
@@ -97,6 +96,7 @@ def monthly_activity(con, *, as_of: date) -> pd.DataFrame:
     Columns: month (first day), revenue, active_customers, purchases. The
     month of T is partial when T is not its last day.
     """
+    orders.install(con)
     return con.execute(MONTHLY_SQL, {"as_of": as_of}).df()
 
 
@@ -108,4 +108,5 @@ def revenue_by(con, *, as_of: date, column: str) -> pd.DataFrame:
     """
     if column not in BREAKDOWNS:
         raise ValueError(f"revenue_by: column must be one of {BREAKDOWNS}, not {column!r}")
+    orders.install(con)
     return con.execute(REVENUE_BY_SQL.format(column=column), {"as_of": as_of}).df()

@@ -3,8 +3,9 @@
 -- $calibration_end, as in Fader, Hardie & Lee (2005). See clv_inputs.py for
 -- every output column.
 --
--- A purchase is a transaction with amount >= 0 whose status is not refunded
--- (DESIGN §4); purchases of one customer on one day are one purchase day,
+-- A purchase is an order (the temporary view `orders`, engine.features.orders)
+-- with money >= 0 that is not refunded, cancelled or pending (DESIGN §3, §4);
+-- purchases of one customer on one day are one purchase day,
 -- whose spend is the sum of their amounts (summed as DECIMAL: exact, so the
 -- same in any order, and so is every fit on them). x counts the purchase days after
 -- the first, up to the calibration end; recency and age run from the first
@@ -24,11 +25,10 @@ purchase_days AS (
     SELECT
         x.customer_id,
         x.txn_date                                                         AS day,
-        sum(x.amount)                                                      AS spend
-    FROM transactions AS x CROSS JOIN bounds AS b
+        sum(x.purchase_money)                                              AS spend
+    FROM orders AS x CROSS JOIN bounds AS b
     WHERE x.txn_date <= b.t
-      AND x.amount >= 0
-      AND coalesce(x.status, '') <> 'refunded'
+      AND x.purchase = 1
     GROUP BY x.customer_id, x.txn_date
 ),
 

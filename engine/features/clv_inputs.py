@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from engine.features import orders
+
 SUMMARY_SQL = (Path(__file__).resolve().parent / "clv.sql").read_text(encoding="utf-8")
 
 SUMMARY_COLUMNS = ("customer_id", "first_purchase_date", "last_purchase_date", "x",
@@ -48,6 +50,7 @@ def purchase_summary(con, *, calibration_end: date, as_of: date | None = None) -
     as_of = calibration_end if as_of is None else as_of
     if as_of < calibration_end:
         raise ValueError(f"as_of ({as_of}) is before calibration_end ({calibration_end})")
+    orders.install(con)
     frame = con.execute(SUMMARY_SQL, {"calibration_end": calibration_end,
                                       "as_of": as_of}).df()
     for column in ("x", "t_x_days", "age_days", "holdout_purchase_days"):

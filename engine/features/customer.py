@@ -9,10 +9,12 @@ Conventions (DESIGN §4 preamble): only events on or before T count, by
 calendar date (an interaction's `ts` counts on its date). Windows:
 last 6 months (T−182 d, T]; last 90 days (T−90 d, T]; previous 90 days
 (T−180 d, T−90 d]; last 30 days (T−30 d, T]; last 12 months = the 12
-calendar months ending with T's month, up to T. A *purchase* is a
-transaction with amount ≥ 0 whose status is not 'refunded'; spend and
-revenue are net sums of all amounts, a refund counting negative (a negative
-amount, or any amount with status refunded). Money is summed as DECIMAL in
+calendar months ending with T's month, up to T. Purchases count orders
+(DESIGN §3): the lines sharing a txn_id are one order, a row without one an
+order by itself. A *purchase* is an order whose net money is ≥ 0 and one of
+whose lines is not refunded, cancelled or pending; spend and revenue are net
+sums of money, a refund counting negative (a negative amount, or any amount
+with status refunded) and cancelled or pending orders nothing. Money is summed as DECIMAL in
 SQL, so sums are exact (0.10 + 0.20 equals 0.30), and arrives in pandas as
 float64: equal sums give equal floats.
 """
@@ -32,7 +34,7 @@ from engine import store
 SQL = (Path(__file__).resolve().parent / "customer.sql").read_text(encoding="utf-8")
 
 
-def _marked(name: str) -> str:
+def marked(name: str) -> str:
     """The lines between "-- NAME: begin" and "-- NAME: end" of the query."""
     return re.search(rf"    -- {name}: begin\n.*?    -- {name}: end\n", SQL, re.S).group(0)
 
@@ -50,9 +52,9 @@ def _up_to(cte: str) -> str:
 # (`event_history`, with the sources' first dates) and hands them in; the
 # query then reads them from registered relations instead.
 _STEPS, _EVENTFUL = "history_purchase_steps", "history_eventful_undated"
-_SQL_ON_HISTORY = (SQL.replace(_marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
+_SQL_ON_HISTORY = (SQL.replace(marked("steps"), f"    SELECT s.* FROM {_STEPS} AS s\n"
                                                  "    CROSS JOIN bounds AS b WHERE s.txn_date <= b.t\n")
-                   .replace(_marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n")
+                   .replace(marked("after"), f"    SELECT customer_id FROM {_EVENTFUL}\n")
                    .replace("SELECT\n    c.customer_id, name,",
                             "SELECT\n    c.ckey - 1 AS customer_key, c.customer_id, name,"))
 # With the history, the query also gives each customer's position among all
@@ -186,11 +188,11 @@ def customer_features(con, *, as_of: dt.date, history: EventHistory | None = Non
     source, owner, first_contact_date, contract_end, referred_by (as stored).
 
     Consumption, last 6 months (T−182 d, T]:
-      spend_6m          net sum of all amounts
-      purchases_6m      number of purchases
+      spend_6m          net sum of the orders' money
+      purchases_6m      number of purchases (orders)
       aov_6m            spend_6m / purchases_6m, 0 without purchases
                         (rounded to 6 decimals so equal ratios tie)
-      products_6m       distinct `product` over purchases, `category` where
+      products_6m       distinct `product` over purchase lines, `category` where
                         the product is empty or NULL
     Interaction, last 6 months:
       interactions_6m   interactions of any kind
@@ -216,8 +218,8 @@ def customer_features(con, *, as_of: dt.date, history: EventHistory | None = Non
       last_purchase_12m       date of the last purchase
       recency_days_12m        days from it to T
       frequency_12m           number of purchases (0 for non-buyers)
-      monetary_12m            net spend (all amounts) of buyers
-      revenue_12m             net sum of all amounts, 0 without transactions
+      monetary_12m            net spend (all orders' money) of buyers
+      revenue_12m             net sum of the orders' money, 0 without transactions
     Risk, demand and lifecycle inputs:
       spend_90d, spend_prev_90d   net spend in the last / previous 90 days
       complaints_90d              interactions of kind 'complaint', last 90 days

@@ -28,37 +28,79 @@ customer_keys AS (
     FROM customers
 ),
 
-txn_by_customer AS (
-    -- Transactions up to T, one pass of plain aggregates. A purchase is
-    -- amount >= 0 and status not 'refunded'; spend and revenue are net sums
-    -- of all amounts, a refund counting negative: a negative amount, or any
-    -- amount with status 'refunded' (exports write refunds either way).
+order_lines AS (
+    -- Every line with what it adds to spend and revenue (`money`): a refund
+    -- counts negative (a negative amount, or any amount with status refunded:
+    -- exports write refunds either way), a cancelled or pending line nothing.
+    -- A line is `live` unless refunded, cancelled or pending.
+    -- lines: begin
     SELECT
-        x.customer_id,
-        sum(CASE WHEN x.txn_date > b.edge_6m THEN x.amount ELSE 0 END)     AS spend_6m,
-        count(CASE WHEN x.is_purchase AND x.txn_date > b.edge_6m THEN 1 END) AS purchases_6m,
-        min(CASE WHEN x.is_purchase THEN x.txn_date END)                   AS first_purchase_date,
-        max(CASE WHEN x.is_purchase THEN x.txn_date END)                   AS last_purchase_date,
-        max(x.txn_date)                                                    AS last_txn_date,
-        count(CASE WHEN x.due_date <= b.t AND x.paid_date <= x.due_date THEN 1 END) AS paid_on_time,
-        count(CASE WHEN x.due_date <= b.t THEN 1 END)                      AS payments_due,
-        max(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN x.txn_date END) AS last_purchase_12m,
-        count(CASE WHEN x.is_purchase AND x.txn_date >= b.from_12m THEN 1 END) AS frequency_12m,
-        sum(CASE WHEN x.txn_date >= b.from_12m THEN x.amount ELSE 0 END)   AS revenue_12m,
-        sum(CASE WHEN x.txn_date > b.edge_90d THEN x.amount ELSE 0 END)    AS spend_90d,
-        sum(CASE WHEN x.txn_date > b.edge_prev_90d AND x.txn_date <= b.edge_90d
-                 THEN x.amount ELSE 0 END)                                 AS spend_prev_90d
-    FROM (SELECT customer_id, txn_date, due_date, paid_date,
-                 CASE WHEN status = 'refunded' THEN -abs(amount) ELSE amount END AS amount,
-                 amount >= 0 AND coalesce(status, '') <> 'refunded' AS is_purchase
-          FROM transactions) AS x
+        customer_id, txn_id, order_line, txn_date, due_date, paid_date,
+        CASE WHEN status IN ('cancelled', 'pending') THEN 0
+             WHEN status = 'refunded' THEN -abs(amount)
+             ELSE amount END                                               AS money,
+        CASE WHEN coalesce(status, '') IN ('refunded', 'cancelled', 'pending')
+             THEN 0 ELSE 1 END                                             AS live
+    FROM transactions
+    -- lines: end
+),
+
+orders AS (
+    -- The orders (DESIGN §3): the lines sharing a txn_id are one order (one
+    -- customer and one set of dates: the import sees to it, and numbers the
+    -- lines of an order of several in `order_line`); a row without one is an
+    -- order by itself. An order is a purchase when its money is >= 0 and one
+    -- of its lines is live. Other queries of the engine read these orders too
+    -- (engine.features.orders); the lines between the markers are shared.
+    -- orders: begin
+    SELECT
+        customer_id, txn_id, txn_date, due_date, paid_date, money,
+        CASE WHEN money >= 0 AND live = 1 THEN 1 ELSE 0 END                AS purchase,
+        CASE WHEN money >= 0 AND live = 1 THEN money ELSE 0 END            AS purchase_money
+    FROM order_lines
+    WHERE order_line IS NULL
+    UNION ALL
+    SELECT
+        customer_id, txn_id, txn_date, due_date, paid_date, sum(money)     AS money,
+        CASE WHEN sum(money) >= 0 AND max(live) = 1 THEN 1 ELSE 0 END      AS purchase,
+        CASE WHEN sum(money) >= 0 AND max(live) = 1 THEN sum(money)
+             ELSE 0 END                                                    AS purchase_money
+    FROM order_lines
+    WHERE order_line IS NOT NULL
+    GROUP BY customer_id, txn_id, txn_date, due_date, paid_date
+    -- orders: end
+),
+
+txn_by_customer AS (
+    -- Orders up to T, one pass of plain aggregates: spend and revenue sum
+    -- money, purchases count purchases.
+    SELECT
+        o.customer_id,
+        sum(CASE WHEN o.txn_date > b.edge_6m THEN o.money ELSE 0 END)      AS spend_6m,
+        CAST(sum(CASE WHEN o.txn_date > b.edge_6m THEN o.purchase ELSE 0 END) AS BIGINT)
+                                                                           AS purchases_6m,
+        min(CASE WHEN o.purchase = 1 THEN o.txn_date END)                  AS first_purchase_date,
+        max(CASE WHEN o.purchase = 1 THEN o.txn_date END)                  AS last_purchase_date,
+        max(o.txn_date)                                                    AS last_txn_date,
+        CAST(sum(CASE WHEN o.due_date <= b.t AND o.paid_date <= o.due_date
+                      THEN 1 ELSE 0 END) AS BIGINT)                        AS paid_on_time,
+        CAST(sum(CASE WHEN o.due_date <= b.t THEN 1 ELSE 0 END) AS BIGINT) AS payments_due,
+        max(CASE WHEN o.purchase = 1 AND o.txn_date >= b.from_12m
+                 THEN o.txn_date END)                                      AS last_purchase_12m,
+        CAST(sum(CASE WHEN o.txn_date >= b.from_12m THEN o.purchase ELSE 0 END) AS BIGINT)
+                                                                           AS frequency_12m,
+        sum(CASE WHEN o.txn_date >= b.from_12m THEN o.money ELSE 0 END)    AS revenue_12m,
+        sum(CASE WHEN o.txn_date > b.edge_90d THEN o.money ELSE 0 END)     AS spend_90d,
+        sum(CASE WHEN o.txn_date > b.edge_prev_90d AND o.txn_date <= b.edge_90d
+                 THEN o.money ELSE 0 END)                                  AS spend_prev_90d
+    FROM orders AS o
     CROSS JOIN bounds AS b
-    WHERE x.txn_date <= b.t
-    GROUP BY x.customer_id
+    WHERE o.txn_date <= b.t
+    GROUP BY o.customer_id
 ),
 
 purchase_steps AS (
-    -- Purchases up to T, each with how it follows the customer's previous
+    -- Purchase days up to T, each with how it follows the customer's previous
     -- purchase: on a later day it starts a new purchase day (gap_days after
     -- the previous one), in a later month a new purchase month. A step
     -- depends on earlier purchases only, so the steps of all purchases serve
@@ -74,12 +116,12 @@ purchase_steps AS (
          OR date_trunc('month', w.prev_date) < date_trunc('month', w.txn_date)) AS new_month
     FROM (
         SELECT
-            k.ckey, t.txn_date,
-            lag(t.txn_date) OVER (PARTITION BY k.ckey ORDER BY t.txn_date) AS prev_date
-        FROM transactions AS t
-        JOIN customer_keys AS k ON k.customer_id = t.customer_id
+            k.ckey, o.txn_date,
+            lag(o.txn_date) OVER (PARTITION BY k.ckey ORDER BY o.txn_date) AS prev_date
+        FROM orders AS o
+        JOIN customer_keys AS k ON k.customer_id = o.customer_id
         CROSS JOIN bounds AS b
-        WHERE t.txn_date <= b.t AND t.amount >= 0 AND coalesce(t.status, '') <> 'refunded'
+        WHERE o.txn_date <= b.t AND o.purchase = 1
     ) AS w
     -- steps: end
 ),
@@ -95,15 +137,16 @@ purchase_days_by_customer AS (
 ),
 
 products_by_customer AS (
-    -- Distinct products of purchases in the last 6 months; the category
-    -- stands in where the product is empty.
+    -- Distinct products of the purchase lines in the last 6 months (lines
+    -- neither refunds, cancelled nor pending); the category stands in where
+    -- the product is empty.
     SELECT
         t.customer_id,
         count(DISTINCT coalesce(nullif(t.product, ''), nullif(t.category, ''))) AS products_6m
     FROM transactions AS t
     CROSS JOIN bounds AS b
     WHERE t.txn_date > b.edge_6m AND t.txn_date <= b.t
-      AND t.amount >= 0 AND coalesce(t.status, '') <> 'refunded'
+      AND t.amount >= 0 AND coalesce(t.status, '') NOT IN ('refunded', 'cancelled', 'pending')
     GROUP BY t.customer_id
 ),
 

@@ -26,8 +26,8 @@ def followup_state(con, *, as_of: date) -> pd.DataFrame:
     (a missing action counts as `other`). Columns:
 
     - followups: how many were logged by T;
-    - last_active_date: date of the last one that is done or in_progress
-      (NaT when all are paused) — the plan's cadence runs from here;
+    - last_active_date: date of the last one that is not paused (done,
+      in_progress, or without a status; NaT when all are paused) — the plan's cadence runs from here;
     - last_followup_id, last_date, last_status, last_result, last_channel,
       last_need, last_next_contact_date, last_owner: the latest one whatever
       its status (latest timestamp, then highest id).

@@ -1,7 +1,8 @@
 -- The follow-up log as of $as_of, one row per customer and action: the last
 -- follow-up of the action (whatever its status) and the date of the last one
--- that is done or in progress, which the maintenance plan counts its cadence
--- from (DESIGN §4.7; paused follow-ups do not count). Follow-ups count by
+-- that is not paused, which the maintenance plan counts its cadence from
+-- (DESIGN §4.7: "done or in progress, not paused"; a follow-up without a
+-- status, as an import without that column leaves it, happened and counts). Follow-ups count by
 -- their calendar date, T itself included. See followup_state.py for the
 -- output columns.
 --
@@ -32,7 +33,7 @@ SELECT
     customer_id,
     action,
     count(*)                                                               AS followups,
-    max(CASE WHEN status IN ('done', 'in_progress') THEN d END)            AS last_active_date,
+    max(CASE WHEN coalesce(status, '') <> 'paused' THEN d END)            AS last_active_date,
     max(CASE WHEN rank_latest = 1 THEN followup_id END)                    AS last_followup_id,
     max(CASE WHEN rank_latest = 1 THEN d END)                              AS last_date,
     max(CASE WHEN rank_latest = 1 THEN status END)                         AS last_status,

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from engine.features import orders
+
 _TEXT = (Path(__file__).resolve().parent / "monthly.sql").read_text(encoding="utf-8")
 
 
@@ -63,11 +65,12 @@ def customer_month_activity(con, *, first_month: date, last_month: date) -> pd.D
     -------
     DataFrame with ACTIVITY_COLUMNS, one row per customer and month with any
     transaction, interaction or follow-up in it, ordered by month and
-    customer_id: month (a date, the month's first day), transactions (any,
-    refunds included), purchases (amount ≥ 0, not refunded), revenue (net
-    sum of amounts, refunds negative, float), interactions (any kind), followups (any action
-    or status). Counts are int64.
+    customer_id: month (a date, the month's first day), transactions (orders of
+    any kind, refunds and cancelled ones included), purchases (orders that are
+    purchases), revenue (net sum of the orders' money, float), interactions
+    (any kind), followups (any action or status). Counts are int64.
     """
+    orders.install(con)
     frame = con.execute(QUERIES["customer_month_activity"],
                         _bounds(first_month, last_month)).df()
     frame["revenue"] = frame["revenue"].astype("float64")

@@ -12,9 +12,10 @@
 
 -- name: customer_month_activity
 -- One row per customer and month with any transaction, interaction or
--- follow-up in that month. A purchase is a transaction with amount >= 0 whose
--- status is not refunded; revenue is the net sum of all amounts, a refund
--- counting negative (a negative amount, or any amount with status refunded).
+-- follow-up in that month. Transactions and purchases count orders (the
+-- temporary view `orders`, engine.features.orders): a purchase is an order
+-- with money >= 0 that is not refunded, cancelled or pending; revenue is the
+-- net sum of the orders' money (refunds negative, cancelled and pending nothing).
 WITH bounds AS (
     SELECT CAST($first AS DATE) AS first_day, CAST($last AS DATE) AS last_day
 ),
@@ -24,10 +25,9 @@ txn AS (
         x.customer_id,
         CAST(date_trunc('month', x.txn_date) AS DATE)                      AS month,
         count(*)                                                           AS transactions,
-        count(CASE WHEN x.amount >= 0 AND coalesce(x.status, '') <> 'refunded'
-                   THEN 1 END)                                             AS purchases,
-        sum(CASE WHEN x.status = 'refunded' THEN -abs(x.amount) ELSE x.amount END) AS revenue
-    FROM transactions AS x CROSS JOIN bounds AS b
+        sum(x.purchase)                                                    AS purchases,
+        sum(x.money)                                                       AS revenue
+    FROM orders AS x CROSS JOIN bounds AS b
     WHERE x.txn_date >= b.first_day AND x.txn_date <= b.last_day
     GROUP BY x.customer_id, CAST(date_trunc('month', x.txn_date) AS DATE)
 ),

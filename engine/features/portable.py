@@ -3,7 +3,7 @@
 `customer.sql` stays hand-written DuckDB SQL (DESIGN §2, "Design principle
 for scale"). SQLGlot transpiles it to Spark SQL; `customer.spark.sql` beside
 it is that transpilation, committed so that a SQLGlot upgrade shows up as a
-reviewable diff (tests/test_portable.py compares it with a fresh one).
+reviewable diff (tests/engine/test_portable.py compares it with a fresh one).
 
 `check(sql)` parses DuckDB SQL with SQLGlot and walks the tree for the
 constructs that break or silently change meaning on Spark:

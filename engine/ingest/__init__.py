@@ -16,7 +16,6 @@ The API the Data page calls; pure functions, no UI. A typical flow:
 code and params and renders in "en" or "zh".
 """
 from engine.ingest.columns import TABLE_ORDER, TABLES, Column, columns, required
-from engine.ingest.command import COMMAND
 from engine.ingest.errors import ImportRejected, Problem, render_messages
 from engine.ingest.history import UndoRefused, UndoResult, list_batches, reset, undo_batch
 from engine.ingest.load import (ImportItem, ImportReport, import_csv, import_file,
@@ -24,12 +23,15 @@ from engine.ingest.load import (ImportItem, ImportReport, import_csv, import_fil
 from engine.ingest.mapping import (auto_mapping, column_choices, delete_mapping,
                                    list_mappings, load_mapping, mapping_frame,
                                    mapping_from_frame, mapping_problems, merge_mapping,
-                                   parse_mapping_json, resolve_mapping, save_mapping)
+                                   money_columns, parse_mapping_json, resolve_mapping,
+                                   save_mapping)
+from engine.ingest.platforms import PLATFORMS, Platform, detect_platform, platform_mapping
 from engine.ingest.parse import VOCABULARIES, parse_values
-from engine.ingest.readers import FileInfo, inspect_file, list_sheets
+from engine.ingest.readers import ALL_SHEETS, FileInfo, inspect_file, list_sheets
 
 __all__ = [
-    "COMMAND", "Column", "FileInfo", "ImportItem", "ImportRejected", "ImportReport",
+    "ALL_SHEETS", "PLATFORMS", "Platform", "detect_platform", "money_columns",
+    "platform_mapping", "Column", "FileInfo", "ImportItem", "ImportRejected", "ImportReport",
     "Problem", "TABLES", "TABLE_ORDER", "UndoRefused", "UndoResult", "VOCABULARIES",
     "auto_mapping", "column_choices", "columns", "delete_mapping", "import_csv",
     "import_file", "import_files", "inspect_file", "list_batches", "list_mappings",

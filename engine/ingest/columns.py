@@ -59,6 +59,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("product", "text"),
         _c("category", "text"),
         _c("quantity", "number"),
+        _c("unit_price", "amount"),
         _c("due_date", "date"),
         _c("paid_date", "date", past_only=True),
         _c("status", "code", vocabulary="txn_status"),
@@ -109,6 +110,18 @@ def column(table: str, name: str) -> Column:
     raise ValueError(f"{table} has no column {name!r}")
 
 
-def required(table: str) -> list[str]:
-    """Names of the columns a file for `table` must map."""
-    return [c.name for c in columns(table) if c.required]
+def required(table: str, mapped=()) -> list[str]:
+    """Names of the columns a file for `table` must map, given the columns it does map.
+
+    A transactions file without an amount column needs a unit price instead:
+    each line's amount is then its quantity times its unit price (DESIGN §3).
+    """
+    names = [c.name for c in columns(table) if c.required]
+    if table == "transactions" and "amount" not in mapped and "unit_price" in mapped:
+        names.remove("amount")
+    return names
+
+
+def amount_derived(table: str, mapped) -> bool:
+    """Whether a file's amount comes from quantity × unit price (no amount column)."""
+    return table == "transactions" and "amount" not in mapped and "unit_price" in mapped

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,41 @@ class Limit:
 
 
 LIMITS: dict[str, Limit] = {limit.name: limit for limit in (
-    Limit("max_file_mb", 1024, "largest file, in MB (the dashboard's upload limit, "
-                               "server.maxUploadSize in .streamlit/config.toml, is the same)"),
+    Limit("max_file_mb", 1024, "largest file, in MB"),
+    Limit("max_upload_mb", 200, "largest file the dashboard accepts, in MB (server.maxUploadSize "
+                                "in .streamlit/config.toml is the same): 2 million rows of an "
+                                "8-column order export; larger files go through the command line"),
+    Limit("max_session_upload_mb", 400, "most MB of uploads one dashboard session holds at once"),
     Limit("max_columns", 200, "most columns in a file"),
     Limit("max_rows", 5_000_000, "most data rows in one file"),
-    Limit("max_sheet_cells", 20_000_000, "most cells a workbook's sheet may declare "
-                                         "(rows × columns of its dimension)"),
-    Limit("max_sheet_mb", 500, "largest unpacked sheet XML of a workbook, in MB "
-                               "(a small .xlsx can unpack to gigabytes)"),
+    Limit("max_sheet_cells", 20_000_000, "most cells in a workbook's sheet, as declared and "
+                                         "as read"),
+    Limit("max_sheet_mb", 500, "largest unpacked workbook (every part: sheets, shared strings, "
+                               "styles), in MB (a small .xlsx can unpack to gigabytes)"),
 )}
 
 
 def limit(name: str) -> int:
     """The value of the limit called `name` now."""
     return LIMITS[name].value()
+
+
+# Dates a record may hold (issue 19, part 8): none before the business began, none
+# decades ahead. A date outside is a typo or a placeholder (1900-01-01, 9999-12-31)
+# that would stretch every month list; imports and restores refuse it.
+EARLIEST_DATE = Limit("earliest_date", 1990, "no date before 1 January of this year "
+                                             "(CRM_EARLIEST_DATE may also be YYYY-MM-DD)")
+LATEST_YEARS = Limit("latest_years", 10, "no date (a due date, a contract end) more than "
+                                         "this many years after today")
+
+
+def date_bounds(today: date) -> tuple[date, date]:
+    """(earliest, latest) date a stored record may hold, as of `today`."""
+    text = os.environ.get(EARLIEST_DATE.env) or str(EARLIEST_DATE.default)
+    earliest = date(int(text), 1, 1) if text.isdigit() else date.fromisoformat(text)
+    years = LATEST_YEARS.value()
+    try:
+        latest = today.replace(year=today.year + years)
+    except ValueError:   # 29 February
+        latest = today.replace(year=today.year + years, day=28)
+    return earliest, latest

@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
@@ -34,20 +34,23 @@ import numpy as np
 import pandas as pd
 
 from engine import audit, store
-from engine.ingest import parse, readers, validate
+from engine.ingest import limits, parse, readers, validate
 from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
 from engine.ingest.errors import ImportRejected, Problem, render_messages
 from engine.ingest.mapping import Mapping, resolve_mapping
+from engine.ingest.platforms import detect_platform
 from engine.ingest.validate import MAX_LISTED, Plan
 
 Progress = Callable[[float, str], None]
 PREVIEW_ROWS = 20
 FAST_TABLES = ("transactions", "interactions")
 # The parameters each row problem's message needs, beyond where and what.
-_PARAMS = {"duplicate_id": ("first_line",), "txn_conflict": ("columns",),
+_PARAMS = {"duplicate_id": ("first_line",), "order_conflict": ("first_line", "detail", "other"),
+           "txn_conflict": ("columns",),
            "field_count": ("found", "needed"), "bad_encoding": ("encoding",),
-           "future_date": ("today",), "bad_line": ("detail",)}
+           "future_date": ("today",), "bad_line": ("detail",), "too_early": ("earliest",),
+           "too_late": ("latest",)}
 
 
 @dataclass
@@ -70,6 +73,8 @@ class ImportReport:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    sheets_read: list[str] = field(default_factory=list)
+    platform: str | None = None      # the shop platform whose order report this is
     day_first: bool = True
     dry_run: bool = False
     batch_id: int | None = None
@@ -79,6 +84,9 @@ class ImportReport:
     unchanged: int = 0
     rejected: int = 0
     customers_created: int = 0
+    guests: int = 0
+    totals_rows: int = 0
+    day_first_assumed: bool = False  # year-last dates whose order no value of the file tells
     other_values: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
@@ -101,16 +109,32 @@ class ImportReport:
                       rows=f"{self.rows_read:,}", inserted=f"{self.inserted:,}",
                       updated=f"{self.updated:,}", unchanged=f"{self.unchanged:,}",
                       rejected=f"{self.rejected:,}")
+        if self.platform:
+            text += " " + i18n.t("ingest.summary.platform", lang,
+                                 platform=i18n.t(f"ingest.platform.{self.platform}", lang))
+        if len(self.sheets_read) > 1:
+            text += " " + i18n.t("ingest.summary.sheets", lang, count=len(self.sheets_read),
+                                 sheets=", ".join(self.sheets_read))
         if self.customers_created:
             text += " " + i18n.t("ingest.summary.created", lang,
                                  count=f"{self.customers_created:,}")
+        if self.guests:
+            text += " " + i18n.t("ingest.summary.guests", lang, count=f"{self.guests:,}")
+        if self.day_first_assumed:
+            text += " " + i18n.t("ingest.summary.day_first_assumed", lang)
+        if self.totals_rows:
+            text += " " + i18n.t("ingest.summary.totals", lang, count=f"{self.totals_rows:,}")
         for col, count in self.other_counts.items():
             text += " " + i18n.t("ingest.summary.other", lang, column=col, count=f"{count:,}")
         return text
 
     def problem_table(self, lang: str = "en") -> pd.DataFrame:
-        """The listed problems as a table: line, column, value, problem, expected."""
+        """The listed problems as a table: line, column, value, problem, expected (and
+        first the sheet, when the file was read sheet after sheet)."""
+        sheets = {"sheet": [p.file[len(self.file_name) + 2:-1] if p.file != self.file_name
+                            else "" for p in self.problems]} if len(self.sheets_read) > 1 else {}
         return pd.DataFrame({
+            **sheets,
             "line": pd.array([p.line for p in self.problems], dtype="Int64"),
             "column": [p.column or "" for p in self.problems],
             "value": [p.value or "" for p in self.problems],
@@ -201,6 +225,7 @@ def import_files(db, items: list, *, progress: Progress | None = None,
                 reports = [_import_one(con, p, opts, dry_run=False,
                                        progress=_scaled(progress, k, len(items)))
                            for k, p in enumerate(prepared)]
+                _refuse_conflicts_between_files(con, reports)
                 for r in reports:
                     audit.record(con, actor, "import", {
                         "batch_id": r.batch_id, "file": r.file_name, "table": r.table,
@@ -212,6 +237,27 @@ def import_files(db, items: list, *, progress: Progress | None = None,
     if progress is not None:
         progress(1.0, "done")
     return reports
+
+
+def _refuse_conflicts_between_files(con, reports: list[ImportReport]) -> None:
+    """ImportRejected (so nothing is written) when two customer files of one import give
+    one customer different values: the later file would silently win, and the change
+    would show only as "updated". Found in customer_versions, where the import keeps
+    the earlier values of every customer it changes."""
+    files = {r.batch_id: r.file_name for r in reports if r.table == "customers"}
+    if len(files) < 2:
+        return
+    names = [c.name for c in columns("customers") if c.name != "customer_id"]
+    differing = ", ".join(f"CASE WHEN v.{c} IS DISTINCT FROM n.{c} THEN '{c}' END" for c in names)
+    rows = con.execute(f"""
+        SELECT v.customer_id, v.batch_id, v.replaced_by, concat_ws(', ', {differing})
+        FROM customer_versions AS v JOIN customers AS n USING (customer_id)
+        WHERE list_contains($batches, v.batch_id) AND list_contains($batches, v.replaced_by)
+        ORDER BY v.customer_id LIMIT {MAX_LISTED}""", {"batches": list(files)}).fetchall()
+    if rows:
+        raise ImportRejected([Problem("conflict_between_files", files[later], value=customer,
+                                      params={"other": files[earlier], "columns": changed})
+                              for customer, earlier, later, changed in rows])
 
 
 def preview_import(db, file, table: str, *, name: str | None = None,
@@ -271,7 +317,8 @@ def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
         item.file, name=item.name, encoding=opts.encoding, delimiter=opts.delimiter,
         sheet=opts.sheet))
     info = src.info
-    mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name)
+    mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name,
+                              sheets=info.sheets)
     day_first = _first_not_none(opts.day_first, info.day_first, True)
     return _Prepared(item, src, mapping, Plan.build(item.table, info.headers, mapping, day_first))
 
@@ -282,14 +329,19 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     steps = _Steps(con, progress)
     src, plan, info = prepared.src, prepared.plan, prepared.src.info
     today = opts.today or date.today()
-    params = {**src.params, "today": today}
+    earliest, latest = limits.date_bounds(today)
+    params = {**src.params, "today": today, "earliest": earliest, "latest": latest}
     parse.install(con)
     con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
     if src.frame is not None:
         register(con, "_ingest_src", src.frame)
+    plan, report_order = _date_order(con, plan, src, opts)
     report = ImportReport(info.name, plan.table, info.format, prepared.mapping,
                           src.content_hash, encoding=info.encoding, delimiter=info.delimiter,
-                          sheet=info.sheet, day_first=plan.day_first, dry_run=dry_run)
+                          sheet=info.sheet, sheets_read=list(info.sheets_read),
+                          platform=_platform_key(plan.table, info.headers),
+                          day_first=plan.day_first, dry_run=dry_run)
+    report.day_first_assumed = report_order
     report.same_file_batches = [r[0] for r in con.execute(
         "SELECT batch_id FROM import_batches WHERE content_hash = ? AND table_name = ? "
         "AND undone_at IS NULL ORDER BY batch_id", [src.content_hash, plan.table]).fetchall()]
@@ -313,12 +365,30 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     return report
 
 
+def _date_order(con, plan: Plan, src, opts: _Options) -> tuple[Plan, bool]:
+    """The plan with the day/month order the whole file tells, when its first rows did
+    not; and whether the order stays a guess (day first), to be named in the summary."""
+    dated = [raw for c, raw, _ in plan.mapped if c.kind in ("date", "timestamp")]
+    if (opts.day_first is not None or src.info.day_first is not None or not dated
+            or not parse.has_year_last(src.info.sample.stack())):
+        return plan, False
+    day, month = con.execute(parse.year_last_order_sql(dated, src.relation),
+                             src.params).fetchone()
+    con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
+    if day != month:
+        return replace(plan, day_first=day), False
+    return plan, True
+
+
 def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, report,
                    *, today: date, dry_run: bool) -> None:
-    n_records = validate.stage(con, plan, src, params, steps.runner(0.0, 0.55, "read"))
+    n_records, report.totals_rows = validate.stage(con, plan, src, params,
+                                                   steps.runner(0.0, 0.55, "read"))
     steps.report(0.55, "check")
+    validate.fill_order_lines(con, plan)
     validate.check_cells(con, plan)
     validate.check_duplicates(con, plan)
+    validate.check_order_lines(con, plan)
     validate.check_customers(con, plan, create=opts.create_customers)
     validate.check_stored_transactions(con, plan)
     validate.check_malformed(con)
@@ -327,7 +397,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     validate.mark_stored_events(con, plan)
     steps.report(0.65, "check")
     frame, lines = validate.problem_frame(con, plan, src, n_records, exact_lines=dry_run)
-    frame = _with_params(frame, report, today)
+    frame = _with_params(frame, report, today, src.row_sheets)
     ops = validate.op_counts(con)
     report.rows_read = sum(ops.values()) + int(frame["_row"].isna().sum())
     if report.rows_read == 0:
@@ -340,12 +410,15 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     report.problem_count = len(frame)
     report.problem_counts = frame["code"].value_counts().to_dict() if len(frame) else {}
     report.problems = _problems(frame.head(MAX_LISTED), report.file_name)
+    report.guests = report.problem_counts.get("no_customer", 0)
     report.preview = _preview(con, plan, lines)
     if len(frame) and (dry_run or opts.skip_invalid):
         steps.report(0.7, "check")
         report.rejects = _rejects(con, src, frame, lines, opts.lang)
     if len(frame) and not dry_run and not opts.skip_invalid:
-        raise ImportRejected(report.problems, total=report.problem_count, report=report)
+        guests = [Problem("guest_rows", report.file_name, params={"count": f"{report.guests:,}"})
+                  ] if report.guests else []
+        raise ImportRejected(guests + report.problems, total=report.problem_count, report=report)
     if dry_run:
         return
     steps.report(0.75, "write")
@@ -379,9 +452,16 @@ def _write_rows(con, plan: Plan, batch: int) -> None:
             SELECT (SELECT coalesce(max(followup_id), 0) FROM followups)
                    + row_number() OVER (ORDER BY _row), {cols}, $b
             FROM _ingest_rows WHERE _op = 'insert'""", {"b": batch})
+    elif plan.table == "transactions" and "txn_id" in names:
+        con.execute(f"""
+            INSERT INTO transactions ({cols}, order_line, batch_id)
+            SELECT {cols}, CASE WHEN count(*) OVER (PARTITION BY txn_id) > 1 AND txn_id IS NOT NULL
+                                THEN row_number() OVER (PARTITION BY txn_id ORDER BY _row) END, $b
+            FROM _ingest_rows WHERE _op = 'insert' ORDER BY _row""", {"b": batch})
     else:
         con.execute(f"INSERT INTO {plan.table} ({cols}, batch_id) "
-                    f"SELECT {cols}, $b FROM _ingest_rows WHERE _op = 'insert'", {"b": batch})
+                    f"SELECT {cols}, $b FROM _ingest_rows WHERE _op = 'insert' ORDER BY _row",
+                    {"b": batch})
 
 
 def _customers_to_create(con, plan: Plan, opts: _Options) -> int:
@@ -480,6 +560,41 @@ def _resolve_codes(con, table: str, c, batch: int, report: ImportReport) -> None
     con.execute("DROP TABLE _ingest_texts")
 
 
+def _number_order_lines(con, table: str, batch: int) -> bool:
+    """Number the lines of the orders of several lines that landed; False when the
+    lines of one order name different customers or dates (the staged checks say where).
+
+    One GROUP BY over the batch, as the check for a repeated txn_id was before
+    orders had lines; only the orders of several lines are looked at again.
+    """
+    b = {"b": batch}
+    same = " AND ".join(f"min({n}) IS NOT DISTINCT FROM max({n}) AND count({n}) IN (0, count(*))"
+                        for n in validate.ORDER_KEYS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_orders AS
+        SELECT txn_id FROM {table} WHERE batch_id = $b AND txn_id IS NOT NULL
+        GROUP BY txn_id HAVING count(*) > 1""", b)
+    try:
+        multi = con.execute("SELECT count(*) FROM _ingest_orders").fetchone()[0]
+        if multi and not con.execute(f"""
+                SELECT bool_and(ok) FROM (
+                    SELECT {same} AS ok FROM {table} t SEMI JOIN _ingest_orders o
+                    ON o.txn_id = t.txn_id WHERE t.batch_id = $b GROUP BY t.txn_id)""",
+                                     b).fetchone()[0]:
+            return False
+        if multi:
+            con.execute(f"""
+                UPDATE {table} SET order_line = n.k
+                FROM (SELECT t.rowid AS r,
+                             row_number() OVER (PARTITION BY t.txn_id ORDER BY t.rowid) AS k
+                      FROM {table} t SEMI JOIN _ingest_orders o ON o.txn_id = t.txn_id
+                      WHERE t.batch_id = $b) n
+                WHERE {table}.rowid = n.r""", b)
+        return True
+    finally:
+        con.execute("DROP TABLE _ingest_orders")
+
+
 def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
     table, b = plan.table, {"b": batch}
     if con.execute(f"SELECT count(*) FROM {table} WHERE batch_id = -$b", b).fetchone()[0]:
@@ -492,10 +607,7 @@ def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
             "OR CAST(error_type AS VARCHAR) NOT IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')"
     ).fetchone()[0]:
         return False
-    if "txn_id" in plan.names and con.execute(f"""
-            SELECT count(*) FROM (SELECT txn_id FROM {table}
-                                  WHERE batch_id = $b AND txn_id IS NOT NULL
-                                  GROUP BY txn_id HAVING count(*) > 1)""", b).fetchone()[0]:
+    if "txn_id" in plan.names and not _number_order_lines(con, table, batch):
         return False
     if not opts.create_customers and con.execute(f"""
             SELECT count(*) FROM {table} WHERE batch_id = $b
@@ -506,12 +618,18 @@ def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
 
 # ---- report parts ------------------------------------------------------------------
 
-def _with_params(frame: pd.DataFrame, report: ImportReport, today: date) -> pd.DataFrame:
-    """The problems frame with the slots its messages need."""
+def _with_params(frame: pd.DataFrame, report: ImportReport, today: date,
+                 row_sheets: np.ndarray | None = None) -> pd.DataFrame:
+    """The problems frame with the slots its messages need; a row of a workbook read
+    sheet after sheet is placed in "file [sheet]"."""
     frame = frame.copy()
     frame["file"] = report.file_name
+    if row_sheets is not None and len(frame):
+        rows = frame["_row"].dropna().astype("int64")
+        frame.loc[rows.index, "file"] = [f"{report.file_name} [{s}]" for s in row_sheets[rows]]
     frame["columns"] = frame["detail"]
     frame["today"] = today.isoformat()
+    frame["earliest"], frame["latest"] = (d.isoformat() for d in limits.date_bounds(today))
     frame["encoding"] = report.encoding or "UTF-8"
     return frame
 
@@ -521,7 +639,7 @@ def _problems(frame: pd.DataFrame, file_name: str) -> list[Problem]:
     out = []
     for row in frame.to_dict("records"):
         params = {k: _plain(row.get(k)) for k in _PARAMS.get(row["code"], ())}
-        out.append(Problem(row["code"], file_name, line=_plain(row.get("line")),
+        out.append(Problem(row["code"], row.get("file") or file_name, line=_plain(row.get("line")),
                            column=_plain(row.get("column")), value=_plain(row.get("value")),
                            target=_plain(row.get("target")), params=params))
     return out
@@ -684,6 +802,11 @@ def _item(item) -> ImportItem:
     if isinstance(item, ImportItem):
         return item
     return ImportItem(*item)
+
+
+def _platform_key(table: str, headers: list[str]) -> str | None:
+    platform = detect_platform(headers) if table == "transactions" else None
+    return platform.key if platform else None
 
 
 def _first_not_none(*values):

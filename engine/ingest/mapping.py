@@ -20,6 +20,7 @@ from engine import audit, store
 from engine.ingest.columns import TABLES, columns, required
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.parse import normalise
+from engine.ingest.platforms import detect_platform, platform_mapping
 
 Mapping = dict[str, "str | None"]   # file header -> canonical column, None = not imported
 
@@ -28,6 +29,10 @@ _CUSTOMER_ID = ("customer id", "cust id", "customer no", "customer number", "cus
                 "buyer id", "account id", "客户编号", "客户ID", "客户号", "客户代码", "客户编码",
                 "客户账号", "会员编号", "会员ID", "会员号", "会员卡号", "用户ID", "用户编号",
                 "买家ID", "买家编号", "顾客编号", "账户ID", "客户id号")
+# How shop exports name a buyer that has no customer id, in this order.
+_BUYER = ("下单帐号", "下单账号", "买家账号", "买家帐号", "买家会员名", "买家昵称", "会员名",
+          "客户名称", "customerid", "email", "e-mail", "邮箱", "电子邮箱", "手机号",
+          "手机号码", "买家手机号", "用户购买手机号", "收件人手机号", "收货人手机号")
 _OWNER = ("owner", "account manager", "sales rep", "salesperson", "sales", "assigned to",
           "handler", "agent", "assignee", "rep", "负责人", "客户经理", "销售", "销售员", "业务员", "跟进人", "归属人",
           "所属销售", "专属顾问", "客服", "处理人", "经办人", "坐席", "客服人员")
@@ -63,30 +68,43 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                          "合同到期", "到期日期", "到期日", "合同结束日期", "续约日期"),
     },
     "transactions": {
-        "customer_id": _CUSTOMER_ID,
+        # No id: the first of a buyer's member name, e-mail or phone (DESIGN §3).
+        "customer_id": _CUSTOMER_ID + _BUYER,
         "txn_date": ("transaction date", "order date", "order time", "purchase date",
+                     "invoice date", "created at", "date created", "order created",
                      "date", "time", "交易日期", "交易时间", "下单时间", "下单日期", "订单日期",
-                     "订单时间", "订单创建时间", "创建时间", "购买日期", "购买时间", "成交日期",
+                     "订单时间", "订单创建时间", "订单提交时间", "订单下单时间", "订单成交时间",
+                     "拼单成功时间", "创建时间", "购买日期", "购买时间", "成交日期",
                      "成交时间", "消费日期", "消费时间", "销售日期", "日期", "时间"),
-        "amount": ("paid amount", "payment amount", "amount", "total", "total amount",
-                   "order amount", "sales", "revenue", "实付金额", "实收金额", "实付款",
-                   "买家实付金额", "支付金额", "付款金额", "交易金额", "消费金额", "成交金额",
-                   "金额", "销售额", "销售金额", "订单金额", "总金额", "总价", "合计", "金额元"),
+        # What the customer actually paid comes first (DESIGN §3, "Which money column").
+        "amount": ("paid amount", "amount paid", "paid", "payment amount", "实付金额",
+                   "买家实际支付金额", "实际支付金额", "用户实付金额", "订单实付金额",
+                   "实际支付", "实付", "实付款", "买家实付金额", "实收金额", "支付金额",
+                   "付款金额", "应付金额", "订单应付金额", "amount", "total", "order total",
+                   "order total amount", "total amount", "order amount", "sales", "revenue",
+                   "交易金额", "消费金额", "成交金额", "金额", "销售额", "销售金额", "订单金额",
+                   "总金额", "总价", "合计", "金额元"),
         "txn_id": ("transaction id", "order id", "order no", "order number", "invoice no",
-                   "receipt no", "订单编号", "订单号", "交易编号", "交易号", "交易单号",
-                   "流水号", "单号", "订单ID", "交易ID", "小票号", "销售单号"),
-        "product": ("product", "product name", "item", "item name", "sku", "goods", "产品",
-                    "产品名称", "商品", "商品名称", "品名", "货品名称", "宝贝标题", "服务项目"),
+                   "invoice", "invoice number", "receipt no", "订单编号", "订单号",
+                   "主订单编号", "交易编号", "交易号", "交易单号", "流水号", "单号", "订单ID",
+                   "交易ID", "小票号", "销售单号"),
+        "product": ("product", "product name", "item", "item name", "lineitem name",
+                    "description", "goods", "产品", "产品名称", "商品", "商品名称",
+                    "选购商品", "商品标题", "品名", "货品名称", "宝贝标题", "服务项目", "sku",
+                    "stock code"),
         "category": ("category", "product category", "品类", "类别", "分类", "商品类别",
                      "产品类别", "商品分类", "产品分类", "类目"),
-        "quantity": ("quantity", "qty", "units", "count", "数量", "购买数量", "商品数量", "件数"),
+        "quantity": ("quantity", "qty", "units", "lineitem quantity", "count", "数量",
+                     "购买数量", "商品数量", "宝贝总数量", "订购数量", "件数"),
+        "unit_price": ("unit price", "price", "lineitem price", "item cost", "item price",
+                       "单价", "商品单价", "销售单价", "成交单价", "商品价格", "京东价"),
         "due_date": ("due date", "payment due", "应付日期", "应收日期", "付款期限",
                      "账期到期日", "应付款日期", "到期付款日"),
         "paid_date": ("paid date", "payment date", "paid at", "付款日期", "付款时间",
                       "支付时间", "支付日期", "回款日期", "实际付款日期", "收款日期",
-                      "订单付款时间"),
-        "status": ("status", "order status", "payment status", "state", "状态", "订单状态",
-                   "交易状态", "支付状态"),
+                      "订单付款时间", "买家付款时间", "支付完成时间", "付款确认时间"),
+        "status": ("status", "order status", "financial status", "payment status", "state",
+                   "状态", "订单状态", "交易状态", "支付状态"),
     },
     "interactions": {
         "customer_id": _CUSTOMER_ID,
@@ -168,7 +186,7 @@ def auto_mapping(headers: list[str], table: str) -> Mapping:
 
 
 def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None, *,
-                    file: str = "") -> Mapping:
+                    file: str = "", sheets: list[str] | None = None) -> Mapping:
     """The mapping to import with: `given` where it speaks, automatic elsewhere.
 
     `given` maps headers to canonical columns (None or "" = leave that
@@ -177,15 +195,19 @@ def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None
     does not work for `table` (see `mapping_problems`).
     """
     mapping = merge_mapping(headers, table, given)
-    problems = mapping_problems(headers, table, mapping, file=file, given=given)
+    problems = mapping_problems(headers, table, mapping, file=file, given=given, sheets=sheets)
     if problems:
         raise ImportRejected(problems)
     return mapping
 
 
 def merge_mapping(headers: list[str], table: str, given: Mapping | None) -> Mapping:
-    """`given` over the automatic mapping, without checking it."""
+    """`given` over a shop platform's mapping (transactions, when the headers are its
+    order report's) over the automatic mapping, without checking it."""
     given = {_find_header(h, headers): (t or None) for h, t in (given or {}).items()}
+    platform = detect_platform(headers) if table == "transactions" else None
+    if platform is not None:
+        given = {**platform_mapping(platform, headers), **given}
     taken = {t for h, t in given.items() if t and h in headers}
     auto = auto_mapping([h for h in headers if h not in given], table)
     merged = {}
@@ -201,8 +223,10 @@ def merge_mapping(headers: list[str], table: str, given: Mapping | None) -> Mapp
 
 
 def mapping_problems(headers: list[str], table: str, mapping: Mapping, *, file: str = "",
-                     given: Mapping | None = None) -> list[Problem]:
-    """What keeps a mapping from working: unknown names, doubles, required columns left out."""
+                     given: Mapping | None = None, sheets: list[str] | None = None
+                     ) -> list[Problem]:
+    """What keeps a mapping from working: unknown names, doubles, required columns left out
+    (in a workbook of several `sheets`, the message names them: another may be the one)."""
     names = [c.name for c in columns(table)]
     problems = []
     for header, target in mapping.items():
@@ -220,11 +244,31 @@ def mapping_problems(headers: list[str], table: str, mapping: Mapping, *, file: 
         if len(hs) > 1:
             problems.append(Problem("duplicate_target", file, target=target,
                                     params={"headers": ", ".join(f'"{h}"' for h in hs)}))
-    for target in required(table):
-        if target not in by_target:
+    for target in required(table, by_target):
+        if target not in by_target and sheets and len(sheets) > 1:
+            problems.append(Problem("missing_column_sheets", file, target=target,
+                                    params={"table": table, "sheets": ", ".join(sheets)}))
+        elif target not in by_target:
             problems.append(Problem("missing_column", file, target=target,
                                     params={"table": table}))
     return problems
+
+
+# Words of a header that holds money (for `money_columns`), compared normalised.
+_MONEY_WORDS = ("金额", "货款", "应付", "实付", "实收", "邮费", "运费", "总价", "合计",
+                "amount", "total", "paid", "price", "subtotal", "shipping", "refund")
+
+
+def money_columns(headers: list[str], mapping: Mapping) -> tuple[str | None, list[str]]:
+    """The header `amount` is taken from, and the file's other money headers.
+
+    A shop export often has several (应付, 总金额, 实付, Subtotal, Total); the
+    mapping screen shows which one was chosen (DESIGN §3, "Which money column").
+    """
+    chosen = next((h for h, t in mapping.items() if t == "amount" and h in headers), None)
+    others = [h for h in headers if h != chosen and mapping.get(h) in (None, "")
+              and any(normalise(w) in normalise(h) for w in _MONEY_WORDS)]
+    return chosen, others
 
 
 def _find_header(name: str, headers: list[str]) -> str:

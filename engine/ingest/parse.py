@@ -39,13 +39,23 @@ NULL_MARKERS = ("null", "NULL", "Null", "None", "nan", "NaN", "N/A", "n/a", "#N/
 YEARS = (1900, 2999)   # a parsed date outside these years is a typo, not a date
 _WHITESPACE = " \t\r\n\u3000\u00a0\ufeff"
 
-_TIME = ("", " %H:%M:%S", " %H:%M", " %H:%M:%S.%f")
+_TIME = ("", " %H:%M:%S", " %H:%M", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
 _YMD = [f"{d}{t}" for d in ("%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d") for t in _TIME] + [
     f"%Y年%m月%d日{t}" for t in ("", " %H:%M:%S", " %H:%M", "%H:%M:%S", "%H:%M",
                                  " %H时%M分%S秒", " %H时%M分", "%H时%M分%S秒", "%H时%M分")]
 _DMY = [f"{d}{t}" for d in ("%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y") for t in _TIME]
 _MDY = [f"{d}{t}" for d in ("%m.%d.%Y", "%m/%d/%Y", "%m-%d-%Y") for t in _TIME]
 
+# A time of day followed by a zone (Z, +08:00, +0800, -05:00): converted to local time.
+_ZONE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d:?\d\d)$"
+_OFFSET = r"\s*([+-]\d\d):?(\d\d)$"
+_FULL_WIDTH, _HALF_WIDTH = "０１２３４５６７８９．，－＋：／", "0123456789.,-+:/"
+# Satisfaction in words (满意度), best first: 5 … 1.
+RATING_WORDS = {5: ("非常满意", "很满意", "十分满意", "特别满意", "very satisfied"),
+                4: ("满意", "比较满意", "较满意", "satisfied"),
+                3: ("一般", "基本满意", "还行", "neutral"),
+                2: ("不满意", "不太满意", "较不满意", "dissatisfied", "unsatisfied"),
+                1: ("非常不满意", "很不满意", "极不满意", "十分不满意", "very dissatisfied")}
 _AMOUNT_NOISE = r"(?i:rmb|cny|usd|eur|hkd|yuan)|[元圆¥￥$€£]"
 _EXCEL_TEXT = r"^(?:=\"(.*)\"|=(.*)|'(.*))$"  # ="00123", =00123, '00123
 _UNITS = r"\s*(件|个|只|台|套|份|次|箱|盒|小时|分钟|分|星|(?i:hours?|hrs?|h|pcs?|units?|stars?))$"
@@ -63,6 +73,8 @@ def _list(items: Sequence[str]) -> str:
     return "[" + ", ".join(_lit(i) for i in items) + "]"
 
 
+_RATING_WORDS = " ".join(f"WHEN lower(s) IN ({', '.join(_lit(w) for w in words)}) THEN {score}.0"
+                         for score, words in RATING_WORDS.items())
 _EXOTIC = "".join(f"\\x{{{ord(c):x}}}" for c in _WHITESPACE if c != " ")
 _EXOTIC_EDGE = f"^[{_EXOTIC}]|[{_EXOTIC}]$"   # whitespace trim() alone leaves
 
@@ -105,8 +117,21 @@ CREATE OR REPLACE TEMP MACRO ingest_ts_patterns(s, day_first) AS
                   + to_microseconds(CAST(round(CAST(s AS DOUBLE) * 86400000000) AS BIGINT)) END)
     END;
 
+CREATE OR REPLACE TEMP MACRO ingest_ts_zoned(s) AS
+    CASE WHEN regexp_matches(s, {_lit(_ZONE)})
+         THEN CAST(try_cast(regexp_replace(regexp_replace(s, '\\s*[zZ]$', '+00:00'),
+                                           {_lit(_OFFSET)}, '\\1:\\2') AS TIMESTAMPTZ)
+                   AS TIMESTAMP) END;
+
 CREATE OR REPLACE TEMP MACRO ingest_ts_slow(s, day_first) AS
-    ingest_plausible(ingest_ts_patterns(s, day_first));
+    ingest_plausible(coalesce(ingest_ts_zoned(s), ingest_ts_patterns(s, day_first)));
+
+CREATE OR REPLACE TEMP MACRO ingest_may_be_zoned(x) AS
+    strlen(x) > 12 AND (contains('zZmM', right(x, 1)) OR contains('+-', substr(x, -6, 1))
+                        OR contains('+-', substr(x, -5, 1)));
+
+CREATE OR REPLACE TEMP MACRO ingest_halfwidth(s) AS
+    translate(s, {_lit(_FULL_WIDTH)}, {_lit(_HALF_WIDTH)});
 
 CREATE OR REPLACE TEMP MACRO ingest_decimal_text(b) AS
     CASE WHEN regexp_full_match(b, '[-+]?\\d{{1,3}}([, \\x{{a0}}]\\d{{3}})+(\\.\\d+)?')
@@ -118,10 +143,16 @@ CREATE OR REPLACE TEMP MACRO ingest_decimal_text(b) AS
 CREATE OR REPLACE TEMP MACRO ingest_money_text(s) AS
     trim(translate(regexp_replace(s, {_lit(_AMOUNT_NOISE)}, '', 'g'), '，－−（）', ',--()'));
 
-CREATE OR REPLACE TEMP MACRO ingest_amount_slow(u) AS
+CREATE OR REPLACE TEMP MACRO ingest_amount_plain(u) AS
     try_cast(ingest_decimal_text(regexp_replace(u, '^\\((.*)\\)$|^(.*)-$', '\\1\\2'))
              AS DECIMAL(18, 2))
     * CASE WHEN regexp_full_match(u, '\\(.*\\)|.+-') THEN -1 ELSE 1 END;
+
+CREATE OR REPLACE TEMP MACRO ingest_amount_slow(u) AS
+    CASE WHEN ends_with(u, '万')
+         THEN CAST(try_cast(ingest_decimal_text(trim(rtrim(u, '万'))) AS DECIMAL(18, 6)) * 10000
+                   AS DECIMAL(18, 2))
+         ELSE ingest_amount_plain(u) END;
 
 CREATE OR REPLACE TEMP MACRO ingest_finite(v) AS CASE WHEN isfinite(v) THEN v END;
 
@@ -138,7 +169,8 @@ CREATE OR REPLACE TEMP MACRO ingest_hours_slow(s) AS
          ELSE ingest_number_slow(s) END;
 
 CREATE OR REPLACE TEMP MACRO ingest_rating_clean(s) AS
-    CASE WHEN regexp_full_match(s, '[★☆]+')
+    CASE {_RATING_WORDS}
+         WHEN regexp_full_match(s, '[★☆]+')
          THEN CAST(length(s) - length(replace(s, '★', '')) AS DOUBLE)
          ELSE coalesce(ingest_finite(try_cast(s AS DOUBLE)), ingest_number_slow(s)) END;
 
@@ -174,12 +206,30 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
         "sms": ("短信", "短消息", "text", "textmessage"),
         "other": ("其他", "其它", "others"),
     },
+    # The shop platforms' own order states (Taobao/Tmall, JD, Pinduoduo, Youzan,
+    # Douyin shop, WeChat shop, Shopify, WooCommerce): an order paid for and on
+    # its way counts as paid; a closed or cancelled one as cancelled; one not
+    # yet paid as pending (DESIGN §3).
     "txn_status": {
         "paid": ("已支付", "已付款", "支付成功", "付款成功", "已完成", "完成", "交易成功",
                  "交易完成", "已收款", "已结算", "已发货", "已签收", "成功", "正常",
-                 "completed", "complete", "success", "successful", "settled", "done", "ok"),
+                 "买家已付款，等待卖家发货", "卖家已发货，等待买家确认", "买家已付款",
+                 "卖家已发货", "等待卖家发货", "等待买家确认收货", "待发货", "待收货",
+                 "待出库", "已出库", "等待出库", "等待确认收货", "已发货，待签收",
+                 "已发货待签收", "已收货", "订单完成", "交易完成，已评价",
+                 "部分发货", "已付款待发货", "等待商家发货", "商家已发货", "待评价",
+                 "completed", "complete", "success", "successful", "settled", "done", "ok",
+                 "processing", "fulfilled", "shipped", "delivered", "authorized",
+                 "partially_paid", "partially paid", "partially_refunded", "partially refunded"),
         "refunded": ("已退款", "退款", "退款成功", "退货", "已退货", "退货退款", "退款完成",
+                     "售后完成", "已退款，交易关闭",
                      "refund", "returned", "return", "reversed"),
+        "cancelled": ("交易关闭", "已取消", "订单关闭", "已关闭", "取消", "订单取消", "已作废",
+                      "作废", "关闭", "交易取消", "用户取消", "系统取消", "超时取消",
+                      "canceled", "voided", "void", "closed", "failed", "trash"),
+        "pending": ("等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
+                    "待买家付款", "等待支付", "未付", "待确认", "unpaid", "awaiting payment",
+                    "pending payment", "pending_payment", "on hold", "on-hold", "onhold"),
         "other": ("其他", "其它"),
     },
     "followup_status": {
@@ -262,8 +312,8 @@ PARSED_KINDS = ("date", "timestamp", "amount", "number", "hours", "rating")
 def cast_sql(kind: str, x: str) -> str:
     """SQL for the quick exact cast of raw cell `x`: NULL where the slow path must look."""
     return {
-        "date": f"try_cast({x} AS DATE)",
-        "timestamp": f"try_cast({x} AS TIMESTAMP)",
+        "date": f"CASE WHEN NOT ingest_may_be_zoned({x}) THEN try_cast({x} AS DATE) END",
+        "timestamp": f"CASE WHEN NOT ingest_may_be_zoned({x}) THEN try_cast({x} AS TIMESTAMP) END",
         "amount": f"try_cast({x} AS DECIMAL(18, 2))",
         "number": f"ingest_finite(try_cast({x} AS DOUBLE))",
         "hours": f"ingest_finite(try_cast({x} AS DOUBLE))",
@@ -275,12 +325,12 @@ def slow_sql(kind: str, s: str, *, day_first: bool = True) -> str:
     """SQL for the value of cleaned cell `s` (a column) that the exact cast could not read."""
     df = "TRUE" if day_first else "FALSE"
     return {
-        "date": f"CAST(ingest_ts_slow({s}, {df}) AS DATE)",
-        "timestamp": f"ingest_ts_slow({s}, {df})",
-        "amount": f"ingest_amount_slow(ingest_money_text({s}))",
-        "number": f"ingest_number_slow({s})",
-        "hours": f"ingest_hours_slow({s})",
-        "rating": f"ingest_rating_clean({s})",
+        "date": f"CAST(ingest_ts_slow(ingest_halfwidth({s}), {df}) AS DATE)",
+        "timestamp": f"ingest_ts_slow(ingest_halfwidth({s}), {df})",
+        "amount": f"ingest_amount_slow(ingest_money_text(ingest_halfwidth({s})))",
+        "number": f"ingest_number_slow(ingest_halfwidth({s}))",
+        "hours": f"ingest_hours_slow(ingest_halfwidth({s}))",
+        "rating": f"ingest_rating_clean(ingest_halfwidth({s}))",
     }[kind]
 
 
@@ -335,6 +385,25 @@ def parse_values(kind: str, values: Iterable, *, day_first: bool = True,
             return [r[0] for r in con.execute(sql, params).fetchall()]
         finally:
             unregister(con, "_values")
+
+
+_YEAR_LAST = r"^\s*(\d{1,2})[./-](\d{1,2})[./-]\d{4}"
+
+
+def year_last_order_sql(cells: Sequence[str], relation: str) -> str:
+    """SQL for (some first number > 12, some second number > 12) over the year-last dates
+    (15.01.2024, 01/15/2024) of these raw columns of a whole file: what tells the order."""
+    parts = " UNION ALL ".join(f"SELECT {c} AS x FROM {relation}" for c in cells)
+    return (f"SELECT coalesce(bool_or(a > 12), false), coalesce(bool_or(b > 12), false) FROM ("
+            f"SELECT try_cast(regexp_extract(x, {_lit(_YEAR_LAST)}, 1) AS INTEGER) AS a, "
+            f"try_cast(regexp_extract(x, {_lit(_YEAR_LAST)}, 2) AS INTEGER) AS b "
+            f"FROM ({parts}) WHERE regexp_matches(x, {_lit(_YEAR_LAST)}))")
+
+
+def has_year_last(values: Iterable) -> bool:
+    """Whether a sample holds year-last dates (15.01.2024, 01/15/2024) at all."""
+    found = pd.Series(list(values), dtype="string").str.extract(_YEAR_LAST)[0]
+    return bool(found.notna().any())
 
 
 def guess_day_first(values: Iterable) -> bool | None:

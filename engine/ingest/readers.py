@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +27,9 @@ import charset_normalizer
 import numpy as np
 import openpyxl
 import pandas as pd
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from engine import workfiles
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.limits import limit
 
@@ -43,6 +44,7 @@ DELIMITERS = (",", ";", "\t", "|")
 CANDIDATE_ENCODINGS = ["utf_8", "gb18030", "big5", "utf_16", "cp1252"]
 _GB = {"gb2312", "gbk", "gb18030", "hz", "cp936", "gb_2312"}
 _XLSX_MAGIC = b"PK\x03\x04"
+ALL_SHEETS = "all"   # the `sheet` that reads every sheet with the first sheet's columns
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
@@ -59,10 +61,13 @@ class FileInfo:
     encoding: str | None = None      # csv only, a Python codec name
     delimiter: str | None = None     # csv only
     sheets: list[str] = field(default_factory=list)  # xlsx only
-    sheet: str | None = None         # xlsx only, the sheet read
+    sheet: str | None = None         # xlsx only, the sheet read (ALL_SHEETS: several)
+    sheets_read: list[str] = field(default_factory=list)  # xlsx only, the sheets read
+    sheet_rows: int = 0              # xlsx only, data rows the sheets read declare
     day_first: bool | None = None    # what the sample says of year-last dates
     title_rows: int = 0              # records above the header (a report title, say)
     header_line: int = 1             # the header's line in the file (row in the sheet)
+    cr_only: bool = False            # csv only: lines end in a carriage return alone (old Mac)
 
 
 @dataclass
@@ -79,6 +84,8 @@ class Source:
     params: dict
     frame: pd.DataFrame | None = None   # xlsx: the cells, registered as `relation`
     csv_path: Path | None = None        # csv: the UTF-8 file DuckDB reads
+    lines: np.ndarray | None = None     # xlsx: each row's row in its sheet
+    row_sheets: np.ndarray | None = None  # xlsx of several sheets: each row's sheet
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
 
     @property
@@ -92,7 +99,7 @@ class Source:
         records DuckDB refused, which it does not number as rows.
         """
         if self.frame is not None:
-            return np.arange(n_rows, dtype=np.int64) + self.info.header_line + 1
+            return self.lines[:n_rows]
         starts, lines = record_starts(self.csv_path, 1 + self.info.title_rows)
         keep = np.ones(len(starts), bool)
         keep[_record_of(starts, rejected)] = False
@@ -133,10 +140,9 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                             sheet=sheet, sample_rows=50)
         if info.format == "xlsx":
             digest = file_hash(path)
-            frame = read_sheet(path, label, info)
-            yield Source(info, digest, "_ingest_src", {}, frame=frame)
+            yield _workbook_source(path, label, info, digest)
             return
-        with _utf8_copy(path, label, info.encoding) as utf8:
+        with _utf8_copy(path, label, info.encoding, cr_only=info.cr_only) as utf8:
             scan = scan_csv(utf8, info.delimiter)
             _check_rows(scan.lines - info.header_line, label)
             if scan.open_quote_at is not None:
@@ -154,7 +160,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                 "quote = '\"', escape = '\"', encoding = 'utf-8', "
                 f"columns = {{{columns}}}, null_padding = true, parallel = {parallel}, "
                 "store_rejects = true, rejects_table = '_ingest_rejects', "
-                "rejects_scan = '_ingest_reject_scans', max_line_size = 8388608)")
+                f"rejects_scan = '_ingest_reject_scans', max_line_size = {MAX_LINE_BYTES})")
             yield Source(info, digest, relation, {"path": str(utf8), "delim": info.delimiter},
                          csv_path=utf8, odd_spaces=odd)
 
@@ -226,6 +232,10 @@ def sniff_delimiter(text: str) -> str:
 
 
 MAX_TITLE_ROWS = 5
+# The longest line DuckDB reads (max_line_size below); the sample is parsed with the
+# same bound, so a long field near the top is read as it is further down.
+MAX_LINE_BYTES = 8 * MB
+csv.field_size_limit(MAX_LINE_BYTES)
 
 
 def title_rows(filled: pd.Series) -> int:
@@ -263,15 +273,22 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
     text = _decode_head(head, encoding, label, complete=len(head) < SAMPLE_BYTES)
     if not text.strip():
         raise ImportRejected([Problem("empty_file", label)])
+    cr_only = "\r" in text and "\n" not in text
+    if cr_only:   # read as the LF copy `open_source` makes of it
+        text = text.replace("\r", "\n")
     delimiter = _delimiter(delimiter, label) if delimiter else sniff_delimiter(text)
     # The first records of the sample, parsed as DuckDB will parse the whole file,
     # with the line each ends on.
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     records, ends = [], []
-    for record in islice(reader, sample_rows + 2 + MAX_TITLE_ROWS):
-        if record:
-            records.append(record)
-            ends.append(reader.line_num)
+    try:
+        for record in islice(reader, sample_rows + 2 + MAX_TITLE_ROWS):
+            if record:
+                records.append(record)
+                ends.append(reader.line_num)
+    except csv.Error as exc:
+        raise ImportRejected([Problem("bad_line", label, line=reader.line_num,
+                                      params={"detail": _short(exc)})]) from None
     if len(head) >= SAMPLE_BYTES and len(records) > 1:
         records = records[:-1]   # the last record of a cut sample may be cut too
     titles = title_rows(pd.DataFrame({"cells": [sum(bool(c.strip()) for c in r)
@@ -289,7 +306,8 @@ def _inspect_csv(path: Path, label: str, head: bytes, encoding, delimiter,
                           columns=headers, dtype="string")
     day_first = guess_day_first(sample.stack()) if len(sample) else None
     return FileInfo(label, "csv", headers, sample, encoding=encoding, delimiter=delimiter,
-                    day_first=day_first, title_rows=titles, header_line=header_line)
+                    day_first=day_first, title_rows=titles, header_line=header_line,
+                    cr_only=cr_only)
 
 
 def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
@@ -303,20 +321,22 @@ def _decode_head(head: bytes, encoding: str, label: str, complete: bool) -> str:
 
 
 @contextmanager
-def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
-    """The file itself when it is UTF-8, else a UTF-8 copy made chunk by chunk."""
-    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):  # DuckDB skips a BOM
+def _utf8_copy(path: Path, label: str, encoding: str, *, cr_only: bool = False
+               ) -> Iterator[Path]:
+    """The file itself when it is UTF-8 with LF or CRLF line ends, else a UTF-8 copy made
+    chunk by chunk (old-Mac CR line ends made LF, so lines are counted as everywhere)."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") and not cr_only:  # DuckDB skips a BOM
         yield path
         return
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="ingest-")
     lines_before = 0
-    try:
+    with workfiles.file("ingest", ".csv") as (fd, tmp):
         with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
             while True:
                 chunk = src.read(CHUNK_BYTES)
                 try:
-                    dst.write(decoder.decode(chunk, final=not chunk).encode("utf-8"))
+                    text = decoder.decode(chunk, final=not chunk)
+                    dst.write((text.replace("\r", "\n") if cr_only else text).encode("utf-8"))
                 except UnicodeDecodeError as exc:
                     line = lines_before + chunk[:max(exc.start, 0)].count(b"\n") + 1
                     raise ImportRejected([Problem("bad_encoding", label, line=line,
@@ -324,9 +344,7 @@ def _utf8_copy(path: Path, label: str, encoding: str) -> Iterator[Path]:
                 if not chunk:
                     break
                 lines_before += chunk.count(b"\n")
-        yield Path(tmp)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        yield tmp
 
 
 def _record_of(starts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -478,6 +496,54 @@ def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], s
 
 
 def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
+    """The first sheet's (or the named sheet's) headers and first rows; with ALL_SHEETS,
+    also which sheets have the same columns (a workbook of one sheet per year or shop)."""
+    if sheet != ALL_SHEETS:
+        return _inspect_one_sheet(path, label, sheet, sample_rows)
+    info = _inspect_one_sheet(path, label, None, sample_rows)
+    alike = [info.sheet] + [s for s in info.sheets[1:] if _sheet_headers(path, label, s)
+                            == info.headers]
+    info.sheet, info.sheets_read = ALL_SHEETS, alike
+    info.sheet_rows = sum(_declared_rows(path, s) for s in alike) - len(alike) * info.header_line
+    return info
+
+
+def _sheet_headers(path: Path, label: str, sheet: str) -> list[str] | None:
+    """A sheet's headers, None when it is empty or too large to read."""
+    try:
+        return _inspect_one_sheet(path, label, sheet, 0).headers
+    except ImportRejected:
+        return None
+
+
+def _declared_rows(path: Path, sheet: str) -> int:
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return book[sheet].max_row or 0
+    finally:
+        book.close()
+
+
+def _workbook_source(path: Path, label: str, info: FileInfo, digest: str) -> "Source":
+    """The rows of the sheet read, or of every sheet read (ALL_SHEETS) one after the other."""
+    if info.sheet != ALL_SHEETS:
+        frame = read_sheet(path, label, info)
+        lines = np.arange(len(frame), dtype=np.int64) + info.header_line + 1
+        return Source(info, digest, "_ingest_src", {}, frame=frame, lines=lines)
+    frames, lines, names = [], [], []
+    for sheet in info.sheets_read:
+        one = _inspect_one_sheet(path, label, sheet, 0)
+        frame = read_sheet(path, label, one)
+        frames.append(frame)
+        lines.append(np.arange(len(frame), dtype=np.int64) + one.header_line + 1)
+        names.append(np.full(len(frame), sheet, dtype=object))
+    frame = pd.concat(frames, ignore_index=True)
+    _check_rows(len(frame), label)
+    return Source(info, digest, "_ingest_src", {}, frame=frame, lines=np.concatenate(lines),
+                  row_sheets=np.concatenate(names))
+
+
+def _inspect_one_sheet(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
     from engine.ingest.parse import guess_day_first
     sheets, sheet = _pick_sheet(path, label, sheet)
     _check_sheet(path, label, sheet)
@@ -512,20 +578,57 @@ def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) ->
     """Every cell of a sheet as text (pandas string dtype), rows as in the sheet.
 
     Excel keeps every number as a float, so whole numbers come back as
-    "10001" rather than "10001.0"; dates and times come as ISO text.
+    "10001" rather than "10001.0"; dates and times come as ISO text. The
+    rows and cells are counted as they are parsed (`_CountedSheet`), so a
+    sheet that lies about its size is stopped at the limit, not after.
     """
     try:
-        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object,
-                            nrows=nrows, engine="openpyxl")
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # a damaged workbook fails in many ways
         raise ImportRejected([Problem("unreadable", label,
                                       params={"detail": _short(exc)})]) from None
+    try:
+        for worksheet in book.worksheets:
+            worksheet.__class__ = _CountedSheet
+            worksheet.label = label
+        raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object,
+                            nrows=nrows, engine="openpyxl")
+    except ImportRejected:
+        raise
+    except Exception as exc:  # a damaged workbook fails in many ways
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
+    finally:
+        book.close()
     out = raw.astype("string")
     for col in out.columns:
         text = out[col]
         whole = text.str.fullmatch(r"-?\d+\.0").fillna(False)
         out[col] = text.where(~whole, text.str.slice(0, -2))
     return out
+
+
+class _CountedSheet(ReadOnlyWorksheet):
+    """A read-only sheet that counts the rows and cells it hands out while they are parsed,
+    and refuses the file once they pass `max_rows` (after the header) or `max_sheet_cells`.
+
+    What counts is what the XML holds, gaps filled as openpyxl fills them, not the
+    `<dimension>` the file declares (which may be small, wrong or missing).
+    """
+    label = ""
+
+    def _cells_by_row(self, *args, **kwargs):
+        most_rows, most_cells = limit("max_rows"), limit("max_sheet_cells")
+        rows = cells = 0
+        for row in super()._cells_by_row(*args, **kwargs):
+            rows, cells = rows + 1, cells + len(row)
+            if rows - 1 > most_rows:
+                raise ImportRejected([Problem("sheet_too_many_rows", self.label, params={
+                    "limit": f"{most_rows:,}"})])
+            if cells > most_cells:
+                raise ImportRejected([Problem("sheet_too_many_cells", self.label, params={
+                    "rows": f"{rows:,}", "limit": f"{most_cells:,}"})])
+            yield row
 
 
 # ---- limits (engine.ingest.limits) ---------------------------------------------
@@ -551,10 +654,20 @@ def _check_rows(found: int, label: str) -> None:
 
 def _check_sheet(path: Path, label: str, sheet: str) -> None:
     """Refuse a workbook that would unpack to too much, from its zip directory and the
-    sheet's declared dimension, before a row of it is parsed."""
-    with zipfile.ZipFile(path) as book:
-        unpacked = sum(i.file_size for i in book.infolist()
-                       if i.filename.startswith("xl/worksheets/"))
+    sheet's declared dimension, before a row of it is parsed.
+
+    Every part counts (shared strings, styles and drawings can be as large as a
+    sheet). The sizes are the zip directory's, and they hold: Python's zipfile
+    stops each part at its declared size (and fails its checksum if more was
+    packed). The declared dimension only refuses early; what the sheet really
+    holds is counted while it is read (`_CountedSheet`).
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(i.file_size for i in book.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
     if unpacked > limit("max_sheet_mb") * MB:
         raise ImportRejected([Problem("sheet_unpacks_too_large", label, params={
             "size_mb": f"{unpacked / MB:,.0f}", "limit_mb": f"{limit('max_sheet_mb'):,}"})])
@@ -583,8 +696,7 @@ def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:
         yield path, name or path.name
         return
     label = name or Path(getattr(file, "name", "") or "upload").name
-    fd, tmp = tempfile.mkstemp(suffix=Path(label).suffix, prefix="ingest-upload-")
-    try:
+    with workfiles.file("upload", Path(label).suffix) as (fd, tmp):
         with os.fdopen(fd, "wb") as dst:
             if isinstance(file, (bytes, bytearray, memoryview)):
                 dst.write(file)
@@ -592,9 +704,7 @@ def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:
                 if hasattr(file, "seek"):
                     file.seek(0)
                 shutil.copyfileobj(file, dst, CHUNK_BYTES)
-        yield Path(tmp), label
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        yield tmp, label
 
 
 def _read_head(path: Path) -> bytes:

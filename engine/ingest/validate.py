@@ -16,12 +16,12 @@ cleaned text in ``s_x``. `_blank` marks rows with no value at all.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from engine.ingest.columns import Column, columns
+from engine.ingest.columns import Column, amount_derived, columns
 from engine.ingest.parse import PARSED_KINDS, YEARS, cast_sql, slow_sql
 
 _BAD = {"date": "bad_date", "timestamp": "bad_datetime", "amount": "bad_amount",
@@ -34,6 +34,12 @@ _REJECT_CODES = {"MISSING COLUMNS": "field_count", "TOO MANY COLUMNS": "field_co
                  "UNQUOTED VALUE": "bad_quote", "INVALID ENCODING": "bad_encoding",
                  "INVALID UNICODE": "bad_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
 _MISSING = "'missing_value'"
+# A row whose first or second cell says one of these is a totals row that a
+# spreadsheet export appends (合计 …): left out with a note, not an error.
+TOTAL_WORDS = ("合计", "总计", "小计", "总合计", "汇总", "total", "totals", "grand total",
+               "sum", "合計", "總計")
+# The column whose absence marks a totals row of each table (customers: any).
+_DATED = {"transactions": "txn_date", "interactions": "ts", "followups": "ts"}
 MAX_LISTED = 1000
 
 
@@ -45,19 +51,24 @@ class Plan:
     unmapped: tuple[str, ...]                      # raw c{i} not imported
     day_first: bool
 
+    derived_amount: bool = False                   # amount = quantity × unit_price
+
     @classmethod
     def build(cls, table: str, headers: list[str], mapping: dict, day_first: bool) -> "Plan":
         raw = {h: f"c{i}" for i, h in enumerate(headers)}
         by_target = {t: h for h, t in mapping.items() if t and h in raw}
-        mapped = tuple((c, raw[by_target[c.name]], by_target[c.name])
+        derived = amount_derived(table, by_target)
+        mapped = tuple((replace(c, required=True) if derived and c.name == "unit_price" else c,
+                        raw[by_target[c.name]], by_target[c.name])
                        for c in columns(table) if c.name in by_target)
         used = {r for _, r, _ in mapped}
         unmapped = tuple(r for r in raw.values() if r not in used)
-        return cls(table, mapped, unmapped, day_first)
+        return cls(table, mapped, unmapped, day_first, derived)
 
     @property
     def names(self) -> list[str]:
-        return [c.name for c, _, _ in self.mapped]
+        """The columns stored: those mapped, and amount where it is derived."""
+        return [c.name for c, _, _ in self.mapped] + (["amount"] if self.derived_amount else [])
 
     def code_columns(self) -> list[Column]:
         return [c for c, _, _ in self.mapped if c.kind in ("code", "label")]
@@ -112,16 +123,22 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         if not fast:
             level4.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
     raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
+    flags = "_blank"
     if fast:
         level1.append(f"coalesce({', '.join(raw_cells)}) IS NULL AS _blank")
         level4.append("_blank")
     else:
         rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
         level1.append(f"({' AND '.join(rest)}) AS _blank")
-        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank")
+        first = sorted(raw_cells, key=lambda r: int(r[1:]))[:2]
+        words = ", ".join(f"'{w}'" for w in TOTAL_WORDS)
+        level1.append(f"coalesce({' OR '.join(f'lower(trim({r})) IN ({words})' for r in first)}"
+                      ", FALSE) AS _total")
+        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank, _total")
+        flags = "_blank, _total"
     sql = f"SELECT {', '.join(level1)} FROM {relation}"
     for level in (level2, level3):
-        sql = f"SELECT {', '.join(level)}, _blank FROM ({sql})"
+        sql = f"SELECT {', '.join(level)}, {flags} FROM ({sql})"
     return f"SELECT {', '.join(level4)} FROM ({sql})"
 
 
@@ -143,6 +160,9 @@ def _error_case(c: Column, v: str, cleaned: str) -> str:
         whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
     if c.past_only:
         whens.append(f"WHEN CAST({v} AS DATE) > $today THEN 'future_date'")
+    if c.kind in ("date", "timestamp"):
+        whens.append(f"WHEN CAST({v} AS DATE) < $earliest THEN 'too_early'")
+        whens.append(f"WHEN CAST({v} AS DATE) > $latest THEN 'too_late'")
     return f"CASE {' '.join(whens)} END"
 
 
@@ -173,7 +193,17 @@ def stored_values(plan: Plan, alias: str = "s", *, fast: bool = False
         if fast and c.required:
             expr = f"coalesce({expr}, {_SENTINEL[c.kind]})"
         items.append(f"{expr} AS {c.name}")
+    if plan.derived_amount:
+        line = line_amount(f"{alias}.quantity" if "quantity" in plan.names else "1",
+                           f"{alias}.unit_price")
+        items.append(f"{f'coalesce({line}, 0)' if fast else line} AS amount")
     return items, joins
+
+
+def line_amount(quantity: str, unit_price: str) -> str:
+    """SQL for a line's amount from its quantity (blank: one) and unit price, to the cent."""
+    return (f"CAST(round(CAST(coalesce({quantity}, 1) AS DECIMAL(18, 6)) * {unit_price}, 2) "
+            "AS DECIMAL(18, 2))")
 
 
 def row_ok(plan: Plan, alias: str = "s") -> str:
@@ -183,8 +213,9 @@ def row_ok(plan: Plan, alias: str = "s") -> str:
 
 # ---- the staged checks ----------------------------------------------------------
 
-def stage(con, plan: Plan, source, params: dict, run) -> int:
-    """Read and parse the whole file into `_ingest_rows`; return the records read.
+def stage(con, plan: Plan, source, params: dict, run) -> tuple[int, int]:
+    """Read and parse the whole file into `_ingest_rows`; return the records read and
+    the totals rows left out (a 合计/Total row without a date of its own).
 
     `run(sql, params)` executes a statement (with progress reporting).
     """
@@ -192,6 +223,11 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
     select = staging_select(plan, source.relation, odd_spaces=source.odd_spaces)
     run(f"CREATE TEMP TABLE _ingest_stage AS {select}", params)
     n_records, base = ordinal_base(con, "_ingest_stage")
+    dated = _DATED.get(plan.table)
+    total = (f"s._total AND s.e_{dated} IS NOT NULL" if dated in plan.names
+             else "s._total" if dated is None else "FALSE")
+    n_totals = con.execute(f"SELECT count(*) FROM _ingest_stage s WHERE NOT s._blank AND {total}"
+                           ).fetchone()[0]
     items, joins = stored_values(plan)
     keep = [f"s.e_{c.name}, s.b_{c.name}" for c, _, _ in plan.mapped] + [
         f"s.s_{c.name}" for c in plan.code_columns()]
@@ -200,14 +236,15 @@ def stage(con, plan: Plan, source, params: dict, run) -> int:
         SELECT s.rowid - $base AS _row, {', '.join(items)}, {', '.join(keep)},
                'insert' AS _op
         FROM _ingest_stage s {' '.join(joins)}
-        WHERE NOT s._blank""", {"base": base})
+        WHERE NOT s._blank AND NOT ({total})""", {"base": base})
     con.execute("DROP TABLE _ingest_stage")
     con.execute("""
         DROP TABLE IF EXISTS _ingest_problems;
         CREATE TEMP TABLE _ingest_problems (
             _row BIGINT, byte_offset BIGINT, code VARCHAR, target VARCHAR,
-            value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER)""")
-    return n_records
+            value VARCHAR, first_row BIGINT, detail VARCHAR, found INTEGER, needed INTEGER,
+            other VARCHAR)""")
+    return n_records, n_totals
 
 
 def ordinal_base(con, table: str) -> tuple[int, int]:
@@ -233,9 +270,78 @@ def check_cells(con, plan: Plan) -> None:
                     + " UNION ALL ".join(parts))
 
 
+# Values of an order rather than of its lines: an export may write them on an
+# order's first line only (DESIGN §3, "Orders and lines").
+ORDER_VALUES = ("customer_id", "txn_date", "status", "due_date", "paid_date")
+# Of those, the ones every line of an order must share: its customer and dates.
+ORDER_KEYS = ("customer_id", "txn_date", "due_date", "paid_date")
+
+
+def fill_order_lines(con, plan: Plan) -> None:
+    """Complete the lines of each order (rows sharing a txn_id) before they are checked.
+
+    A blank order value on a later line takes the first line's; a blank
+    amount on a later line of an order whose first line has one is 0 (that
+    line held the order's total); another blank amount is quantity × unit
+    price where the line has a unit price. A row still without a customer is
+    a guest order (`no_customer`), which cannot be attributed.
+    """
+    names = plan.names
+    if plan.table != "transactions":
+        return
+    if "txn_id" in names:
+        carried = [n for n in ORDER_VALUES if n in names]
+        if "amount" in names and not plan.derived_amount:
+            carried.append("amount")
+        code_cols = {c.name for c in plan.code_columns()}
+        sets = []
+        for n in carried:
+            fill = "CAST(0 AS DECIMAL(18, 2))" if n == "amount" else f"f.{n}"
+            blank = (f"(r.{n} IS NULL AND coalesce(r.e_{n}, 'missing_value') = 'missing_value' "
+                     f"AND f.{n} IS NOT NULL)")
+            sets += [f"{n} = CASE WHEN {blank} THEN {fill} ELSE r.{n} END",
+                     f"e_{n} = CASE WHEN {blank} THEN NULL ELSE r.e_{n} END",
+                     f"b_{n} = CASE WHEN {blank} THEN NULL ELSE r.b_{n} END"]
+            if n in code_cols:
+                sets.append(f"s_{n} = CASE WHEN {blank} THEN f.s_{n} ELSE r.s_{n} END")
+        firsts = ", ".join(f"{n}" for n in carried) + "".join(
+            f", s_{n}" for n in carried if n in code_cols)
+        if carried:
+            con.execute(f"""
+                UPDATE _ingest_rows r SET {', '.join(sets)}
+                FROM (SELECT DISTINCT ON (txn_id) _row, txn_id, {firsts} FROM _ingest_rows
+                      WHERE txn_id IS NOT NULL ORDER BY txn_id, _row) f
+                WHERE r.txn_id = f.txn_id AND r._row > f._row""")
+    if "amount" in names and "unit_price" in names and not plan.derived_amount:
+        quantity = "quantity" if "quantity" in names else "1"
+        con.execute(f"""
+            UPDATE _ingest_rows SET amount = {line_amount(quantity, 'unit_price')},
+                   e_amount = NULL, b_amount = NULL
+            WHERE amount IS NULL AND e_amount = 'missing_value' AND unit_price IS NOT NULL""")
+    con.execute("UPDATE _ingest_rows SET e_customer_id = 'no_customer' "
+                "WHERE e_customer_id = 'missing_value'")
+
+
+def check_order_lines(con, plan: Plan) -> None:
+    """Lines of one order (one txn_id) that name another customer or date than its first line."""
+    if plan.table != "transactions" or "txn_id" not in plan.names:
+        return
+    for n in (k for k in ORDER_KEYS if k in plan.names):
+        con.execute(f"""
+            INSERT INTO _ingest_problems (_row, code, target, value, first_row, detail, other)
+            SELECT r._row, 'order_conflict', '{n}', CAST(r.{n} AS VARCHAR), f._row, r.txn_id,
+                   CAST(f.{n} AS VARCHAR)
+            FROM _ingest_rows r
+            JOIN (SELECT DISTINCT ON (txn_id) _row, txn_id, {n}, e_{n} FROM _ingest_rows
+                  WHERE txn_id IS NOT NULL ORDER BY txn_id, _row) f
+              ON f.txn_id = r.txn_id AND r._row > f._row
+            WHERE r.{n} IS DISTINCT FROM f.{n} AND r.e_{n} IS NULL AND f.e_{n} IS NULL""")
+
+
 def check_duplicates(con, plan: Plan) -> None:
-    """A key (customer_id of customers, txn_id of transactions) twice in the file."""
-    key = {"customers": "customer_id", "transactions": "txn_id"}.get(plan.table)
+    """A customer_id twice in a customers file (a transactions file's repeated txn_id
+    is an order of several lines: see `check_order_lines`)."""
+    key = {"customers": "customer_id"}.get(plan.table)
     if key not in plan.names:
         return
     con.execute(f"""

@@ -1,0 +1,1 @@
+"""The command line of DESIGN §5, run as `python -m engine`: a front-end over the engine."""

@@ -1,0 +1,165 @@
+"""What the Lifetime value page shows, from a `engine.clv.ClvResult`: the calibration
+window offered, the lenses, distributions, top and slipping customers, totals, the
+parameter table, and the per-customer frame for a file."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from engine.clv.compute import ClvResult
+
+
+# ---- what the page shows ------------------------------------------------------------------
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def default_calibration_end(as_of: date, months: int = 6) -> date:
+    """The last day of the month `months` before as_of's month: the start of a holdout.
+
+    2026-06-30 and 2026-06-15 both give 2025-12-31 with the default six months.
+    """
+    first_of_month = as_of.replace(day=1)
+    year, month = divmod(first_of_month.year * 12 + first_of_month.month - 1 - months + 1, 12)
+    return date(year, month + 1, 1) - timedelta(days=1)
+
+
+def calibration_end_range(first: date, as_of: date, *, min_calibration_days: int = 90,
+                          min_holdout_days: int = 28) -> tuple[date, date] | None:
+    """The calibration ends worth offering for a holdout check, or None when the history
+    is too short: at least `min_calibration_days` after the first event `first` and at
+    least `min_holdout_days` before `as_of`."""
+    low = first + timedelta(days=min_calibration_days)
+    high = as_of - timedelta(days=min_holdout_days)
+    return (low, high) if low <= high else None
+
+
+def with_lenses(customers: pd.DataFrame, lenses: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer figures with each customer's master data and lenses.
+
+    Parameters
+    ----------
+    customers : the frame of `predict_customers` (`ClvResult.customers`).
+    lenses : one row per customer: customer_id and any other columns
+        (name, tier, segment, revenue_12m, revenue_rank, ...).
+
+    Returns
+    -------
+    DataFrame in the order of `customers`: customer_id, the lenses'
+    columns (NaN for a customer they do not hold), then the figures.
+    """
+    extra = lenses.drop_duplicates("customer_id").set_index("customer_id")
+    joined = extra.reindex(customers["customer_id"].to_numpy()).reset_index(drop=True)
+    figures = customers.reset_index(drop=True)
+    return pd.concat([figures[["customer_id"]], joined, figures.drop(columns="customer_id")],
+                     axis=1)
+
+
+def distribution_by(table: pd.DataFrame, group: str, *, categories,
+                    columns=("p_alive", "clv_12m"),
+                    quantiles=QUANTILES) -> pd.DataFrame:
+    """How `columns` are spread within each category of `group`.
+
+    Returns
+    -------
+    DataFrame with one row per category, in `categories` order: key,
+    customers (int64), and for every column c: c_mean, c_sum, c_share (of
+    the column's total over all categories; NaN when that is not positive)
+    and c_q10, c_q25, c_q50, c_q75, c_q90 (the quantiles asked for, named
+    by percent). Statistics are NaN for an empty group or a column with no
+    value (such as CLV in a partial result). Rows whose `group` is outside
+    `categories` are not counted.
+    """
+    keys = pd.Categorical(table[group], categories=list(categories))
+    counted = table[keys.codes >= 0]
+    by = pd.Categorical(counted[group], categories=list(categories))
+    out = pd.DataFrame({"key": list(categories),
+                        "customers": np.bincount(by.codes, minlength=len(categories))
+                        .astype(np.int64)})
+    for column in columns:
+        grouped = counted[column].astype(float).groupby(by, observed=False)
+        total = counted[column].sum(min_count=1)
+        sums = grouped.sum(min_count=1).to_numpy()
+        out[f"{column}_mean"] = grouped.mean().to_numpy()
+        out[f"{column}_sum"] = sums
+        out[f"{column}_share"] = sums / total if total > 0 else np.nan
+        for q in quantiles:
+            out[f"{column}_q{round(q * 100)}"] = grouped.quantile(q).to_numpy()
+    return out
+
+
+def top_customers(table: pd.DataFrame, n: int, *, by: str = "clv_12m") -> pd.DataFrame:
+    """The `n` customers with the largest `by`, ties by customer_id; none without a value."""
+    ranked = table[table[by].notna()].sort_values([by, "customer_id"], ascending=[False, True])
+    return ranked.head(max(int(n), 0)).reset_index(drop=True)
+
+
+def valuable_and_slipping(table: pd.DataFrame, *, base_size: int, top_share: float = 0.2,
+                          max_p_alive: float = 0.5) -> pd.DataFrame:
+    """High past value, low chance of still being a customer.
+
+    Parameters
+    ----------
+    table : `with_lenses` output holding revenue_12m and revenue_rank
+        (rank by 12-month revenue among all customers, ties sharing the
+        better rank, as in `engine.scoring.pyramid`) and p_alive.
+    base_size : all customers ranked (N).
+    top_share : high past value means revenue_rank / N ≤ top_share and
+        revenue_12m > 0 (the default 0.2 is the pyramid's gold and above).
+    max_p_alive : slipping means P(alive) below this.
+
+    Returns
+    -------
+    The matching rows, highest revenue_12m first (ties by customer_id).
+    """
+    if not 0 < top_share <= 1:
+        raise ValueError(f"top_share must be above 0 and at most 1, got {top_share!r}.")
+    if not 0 <= max_p_alive <= 1:
+        raise ValueError(f"max_p_alive must be between 0 and 1, got {max_p_alive!r}.")
+    valuable = ((table["revenue_rank"] <= top_share * base_size + 1e-9)
+                & (table["revenue_12m"] > 0))
+    slipping = table["p_alive"] < max_p_alive
+    found = table[valuable & slipping]
+    return found.sort_values(["revenue_12m", "customer_id"],
+                             ascending=[False, True]).reset_index(drop=True)
+
+
+def totals(result: ClvResult) -> dict:
+    """Headline figures as of `as_of`: customers, mean_p_alive, expected purchases in
+    the short horizon and the horizon, and the horizon's CLV (None in a partial result)."""
+    h, d = result.settings.horizon_months, result.settings.short_horizon_days
+    frame = result.customers
+    return {"customers": len(frame),
+            "mean_p_alive": float(frame["p_alive"].mean()) if len(frame) else None,
+            "expected_purchases_short": float(frame[f"expected_purchases_{d}d"].sum()),
+            "expected_purchases": float(frame[f"expected_purchases_{h}m"].sum()),
+            "clv": None if result.partial else float(frame[f"clv_{h}m"].sum())}
+
+
+def parameter_table(result: ClvResult) -> pd.DataFrame:
+    """The fitted parameters: model, parameter, value, standard_error (delta method).
+
+    Rate parameters (BG/NBD alpha) are per `settings.time_unit`; Gamma-Gamma
+    gamma is in the currency. A partial result lists BG/NBD only.
+    """
+    rows = []
+    for model, fit in (("BG/NBD", result.bgnbd), ("Gamma-Gamma", result.gamma_gamma)):
+        if fit is None:
+            continue
+        errors = fit.standard_errors()
+        rows += [(model, name, float(value), errors[name])
+                 for name, value in zip(fit.params._fields, fit.params)]
+    return pd.DataFrame(rows, columns=["model", "parameter", "value", "standard_error"])
+
+
+def rounded_for_export(customers: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer frame for a file: money to cents, the rest to 6 decimals.
+
+    Write it with `engine.export.write_csv` / `to_csv_bytes` (UTF-8 with
+    BOM, dot decimals, formula-safe text; DESIGN §5).
+    """
+    money = [c for c in customers.columns if c == "expected_spend" or c.startswith("clv_")]
+    others = [c for c in customers.columns if c not in money and c != "customer_id"]
+    return customers.round({**{c: 2 for c in money}, **{c: 6 for c in others}})

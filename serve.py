@@ -1,0 +1,50 @@
+"""Start the dashboard behind its upload gate: `python serve.py` (what `make run` does).
+
+Streamlit takes file uploads from any open session, logged in or not; here
+the app runs as an `st.App` with `ui.uploads.UploadGate` in front, which
+refuses them from a session that has not logged in (see that module). Run
+`streamlit run app.py` only on a machine nobody else can reach.
+
+Options are Streamlit's, as `--server.port=8502`. Without logins
+(no `[users]` or `[auth]` in the secrets) the server listens on 127.0.0.1
+only, unless `--server.address` (or STREAMLIT_SERVER_ADDRESS, or
+`server.address` in .streamlit/config.toml) names another address.
+"""
+import sys
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from ui import auth, uploads
+
+app = st.App("app.py", middleware=[Middleware(uploads.UploadGate)], lifespan=uploads.lifespan)
+
+
+def config_from_argv(argv: list[str]) -> dict:
+    """`--section.option=value` flags as App.run's config overrides (a list option, such as
+    secrets.files, takes values separated by commas)."""
+    from streamlit import config
+    options = {}
+    for arg in argv:
+        key, _, value = arg[2:].partition("=")
+        option = config._config_options_template.get(key)
+        if not arg.startswith("--") or not value or option is None:
+            raise SystemExit(f"serve.py: unknown argument {arg!r}; use --section.option=value")
+        options[key] = (value.split(",") if option.multiple else int(value) if value.isdigit()
+                        else {"true": True, "false": False}.get(value.lower(), value))
+    return options
+
+
+if __name__ == "__main__":
+    from streamlit.web import bootstrap
+
+    from engine import workfiles
+    workfiles.sweep()   # work files a killed server left behind (a restore's staged copy)
+    overrides = config_from_argv(sys.argv[1:])
+    sys.argv[1:] = []
+    bootstrap.load_config_options(overrides)   # the operator's choices, read as Streamlit will
+    address = auth.default_address(overrides.get("server.address"))
+    if address is not None:
+        overrides["server.address"] = address
+    print(auth.start_note(st.get_option("server.address") or address), flush=True)
+    app.run(config=overrides)

@@ -1,0 +1,93 @@
+"""Real headless Chromium against the served dashboard: the server and page fixtures.
+
+Browser tests are skipped where Debian's Chromium is missing, except under
+CI, where a missing browser fails the run (the browser tests are required).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium for the browser tests")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(db: Path, *, timeout: float = 60, secrets: Path | None = None,
+                    env: dict | None = None, script: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """The dashboard as `make run` serves it (serve.py, the upload gate in front) on a free
+    local port, with CRM_DB pointing at `db` and, when given, this secrets file; or a
+    `script` of its own under `streamlit run` (the bench's bare slider app)."""
+    port = free_port()
+    env = os.environ | {"CRM_DB": str(db)} | (env or {})
+    flags = ["--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+             "--browser.gatherUsageStats=false"]
+    if secrets is not None:
+        flags.append(f"--secrets.files={secrets}")
+    command = ([sys.executable, "-m", "streamlit", "run", str(script)] if script is not None
+               else [sys.executable, str(ROOT / "serve.py")])
+    proc = subprocess.Popen([*command, *flags],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start on {url} within {timeout} s")
+
+
+@contextmanager
+def serving(db: Path, **options) -> Iterator[str]:
+    """`start_streamlit` for the length of a with block: its url; the server stops after."""
+    proc, url = start_streamlit(db, **options)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def keep_failure(request, page) -> None:
+    """Screenshot the page into ARTIFACTS when the test's call failed (see conftest)."""
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)

@@ -1,0 +1,319 @@
+"""Main flows in real headless Chromium (see tests/browser/chromium.py for the set-up)."""
+from __future__ import annotations
+
+import pytest
+
+from contextlib import ExitStack
+
+from tests.browser.chromium import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium, serving,
+                           wait_idle)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    from engine import demo
+    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    demo.generate_demo(db, customers=400, months=24, seed=5)
+    with serving(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, request):
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    keep_failure(request, pg)
+    context.close()
+
+
+@pytest.fixture
+def own_server(browser, request):
+    """open(db) -> (page, url): a page on a server of its own over `db`, for a test that
+    writes; screenshot on failure, then page and server closed, as for `page`."""
+    with ExitStack() as stack:
+        def open_(db):
+            url = stack.enter_context(serving(db))
+            context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+            stack.callback(context.close)
+            pg = context.new_page()
+            stack.callback(keep_failure, request, pg)
+            return pg, url
+        yield open_
+
+
+def test_direct_link_opens_the_page_inside_the_app(page, server):
+    """A link straight to a page, as the first visit to a fresh server (this test runs first), still gets the sidebar and titled navigation."""
+    page.goto(f"{server}/rfm")
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("As of").wait_for(timeout=60_000)
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Overview" in nav and "Lifetime value" in nav and "app" not in nav.split()
+
+
+def test_overview_shows_kpis_and_charts(page, server):
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.count() == 5
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 4
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    assert "Customers" in labels[0]
+
+
+def test_language_switch_changes_labels(page, server):
+    page.goto(server)
+    wait_idle(page)
+    page.locator('[data-testid="stMetricLabel"]').get_by_text(
+        "Revenue (12 months)", exact=True).wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    labels = page.locator('[data-testid="stMetricLabel"]')
+    labels.get_by_text("近12个月收入", exact=True).wait_for(timeout=60_000)
+    assert page.get_by_text("Revenue (12 months)").count() == 0
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "总览" in nav and "数据导入" in nav
+
+
+def test_segments_page_shows_charts_and_named_segments(page, server):
+
+    from engine import i18n
+    open_from_navigation(page, server, "segments", "Segments")
+    page.get_by_text("Segments at a glance").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
+    assert page.url.endswith("/segments")
+    assert page.locator(".js-plotly-plot").count() == 3
+    # the scatter's legend names every segment "n · trait, trait" in catalogue words
+    legend = page.locator(".js-plotly-plot").nth(2).locator(".legendtext").all_text_contents()
+    traits = {texts["en"] for key, texts in i18n.catalogue().items()
+              if key.startswith("segments.trait.") and ".generic." not in key}
+    assert len(legend) >= 2
+    for number, label in enumerate(legend, start=1):
+        head, name = label.split(" · ")
+        assert head == str(number) and set(name.split(", ")) <= traits, label
+    rows = page.locator(".js-plotly-plot").nth(1).locator(".ytick text").all_text_contents()
+    assert sorted(rows) == legend  # the profile heatmap has one row per segment, same names
+
+
+# --- monthly review ---------------------------------------------------------------------
+
+def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_path):
+    page.goto(server)
+    wait_idle(page)
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Review", exact=True).click()
+    button = page.get_by_role("button", name="Download HTML report")
+    button.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_text("Wake-up rate").count() >= 1
+    with page.expect_download(timeout=120_000) as info:
+        button.click()
+    download = info.value
+    month = download.suggested_filename.removeprefix("review-").removesuffix(".html")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+
+    offline = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+    try:
+        report = offline.new_page()
+        report.goto(path.as_uri())
+        report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+        assert report.title() == f"Monthly review {month}"
+        assert report.get_by_role("heading", name=f"Monthly review {month}").is_visible()
+        assert report.locator(".js-plotly-plot").count() == 6
+        assert report.locator(".js-plotly-plot .main-svg").count() >= 6   # drawn, offline
+    finally:
+        offline.close()
+
+
+# --- scoring, customer list and profile ----------------------------------------------
+
+def open_from_navigation(page, server, slug: str, title: str) -> None:
+    """Go to a page through app.py's navigation (titles, not file names), in English.
+
+    English is chosen explicitly, so a test does not depend on the language
+    an earlier test in the same browser left in its session.
+    """
+    import re
+
+    page.goto(server)
+    wait_idle(page)
+    link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').filter(
+        has_text=re.compile(f"{title}$"))
+    link.wait_for(timeout=60_000)
+    link.click()
+    page.wait_for_url(f"**/{slug}", timeout=60_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
+    wait_idle(page)
+
+
+def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
+    open_from_navigation(page, server, "scoring", "Scoring")
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    sliders = page.locator('[data-testid="stSlider"] input[type=range]')
+    cards = page.locator('[data-testid="stMetricValue"]')
+    before = cards.all_inner_texts()
+    assert sliders.first.input_value() == "40" and len(before) == 3
+    settled = """value => {
+        const weights = Array.from(document.querySelectorAll(
+            '[data-testid="stSlider"] input[type=range]')).slice(0, 4).map(s => Number(s.value));
+        return weights[0] === value && weights.reduce((a, b) => a + b) === 100
+            && !document.querySelector('[data-testid="stStatusWidget"]');
+    }"""
+    for value in range(41, 51):  # one step per key press, each a rerun that rebalances the others
+        sliders.first.press("ArrowRight")  # focus and press at once: no key lands elsewhere
+        page.wait_for_function(settled, arg=value, timeout=60_000)
+    wait_idle(page)
+    weights = [int(sliders.nth(i).input_value()) for i in range(4)]
+    assert weights == [50, 25, 17, 8]  # the rest shared in proportion to 30 : 20 : 10
+    page.wait_for_function("before => Array.from(document.querySelectorAll("
+                           "'[data-testid=\"stMetricValue\"]')).map(e => e.innerText).join() != before",
+                           arg=",".join(before), timeout=60_000)
+    after = cards.all_inner_texts()
+    assert sum(int(v.replace(",", "")) for v in after) == sum(int(v.replace(",", "")) for v in before)
+    summary = page.get_by_text("move up a tier").inner_text()
+    assert "0 customers move up a tier and 0 move down" not in summary
+
+
+def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
+    import re
+
+    open_from_navigation(page, server, "customers", "Customers")
+    page.get_by_text("customers match").wait_for(timeout=60_000)
+    wait_idle(page)
+    search = page.get_by_placeholder("Customer ID or name")
+    search.fill("C0000")
+    search.press("Enter")
+    page.get_by_text(re.compile(r"^\d+ of 400 customers match")).wait_for(timeout=60_000)
+    wait_idle(page)
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)  # the grid draws on a canvas after the element appears
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+    page.wait_for_url(re.compile(r"/profile\?customer=C0000\d\d$"), timeout=60_000)
+    page.get_by_text("How the score is made").wait_for(timeout=60_000)
+    customer = page.url.rsplit("=", 1)[1]
+    assert page.locator("h2").first.inner_text().endswith(f"· {customer}")
+
+
+# --- lifetime value ------------------------------------------------------------------------
+
+def test_lifetime_value_page_shows_the_holdout_check(page, server):
+    import re
+
+    open_from_navigation(page, server, "clv", "Lifetime value")
+    page.get_by_text("Customers modelled").wait_for(timeout=120_000)
+    heading = page.get_by_text("Model check on a holdout period")
+    heading.wait_for(timeout=120_000)
+    wait_idle(page)
+    heading.scroll_into_view_if_needed()
+    sentence = page.get_by_text(re.compile(r"^From 2026-01-01 to 2026-06-30 the customers fitted "
+                                           r"on made [\d,]+ purchase days; the models predicted "
+                                           r"[\d,]+\.$"))
+    sentence.wait_for(timeout=60_000)
+    holdout = page.locator(".js-plotly-plot").filter(has_text="Predicted")
+    holdout.wait_for(timeout=60_000)
+    assert "Actual" in holdout.inner_text()
+    assert holdout.locator("g.point").count() == 16   # 8 frequencies, actual and predicted
+    assert page.locator('[data-testid="stMetric"]').count() == 4
+
+
+# --- data import ----------------------------------------------------------------------------
+
+def test_importing_a_sample_through_the_file_input_changes_the_overview(own_server, work_db):
+    """A real upload (the page's <input type=file>) into a server with its own database."""
+    import re
+
+    from tests.browser.chromium import ROOT
+    page, url = own_server(work_db)
+    page.goto(url)
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text(re.compile(r"^400 customers · ")).wait_for(timeout=60_000)
+    customers = page.locator('[data-testid="stMetric"]').filter(has_text="Customers")
+    customers.locator('[data-testid="stMetricValue"]').filter(has_text="400").wait_for(
+        timeout=60_000)
+    # app.py's navigation (titles, not file names), as in the tests above
+    page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
+        has_text=re.compile("Data$")).click()
+    page.get_by_text("Files for customers").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(   # the import tab's
+        str(ROOT / "data" / "samples" / "customers.csv"))
+    page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Import 1 file into customers").click()
+    page.get_by_text("Imported customers.csv into customers").wait_for(timeout=60_000)
+    sidebar.get_by_text(re.compile(r"^480 customers · ")).wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebarNav"] a').filter(
+        has_text=re.compile("Overview$")).click()
+    page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
+    customers.locator('[data-testid="stMetricValue"]').filter(has_text="480").wait_for(
+        timeout=60_000)
+
+
+# --- maintenance plan: a follow-up logged in the browser -------------------------------------
+
+def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_db):
+    """Pick an overdue wake-up task, log the call; the task is due a cadence later, at once."""
+    import re
+    from datetime import date, timedelta
+
+    from engine import plan, scoring, store
+    from engine.features import customer_features, optional_columns_present
+    from engine.features.followup_state import followup_state
+
+    db = work_db
+    with store.connect(db) as con:
+        as_of = store.date_range(con)[1]
+        features = customer_features(con, as_of=as_of)
+        scores = scoring.score_customers(features,
+                                         available=optional_columns_present(con, as_of=as_of))
+        tasks = plan.task_list(features, tiers=scores.set_index("customer_id")["tier"],
+                               followup_state=followup_state(con, as_of=as_of), as_of=as_of)
+    late = tasks[tasks["overdue"] & (tasks["action"] == "wake_up")]
+    customer, overdue = late["customer_id"].iloc[0], int(tasks["overdue"].sum())
+    due = min(date.today(), as_of) + timedelta(days=plan.DEFAULT_PLAYBOOK[1].cadence_days)
+
+    page, url = own_server(db)
+    open_from_navigation(page, url, "plan", "Plan")
+    page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
+    overdue_card = page.locator('[data-testid="stMetric"]').filter(
+        has_text=re.compile("^Overdue")).locator('[data-testid="stMetricValue"]')
+    assert overdue_card.inner_text() == f"{overdue:,}"
+    pick = page.get_by_role("combobox", name="Customer")
+    pick.click()
+    pick.fill(customer)
+    page.get_by_role("option", name=re.compile(f"^{customer} · ")).click()
+    page.get_by_role("button", name="Save follow-up").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_text(re.compile("^Next action: Wake up, due .* Overdue by")).wait_for(
+        timeout=60_000)
+    page.get_by_label("Result", exact=True).fill("sent the returning-customer coupon")
+    page.get_by_role("button", name="Save follow-up").click()
+    page.get_by_text(re.compile(f"saved for {customer}\\. Next action: Wake up, due {due}")).wait_for(
+        timeout=60_000)
+    wait_idle(page)
+    overdue_card.filter(has_text=f"{overdue - 1:,}").wait_for(timeout=60_000)
+    with store.connect(db) as con:       # written at once, in the file
+        logged = plan.customer_followups(con, customer)
+    assert logged["result"].iloc[0] == "sent the returning-customer coupon"
+    assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"

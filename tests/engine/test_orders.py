@@ -1,0 +1,250 @@
+"""Orders and their lines, order states, shop exports (DESIGN §3, §4): import to features.
+
+Every figure is worked out by hand from the small files below.
+"""
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from engine import ingest, store
+from engine.features import activity, customer_features
+from engine.features.clv_inputs import purchase_summary
+from engine.features.month_activity import customer_month_activity
+from tests.helpers import csv as write, rows
+
+TODAY = date(2024, 6, 30)
+T = date(2024, 3, 31)
+
+# Invoice lines in the layout of UCI "Online Retail II": no amount column, so each
+# line's amount is quantity × price; invoice 489434 has three lines (83.40 + 81.00
+# + 6.30 = 170.70); C489449 takes one frame back (-2.10); the doormat has no buyer.
+LINES = """Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country
+489434,85048,LED CUSHION,12,2024-03-01 07:45,6.95,13085,United Kingdom
+489434,79323P,PINK LIGHTS,12,2024-03-01 07:45,6.75,13085,United Kingdom
+489434,22041,RECORD FRAME,3,2024-03-01 07:45,2.10,13085,United Kingdom
+489435,22350,CAT BOWL,12,2024-03-02 07:46,2.55,13086,United Kingdom
+C489449,22041,RECORD FRAME,-1,2024-03-03 10:33,2.10,13085,United Kingdom
+489436,21523,DOORMAT,2,2024-03-03 09:06,5.95,,United Kingdom
+"""
+
+# A Taobao order report (GBK, one row per order): the amount is what the buyer paid
+# (买家实际支付金额), not 总金额; 交易关闭 is cancelled, 等待买家付款 pending.
+TAOBAO = """订单编号,买家会员名,买家应付货款,买家应付邮费,总金额,买家实际支付金额,订单状态,订单创建时间,订单付款时间,宝贝标题,宝贝总数量
+1001,tb_alice,100.00,10.00,110.00,105.00,交易成功,2024-03-01 10:00:00,2024-03-01 10:05:00,茶杯,2
+1002,tb_alice,50.00,0.00,50.00,50.00,交易关闭,2024-03-05 10:00:00,,茶壶,1
+1003,tb_bob,80.00,0.00,80.00,80.00,等待买家付款,2024-03-06 10:00:00,,茶叶,1
+1004,tb_bob,60.00,0.00,60.00,58.00,卖家已发货，等待买家确认,2024-03-07 10:00:00,2024-03-07 10:01:00,茶盘,1
+"""
+
+# Shopify writes an order's values on its first line only.
+SHOPIFY = """Name,Email,Financial Status,Paid at,Subtotal,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price
+#1001,ann@example.com,paid,2024-03-01 10:05:00,25.00,27.00,2024-03-01 10:00:00,2,Mug,10.00
+#1001,,,,,,,1,Spoon,5.00
+#1002,bob@example.com,voided,,10.00,10.00,2024-03-02 11:00:00,1,Mug,10.00
+#1003,ann@example.com,pending,,7.00,7.00,2024-03-03 09:00:00,1,Cup,7.00
+"""
+
+
+def features(db, as_of=T):
+    with store.connect(db) as con:
+        return customer_features(con, as_of=as_of).set_index("customer_id")
+
+
+@pytest.fixture
+def lines_db(tmp_path):
+    db = tmp_path / "lines.duckdb"
+    report = ingest.import_file(db, write(tmp_path, "online_retail.csv", LINES), "transactions",
+                                create_customers=True, skip_invalid=True, today=TODAY)
+    return db, report
+
+
+# ---- import ------------------------------------------------------------------------
+
+def test_invoice_lines_are_kept_as_lines_with_derived_amounts(lines_db):
+    db, report = lines_db
+    assert report.platform == "online_retail"
+    assert (report.inserted, report.rejected, report.guests) == (5, 1, 1)
+    assert "1 rows without a customer (guest orders) skipped" in report.summary()
+    assert rows(db, "SELECT txn_id, product, quantity, unit_price, amount, order_line "
+                    "FROM transactions ORDER BY rowid") == [
+        ("489434", "LED CUSHION", 12.0, Decimal("6.95"), Decimal("83.40"), 1),
+        ("489434", "PINK LIGHTS", 12.0, Decimal("6.75"), Decimal("81.00"), 2),
+        ("489434", "RECORD FRAME", 3.0, Decimal("2.10"), Decimal("6.30"), 3),
+        ("489435", "CAT BOWL", 12.0, Decimal("2.55"), Decimal("30.60"), None),
+        ("C489449", "RECORD FRAME", -1.0, Decimal("2.10"), Decimal("-2.10"), None)]
+    assert "no customer" in report.rejects["error"][0]
+
+
+def test_fast_path_numbers_the_lines_as_the_staged_path(tmp_path):
+    """Into an empty table without guests the file takes the fast path: same rows."""
+    db = tmp_path / "fast.duckdb"
+    text = LINES.replace(",,United", ",13099,United")
+    ingest.import_file(db, write(tmp_path, "l.csv", text), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, "SELECT txn_id, amount, order_line FROM transactions ORDER BY rowid") == [
+        ("489434", Decimal("83.40"), 1), ("489434", Decimal("81.00"), 2),
+        ("489434", Decimal("6.30"), 3), ("489435", Decimal("30.60"), None),
+        ("C489449", Decimal("-2.10"), None), ("489436", Decimal("11.90"), None)]
+
+
+def test_same_file_again_adds_nothing_and_undo_removes_its_batch(lines_db, tmp_path):
+    db, first = lines_db
+    again = ingest.import_file(db, write(tmp_path, "online_retail.csv", LINES), "transactions",
+                               create_customers=True, skip_invalid=True, today=TODAY)
+    assert (again.inserted, again.unchanged, again.rejected) == (0, 5, 1)
+    more = LINES + "489437,22350,CAT BOWL,1,2024-03-04 08:00,2.55,13086,United Kingdom\n"
+    third = ingest.import_file(db, write(tmp_path, "more.csv", more), "transactions",
+                               create_customers=True, skip_invalid=True, today=TODAY)
+    assert (third.inserted, third.unchanged) == (1, 5)
+    ingest.undo_batch(db, third.batch_id)
+    assert rows(db, "SELECT count(*), sum(amount) FROM transactions") == [(5, Decimal("199.20"))]
+    ingest.undo_batch(db, first.batch_id)
+    assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
+
+
+def test_guest_rows_are_counted_and_the_message_says_how_to_skip(tmp_path):
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "g.duckdb", write(tmp_path, "l.csv", LINES),
+                           "transactions", create_customers=True, today=TODAY)
+    message = caught.value.message("en")
+    assert "1 rows name no customer (guest orders)" in message
+    assert "--skip-invalid" in message
+    assert 'line 7, column "Customer ID": no customer' in message
+    assert "游客订单" in caught.value.message("zh")
+    assert not (tmp_path / "g.duckdb").exists()
+
+
+def test_first_line_values_are_carried_to_later_lines(tmp_path):
+    db = tmp_path / "shop.duckdb"
+    report = ingest.import_file(db, write(tmp_path, "orders_export.csv", SHOPIFY), "transactions",
+                                create_customers=True, today=TODAY)
+    assert report.platform == "shopify"
+    assert rows(db, "SELECT txn_id, customer_id, txn_date, status, product, amount, order_line "
+                    "FROM transactions ORDER BY rowid") == [
+        ("#1001", "ann@example.com", date(2024, 3, 1), "paid", "Mug", Decimal("27.00"), 1),
+        ("#1001", "ann@example.com", date(2024, 3, 1), "paid", "Spoon", Decimal("0.00"), 2),
+        ("#1002", "bob@example.com", date(2024, 3, 2), "cancelled", "Mug", Decimal("10.00"), None),
+        ("#1003", "ann@example.com", date(2024, 3, 3), "pending", "Cup", Decimal("7.00"), None)]
+    f = features(db)
+    # ann: one purchase of 27.00 with two products; the pending order adds nothing
+    assert (f.loc["ann@example.com", "purchases_6m"], f.loc["ann@example.com", "spend_6m"],
+            f.loc["ann@example.com", "products_6m"]) == (1, 27.0, 2)
+    # bob: only a voided order: no purchase, no spend, but in touch on 2024-03-02
+    assert (f.loc["bob@example.com", "purchases_6m"], f.loc["bob@example.com", "spend_6m"]) == (0, 0)
+    assert f.loc["bob@example.com", "last_txn_date"] == pd.Timestamp(2024, 3, 2)
+
+
+def test_lines_of_one_order_naming_two_customers_are_an_error_naming_both(tmp_path):
+    text = SHOPIFY.replace("#1001,,,,,,,1,Spoon", "#1001,cat@example.com,,,,,,1,Spoon")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "x.duckdb", write(tmp_path, "o.csv", text), "transactions",
+                           create_customers=True, today=TODAY)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.line, problem.target) == ("order_conflict", 3, "customer_id")
+    assert ('this line of order "#1001" names customer_id "cat@example.com", '
+            'its line 2 names "ann@example.com"') in problem.message("en")
+
+
+def test_taobao_report_takes_what_the_buyer_paid_and_its_states(tmp_path):
+    db = tmp_path / "tb.duckdb"
+    report = ingest.import_file(db, write(tmp_path, "ExportOrderList.csv", TAOBAO, "gbk"),
+                                "transactions", create_customers=True, today=TODAY)
+    assert report.platform == "taobao" and report.other_values == {}
+    assert report.mapping["买家实际支付金额"] == "amount" and report.mapping["总金额"] is None
+    assert report.mapping["买家会员名"] == "customer_id"
+    assert rows(db, "SELECT txn_id, status, amount FROM transactions ORDER BY txn_id") == [
+        ("1001", "paid", Decimal("105.00")), ("1002", "cancelled", Decimal("50.00")),
+        ("1003", "pending", Decimal("80.00")), ("1004", "paid", Decimal("58.00"))]
+    f = features(db)
+    assert (f.loc["tb_alice", "purchases_6m"], f.loc["tb_alice", "spend_6m"]) == (1, 105.0)
+    assert (f.loc["tb_bob", "purchases_6m"], f.loc["tb_bob", "spend_6m"]) == (1, 58.0)
+    assert f.loc["tb_bob", "aov_6m"] == 58.0
+    with store.connect(db) as con:
+        assert activity.overview_kpis(con, as_of=T)["revenue_12m"] == Decimal("163.00")
+        monthly = activity.monthly_activity(con, as_of=T)
+    assert monthly["purchases"].tolist() == [2] and float(monthly["revenue"][0]) == 163.0
+
+
+@pytest.mark.parametrize("words, code", [
+    (("交易关闭", "已取消", "订单关闭", "cancelled", "Voided", "canceled"), "cancelled"),
+    (("等待买家付款", "待付款", "未付款", "pending", "unpaid", "Pending payment"), "pending"),
+    (("买家已付款，等待卖家发货", "待发货", "交易成功", "Completed", "paid"), "paid"),
+])
+def test_platform_state_words(words, code):
+    assert ingest.parse_values("code", words, vocabulary="txn_status") == [code] * len(words)
+
+
+# ---- downstream counts orders ---------------------------------------------------------
+
+def test_features_count_orders_not_lines(lines_db):
+    db, _ = lines_db
+    f = features(db)
+    # 13085: invoice 489434 (three lines, 170.70) and the return C489449 (-2.10)
+    a = f.loc["13085"]
+    assert (a["purchases_6m"], a["frequency_12m"], a["purchase_days"]) == (1, 1, 1)
+    assert (a["spend_6m"], a["aov_6m"], a["products_6m"]) == (168.6, 168.6, 3)
+    assert a["revenue_12m"] == 168.6
+    assert f.loc["13086", "purchases_6m"] == 1
+
+
+def test_month_activity_and_clv_inputs_count_orders(lines_db):
+    db, _ = lines_db
+    with store.connect(db) as con:
+        months = customer_month_activity(con, first_month=date(2024, 3, 1),
+                                         last_month=date(2024, 3, 1)).set_index("customer_id")
+        clv = purchase_summary(con, calibration_end=T).set_index("customer_id")
+        monthly = activity.monthly_activity(con, as_of=T)
+    assert (months.loc["13085", "transactions"], months.loc["13085", "purchases"],
+            months.loc["13085", "revenue"]) == (2, 1, 168.6)
+    assert monthly["purchases"].tolist() == [2] and float(monthly["revenue"][0]) == 199.2
+    assert (clv.loc["13085", "x"], clv.loc["13085", "first_purchase_date"]) == (
+        0, pd.Timestamp(2024, 3, 1))
+
+
+# ---- mapping ------------------------------------------------------------------------
+
+def test_buyer_key_when_there_is_no_customer_id():
+    mapping = ingest.auto_mapping(["订单号", "买家昵称", "手机号", "实付金额", "下单时间"],
+                                  "transactions")
+    assert mapping["买家昵称"] == "customer_id" and mapping["手机号"] is None
+    mapping = ingest.auto_mapping(["Order ID", "Phone", "Email", "Total", "Date"], "transactions")
+    assert mapping["Email"] == "customer_id"
+
+
+def test_the_money_column_is_what_the_customer_paid():
+    headers = TAOBAO.splitlines()[0].split(",")
+    mapping = ingest.merge_mapping(headers, "transactions", None)
+    chosen, others = ingest.money_columns(headers, mapping)
+    assert chosen == "买家实际支付金额"
+    assert others == ["买家应付货款", "买家应付邮费", "总金额"]
+
+
+# ---- workbooks of several sheets --------------------------------------------------------
+
+def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
+    header, *body = [line.split(",") for line in LINES.splitlines()]
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "Year 2009-2010"
+    for row in [header, *body[:3]]:
+        first.append(row)
+    second = book.create_sheet("Year 2010-2011")
+    for row in [header, *body[3:]]:
+        second.append(row)
+    book.create_sheet("Notes").append(["exported by", "someone"])
+    path = tmp_path / "online_retail_II.xlsx"
+    book.save(path)
+    info = ingest.inspect_file(path, sheet=ingest.ALL_SHEETS)
+    assert info.sheets_read == ["Year 2009-2010", "Year 2010-2011"] and info.sheet_rows == 6
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="all",
+                           create_customers=True, today=TODAY)
+    assert 'online_retail_II.xlsx [Year 2010-2011], line 4, column "Customer ID"' in str(
+        caught.value)
+    report = ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="all",
+                                create_customers=True, skip_invalid=True, today=TODAY)
+    assert (report.inserted, report.rejected) == (5, 1)
+    assert "Read 2 sheets with the same columns: Year 2009-2010, Year 2010-2011." in report.summary()
