@@ -96,19 +96,20 @@ def log_filters(con) -> dict:
 
 # The label kind that names the codes of a detail's key (engine.i18n.label).
 DETAIL_CODES = {"table": "ingest_table", "action": "action", "status": "followup_status",
-                "kind": "backup_kind"}
+                "kind": "backup_kind", "role": "role"}
 
 
 def describe(action: str, detail: str, lang: str) -> str:
     """A row's JSON detail as a sentence in `lang`: "customers.csv into Customers: 80
     inserted, …" rather than {"batch_id": 1, "file": …}. Keys a sentence does not name
-    (an older release's) follow as "key: value"."""
+    (an older release's) follow as "· key: value". No ASCII semicolon: a CSV holding one
+    is quoted throughout (engine.export)."""
     from engine import i18n
     values = json.loads(detail) if detail else {}
     words = {key: _in_words(key, value, lang) for key, value in values.items()}
-    template = i18n.catalogue()[f"audit.detail.{action}"][lang]
+    template = i18n.catalogue().get(f"audit.detail.{action}", {}).get(lang, "")
     rest = [f"{key}: {words[key]}" for key in words if "{" + key + "}" not in template]
-    return "; ".join([template.format_map(_Filled(words)), *rest])
+    return " · ".join([part for part in [template.format_map(_Filled(words)), *rest] if part])
 
 
 class _Filled(dict):

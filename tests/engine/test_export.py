@@ -14,7 +14,7 @@ FRAME = pd.DataFrame({
     "revenue_share": [0.1234, 1 / 3],
     "overdue": [True, False],
     "due_date": pd.to_datetime(["2024-06-01", None]),
-    "risk_reasons": ["spend −62 % vs previous 90 days; 2 complaints", ""],
+    "risk_reasons": ["spend −62 % vs previous 90 days and 2 complaints", ""],
 })
 HEADERS = {"customer_id": "客户编号", "revenue_12m": "近12个月收入", "score": "评分",
            "revenue_share": "收入占比", "overdue": "已逾期", "due_date": "到期日",
@@ -31,7 +31,8 @@ def test_csv_rounds_money_and_scores_shares_in_percent_yes_no_in_words():
     text = to_csv_bytes(FRAME, headers=HEADERS, lang="zh").decode("utf-8-sig")
     rows = text.splitlines()
     assert rows[0] == "客户编号,近12个月收入,评分,收入占比,已逾期,到期日,风险原因"
-    assert rows[1] == "C1,3492028.36,94.7,12.3%,是,2024-06-01,spend −62 % vs previous 90 days; 2 complaints"
+    assert rows[1] == ("C1,3492028.36,94.7,12.3%,是,2024-06-01,"
+                       "spend −62 % vs previous 90 days and 2 complaints")
     assert rows[2] == "C2,10.0,60.0,33.3%,否,,"
 
 
