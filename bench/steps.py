@@ -377,10 +377,14 @@ def review_switch_month(ws: Workspace) -> None:
     from engine import review
     months, snapshots, activity, events = ws.cache["review"]
     month = months[-2]   # not the newest: a switch back to an earlier month
-    trend = review.review_months(month)
+    ends = review.review_months(month, review.DEFAULT_MONTHS + 1)
+    trend = ends[1:]
     summaries = [review.month_summary(m, snapshots[m], activity[m]) for m in trend]
     changes = review.month_changes(snapshots[trend[-2]], snapshots[month], activity[month])
-    review.build_review(month, summaries=summaries, changes=changes, data_end=ws.as_of, **events)
+    rates = [review.month_rates(snapshots[before], snapshots[m], activity[m])
+             for before, m in zip(ends, trend)]
+    review.build_review(month, summaries=summaries, changes=changes, rates=rates,
+                        data_end=ws.as_of, **events)
 
 
 STEPS.append(Step("review: 24 snapshots (cold)", review_snapshots_cold, "duckdb GROUP BY",
