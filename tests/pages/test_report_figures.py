@@ -20,10 +20,15 @@ def hand_review(complaints: pd.DataFrame, satisfaction: list) -> review.MonthlyR
                           "complaints": [0, 0], "rated": [2, 2],
                           "mean_satisfaction": satisfaction})
     empty = pd.DataFrame(0, index=list(review.TIERS), columns=list(review.TIERS))
+    one = {"eligible": 2, "woken": 1, "won": 1, "retained": 1, "rate": 0.5}
+    rates = {"wake_up": one, "retention": one,
+             "win_back": one | {"with_followup": one, "without_followup": one}}
     return review.MonthlyReview(
         month=MONTH, previous=PREVIOUS, months=(PREVIOUS, MONTH), data_end=date(2024, 6, 30),
-        summaries=summaries, transitions=empty, new_customers={}, wake_up={}, win_back={},
-        retention={}, complaints=complaints, satisfaction=frame)
+        summaries=summaries, transitions=empty, new_customers={}, wake_up=rates["wake_up"],
+        win_back=rates["win_back"], retention=rates["retention"],
+        rate_trend=review.rate_trend((PREVIOUS, MONTH), [rates, rates]),
+        complaints=complaints, satisfaction=frame)
 
 
 NO_COMPLAINTS = pd.DataFrame({"topic": pd.Series(dtype=object), "previous": pd.Series(dtype="int64"),
