@@ -37,8 +37,14 @@ allowed = [row for row in PAGE_TABLE if access.may_open(user.role, row[0].remove
 groups: dict[str, list] = {}
 for file, title_key, icon, group_key in allowed:
     page = st.Page(PAGES / file, title=i18n.t(title_key, lang), icon=icon,
-                   url_path=file.removesuffix(".py"), default=file == allowed[0][0])
+                   url_path=file.removesuffix(".py"))
     groups.setdefault(i18n.t(group_key, lang), []).append(page)
+first = next(iter(groups.values()))[0]
+# Streamlit serves its default page at "/" only, so a link to /overview would find no page:
+# the root is a hidden page that opens the first page, and every page keeps its own address.
+home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="home", default=True,
+               visibility="hidden")
+next(iter(groups.values())).append(home)
 navigation = st.navigation(groups)
 auth.no_login_note(user, lang)
 context.sidebar()

@@ -17,13 +17,20 @@ from pathlib import Path
 
 from bench.steps import BASELINES, SETUP, STEPS, Workspace
 
+try:   # the browser steps need Playwright and Chromium (requirements-dev.txt, tests/browser.py)
+    import bench.browser  # noqa: F401  (it adds its steps to STEPS)
+except ImportError as missing:
+    print(f"bench: browser steps left out ({missing})", file=sys.stderr)
+
 
 def median_seconds(fn, ws: Workspace, repeat: int) -> float:
+    """The median time of `repeat` calls; a call that returns seconds (a browser step that
+    times its own part) counts those."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        fn(ws)
-        times.append(time.perf_counter() - started)
+        own = fn(ws)
+        times.append(own if isinstance(own, float) else time.perf_counter() - started)
     return statistics.median(times)
 
 
@@ -44,26 +51,35 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         ws = Workspace(Path(tmp), customers=args.customers, months=args.months,
                        txns_per_customer=args.txns_per_customer)
-        print(f"bench: {args.customers:,} customers, ~{args.txns_per_customer:g} transactions each, "
-              f"{args.months} months, median of {args.repeat}", flush=True)
-        header = f"{'step':<34}{'seconds':>10}  {'baseline':<26}{'seconds':>10}{'ratio':>8}"
-        print(header)
-        print("-" * len(header), flush=True)
-        for step in STEPS:
-            if args.only and step.name not in args.only:
-                continue
-            repeat = 1 if step.once else args.repeat
-            if step.prepare:
-                step.prepare(ws)
-            seconds = median_seconds(step.run, ws, repeat)
-            line = f"{step.name:<34}{seconds:>10.3f}  "
-            if step.baseline:
-                SETUP.get(step.baseline, lambda _: None)(ws)
-                base = median_seconds(BASELINES[step.baseline], ws, repeat)
-                line += f"{step.baseline:<26}{base:>10.3f}{seconds / base:>7.2f}×"
-            print(line + (f"   {ws.note.pop()}" if ws.note else ""), flush=True)
+        try:
+            run_steps(ws, args)
+        finally:
+            for close in reversed(ws.cleanup):
+                close()
         print(f"peak memory of this process: {peak_rss_gb():.2f} GB")
     return 0
+
+
+def run_steps(ws: Workspace, args) -> None:
+    """Every step (or those named by --only) with its baseline, one line each."""
+    print(f"bench: {args.customers:,} customers, ~{args.txns_per_customer:g} transactions each, "
+          f"{args.months} months, median of {args.repeat}", flush=True)
+    header = f"{'step':<34}{'seconds':>10}  {'baseline':<26}{'seconds':>10}{'ratio':>8}"
+    print(header)
+    print("-" * len(header), flush=True)
+    for step in STEPS:
+        if args.only and step.name not in args.only:
+            continue
+        repeat = 1 if step.once else step.repeat or args.repeat
+        if step.prepare:
+            step.prepare(ws)
+        seconds = median_seconds(step.run, ws, repeat)
+        line = f"{step.name:<34}{seconds:>10.3f}  "
+        if step.baseline:
+            SETUP.get(step.baseline, lambda _: None)(ws)
+            base = median_seconds(BASELINES[step.baseline], ws, repeat)
+            line += f"{step.baseline:<26}{base:>10.3f}{seconds / base:>7.2f}×"
+        print(line + (f"   {ws.note.pop()}" if ws.note else ""), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Workspace:
     txns_per_customer: float
     note: list[str] = field(default_factory=list)
     cache: dict = field(default_factory=dict)
+    cleanup: list[Callable[[], object]] = field(default_factory=list)  # run last, in reverse
 
     @property
     def db(self) -> Path:
@@ -49,6 +50,7 @@ class Step:
     baseline: str | None = None
     once: bool = False  # steps that build state run once
     prepare: Callable[[Workspace], object] | None = None  # untimed, before the timed runs
+    repeat: int | None = None  # runs of this step (and its baseline) whatever --repeat says
 
 
 def generate(ws: Workspace) -> None:
@@ -173,10 +175,20 @@ def import_transactions(ws: Workspace) -> None:
     """`engine import` of the transactions CSV into a new file, customers created on the way."""
     target = ws.root / "imported.duckdb"
     target.unlink(missing_ok=True)
+    _raise_row_limit(int(ws.customers * ws.txns_per_customer * 2))
     started = time.perf_counter()
     report = ingest.import_csv(target, transactions_csv(ws), table="transactions")
     seconds = time.perf_counter() - started
     ws.note[:] = [f"{report.inserted:,} rows, {report.inserted / seconds:,.0f} rows/s"]
+
+
+def _raise_row_limit(rows: int) -> None:
+    """The import's row limit (CRM_MAX_ROWS) above a bench file of up to `rows` rows: at 1M
+    customers the transactions hold 10M, past the 5M a dashboard refuses by default."""
+    from engine.ingest.limits import LIMITS
+    needed = rows + 1
+    if needed > LIMITS["max_rows"].value():
+        os.environ[LIMITS["max_rows"].env] = str(needed)
 
 
 def order_lines_csv(ws: Workspace) -> Path:
@@ -214,6 +226,7 @@ def import_order_lines(ws: Workspace) -> None:
     lines of each order numbered, customers created on the way."""
     target = ws.root / "imported_lines.duckdb"
     target.unlink(missing_ok=True)
+    _raise_row_limit(20 * ws.customers)
     started = time.perf_counter()
     report = ingest.import_csv(target, order_lines_csv(ws), table="transactions")
     seconds = time.perf_counter() - started

@@ -92,3 +92,52 @@ def log_filters(con) -> dict:
         "SELECT DISTINCT action FROM audit_log ORDER BY action").fetchall()]
     first, last = con.execute('SELECT min("at")::DATE, max("at")::DATE FROM audit_log').fetchall()[0]
     return {"actors": actors, "actions": actions, "first": first, "last": last}
+
+
+# The label kind that names the codes of a detail's key (engine.i18n.label).
+DETAIL_CODES = {"table": "ingest_table", "action": "action", "status": "followup_status",
+                "kind": "backup_kind", "role": "role"}
+
+
+def describe(action: str, detail: str, lang: str) -> str:
+    """A row's JSON detail as a sentence in `lang`: "customers.csv into Customers: 80
+    inserted, …" rather than {"batch_id": 1, "file": …}. Keys a sentence does not name
+    (an older release's) follow as "· key: value". No ASCII semicolon: a CSV holding one
+    is quoted throughout (engine.export)."""
+    from engine import i18n
+    values = json.loads(detail) if detail else {}
+    words = {key: _in_words(key, value, lang) for key, value in values.items()}
+    template = i18n.catalogue().get(f"audit.detail.{action}", {}).get(lang, "")
+    rest = [f"{key}: {words[key]}" for key in words if "{" + key + "}" not in template]
+    return " · ".join([part for part in [template.format_map(_Filled(words)), *rest] if part])
+
+
+class _Filled(dict):
+    """Values for a sentence; one an older release did not record shows as a dash."""
+
+    def __missing__(self, key):
+        return "—"
+
+
+def _in_words(key: str, value, lang: str) -> str:
+    """One detail value as the reader reads it: codes as labels, yes/no, lists and tables."""
+    from engine import i18n
+    if isinstance(value, bool):
+        return i18n.t("common.yes" if value else "common.no", lang)
+    if isinstance(value, dict):
+        kind = "dimension" if key == "weights" else "ingest_table"
+        return ", ".join(f"{_label(kind, k, lang)} {v:,}" if isinstance(v, int)
+                         else f"{_label(kind, k, lang)} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return " / ".join(str(v) for v in value)
+    if key in DETAIL_CODES and isinstance(value, str):
+        return _label(DETAIL_CODES[key], value, lang)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _label(kind: str, code: str, lang: str) -> str:
+    from engine import i18n
+    if kind == "ingest_table":
+        key = f"ingest.table.{code}"
+        return i18n.t(key, lang) if key in i18n.catalogue() else code
+    return i18n.label(kind, code, lang)

@@ -8,6 +8,12 @@ any text holds a semicolon, every text cell is quoted, since Excel in a
 locale whose list separator is ";" splits `x;=1+1` into a second cell that is
 a formula. An Excel workbook stores text as text (never as a formula or a
 link), so its cells are written as they are, without an apostrophe.
+
+The downloads a manager forwards (`to_csv_bytes`, `to_excel_bytes`) show
+money to the cent, scores to one decimal, shares as percentages and yes/no
+in the reader's words, read from the columns' canonical names
+(`column_kind`); Excel sheets get a frozen header and fitted columns. The
+command line's files (`write_csv`) keep full precision for other programs.
 """
 from __future__ import annotations
 
@@ -20,6 +26,40 @@ import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_WORDS = ("revenue", "spend", "amount", "clv", "order_value", "price")
+SCORE_COLUMNS = frozenset({"score", "consumption", "interaction", "stability", "referral",
+                           "score_before", "score_after"})
+SHARE_ENDINGS = ("_share", "_rate", "p_alive")
+WIDEST = 60   # characters: a column of long sentences wraps past this in Excel
+
+
+def column_kind(name: str) -> str | None:
+    """How a download shows a column, from its canonical name: "money" (to the cent),
+    "score" (one decimal), "share" (a fraction, as a percentage) or None (as it is)."""
+    if name in SCORE_COLUMNS or name.endswith("_score"):
+        return "score"
+    if name.endswith(SHARE_ENDINGS):
+        return "share"
+    if any(word in name for word in MONEY_WORDS):
+        return "money"
+    return None
+
+
+def for_people(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, list[str]]:
+    """df rounded as people read it (see column_kind; other fractions to 2 decimals), with
+    yes/no in `lang`; and the share columns, still fractions, for the writer to show."""
+    from engine import i18n
+    frame, shares = df.copy(), []
+    for column in frame.columns:
+        series, kind = frame[column], column_kind(str(column))
+        if pd.api.types.is_bool_dtype(series.dtype):
+            words = {True: i18n.t("common.yes", lang), False: i18n.t("common.no", lang)}
+            frame[column] = series.map(words).astype(object)
+        elif pd.api.types.is_float_dtype(series.dtype):
+            if kind == "share":
+                shares.append(column)
+            frame[column] = series.round({"money": 2, "score": 1, "share": 4}.get(kind, 2))
+    return frame, shares
 
 
 def safe_text(value):
@@ -66,12 +106,21 @@ def safe_text_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: Path | str) -> None:
-    """Write df as a CSV file for people (see the module docstring)."""
-    Path(path).write_bytes(to_csv_bytes(df))
+    """Write df as a CSV file (see the module docstring), values at full precision."""
+    Path(path).write_bytes(_csv(df))
 
 
-def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """The CSV of `write_csv` as bytes, for a download button."""
+def to_csv_bytes(df: pd.DataFrame, *, headers: Mapping[str, str] | None = None,
+                 lang: str = "en") -> bytes:
+    """A download's CSV: df as people read it (`for_people`, shares as "37.5%"), its
+    canonical columns headed by `headers`."""
+    frame, shares = for_people(df, lang)
+    for column in shares:
+        frame[column] = frame[column].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    return _csv(frame.rename(columns=headers or {}))
+
+
+def _csv(df: pd.DataFrame) -> bytes:
     quoting = csv.QUOTE_NONNUMERIC if _holds(df, ";") else csv.QUOTE_MINIMAL
     text = safe_text_frame(df).to_csv(index=False, na_rep="", lineterminator="\r\n",
                                       quoting=quoting)
@@ -89,9 +138,14 @@ def _holds(df: pd.DataFrame, character: str) -> bool:
                or isinstance(df[c].dtype, pd.CategoricalDtype))
 
 
-def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
-    """An .xlsx workbook of df in one sheet; text is written as text, never as a formula."""
-    return workbook_bytes({sheet_name: df})
+def to_excel_bytes(df: pd.DataFrame, *, sheet_name: str = "data",
+                   headers: Mapping[str, str] | None = None, lang: str = "en") -> bytes:
+    """A download's workbook: df as people read it in one sheet named after what it holds,
+    its canonical columns headed by `headers`; text is written as text, never as a formula."""
+    frame, shares = for_people(df, lang)
+    headers = dict(headers or {})
+    return workbook_bytes({sheet_name: frame.rename(columns=headers)},
+                          percent_columns=[headers.get(c, c) for c in shares])
 
 
 def workbook_bytes(sheets: Mapping[str, pd.DataFrame], *, percent_columns: Collection[str] = (),
@@ -100,8 +154,9 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], *, percent_columns: Colle
 
     Text is written as text, never as a formula or a link; dates without a
     time of day as dates. Columns named in `percent_columns` hold fractions
-    shown as percentages. With `column_width`, columns get that width, and a
-    sheet of a single column (sentences, one per row) a wide one.
+    shown as percentages. The header row stays in view while scrolling. With
+    `column_width`, columns get that width, and a sheet of a single column
+    (sentences, one per row) a wide one; without, each column fits its text.
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter", date_format="yyyy-mm-dd",
@@ -113,13 +168,23 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], *, percent_columns: Colle
             sheet_name = name[:31]
             _for_excel(table).to_excel(writer, sheet_name=sheet_name, index=False, na_rep="")
             sheet = writer.sheets[sheet_name]
+            sheet.freeze_panes(1, 0)
             if column_width is not None:
                 sheet.set_column(0, max(len(table.columns) - 1, 0),
                                  120 if len(table.columns) == 1 else column_width)
             for i, column in enumerate(table.columns):
-                if column in percent_columns:
-                    sheet.set_column(i, i, column_width, percent)
+                width = column_width if column_width is not None else _fitted(table[column])
+                if column_width is None or column in percent_columns:
+                    sheet.set_column(i, i, width, percent if column in percent_columns else None)
     return buffer.getvalue()
+
+
+def _fitted(series: pd.Series) -> float:
+    """Excel's width (in characters) for a column's header and its first 1,000 values;
+    a Chinese character is two wide."""
+    texts = [str(series.name), *series.head(1_000).dropna().map(str)]
+    widest = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) for text in texts)
+    return float(min(max(widest + 2, 8), WIDEST))
 
 
 def _for_excel(df: pd.DataFrame) -> pd.DataFrame:

@@ -48,3 +48,10 @@ def label(kind: str, code, lang: str) -> str:
 def normalise_language(locale: str | None) -> str:
     """'zh-CN', 'zh_TW', 'zh' -> 'zh'; anything else (or nothing) -> 'en'."""
     return "zh" if locale and locale.lower().startswith("zh") else "en"
+
+
+def plural(key: str, count: int, lang: str, **values) -> str:
+    """`key`'s text for `count` things: its singular `key.one` when count is 1 and the
+    catalogue has one (English: "1 row", "Import 1 file"); Chinese needs none."""
+    one = f"{key}.one"
+    return t(one if count == 1 and one in catalogue() else key, lang, count=count, **values)

@@ -527,11 +527,12 @@ class Pareto:
 
     curve: customers sorted by revenue_12m, highest first, from the origin:
         customers (k), customer_share (k / all customers), revenue
-        (cumulative) and revenue_share (cumulative / total; NaN when the
-        total is not positive).
+        (cumulative, a customer whose refunds outweigh the purchases counting
+        0) and revenue_share (cumulative / the revenue of the customers who
+        brought any, so it never passes 100 %; NaN when nobody did).
     share: the revenue share asked about (0.8).
     customers: the fewest top customers whose revenue reaches `share` of the
-        total (None when the total is not positive).
+        revenue of the customers who brought any (None when nobody did).
     customer_share: customers / all customers (None likewise).
     total_revenue: the net 12-month revenue of all customers.
     """
@@ -546,14 +547,17 @@ def pareto(features: pd.DataFrame, *, share: float = DEFAULT_PARETO_SHARE,
            points: int | None = None) -> Pareto:
     """Share of customers that make `share` of the 12-month revenue.
 
-    Revenue is summed in cents as integers, so "reaches 80 %" is exact.
+    Revenue is summed in cents as integers, so "reaches 80 %" is exact. A
+    customer with net refunds makes none of the revenue: counted as 0, not
+    below, so the top customers' share cannot rise over 100 % (the net total
+    is smaller than the top customers' revenue) and fall back.
     `points` thins the curve to about that many evenly spaced customers
     (the first and last kept) for drawing; None keeps every customer.
     """
     if not 0 < share <= 1:
         raise ValueError(f"share must be a fraction above 0 and at most 1, got {share!r}.")
-    cents = np.rint(np.nan_to_num(_as_float_array(features["revenue_12m"])) * 100)
-    cents = np.sort(cents.astype(np.int64))[::-1]
+    net = np.rint(np.nan_to_num(_as_float_array(features["revenue_12m"])) * 100).astype(np.int64)
+    cents = np.sort(np.maximum(net, 0))[::-1]
     n = len(cents)
     cumulative = np.concatenate([[0], np.cumsum(cents)])
     total = int(cumulative[-1])
@@ -572,7 +576,7 @@ def pareto(features: pd.DataFrame, *, share: float = DEFAULT_PARETO_SHARE,
     if points is not None and n + 1 > points:
         keep = np.unique(np.linspace(0, n, max(points, 2)).round().astype(np.int64))
         curve = curve.iloc[keep].reset_index(drop=True)
-    return Pareto(curve, share, k, (k / n) if k is not None else None, total / 100)
+    return Pareto(curve, share, k, (k / n) if k is not None else None, int(net.sum()) / 100)
 
 
 # --- summaries the pages draw ------------------------------------------------------

@@ -13,6 +13,11 @@ PALETTE = ["#2E6F9E", "#E07B39", "#3AA17E", "#C44E52", "#8172B2", "#937860",
 
 
 def _layout(fig: go.Figure, *, height: int = 360) -> go.Figure:
+    """Size, legend and font shared by every figure. Axes make room for their tick labels
+    and titles (automargin): Streamlit's template leaves that to its own page, so a
+    figure written out as HTML (the review report) would cut 物流延迟 to 迟 otherwise."""
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
                       font=dict(family="Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"))
@@ -29,7 +34,10 @@ def revenue_and_buyers(monthly: pd.DataFrame, *, revenue: str, buyers: str, mont
                     mode="lines+markers", marker_color=PALETTE[1], secondary_y=True)
     fig.update_xaxes(title_text=month, type="category")
     fig.update_yaxes(title_text=revenue, secondary_y=False)
-    fig.update_yaxes(title_text=buyers, secondary_y=True, rangemode="tozero")
+    # Ticks of its own: Streamlit lines a second axis up with the first ("sync"), which
+    # puts its ticks at odd numbers (720, 1,440, 2,170).
+    fig.update_yaxes(title_text=buyers, secondary_y=True, rangemode="tozero", tickmode="auto",
+                     showgrid=False)
     return _layout(fig)
 
 
@@ -340,7 +348,9 @@ def rate_lines(trend: pd.DataFrame, *, lines: dict, hover: list[str], month: str
 def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str) -> go.Figure:
     """Mean satisfaction per month (line) over the rated interactions (bars, second axis).
 
-    frame: month ("YYYY-MM"), rated, mean_satisfaction (NaN where nothing was rated).
+    The satisfaction axis shows the whole 1–5 scale, so a dip of 0.1 looks as
+    small as it is. frame: month ("YYYY-MM"), rated, mean_satisfaction (NaN
+    where nothing was rated).
     """
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=frame["month"], y=frame["rated"], name=rated,
@@ -348,7 +358,7 @@ def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str
     fig.add_scatter(x=frame["month"], y=frame["mean_satisfaction"], name=mean,
                     mode="lines+markers", marker_color=PALETTE[1], line=dict(width=3))
     fig.update_xaxes(title_text=month, type="category")
-    fig.update_yaxes(title_text=mean, secondary_y=False)
+    fig.update_yaxes(title_text=mean, secondary_y=False, range=[1, 5], dtick=1)
     fig.update_yaxes(title_text=rated, secondary_y=True, rangemode="tozero", showgrid=False,
                      tickmode="auto", nticks=5, tickformat=",d")
     return _layout(fig)

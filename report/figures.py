@@ -60,12 +60,13 @@ def kpi_cards(review: MonthlyReview, lang: str) -> list[dict]:
          "help": i18n.t("review.kpi.high_share_help", lang, previous=previous)},
         {"label": i18n.t("review.kpi.satisfaction", lang),
          "value": i18n.t("review.kpi.no_rating", lang) if sat is None else f"{sat:.2f} / 5",
-         "delta": (None if sat is None or sat_before is None
+         "delta": (None if sat is None or sat_before is None or round(sat - sat_before, 2) == 0
                    else f"{round(sat - sat_before, 2) + 0.0:+.2f}"),
          "delta_color": "normal",
          "help": i18n.t("review.kpi.satisfaction_help", lang, previous=previous)},
         {"label": i18n.t("review.kpi.complaints", lang), "value": f"{complaints:,}",
-         "delta": f"{complaints - complaints_before:+,}", "delta_color": "inverse",
+         "delta": (f"{complaints - complaints_before:+,}" if complaints != complaints_before
+                   else None), "delta_color": "inverse",
          "help": None},
     ]
 

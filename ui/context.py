@@ -147,7 +147,7 @@ def _source(db: str, lang: str) -> Context | None:
     if auth.scope() is None:   # whole-base counts are not a rep's to see
         st.caption(i18n.t("sidebar.rows", lang, **counts))
     if last is None:
-        st.info(i18n.t("sidebar.empty", lang))
+        st.info(i18n.t(_empty_note(counts), lang))
         _demo_button(db, lang)
         return Context(db, version, None, lang)
     st.caption(i18n.t("sidebar.range", lang, start=first, end=last))
@@ -182,9 +182,17 @@ def require() -> Context:
         st.stop()
     if ctx is None or ctx.as_of is None:
         feature_table = st.session_state.get(SOURCE_KIND) == "feature_table"
-        st.info(i18n.t("source.no_table" if feature_table else "sidebar.empty", language()))
+        key = ("source.no_table" if feature_table else "sidebar.empty" if ctx is None
+               else _empty_note(data.source_summary(ctx.db, ctx.version)["counts"]))
+        st.info(i18n.t(key, language()))
         st.stop()
     return ctx
+
+
+def _empty_note(counts: dict) -> str:
+    """Why there is no date to show figures as of: an empty file, or customers without events
+    (not "the database is empty" beside "80 customers")."""
+    return "sidebar.no_events" if counts["customers"] else "sidebar.empty"
 
 
 def require_database(key: str, title_key: str | None = None) -> None:
@@ -203,3 +211,9 @@ def not_yet(title_key: str) -> None:
     lang = language()
     st.title(i18n.t(title_key, lang))
     st.info(i18n.t("common.not_yet", lang))
+
+
+def card_row(n: int) -> list:
+    """Places for n metric cards side by side that move onto a new line when their text
+    does not fit (st.columns would cut a long label or a large amount with "…")."""
+    return [st.container(horizontal=True)] * n

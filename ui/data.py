@@ -408,6 +408,12 @@ def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds
     return in_words(table, lang, LIST_CODES)
 
 
+def _files(table: pd.DataFrame, headers: dict, sheet: str, lang: str) -> dict[str, bytes]:
+    """`table` as CSV and Excel for people (engine.export), headed by `headers`."""
+    return {"csv": export.to_csv_bytes(table, headers=headers, lang=lang),
+            "xlsx": export.to_excel_bytes(table, sheet_name=sheet, headers=headers, lang=lang)}
+
+
 @for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
 def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
@@ -415,8 +421,8 @@ def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thre
                         owner=None) -> dict[str, bytes]:
     """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
     table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang, clv)
-    table = table.rename(columns={c: i18n.t(f"customers.col.{c}", lang) for c in table.columns})
-    return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table)}
+    return _files(table, {c: i18n.t(f"customers.col.{c}", lang) for c in table.columns},
+                  i18n.t("nav.customers", lang), lang)
 
 
 @for_reader
@@ -594,7 +600,8 @@ def segment_members_file(db: str, version: int, as_of: date, columns: tuple, k: 
     result = segmentation(db, version, as_of, columns, k)
     names = segment_engine.segment_names(segment_engine.segment_profile(table, result), lang)
     frame = segment_engine.members(table, result, names, segment=segment)
-    return export.to_csv_bytes(frame) if kind == "csv" else export.to_excel_bytes(frame)
+    return (export.to_csv_bytes(frame, lang=lang) if kind == "csv"
+            else export.to_excel_bytes(frame, sheet_name=i18n.t("nav.segments", lang), lang=lang))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -976,9 +983,9 @@ def clv_file(db: str, version: int, as_of: date, settings: tuple, lang: str, kin
     slipping ones) as CSV or Excel bytes, headed in the reader's language."""
     table = (clv_customers(db, version, as_of, settings, lang)["table"] if slipping is None
              else clv_slipping(db, version, as_of, settings, lang, *slipping))
-    table = clv_page.rounded_for_export(table.drop(columns="revenue_rank"))
-    table = table.rename(columns={c: i18n.t(f"clv.col.{c}", lang) for c in table.columns})
-    return export.to_csv_bytes(table) if kind == "csv" else export.to_excel_bytes(table)
+    table = table.drop(columns="revenue_rank")
+    return _files(table, {c: i18n.t(f"clv.col.{c}", lang) for c in table.columns},
+                  i18n.t("nav.clv", lang), lang)[kind]
 
 
 def clv_file_maker(*args, **kwargs):
@@ -1018,11 +1025,6 @@ RISK_LIST_COLUMNS = ("customer_id", "name", "owner", "tier", "risk_level", "dema
 def _in_words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A copy of `table` whose code columns (RISK_CODES) read in `lang`."""
     return in_words(table, lang, RISK_CODES)
-
-
-def _files(table: pd.DataFrame, headers: dict, sheet: str) -> dict[str, bytes]:
-    table = table.rename(columns=headers)
-    return {"csv": export.to_csv_bytes(table), "xlsx": export.to_excel_bytes(table, sheet_name=sheet)}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -1109,7 +1111,7 @@ def risk_list_files(db: str, version: int, as_of: date, kind: str, settings: tup
     """A risk list as CSV and Excel, headed in the reader's language, in the page's order."""
     table = risk_list(db, version, as_of, kind, settings, lang, with_model, order)
     return _files(table, {c: i18n.t(f"risk_page.col.{c}", lang) for c in table.columns},
-                  i18n.t(f"risk_page.list.{kind}_sheet", lang))
+                  i18n.t(f"risk_page.list.{kind}_sheet", lang), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -1224,7 +1226,7 @@ def task_files(db: str, version: int, as_of: date, settings: tuple, owners: tupl
     table = task_view(db, version, as_of, settings, owners, actions, due, lang)["table"]
     table = table.drop(columns=["owner_role", "last_followup_id"])
     return _files(table, {c: i18n.t(f"plan_page.col.{c}", lang) for c in table.columns},
-                  i18n.t("plan_page.call_list_sheet", lang))
+                  i18n.t("plan_page.call_list_sheet", lang), lang)
 
 
 @for_reader
@@ -1314,6 +1316,7 @@ def audit_view(db: str, version: int, actors: tuple, actions: tuple, start: date
     """The filtered log, newest first, actions in the reader's words."""
     with store.connect(db) as con:
         log = audit.read_log(con, actors=actors, actions=actions, start=start, end=end)
+    log["detail"] = [audit.describe(a, d, lang) for a, d in zip(log["action"], log["detail"])]
     return in_words(log, lang, {"action": "audit_action"})
 
 
@@ -1323,5 +1326,5 @@ def audit_file(db: str, version: int, actors: tuple, actions: tuple, start: date
                end: date | None, lang: str) -> bytes:
     """The filtered log as CSV, headed in the reader's language, formula-safe."""
     log = audit_view(db, version, actors, actions, start, end, lang)
-    return export.to_csv_bytes(log.rename(columns={c: i18n.t(f"audit.col.{c}", lang)
-                                                   for c in log.columns}))
+    return export.to_csv_bytes(log, headers={c: i18n.t(f"audit.col.{c}", lang) for c in log.columns},
+                               lang=lang)

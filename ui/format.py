@@ -1,24 +1,43 @@
 """Numbers as a manager reads them, in their language; user text shown literally."""
 from __future__ import annotations
 
+import math
 import re
+
+from engine import i18n
+
+# The compact units of each language, largest first.
+UNITS = {"zh": ((1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "K"))}
 
 
 def money(value, lang: str) -> str:
-    """Compact currency: ¥435.4M in English, ¥4.35亿 / ¥43.5万 in Chinese."""
+    """Compact currency that fits a card: ¥435.4M / ¥76.9M in English; ¥4.35亿, ¥7,694万,
+    ¥12.3万 in Chinese (three significant digits, whole 万 from 100万 on, as Chinese
+    reports write them). The exact figure is `exact_money`."""
     if value is None or value != value:
         return "—"
     value = float(value)
     sign, v = ("-" if value < 0 else ""), abs(value)
-    if lang == "zh":
-        for size, unit in ((1e8, "亿"), (1e4, "万")):
-            if v >= size:
-                return f"{sign}¥{v / size:,.2f}{unit}"
-    else:
-        for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-            if v >= size:
-                return f"{sign}¥{v / size:,.1f}{unit}"
+    for size, unit in UNITS["zh" if lang == "zh" else "en"]:
+        if v >= size:
+            scaled = v / size
+            decimals = 1 if lang != "zh" else max(0, 2 - int(math.floor(math.log10(scaled))))
+            return f"{sign}¥{scaled:,.{decimals}f}{unit}"
     return f"{sign}¥{v:,.0f}"
+
+
+def exact_money(value) -> str:
+    """The whole amount to the cent: ¥76,940,812.34."""
+    if value is None or value != value:
+        return "—"
+    value = float(value)
+    return f"{'-' if value < 0 else ''}¥{abs(value):,.2f}"
+
+
+def money_help(help_text: str | None, value, lang: str) -> str:
+    """A card's help with the exact amount its compact value rounds, on a line of its own."""
+    exact = i18n.t("common.exact_amount", lang, amount=exact_money(value))
+    return f"{help_text}\n\n{exact}" if help_text else exact
 
 
 def escape(text: str) -> str:

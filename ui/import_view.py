@@ -34,6 +34,7 @@ SEPARATORS = {AUTO: "data_page.option.auto", ",": "data_page.separator.comma",
               "|": "data_page.separator.pipe"}
 FLASH = "data_page.flash"      # (kind, payload) of the last write, shown once after the rerun
 UPLOADS = "data_page.uploads"  # bumped after an import to empty the uploaders
+PROBLEMS_SHOWN = 50   # the dry run's problems on the page; the rejects file holds them all
 MIME = {".csv": "text/csv",
         ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -70,8 +71,9 @@ def table_label(table: str, lang: str) -> str:
 
 
 def column_name(name: str, lang: str, *, star: bool = False) -> str:
-    """A canonical column as the reader knows it: 金额 (amount) in Chinese, amount in English."""
-    label = column_label(name, lang)
+    """A canonical column as the reader knows it, the stored name after it: 金额 (amount),
+    Amount (amount)."""
+    label = column_label(name, lang, in_message=False)
     text = label if label == name else f"{label} ({name})"
     return f"{text} *" if star else text
 
@@ -255,12 +257,12 @@ def check(report, table: str, lang: str, *, key: str) -> None:
     if report.problem_count:
         st.warning(t("data_page.check.problems", count=f"{report.problem_count:,}",
                      rows=f"{report.rejected:,}"))
-        st.dataframe(report.problem_table(lang), hide_index=True, width="stretch", column_config={
-            c: st.column_config.TextColumn(t(f"data_page.col.{c}"), width=w) for c, w in (
-                ("sheet", "small"), ("line", "small"), ("column", "small"), ("value", "small"), ("problem", "medium"),
-                ("expected", "large"))})
-        if len(report.problems) < report.problem_count:
-            st.caption(t("data_page.check.listed", shown=f"{len(report.problems):,}",
+        # A static table, whose cells wrap: a grid cut "Expected" at 1,280 px.
+        problems = report.problem_table(lang).head(PROBLEMS_SHOWN)
+        st.table(problems.rename(columns={c: t(f"data_page.col.{c}") for c in problems.columns}),
+                 hide_index=True)
+        if len(problems) < report.problem_count:
+            st.caption(t("data_page.check.listed", shown=f"{len(problems):,}",
                          count=f"{report.problem_count:,}"))
         rejects_button(report, t("data_page.check.download"), key=f"data_page.rejects.{key}")
     else:
@@ -268,7 +270,7 @@ def check(report, table: str, lang: str, *, key: str) -> None:
     with st.expander(t("data_page.check.preview")):
         preview = report.preview
         labels = {c: column_name(c, lang) for c in preview.columns if c not in ("line", "ok")}
-        st.dataframe(preview, hide_index=True, width="stretch", column_config={
+        st.dataframe(preview, hide_index=True, width="stretch", placeholder="", column_config={
             **labels, "line": t("data_page.col.line"),
             "ok": st.column_config.CheckboxColumn(t("data_page.col.ok"))})
 
@@ -345,9 +347,11 @@ def show_flash(lang: str) -> None:
         if error:
             st.error(error)
     elif kind == "undo":
+        rows, customers = (functools.partial(i18n.plural, key, lang=lang)
+                           for key in ("data_page.n_rows", "data_page.n_customers"))
         st.success(t("data_page.undo.done", batch=payload.batch_id, table=table_label(payload.table, lang),
-                     removed=f"{payload.rows_removed:,}", customers_removed=f"{payload.customers_removed:,}",
-                     restored=f"{payload.customers_restored:,}"), icon=":material/undo:")
+                     removed=rows(payload.rows_removed), customers_removed=customers(payload.customers_removed),
+                     restored=customers(payload.customers_restored)), icon=":material/undo:")
     elif kind == "reset":
         demo, rows = payload
         st.success(t("data_page.reset.done_demo", **rows) if demo else t("data_page.reset.done_empty"))

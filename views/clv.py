@@ -19,7 +19,7 @@ st.caption(t("clv.caption", as_of=ctx.as_of, customers=totals["customers"],
 if result.partial:
     st.warning(t("clv.partial", reason=result.spend_error.message(ctx.lang)))
 
-cards = st.columns(4)
+cards = context.card_row(4)
 cards[0].metric(t("clv.kpi.customers"), f"{totals['customers']:,}", help=t("clv.kpi.customers_help"),
                 border=True)
 cards[1].metric(t("clv.kpi.p_alive"), f"{totals['mean_p_alive']:.1%}", help=t("clv.kpi.p_alive_help"),
@@ -27,7 +27,8 @@ cards[1].metric(t("clv.kpi.p_alive"), f"{totals['mean_p_alive']:.1%}", help=t("c
 cards[2].metric(t("clv.kpi.purchases"), f"{totals['expected_purchases']:,.0f}",
                 help=t("clv.kpi.purchases_help", short=f"{totals['expected_purchases_short']:,.0f}"),
                 border=True)
-cards[3].metric(t("clv.kpi.clv"), format.money(totals["clv"], ctx.lang), help=t("clv.kpi.clv_help"),
+cards[3].metric(t("clv.kpi.clv"), format.money(totals["clv"], ctx.lang),
+                help=format.money_help(t("clv.kpi.clv_help"), totals["clv"], ctx.lang),
                 border=True)
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 

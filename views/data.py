@@ -66,9 +66,13 @@ def import_tab() -> None:
     blocked = len(files) < len(uploads)
     if blocked:
         st.warning(t("data_page.import.blocked"))
-    label = t("data_page.import.button", count=len(uploads), table=view.table_label(table, lang))
-    if st.button(label, type="primary", disabled=blocked, key="data_page.import",
-                 icon=":material/upload:"):
+    refused = [r.upload.name for r in files if r.report.rejected and not skip]
+    if refused:   # said before the click, and the button no longer invites it
+        st.warning(t("data_page.import.will_reject", files=", ".join(refused)))
+    label = i18n.plural("data_page.import.button", len(uploads), lang,
+                        table=view.table_label(table, lang))
+    if st.button(label, type="secondary" if refused else "primary", disabled=blocked,
+                 key="data_page.import", icon=":material/upload:"):
         run_import(files, table, create=create, skip=skip)
 
 

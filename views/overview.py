@@ -33,18 +33,19 @@ view = data.overview(ctx.db, ctx.version, ctx.as_of)
 kpis = base["kpis"] | view["kpis"]
 customers = kpis["customers"]
 
-cards = st.columns(5)
+cards = context.card_row(5)
 cards[0].metric(t("overview.kpi.customers"), f"{customers:,}", help=t("overview.kpi.customers_help"),
                 border=True)
 cards[1].metric(t("overview.kpi.active"), f"{kpis['active_90d']:,}",
                 delta=t("overview.share_of_customers", share=kpis["active_90d"] / customers) if customers else None,
                 delta_color="off", help=t("overview.kpi.active_help"), border=True)
 revenue, previous = float(kpis["revenue_12m"] or 0), float(kpis["revenue_prev_12m"] or 0)
-change = (f"{(revenue - previous) / abs(previous):+.1%}" if kpis["prev_12m_complete"] and previous
+compared = bool(kpis["prev_12m_complete"] and previous)
+change = (f"{(revenue - previous) / abs(previous):+.1%}" if compared
           else t("overview.kpi.revenue_no_prev"))
 cards[2].metric(t("overview.kpi.revenue"), format.money(revenue, ctx.lang), delta=change,
-                delta_color="normal" if kpis["prev_12m_complete"] and previous else "off",
-                help=t("overview.kpi.revenue_help"), border=True)
+                delta_color="normal" if compared else "off", delta_arrow="auto" if compared else "off",
+                help=format.money_help(t("overview.kpi.revenue_help"), revenue, ctx.lang), border=True)
 cards[3].metric(t("overview.kpi.complaints"), f"{kpis['complaints_90d']:,}", border=True)
 satisfaction = kpis["satisfaction_90d"]
 cards[4].metric(t("overview.kpi.satisfaction"),

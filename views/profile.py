@@ -47,7 +47,7 @@ else:
     cards = st.columns(4)
     cards[0].metric(t("profile.score"), f"{summary['score']:.1f}", border=True)
     cards[1].metric(t("customers.col.revenue_12m"), format.money(summary["revenue_12m"], ctx.lang),
-                    border=True)
+                    help=format.money_help(None, summary["revenue_12m"], ctx.lang), border=True)
     last = summary["last_purchase_date"]
     cards[2].metric(t("customers.col.last_purchase_date"),
                     f"{last:%Y-%m-%d}" if last == last and last is not None else t("common.none"),
@@ -119,7 +119,7 @@ for tab, (key, codes) in zip(tabs, CODES.items()):
             continue
         st.dataframe(frame.assign(**{c: frame[c].map(lambda v, k=k: ctx.label(k, v))
                                      for c, k in codes.items()}),
-                     hide_index=True, column_config={c: column(c) for c in frame.columns})
+                     hide_index=True, placeholder="", column_config={c: column(c) for c in frame.columns})
 
 st.subheader(t("followup.title"))
 followup_form(ctx, customer, key="profile.followup")

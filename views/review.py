@@ -24,10 +24,10 @@ charts = figures.review_figures(review, ctx.lang)
 st.subheader(t("review.summary_title", month=month))
 st.markdown("\n".join(f"- {line}" for line in data.review_summary(review, ctx.lang)))
 
-for column, card in zip(st.columns(5), figures.rate_cards(review, ctx.lang)):
+for column, card in zip(context.card_row(5), figures.rate_cards(review, ctx.lang)):
     column.metric(card["label"], card["value"], delta=card["detail"], delta_color="off",
                   delta_arrow="off", help=card["help"], border=True)
-for column, card in zip(st.columns(5), figures.kpi_cards(review, ctx.lang)):
+for column, card in zip(context.card_row(5), figures.kpi_cards(review, ctx.lang)):
     column.metric(card["label"], card["value"], delta=card["delta"],
                   delta_color=card["delta_color"], help=card["help"], border=True)
 

@@ -30,16 +30,11 @@ segments = segments.assign(label=segments["key"].map(lambda s: ctx.label("rfm", 
                            stance=segments["key"].map(lambda s: t(f"rfm.stance.{s}")))
 st.subheader(t("rfm.segments"))
 st.plotly_chart(charts.segment_treemap(segments, label="label", value="customers"))
-st.dataframe(segments, hide_index=True, height="content",
-             column_order=["label", "customers", "customer_share", "revenue", "revenue_share", "stance"],
-             column_config={
-                 "label": t("rfm.col.segment"),
-                 "customers": st.column_config.NumberColumn(t("scoring.col.customers"), format="localized",
-                                                            width="small"),
-                 "customer_share": st.column_config.NumberColumn(t("scoring.col.customer_share"),
-                                                                 format="percent"),
-                 "revenue": st.column_config.NumberColumn(t("scoring.col.revenue"), format="yen"),
-                 "revenue_share": st.column_config.NumberColumn(t("scoring.col.revenue_share"),
-                                                                format="percent"),
-                 "stance": st.column_config.TextColumn(t("rfm.col.stance"), width=560)})
+# A static table, whose cells wrap: a grid's one-line cells cut the stances at 1,280 px.
+headers = {"label": t("rfm.col.segment"), "customers": t("scoring.col.customers"),
+           "customer_share": t("scoring.col.customer_share"), "revenue": t("scoring.col.revenue"),
+           "revenue_share": t("scoring.col.revenue_share"), "stance": t("rfm.col.stance")}
+st.table(segments[list(headers)].rename(columns=headers).style.hide(axis="index").format({
+    headers["customers"]: "{:,}", headers["customer_share"]: "{:.1%}",
+    headers["revenue"]: "¥{:,.0f}", headers["revenue_share"]: "{:.1%}"}))
 st.caption(t("rfm.segments_note"))

@@ -20,7 +20,7 @@ st.caption(t("risk_page.caption", as_of=ctx.as_of))
 settings = data.scoring_settings()
 summary = data.risk_summary(ctx.db, ctx.version, ctx.as_of)
 
-cards = st.columns(len(RISK_LEVELS) + 1)
+cards = context.card_row(len(RISK_LEVELS) + 1)
 for card, level in zip(cards, RISK_LEVELS):
     card.metric(ctx.label("risk", level), f"{summary['risk'][level]:,}", border=True,
                 help=t(f"risk_page.help.{level}"))
@@ -29,8 +29,9 @@ share = at_risk["share"]
 cards[-1].metric(t("risk_page.value_at_risk"), format.money(at_risk["revenue_12m"], ctx.lang),
                  delta=t("risk_page.value_share", share=share) if share is not None else None,
                  delta_color="off", delta_arrow="off", border=True,
-                 help=t("risk_page.value_at_risk_help"))
-for card, tag in zip(st.columns(len(DEMAND_TAGS)), DEMAND_TAGS):
+                 help=format.money_help(t("risk_page.value_at_risk_help"), at_risk["revenue_12m"],
+                                       ctx.lang))
+for card, tag in zip(context.card_row(len(DEMAND_TAGS)), DEMAND_TAGS):
     card.metric(ctx.label("demand", tag), f"{summary['demand'][tag]:,}", border=True,
                 help=t(f"risk_page.help.{tag}"))
 

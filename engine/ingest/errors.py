@@ -94,12 +94,19 @@ class ImportRejected(Exception):
             self.problems,)
 
 
-def column_label(target: str | None, lang: str) -> str:
-    """A canonical column in the reader's words: amount -> 金额 (amount)."""
+def column_label(target: str | None, lang: str, *, in_message: bool = True) -> str:
+    """A canonical column in the reader's words: amount -> 金额, or Amount on a screen.
+
+    An English message names the canonical column itself (amount), the word a
+    `--mapping` or a renamed header needs; a screen (in_message=False) shows
+    the English label too.
+    """
     if not target:
         return ""
     key = f"ingest.column.{target}"
-    return i18n.t(key, lang) if key in i18n.catalogue() else target
+    if key not in i18n.catalogue() or (lang == "en" and in_message):
+        return target
+    return i18n.t(key, lang)
 
 
 def render_messages(problems: pd.DataFrame, lang: str = "en", *,

@@ -22,7 +22,9 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
+import types
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -40,10 +42,26 @@ def run(fn, *args):
     pool is then replaced for the next call."""
     pool = _executor()
     try:
-        return pool.submit(_under_limits, _limit_settings(), fn, *args).result()
+        with _lock, _plain_main():
+            future = pool.submit(_under_limits, _limit_settings(), fn, *args)
+        return future.result()
     except BrokenProcessPool:
         _forget(pool)
         raise
+
+
+class _plain_main:
+    """While a task is submitted (when the pool may start a worker), `__main__` is an
+    empty module. Streamlit puts the page's script (app.py) there while it runs, and
+    "spawn" runs the parent's main script again in every new worker: each would run
+    the whole app outside a server, which fails. Held under _lock."""
+
+    def __enter__(self):
+        self.saved = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+
+    def __exit__(self, *exc):
+        sys.modules["__main__"] = self.saved
 
 
 def _executor() -> ProcessPoolExecutor:

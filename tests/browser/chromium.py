@@ -40,16 +40,19 @@ def free_port() -> int:
 
 
 def start_streamlit(db: Path, *, timeout: float = 60, secrets: Path | None = None,
-                    env: dict | None = None) -> tuple[subprocess.Popen, str]:
+                    env: dict | None = None, script: Path | None = None) -> tuple[subprocess.Popen, str]:
     """The dashboard as `make run` serves it (serve.py, the upload gate in front) on a free
-    local port, with CRM_DB pointing at `db` and, when given, this secrets file."""
+    local port, with CRM_DB pointing at `db` and, when given, this secrets file; or a
+    `script` of its own under `streamlit run` (the bench's bare slider app)."""
     port = free_port()
     env = os.environ | {"CRM_DB": str(db)} | (env or {})
     flags = ["--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
              "--browser.gatherUsageStats=false"]
     if secrets is not None:
         flags.append(f"--secrets.files={secrets}")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), *flags],
+    command = ([sys.executable, "-m", "streamlit", "run", str(script)] if script is not None
+               else [sys.executable, str(ROOT / "serve.py")])
+    proc = subprocess.Popen([*command, *flags],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

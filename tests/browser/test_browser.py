@@ -335,7 +335,7 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(own_serv
         str(ROOT / "data" / "samples" / "customers.csv"))
     page.get_by_text("No problems: every row can be imported.").wait_for(timeout=60_000)
     wait_idle(page)
-    page.get_by_role("button", name="Import 1 file(s) into customers").click()
+    page.get_by_role("button", name="Import 1 file into customers").click()
     page.get_by_text("Imported customers.csv into customers").wait_for(timeout=60_000)
     sidebar.get_by_text(re.compile(r"^480 customers · ")).wait_for(timeout=60_000)
     page.locator('[data-testid="stSidebarNav"] a').filter(

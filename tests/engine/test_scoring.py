@@ -285,11 +285,23 @@ def test_pareto_in_cents_and_with_refunds():
     # 0.4, 0.3, 0.2, 0.1 of 1.0: 0.7 < 0.8, 0.9 ≥ 0.8 -> 3 of 4
     f = pd.DataFrame({"customer_id": list("abcd"), "revenue_12m": [0.1, 0.2, 0.3, 0.4]})
     assert pareto(f).customers == 3
-    # net 80 = 100 - 20: 80 % is 64, the top customer alone -> 1 of 3
+    # b's refunds outweigh its purchases: it makes none of the revenue (0, not -20),
+    # so the revenue made is 100 and the top customer alone makes 80 % -> 1 of 3
     g = pd.DataFrame({"customer_id": list("abc"), "revenue_12m": [100.0, -20.0, 0.0]})
     assert pareto(g).customer_share == pytest.approx(1 / 3)
+    assert pareto(g).total_revenue == 80   # the net revenue is still reported as such
     nothing = pareto(pd.DataFrame({"customer_id": ["a"], "revenue_12m": [0.0]}))
     assert nothing.customers is None and nothing.curve["revenue_share"].isna().all()
+
+
+def test_pareto_curve_never_passes_100_percent_with_net_refunds():
+    # 60, 30, 10 made and d refunded 25 more than it bought. Revenue made 100:
+    # shares 0.6, 0.9, 1.0, 1.0, not 60/75 = 0.8, 1.2, 1.33 and back to 1.0.
+    f = pd.DataFrame({"customer_id": list("abcd"), "revenue_12m": [30.0, 60.0, -25.0, 10.0]})
+    p = pareto(f)
+    assert p.curve["revenue_share"].tolist() == [0, 0.6, 0.9, 1.0, 1.0]
+    assert p.customers == 2     # 90 % of 100 reaches 80 %; 2 of 4
+    assert p.curve["revenue"].tolist() == [0, 60, 90, 100, 100]
 
 
 def test_pareto_points_thin_the_curve():

@@ -137,6 +137,27 @@ def test_admin_sees_filters_and_downloads_a_formula_safe_log(work_db, downloads)
     assert "2 of 2 entries" in " ".join(m.value for m in at.markdown)
     csv = downloads["audit_log.csv"].decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and csv.splitlines()[0] == "When,Who,Action,Details"
+    assert "Data reset, demo data loaded: Yes, rows: —" in list(shown["detail"])   # not JSON
+
+
+@pytest.mark.parametrize("lang, sentence", [
+    ("en", "customers.csv into customers: 80 inserted, 2 updated, 1 rejected (batch 3)"),
+    ("zh", "customers.csv 导入客户：新增 80，更新 2，拒绝 1（批次 3）")])
+def test_details_read_as_sentences_in_the_readers_language(lang, sentence):
+    detail = json.dumps({"batch_id": 3, "file": "customers.csv", "table": "customers",
+                         "inserted": 80, "updated": 2, "rejected": 1})
+    assert audit.describe("import", detail, lang) == sentence
+
+
+def test_detail_codes_and_settings_in_words():
+    saved = json.dumps({"name": "stable", "weights": {"consumption": 40, "stability": 60},
+                        "thresholds": [85, 65], "clv": False})
+    assert audit.describe("preset_saved", saved, "zh") == (
+        "已保存方案“stable”：权重 消费能力 40, 合作稳定性 60；阈值 85 / 65；CLV 计入评分：否")
+    logged = json.dumps({"followup_id": 7, "customer_id": "C1", "action": "wake_up",
+                         "status": "done", "later_key": 1})
+    assert audit.describe("followup_logged", logged, "en") == (
+        "Follow-up 7 logged for C1: Wake up, Done · later_key: 1")
 
 
 def test_a_follow_up_logged_in_the_app_shows_on_the_audit_page(work_db):
@@ -173,3 +194,9 @@ def test_import_through_the_data_page_records_the_logged_in_admin(work_db):
     entries = log(work_db)
     assert list(zip(entries["actor"], entries["action"])) == [("ada", "import"), ("ada", "login")]
     assert json.loads(entries["detail"][0])["file"] == "new.csv"
+
+
+def test_every_action_has_a_sentence_in_both_languages():
+    from engine import i18n
+    for action in audit.ACTIONS:
+        assert set(i18n.catalogue()[f"audit.detail.{action}"]) == {"en", "zh"}, action

@@ -1,15 +1,28 @@
-"""Compact money in both languages."""
-from ui.format import money
+"""Compact money in both languages, and the exact amount it rounds."""
+from ui.format import exact_money, money, money_help
 
 
 def test_money_english():
     assert money(435_396_000, "en") == "¥435.4M"
+    assert money(76_940_812.34, "en") == "¥76.9M"
     assert money(-1_234, "en") == "-¥1.2K"
     assert money(999, "en") == "¥999"
     assert money(None, "en") == "—"
 
 
-def test_money_chinese():
+def test_money_chinese_three_digits_whole_wan_from_a_million():
     assert money(435_396_000, "zh") == "¥4.35亿"
-    assert money(123_456, "zh") == "¥12.35万"
+    assert money(76_940_812.34, "zh") == "¥7,694万"    # not ¥7,694.08万, which a card cuts
+    assert money(12_422_900, "zh") == "¥1,242万"
+    assert money(7_690_000, "zh") == "¥769万"
+    assert money(123_456, "zh") == "¥12.3万"
+    assert money(43_500, "zh") == "¥4.35万"
     assert money(9_999, "zh") == "¥9,999"
+    assert money(-2_500_000_000, "zh") == "-¥25.0亿"
+
+
+def test_exact_amount_to_the_cent_in_the_help():
+    assert exact_money(76_940_812.34) == "¥76,940,812.34"
+    assert exact_money(-20) == "-¥20.00"
+    assert money_help("Net revenue.", 1234.5, "en") == "Net revenue.\n\nExact amount: ¥1,234.50"
+    assert money_help(None, 1234.5, "zh") == "精确金额：¥1,234.50"

@@ -4,6 +4,8 @@ Every test that writes works on its own copy of the demo database (or on a
 new file), never on the session-wide one.
 """
 
+import json
+
 import openpyxl
 import pytest
 
@@ -113,9 +115,9 @@ def test_broken_file_is_rejected_and_nothing_written(work_db):
     at = open_page("data", "en")
     upload(at, "transactions", "broken.csv", BROKEN)
     assert "2 problems in 2 rows" in at.warning[0].value
-    problems = next(d.value for d in at.dataframe if "expected" in d.value.columns)
-    assert problems[["line", "column"]].values.tolist() == [[3, "交易日期"], [4, "金额"]]
-    assert "not a date" in problems["problem"][0] and "not an amount" in problems["problem"][1]
+    problems = at.table[0].value     # a static table: "Expected" wraps rather than being cut
+    assert problems[["Line", "Column"]].values.tolist() == [[3, "交易日期"], [4, "金额"]]
+    assert "not a date" in problems["Problem"][0] and "not an amount" in problems["Problem"][1]
     assert at.radio(key="data_page.skip").value is False   # rejecting the file is the default
     at.button(key="data_page.import").click().run()
     assert not at.exception, at.exception
@@ -129,8 +131,8 @@ def test_broken_file_is_rejected_and_nothing_written(work_db):
 def test_broken_file_in_chinese(work_db):
     at = open_page("data", "zh")
     upload(at, "transactions", "broken.csv", BROKEN)
-    problems = next(d.value for d in at.dataframe if "expected" in d.value.columns)
-    assert "不是日期" in problems["problem"][0]
+    problems = at.table[0].value
+    assert "不是日期" in problems["问题"][0]
     at.button(key="data_page.import").click().run()
     assert "broken.csv：已拒绝，未导入任何数据" in error_text(at)
 
@@ -145,7 +147,7 @@ def test_skip_invalid_imports_the_valid_rows_and_offers_the_rejected(work_db):
     assert not at.exception, at.exception
     shown = metrics(at)
     assert (shown["Inserted"], shown["Rejected"]) == ("2", "2")
-    assert any("status: 1 value(s) matched no known word and were stored as “other” (神秘状态 ×1)"
+    assert any("Status (status): 1 value(s) matched no known word and were stored as “other” (神秘状态 ×1)"
                in c.value for c in at.caption)
     assert any(b.label == "Download the 2 rejected rows (CSV with an error column)"
                for b in at.download_button)
@@ -214,7 +216,7 @@ def test_several_files_at_once_and_a_sheet_picker(work_db):
     assert sheet.options == ["订单", "说明", "All sheets with the same columns"]
     assert sheet.value == "订单"
     at.checkbox(key="data_page.create.False").check().run()
-    assert at.button(key="data_page.import").label == "Import 2 file(s) into transactions"
+    assert at.button(key="data_page.import").label == "Import 2 files into transactions"
     at.button(key="data_page.import").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success if s.value.startswith("Imported")] == [
@@ -289,3 +291,56 @@ def test_a_workbook_is_read_outside_the_sessions_process(work_db, monkeypatch):
     assert [s.value for s in at.success if s.value.startswith("Imported")] == [
         "Imported transactions.xlsx into transactions"]
     assert ingest.list_batches(work_db)["file_name"].tolist() == ["transactions.xlsx"]
+
+
+def test_import_polish_in_english(work_db):
+    """Mapping targets as labels with the stored name after them, one file in the singular,
+    and a file that will be refused said so before the click, the button no longer primary."""
+    at = open_page("data", "en")
+    upload(at, "transactions", "broken.csv", BROKEN)
+    editor = next(e for e in at.data_editor if e.key.startswith("data_page.map."))
+    options = json.loads(editor.proto.columns)["column"]["type_config"]["options"]
+    labels = {o["value"]: o["label"] for o in options}
+    assert labels["customer_id"] == "Customer ID (customer_id) *"
+    assert labels["txn_date"] == "Transaction date (txn_date) *"
+    button = at.button(key="data_page.import")
+    assert button.label == "Import 1 file into transactions"
+    assert button.proto.type == "secondary"
+    assert any("will refuse broken.csv and import nothing" in w.value for w in at.warning)
+    at.radio(key="data_page.skip").set_value(True).run()
+    assert at.button(key="data_page.import").proto.type == "primary"
+    assert not any("will refuse" in w.value for w in at.warning)
+
+
+def test_undo_of_one_row_says_row(work_db):
+    at = open_page("data", "en")
+    one = "客户编号,交易日期,金额\nC00001,2024-03-01,10\n".encode()
+    upload(at, "transactions", "one.csv", one)
+    at.checkbox(key="data_page.create.False").check().run()
+    at.button(key="data_page.import").click().run()
+    batch = int(ingest.list_batches(work_db)["batch_id"].max())
+    at.button(key=f"data_page.undo.{batch}").click().run()
+    done = next(s.value for s in at.success if "undone" in s.value)
+    assert "1 row removed, 1 customer removed, 0 customers restored" in done   # C00001 was new
+
+
+def test_customers_only_are_not_an_empty_database(tmp_path, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    monkeypatch.setenv("CRM_DB", str(db))
+    at = open_page("data", "en")
+    upload(at, "customers", "customers.csv", (SAMPLES / "customers.csv").read_bytes())
+    at.button(key="data_page.import").click().run()
+    assert "80 customers · 0 transactions" in sidebar_rows()
+    notes = [i.value for i in at.sidebar.info]
+    assert not any("The database is empty" in n for n in notes)
+    assert any(n.startswith("No transactions or interactions yet") for n in notes)
+    overview = open_page("overview", "en")    # a page that needs a date says the same
+    assert any(i.value.startswith("No transactions or interactions yet") for i in overview.info)
+
+
+def test_preview_shows_missing_values_as_empty_cells(work_db):
+    at = open_page("data", "en")
+    upload(at, "transactions", "broken.csv", BROKEN)
+    preview = next(d for d in at.dataframe if "ok" in d.value.columns)
+    assert preview.value.isna().any().any()   # the file leaves cells empty...
+    assert preview.proto.HasField("placeholder") and preview.proto.placeholder == ""   # not "None"

@@ -42,3 +42,13 @@ def test_chinese_labels(app_db):
     at = open_page("overview", "zh")
     assert at.title[0].value == "总览"
     assert {"客户数", "近12个月收入", "投诉（近90天）"} <= {m.label for m in at.metric}
+
+
+def test_revenue_card_without_a_year_before_has_no_arrow_and_tells_the_exact_amount(app_db):
+    _, _, kpis = expected(app_db)
+    assert not kpis["prev_12m_complete"]          # the 24-month demo starts mid-year
+    at = open_page("overview", "en")
+    card = next(m for m in at.metric if m.label == "Revenue (12 months)")
+    assert card.proto.delta == "no prior full year"
+    assert card.proto.direction == card.proto.MetricDirection.NONE   # no ↑ beside it
+    assert card.proto.help.endswith(f"Exact amount: ¥{float(kpis['revenue_12m']):,.2f}")

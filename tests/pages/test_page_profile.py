@@ -121,3 +121,10 @@ def test_chinese_labels(app_db):
     assert at.title[0].value == "客户档案"
     assert "价值评分" in {m.label for m in at.metric}
     assert at.dataframe[1].value["dimension"].tolist() == ["消费能力", "互动活跃度", "合作稳定性", "推荐价值"]
+
+
+def test_event_tables_show_missing_values_as_empty_cells(app_db):
+    at = open_page("profile", "en")
+    tables = [d for d in at.dataframe if "txn_date" in d.value.columns]
+    assert tables and tables[0].value.isna().any().any()   # e.g. no txn_id or due date
+    assert tables[0].proto.HasField("placeholder") and tables[0].proto.placeholder == ""  # not None

@@ -52,13 +52,13 @@ def test_heatmaps_show_the_grid(app_db):
 def test_segment_table_with_stances(app_db):
     features, grid = engine_rfm(app_db)
     at = open_page("rfm", "en")
-    table = at.dataframe[0].value
-    assert list(table["label"]) == [i18n.label("rfm", s, "en") for s in scoring.RFM_SEGMENTS]
+    table = at.table[0].value      # a static table, so the stances wrap rather than being cut
+    assert list(table["Segment"]) == [i18n.label("rfm", s, "en") for s in scoring.RFM_SEGMENTS]
     counts = grid["rfm_segment"].value_counts()
-    assert list(table["customers"]) == [counts.get(s, 0) for s in scoring.RFM_SEGMENTS]
-    assert table["customer_share"].sum() == pytest.approx(1.0)
-    champions = table.set_index("label").loc["Champions"]
-    assert champions["stance"] == i18n.t("rfm.stance.champions", "en")
+    assert list(table["Customers"]) == [counts.get(s, 0) for s in scoring.RFM_SEGMENTS]
+    assert table["Share of customers"].sum() == pytest.approx(1.0)
+    champions = table.set_index("Segment").loc["Champions"]
+    assert champions["Recommended stance"] == i18n.t("rfm.stance.champions", "en")
     treemap = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
     assert treemap["type"] == "treemap"
     assert set(treemap["labels"]) == {i18n.label("rfm", s, "en") for s in counts[counts > 0].index}
@@ -67,6 +67,6 @@ def test_segment_table_with_stances(app_db):
 def test_chinese_labels(app_db):
     at = open_page("rfm", "zh")
     assert at.title[0].value == "RFM 分析"
-    table = at.dataframe[0].value
-    assert "重要价值客户" in set(table["label"])
-    assert table.set_index("label").loc["已流失", "stance"] == i18n.t("rfm.stance.lost", "zh")
+    table = at.table[0].value
+    assert "重要价值客户" in set(table["分群"])
+    assert table.set_index("分群").loc["已流失", "建议策略"] == i18n.t("rfm.stance.lost", "zh")

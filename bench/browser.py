@@ -1,0 +1,157 @@
+"""The benchmark's browser steps: what a manager waits for in real headless Chromium.
+
+Each page's first load on a fresh server (nothing cached: the time from
+asking for the address to the page drawn and idle), and a key press on the
+Scoring page's consumption slider until the sentence "… customers move up a
+tier …" changes, beside the same round trip of a bare Streamlit app (one
+slider, one line of text) served in the same run. The servers and the
+browser are the test suite's (tests/browser/chromium.py), started untimed in each
+step's preparation.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.steps import BASELINES, SETUP, STEPS, Step, Workspace
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, start_streamlit
+
+# Pages in the navigation's order, by address.
+PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments", "clv",
+         "risk", "plan", "review", "audit")
+# Drawn and idle: the page's first element (its title, the bare app's slider) drawn, no
+# script running, no spinner or progress bar, for SETTLED_S.
+READY = """drawn => !!document.querySelector(drawn)
+    && !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')"""
+SETTLED_S = 0.3
+TIMEOUT_MS = 600_000
+BARE_APP = '''import streamlit as st
+value = st.slider("Consumption", 0, 100, 40, key="w")
+st.markdown(f"**{value}** customers move up a tier")
+'''
+# The sentence a slider move rewrites, on the Scoring page and in the bare app.
+SENTENCE = "move up a tier"
+
+
+def _browser(ws: Workspace):
+    """One headless Chromium for the whole run (closed with the workspace)."""
+    if "browser" not in ws.cache:
+        from playwright.sync_api import sync_playwright
+        playwright = sync_playwright().start()
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                             headless=True)
+        ws.cache["browser"] = browser
+        ws.cleanup.append(playwright.stop)
+        ws.cleanup.append(browser.close)
+    return ws.cache["browser"]
+
+
+def _serve(ws: Workspace, slot: str, script: Path | None = None) -> str:
+    """A fresh server in `slot` (the one there before is stopped): its address."""
+    _stop(ws, slot)
+    proc, url = start_streamlit(ws.db, script=script, timeout=120)
+    ws.cache[slot] = proc
+    ws.cleanup.append(lambda: _stop(ws, slot))
+    return url
+
+
+def _stop(ws: Workspace, slot: str) -> None:
+    proc = ws.cache.pop(slot, None)
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _page(ws: Workspace, url: str):
+    context = _browser(ws).new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    ws.cleanup.append(context.close)
+    return context.new_page()
+
+
+def wait_ready(page, drawn: str = "h1") -> float:
+    """Wait until the page is drawn and idle and stays so for SETTLED_S; the moment
+    (perf_counter) it became so."""
+    while True:
+        page.wait_for_function(READY, arg=drawn, timeout=TIMEOUT_MS, polling=50)
+        ready = time.perf_counter()
+        time.sleep(SETTLED_S)
+        if page.evaluate(READY, drawn):
+            return ready
+
+
+def first_load_step(slug: str) -> Step:
+    """Open /slug in a new browser tab on a server started just before (untimed)."""
+    def prepare(ws: Workspace) -> None:
+        ws.cache["url"] = _serve(ws, "app")
+        ws.cache["tab"] = _page(ws, ws.cache["url"])
+
+    def run(ws: Workspace) -> float:
+        started = time.perf_counter()
+        ws.cache["tab"].goto(f"{ws.cache['url']}/{slug}")
+        return wait_ready(ws.cache["tab"]) - started
+    return Step(f"browser: first load /{slug}", run, once=True, prepare=prepare)
+
+
+def _slider_page(ws: Workspace, slot: str, url: str, path: str) -> None:
+    """A tab on `url/path` with its first slider found, kept for the key presses, and the
+    moments its server said a script run had finished."""
+    page = _page(ws, url)
+    finished = ws.cache[f"{slot}.finished"] = []
+
+    def watch(socket) -> None:
+        socket.on("framereceived", lambda frame: _is_finish(frame) and finished.append(1))
+    page.on("websocket", watch)
+    page.goto(f"{url}/{path}")
+    wait_ready(page, '[data-testid="stSlider"]')
+    page.get_by_text(SENTENCE).first.wait_for(timeout=TIMEOUT_MS)
+    ws.cache[f"{slot}.tab"] = page
+
+
+def _is_finish(frame) -> bool:
+    """Whether a websocket frame is Streamlit's "script run finished" message."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    if isinstance(frame, str):
+        return False
+    message = ForwardMsg.FromString(frame)
+    return message.WhichOneof("type") == "script_finished"
+
+
+def _press(ws: Workspace, slot: str) -> None:
+    """One ArrowRight on the slider, until the rerun it starts has finished and the browser
+    has drawn what it sent (the sentence rewritten, when its numbers changed)."""
+    page, finished = ws.cache[f"{slot}.tab"], ws.cache[f"{slot}.finished"]
+    before = len(finished)
+    page.locator('[data-testid="stSlider"] input[type=range]').first.press("ArrowRight")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while len(finished) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(2)   # lets Playwright hand over the frames received
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def open_scoring(ws: Workspace) -> None:
+    """The Scoring page as a manager finds it: first visit paid, then the slider presses."""
+    _slider_page(ws, "scoring", _serve(ws, "app"), "scoring")
+
+
+def slider_press(ws: Workspace) -> None:
+    _press(ws, "scoring")
+
+
+def open_bare(ws: Workspace) -> None:
+    script = ws.root / "bare_slider.py"
+    script.write_text(BARE_APP, encoding="utf-8")
+    _slider_page(ws, "bare", _serve(ws, "bare", script), "")
+
+
+def bare_press(ws: Workspace) -> None:
+    _press(ws, "bare")
+
+
+BASELINE = "bare streamlit slider"
+PRESSES = 11   # key presses per slider, whatever --repeat says: the median of 11
+BASELINES[BASELINE] = bare_press
+SETUP[BASELINE] = open_bare
+STEPS.extend(first_load_step(slug) for slug in PAGES)
+STEPS.append(Step("browser: consumption slider", slider_press, BASELINE, prepare=open_scoring,
+                  repeat=PRESSES))

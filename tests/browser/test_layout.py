@@ -1,0 +1,118 @@
+"""What only a browser shows at a manager's screen width: cards and axes that fit, every page
+at its own address. Real headless Chromium (see tests/browser/chromium.py for the set-up)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.browser.chromium import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium,
+                                    serving, wait_idle)
+
+pytestmark = pytest.mark.browser
+
+# Any element of a metric card whose text is wider than its box is cut ("¥7,69…").
+CUT_CARD_TEXT = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stMetricValue"], [data-testid="stMetricLabel"], [data-testid="stMetricDelta"]'))
+    .filter(card => [card, ...card.querySelectorAll('*')].some(
+        e => e.scrollWidth > e.clientWidth + 1))
+    .map(card => card.innerText)"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """2,000 customers: 12-month revenue in the tens of millions (¥3,0xx万, ¥30.xM)."""
+    require_chromium()
+    from engine import demo
+    db = tmp_path_factory.mktemp("layout") / "demo.duckdb"
+    demo.generate_demo(db, customers=2_000, months=24, seed=3)
+    with serving(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def narrow(browser, request):
+    """A page 1,280 px wide, the narrowest screen a manager works on."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    yield pg
+    keep_failure(request, pg)
+    context.close()
+
+
+def choose_language(page, server: str, lang: str) -> None:
+    page.goto(server)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text(
+        "中文" if lang == "zh" else "English", exact=True).click()
+    wait_idle(page)
+
+
+def open_by_link(page, slug: str, timeout: float = 120_000) -> None:
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').click()
+    page.wait_for_url(f"**/{slug}", timeout=timeout)
+    page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def test_every_page_opens_by_its_own_address(narrow, server):
+    """A bookmark of any page, the first one included, opens that page (no "Page not
+    found"), and the root opens the first page at its address."""
+    for slug in ("overview", "data", "scoring", "customers", "profile", "rfm", "segments",
+                 "risk", "plan", "review", "clv", "audit"):
+        narrow.goto(f"{server}/{slug}")
+        wait_idle(narrow)
+        current = narrow.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
+        current.wait_for(timeout=60_000)
+        assert current.get_attribute("href").endswith(f"/{slug}")
+        assert narrow.get_by_text("Page not found").count() == 0, slug
+    narrow.goto(server)
+    narrow.wait_for_url("**/overview", timeout=60_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_metric_cards_show_whole_figures_at_1280_px(narrow, server, lang):
+    choose_language(narrow, server, lang)
+    for slug in ("overview", "risk", "clv", "review"):
+        open_by_link(narrow, slug)
+        narrow.wait_for_timeout(500)
+        assert narrow.evaluate(CUT_CARD_TEXT) == [], slug
+
+
+def is_round(step: float) -> bool:
+    """1, 2, 2.5 or 5 times a power of ten."""
+    scale = 10 ** math.floor(math.log10(step))
+    return any(math.isclose(step / scale, m) for m in (1, 2, 2.5, 5))
+
+
+def test_overview_right_axis_has_round_ticks(narrow, server):
+    choose_language(narrow, server, "en")
+    chart = narrow.locator(".js-plotly-plot").first
+    chart.locator(".y2tick").first.wait_for(timeout=60_000)
+    ticks = [float(t.replace(",", "").replace("k", "e3"))
+             for t in chart.locator(".y2tick text").all_text_contents()]
+    steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:])}
+    assert ticks[0] == 0 and len(steps) == 1 and is_round(steps.pop()), ticks
+
+
+def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
+    """A grid's one-line cells cut "Recommended stance" at 1,280 px; the table wraps them."""
+    from engine import i18n
+    choose_language(narrow, server, "en")
+    narrow.locator('[data-testid="stSidebarNav"] a[href$="/rfm"]').click()
+    stance = narrow.get_by_text(i18n.t("rfm.stance.champions", "en"), exact=True)
+    stance.wait_for(timeout=120_000)
+    stance.scroll_into_view_if_needed()
+    assert stance.is_visible()
+    assert stance.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    box, page_width = stance.bounding_box(), narrow.viewport_size["width"]
+    assert box["x"] + box["width"] <= page_width
