@@ -90,6 +90,30 @@ def test_fast_path_numbers_the_lines_as_the_staged_path(tmp_path):
         ("C489449", Decimal("-2.10"), None), ("489436", Decimal("11.90"), None)]
 
 
+# Orders whose lines are spread through the file: 1 has lines on data rows 1, 3, 6;
+# 2 on rows 2 and 5 (lines next to each other are numbered by where the order starts,
+# spread ones in file order); 3 has one line.
+SPREAD = """Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID
+1,A,1,2024-03-01 07:45,1.00,10
+2,B,1,2024-03-01 08:00,2.00,20
+1,C,1,2024-03-01 07:45,3.00,10
+3,D,1,2024-03-02 09:00,4.00,10
+2,E,1,2024-03-01 08:00,5.00,20
+1,F,1,2024-03-01 07:45,6.00,10
+4,G,1,2024-03-03 09:00,7.00,20
+4,H,1,2024-03-03 09:00,8.00,20
+"""
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True], ids=["fast path", "staged path"])
+def test_lines_spread_through_the_file_are_numbered_in_file_order(tmp_path, skip_invalid):
+    db = tmp_path / "spread.duckdb"
+    ingest.import_file(db, write(tmp_path, "s.csv", SPREAD), "transactions",
+                       create_customers=True, skip_invalid=skip_invalid, today=TODAY)
+    assert rows(db, "SELECT txn_id, product, order_line FROM transactions ORDER BY rowid") == [
+        ("1", "A", 1), ("2", "B", 1), ("1", "C", 2), ("3", "D", None), ("2", "E", 2),
+        ("1", "F", 3), ("4", "G", 1), ("4", "H", 2)]
+
 def test_same_file_again_adds_nothing_and_undo_removes_its_batch(lines_db, tmp_path):
     db, first = lines_db
     again = ingest.import_file(db, write(tmp_path, "online_retail.csv", LINES), "transactions",
