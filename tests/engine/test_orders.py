@@ -172,6 +172,37 @@ def test_lines_of_one_order_naming_two_customers_are_an_error_naming_both(tmp_pa
             'its line 2 names "ann@example.com"') in problem.message("en")
 
 
+# Orders with every value on every line: T1's lines are adjacent, T2's spread.
+DATED = """txn_id,customer_id,txn_date,amount,due_date,paid_date
+T1,C1,2024-03-01,5,2024-03-10,
+T1,C1,2024-03-01,6,2024-03-10,
+T2,C2,2024-03-02,7,,2024-03-02
+T3,C1,2024-03-03,8,,
+T2,C2,2024-03-02,9,,2024-03-02
+"""
+
+
+@pytest.mark.parametrize("line, old, new, column", [
+    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-10,2024-03-11", "paid_date"),
+    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-12,", "due_date"),
+    (6, "T2,C2,2024-03-02,9,,", "T2,C3,2024-03-02,9,,", "customer_id"),
+    (6, "T2,C2,2024-03-02,9,,", "T2,C2,2024-03-04,9,,", "txn_date"),
+], ids=["paid date added", "due date", "customer, spread", "date, spread"])
+def test_a_later_line_that_differs_from_its_first_is_refused(tmp_path, line, old, new, column):
+    """Every cell is valid, so the fast path checks the lines and falls back to report."""
+    db = tmp_path / "d.duckdb"
+    ingest.import_file(db, write(tmp_path, "ok.csv", DATED), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, "SELECT txn_id, order_line FROM transactions ORDER BY rowid") == [
+        ("T1", 1), ("T1", 2), ("T2", 1), ("T3", None), ("T2", 2)]
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "x.duckdb", write(tmp_path, "o.csv", DATED.replace(old, new)),
+                           "transactions", create_customers=True, today=TODAY)
+    assert [(p.code, p.line, p.target) for p in caught.value.problems] == [
+        ("order_conflict", line, column)]
+    assert not (tmp_path / "x.duckdb").exists()
+
+
 def test_taobao_report_takes_what_the_buyer_paid_and_its_states(tmp_path):
     db = tmp_path / "tb.duckdb"
     report = ingest.import_file(db, write(tmp_path, "ExportOrderList.csv", TAOBAO, "gbk"),
