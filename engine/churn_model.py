@@ -231,6 +231,15 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
+def model_alerts(probability: pd.Series, alerts: int) -> pd.Series:
+    """Whether the model would alert each customer if it raised as many alerts as the rules
+    do: the `alerts` highest probabilities (NaN, a customer who never bought, never; ties
+    by position), as in the backtest's comparison at the same number of alerts."""
+    scores = np.nan_to_num(probability.to_numpy(dtype=float), nan=-np.inf)
+    mask = top_k(scores, min(int(alerts), int(np.isfinite(scores).sum())))
+    return pd.Series(mask, index=probability.index, name="model_alert")
+
+
 def _safe_auc(y, score) -> float:
     return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else float("nan")
 

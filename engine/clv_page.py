@@ -9,11 +9,40 @@ import numpy as np
 import pandas as pd
 
 from engine.clv.compute import ClvResult
+from engine.clv.model import ClvSettings
 
 
 # ---- what the page shows ------------------------------------------------------------------
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+PAST_VALUE_COLUMNS = ("customer_id", "name", "revenue_12m", "purchase_days",
+                      "first_purchase_date", "last_purchase_date", "days_since_last_purchase")
+
+
+def small_data(features: pd.DataFrame, settings: ClvSettings = ClvSettings()) -> dict:
+    """What the page still shows when the models cannot be fitted, from the feature table.
+
+    Returns
+    -------
+    dict with buyers (customers with a purchase), repeat_buyers (of them, purchases on 2
+    or more days: the `x` > 0 the models learn from), needed (settings.min_repeat_buyers),
+    purchase_days (DataFrame purchase_days, customers: how many buyers bought on 1, 2, …
+    days) and past (the buyers, PAST_VALUE_COLUMNS, the most 12-month revenue first, then
+    the most purchase days, then customer_id).
+    """
+    days = pd.to_numeric(features["purchase_days"]).fillna(0).astype("int64")
+    bought = features[days.to_numpy() > 0]
+    counts = days[days > 0].value_counts().sort_index()
+    past = bought[list(PAST_VALUE_COLUMNS)].sort_values(
+        ["revenue_12m", "purchase_days", "customer_id"], ascending=[False, False, True],
+        kind="stable", na_position="last")
+    return {"buyers": len(bought), "repeat_buyers": int((days >= 2).sum()),
+            "needed": settings.min_repeat_buyers,
+            "purchase_days": pd.DataFrame({"purchase_days": counts.index.to_numpy(),
+                                           "customers": counts.to_numpy()}),
+            "past": past.reset_index(drop=True)}
 
 
 def default_calibration_end(as_of: date, months: int = 6) -> date:

@@ -284,8 +284,10 @@ def task_list(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.Da
     which leaves a person's name as it is), owner_role, due_date, overdue,
     days_overdue (0 when not overdue), tier, risk_level, demand_tag,
     lifecycle, followups, last_followup_id, last_followup_date,
-    last_followup_result, last_followup_status. Sorted by due date (overdue
-    first), then playbook order, then customer_id.
+    last_followup_result, last_followup_status. Sorted by what matters most
+    (`task_order`): win-back first (due within 24 hours), then the value tier
+    (high, potential, ordinary, none), then the rule's place in the playbook,
+    then the due date (overdue first), then customer_id.
     """
     if assessed is None:
         assessed = risk.assess(features, as_of=as_of, rules=rules)
@@ -297,9 +299,24 @@ def task_list(features: pd.DataFrame, *, tiers: pd.Series, followup_state: pd.Da
         demand_tag=assessed["demand_tag"].array[has], lifecycle=assessed["lifecycle"].array[has])
     late = (np.datetime64(as_of, "D") - tasks["due_date"].to_numpy(dtype="datetime64[D]"))
     tasks["days_overdue"] = np.maximum(late.astype("int64"), 0)
-    tasks["_order"] = tasks["action"].cat.codes.to_numpy()
-    tasks = tasks.sort_values(["due_date", "_order", "customer_id"], kind="stable")
-    return tasks[list(TASK_COLUMNS)].reset_index(drop=True)
+    return task_order(tasks)[list(TASK_COLUMNS)].reset_index(drop=True)
+
+
+URGENT_ACTION = "win_back"    # DESIGN §4.7: within 24 hours, whatever the tier
+
+
+def task_order(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Tasks with the most valuable work first: win-back (urgent), then tier (high first;
+    a high-value customer's visit before an ordinary customer's overdue wake-up), then
+    playbook order (the action's category code), then due date, then customer_id."""
+    tier = pd.Categorical(tasks["tier"], categories=list(TIERS)).codes.astype(np.int64)
+    keys = pd.DataFrame({
+        "urgent": (tasks["action"] != URGENT_ACTION).to_numpy(dtype=np.int64),
+        "tier": np.where(tier >= 0, tier, len(TIERS)),
+        "rule": tasks["action"].cat.codes.to_numpy(),
+        "due": tasks["due_date"].to_numpy(), "id": tasks["customer_id"].to_numpy()},
+        index=tasks.index)
+    return tasks.loc[keys.sort_values(list(keys.columns), kind="stable").index]
 
 
 def tasks_for(con, *, as_of: date, tiers: pd.Series, playbook=None) -> pd.DataFrame:

@@ -340,6 +340,34 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     transitions : DataFrame, index = tier at the end of M−1, columns = tier
         at the end of M (both in TIERS order), customers known at both ends.
     new_customers : {tier: customers known at the end of M but not of M−1}.
+    wake_up, win_back, retention : see `month_rates`.
+    """
+    size = _size(before, after, activity)
+    at_m = _rows_by_key(after, size)[_keys(before)]   # -1: not known at M (known stays known)
+    both = at_m >= 0
+    codes_before, codes_after = _tier_codes(before), _tier_codes(after)
+    tiered_both = both.copy()     # with a tier at both ends (one may be unscored)
+    tiered_both[both] = (codes_before[both] >= 0) & (codes_after[at_m[both]] >= 0)
+    cells = np.bincount(codes_before[tiered_both] * len(TIERS) + codes_after[at_m[tiered_both]],
+                        minlength=len(TIERS) ** 2).reshape(len(TIERS), len(TIERS))
+    transitions = pd.DataFrame(cells.astype(np.int64), index=pd.Index(TIERS, name="before"),
+                               columns=pd.Index(TIERS, name="after"))
+    is_new = np.ones(len(after), dtype=bool)
+    is_new[at_m[both]] = False
+    new = np.bincount(codes_after[is_new & (codes_after >= 0)], minlength=len(TIERS))
+    return {"transitions": transitions,
+            "new_customers": dict(zip(TIERS, (int(n) for n in new)))} \
+        | month_rates(before, after, activity)
+
+
+def month_rates(before: pd.DataFrame, after: pd.DataFrame, activity: pd.DataFrame) -> dict:
+    """Wake-up, win-back and retention of month M (DESIGN §4.8) from the snapshots at the
+    ends of M−1 and M and the keyed activity during M; small, so a trend of 12 months
+    keeps one per month instead of its snapshots.
+
+    Returns
+    -------
+    dict with
     wake_up : {"eligible": dormant at the end of M−1, "woken": of them, with
         a transaction or interaction during M, "rate"}.
     win_back : {"eligible": high risk at the end of M−1, "won": of them, with
@@ -352,18 +380,8 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     """
     size = _size(before, after, activity)
     keys = _keys(before)
-    at_m = _rows_by_key(after, size)[keys]      # -1: not known at M (never, as known stays known)
+    at_m = _rows_by_key(after, size)[keys]
     both = at_m >= 0
-    codes_before, codes_after = _tier_codes(before), _tier_codes(after)
-    tiered_both = both.copy()     # with a tier at both ends (one may be unscored)
-    tiered_both[both] = (codes_before[both] >= 0) & (codes_after[at_m[both]] >= 0)
-    cells = np.bincount(codes_before[tiered_both] * len(TIERS) + codes_after[at_m[tiered_both]],
-                        minlength=len(TIERS) ** 2).reshape(len(TIERS), len(TIERS))
-    transitions = pd.DataFrame(cells.astype(np.int64), index=pd.Index(TIERS, name="before"),
-                               columns=pd.Index(TIERS, name="after"))
-    is_new = np.ones(len(after), dtype=bool)
-    is_new[at_m[both]] = False
-    new = np.bincount(codes_after[is_new & (codes_after >= 0)], minlength=len(TIERS))
 
     dormant = (before["demand_tag"] == "dormant").to_numpy()
     woken = dormant & _did(keys, activity, ["transactions", "interactions"], size)
@@ -381,17 +399,37 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
         n, k = int(mask.sum()), int((won & mask).sum())
         return {"eligible": n, "won": k, "rate": _rate(n, k)}
 
-    n_high, n_won = int(high.sum()), int(won.sum())
     return {
-        "transitions": transitions,
-        "new_customers": dict(zip(TIERS, (int(n) for n in new))),
         "wake_up": {"eligible": int(dormant.sum()), "woken": int(woken.sum()),
                     "rate": _rate(int(dormant.sum()), int(woken.sum()))},
-        "win_back": {"eligible": n_high, "won": n_won, "rate": _rate(n_high, n_won),
-                     "with_followup": split(followed), "without_followup": split(high & ~followed)},
+        "win_back": split(high) | {"with_followup": split(followed),
+                                   "without_followup": split(high & ~followed)},
         "retention": {"eligible": int(recent.sum()), "retained": int(retained.sum()),
                       "rate": _rate(int(recent.sum()), int(retained.sum()))},
     }
+
+
+# (key of the rate in the catalogue's review.rate.*, how to read it from `month_rates`'
+# dict, the key of its count): the rates a review shows, in the order it shows them.
+RATES = (
+    ("wake_up", lambda r: r["wake_up"], "woken"),
+    ("win_back", lambda r: r["win_back"], "won"),
+    ("win_back_with", lambda r: r["win_back"]["with_followup"], "won"),
+    ("win_back_without", lambda r: r["win_back"]["without_followup"], "won"),
+    ("retention", lambda r: r["retention"], "retained"),
+)
+RATE_TREND_COLUMNS = ("month", "figure", "eligible", "count", "rate")
+
+
+def rate_trend(months: Sequence[date], rates: Sequence[dict]) -> pd.DataFrame:
+    """The rates of each month in long form: RATE_TREND_COLUMNS, one row per month and
+    figure of RATES (months oldest first); rate NaN where nobody was eligible (a gap in a
+    chart, not a zero)."""
+    rows = [(month_key(m), key, figure_of(r)["eligible"], figure_of(r)[count],
+             np.nan if figure_of(r)["rate"] is None else figure_of(r)["rate"])
+            for m, r in zip(months, rates, strict=True) for key, figure_of, count in RATES]
+    frame = pd.DataFrame(rows, columns=list(RATE_TREND_COLUMNS))
+    return frame.astype({"eligible": "int64", "count": "int64", "rate": "float64"})
 
 
 # --- the whole review -------------------------------------------------------------------
@@ -409,6 +447,7 @@ class MonthlyReview:
     summaries : `month_summary` of every month of `months`, concatenated
         (tier mix and revenue by tier, by month).
     transitions, new_customers, wake_up, win_back, retention : see `month_changes`.
+    rate_trend : the rates of every month of `months` (`rate_trend`), M's last.
     complaints : topic, previous, current (complaints in M−1 and M), change;
         topics of either month, most complaints in M first.
     satisfaction : month ("YYYY-MM"), interactions, complaints, rated,
@@ -424,8 +463,13 @@ class MonthlyReview:
     wake_up: dict
     win_back: dict
     retention: dict
+    rate_trend: pd.DataFrame
     complaints: pd.DataFrame
     satisfaction: pd.DataFrame
+
+    def rates(self) -> dict:
+        """M's wake_up, win_back and retention, as `month_rates` returns them."""
+        return {"wake_up": self.wake_up, "win_back": self.win_back, "retention": self.retention}
 
     @property
     def complete(self) -> bool:
@@ -498,12 +542,14 @@ def satisfaction_table(interactions: pd.DataFrame, months: Sequence[date]) -> pd
 
 
 def build_review(month, *, summaries: Sequence[pd.DataFrame], changes: dict,
-                 complaints: pd.DataFrame, interactions: pd.DataFrame,
+                 rates: Sequence[dict], complaints: pd.DataFrame, interactions: pd.DataFrame,
                  data_end: date | None, months: Sequence[date] | None = None) -> MonthlyReview:
     """The review of M from its pieces.
 
     summaries : `month_summary` of each month of the trends (oldest first).
     changes : `month_changes(snapshot M−1, snapshot M, activity during M)`.
+    rates : `month_rates` of each month of the trends (oldest first), each from the
+        snapshots at its own end and the end of the month before it.
     complaints, interactions : `month_activity.complaints_by_topic` and
         `interactions_by_month` over (at least) the months of the trends.
     months : the months of the trends (default: the 12 up to M).
@@ -516,7 +562,7 @@ def build_review(month, *, summaries: Sequence[pd.DataFrame], changes: dict,
         summaries=pd.concat(list(summaries), ignore_index=True),
         transitions=changes["transitions"], new_customers=changes["new_customers"],
         wake_up=changes["wake_up"], win_back=changes["win_back"],
-        retention=changes["retention"],
+        retention=changes["retention"], rate_trend=rate_trend(months, rates),
         complaints=complaints_table(complaints, month=month, previous=previous),
         satisfaction=satisfaction_table(interactions, months))
 
@@ -525,15 +571,17 @@ def monthly_review(con, *, month, months: int = DEFAULT_MONTHS,
                    weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                    thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS,
                    rules: risk.RiskRules = risk.DEFAULT_RULES) -> MonthlyReview:
-    """The review of month M straight from the database: `months` snapshots and one
+    """The review of month M straight from the database: `months` + 1 snapshots (the
+    rates of the trend's first month start from the end of the month before it) and one
     query per kind of activity.
 
     Raises scoring.NoWeightLeft when the weights sit on dimensions that have no data at
     the end of M itself; earlier months of the trend may lack it and stay without tiers.
     """
-    trend = review_months(month, months)
+    ends = review_months(month, months + 1)
+    trend = ends[1:]
     scoring.scoring_plan(weights, optional_columns_present(con, as_of=month_end(trend[-1])))
-    snapshots = month_end_snapshots(con, months=trend, weights=weights,
+    snapshots = month_end_snapshots(con, months=ends, weights=weights,
                                     thresholds=thresholds, rules=rules)
     activity = month_activity_by_month(con, months=trend)   # the same customer index
     first, last = trend[0], trend[-1]
@@ -541,6 +589,8 @@ def monthly_review(con, *, month, months: int = DEFAULT_MONTHS,
         last, months=trend,
         summaries=[month_summary(m, snapshots[m], activity[m]) for m in trend],
         changes=month_changes(snapshots[trend[-2]], snapshots[last], activity[last]),
+        rates=[month_rates(snapshots[before], snapshots[m], activity[m])
+               for before, m in zip(ends, trend)],
         complaints=month_activity.complaints_by_topic(con, first_month=first, last_month=last),
         interactions=month_activity.interactions_by_month(con, first_month=first,
                                                           last_month=last),

@@ -20,6 +20,11 @@ import pandas as pd
 DIMENSIONS = ("consumption", "interaction", "stability", "referral")
 DEFAULT_WEIGHTS = {"consumption": 40, "interaction": 30, "stability": 20, "referral": 10}
 DEFAULT_THRESHOLDS = (80, 60)  # (high, potential): high >= 80, potential >= 60, ordinary below
+SMALL_TIER_SHARE = 0.05        # a tier with fewer customers than this share is pointed out
+# Thresholds from a target: what the shares count, and the page's first offer for each
+# basis in percent (high value; high value and potential together).
+TARGET_BASES = ("customers", "revenue")
+DEFAULT_TARGETS = {"customers": (10, 40), "revenue": (50, 80)}
 TIERS = ("high", "potential", "ordinary")
 
 RFM_SEGMENTS = ("champions", "loyal", "potential_loyalist", "new", "promising",
@@ -140,6 +145,63 @@ def validate_thresholds(thresholds: Sequence[float]) -> tuple[float, float]:
         raise ValueError(f"thresholds must satisfy 0 ≤ potential ≤ high ≤ 100, got high "
                          f"{high:g} and potential {potential:g}.")
     return high, potential
+
+
+def validate_target(target: Mapping | None) -> dict | None:
+    """A threshold target as {"basis", "high", "potential"} (percent, 0 < high ≤ potential
+    ≤ 100), None for none, or a ValueError saying what is wrong."""
+    if target is None:
+        return None
+    if not isinstance(target, Mapping) or target.get("basis") not in TARGET_BASES:
+        raise ValueError(f"a threshold target needs a basis of {', '.join(TARGET_BASES)}, "
+                         f"got {target!r}.")
+    high = _number(target.get("high"), "the high-value target")
+    potential = _number(target.get("potential"), "the potential target")
+    if not 0 < high <= potential <= 100:
+        raise ValueError(f"a threshold target needs 0 < high ≤ potential ≤ 100 (percent), got "
+                         f"high {high:g} and potential {potential:g}.")
+    return {"basis": target["basis"], "high": high, "potential": potential}
+
+
+def thresholds_for_target(scores, revenue, target: Mapping) -> tuple[int, int]:
+    """Whole-number thresholds (high, potential) whose tiers come closest to a target.
+
+    target : `validate_target`'s form. With basis "customers", `high` is the share of
+    customers (percent) the high tier should hold and `potential` the share the high and
+    potential tiers should hold together ("top 10 %", "top 40 %"); with basis "revenue",
+    the shares of the 12-month revenue those customers make ("the best-scored customers
+    making half the revenue").
+    scores, revenue : one per customer (NaN score counts as 0, NaN revenue as 0).
+
+    Of the 101 whole-number thresholds, the high one is that whose share (of customers
+    or revenue with a score ≥ it) is nearest the target; the potential one, at or below
+    it, likewise. A tie goes to the higher threshold (the smaller tier). Raises
+    ValueError without customers, or for a revenue target without positive revenue.
+    """
+    target = validate_target(target)
+    s = np.clip(np.nan_to_num(_as_float_array(scores)), 0, 100)
+    if not len(s):
+        raise ValueError("thresholds from a target need customers to score.")
+    weight = (np.ones(len(s)) if target["basis"] == "customers"
+              else np.nan_to_num(_as_float_array(revenue)))
+    total = weight.sum()
+    if total <= 0:
+        raise ValueError("a revenue target needs customers with revenue in the last 12 months.")
+    # reach[t]: the share with a score ≥ t, for t = 0 … 100 (a score ≥ t ⟺ its floor ≥ t)
+    reach = np.bincount(np.floor(s).astype(np.int64), weights=weight, minlength=101)
+    reach = np.cumsum(reach[::-1])[::-1] / total
+
+    def nearest(share: float, highest: int) -> int:
+        gaps = np.abs(reach[:highest + 1] - share / 100)
+        return int(np.flatnonzero(gaps <= gaps.min() + 1e-12)[-1])   # a tie, in floats too
+
+    high = nearest(target["high"], 100)
+    return high, nearest(target["potential"], high)
+
+
+def small_tiers(mix: pd.DataFrame, *, below: float = SMALL_TIER_SHARE) -> list[str]:
+    """Tiers of a `category_mix` holding fewer than `below` of the customers, in its order."""
+    return [key for key, share in zip(mix["key"], mix["customer_share"]) if share < below]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,16 @@ def horizontal_bars(frame: pd.DataFrame, *, label: str, value: str, value_title:
     return _layout(fig, height=max(240, 36 * len(frame) + 80))
 
 
+def count_columns(frame: pd.DataFrame, *, x: str, y: str, x_title: str,
+                  y_title: str) -> go.Figure:
+    """Columns of `y` for each value of `x`, in `x` order (a small histogram of counts)."""
+    fig = go.Figure(go.Bar(x=frame[x].astype(str), y=frame[y], marker_color=PALETTE[0],
+                           hovertemplate="%{x}: %{y:,}<extra></extra>"))
+    fig.update_xaxes(title_text=x_title, type="category")
+    fig.update_yaxes(title_text=y_title, tickformat=",d")
+    return _layout(fig, height=300)
+
+
 def pareto_curve(curve: pd.DataFrame, *, share_at_80: float | None, x_title: str,
                  y_title: str) -> go.Figure:
     """Cumulative revenue share against customer share, with the 80 % mark."""
@@ -60,10 +70,13 @@ TIER_COLORS = {"high": PALETTE[2], "potential": PALETTE[0], "ordinary": PALETTE[
 
 
 def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
-                    x_title: str, y_title: str) -> go.Figure:
+                    x_title: str, y_title: str, proposed: tuple | None = None,
+                    proposed_name: str = "") -> go.Figure:
     """Customers per score band, stacked by tier, with the two thresholds marked.
 
-    histogram: bin_start, bin_end, tier, customers; names: {tier code: label}.
+    histogram: bin_start, bin_end, tier, customers; names: {tier code: label};
+    proposed: thresholds offered but not applied, drawn dashed and labelled
+    `proposed_name` with their value.
     """
     fig = go.Figure()
     for tier, color in TIER_COLORS.items():
@@ -73,6 +86,10 @@ def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
                     marker_color=color)
     for threshold in thresholds:
         fig.add_vline(x=threshold, line_dash="dot", line_color=PALETTE[3])
+    for threshold in proposed or ():
+        fig.add_vline(x=threshold, line_dash="dash", line_color=PALETTE[4], line_width=2,
+                      annotation_text=f"{proposed_name} {threshold:g}",
+                      annotation_position="top left", annotation_font_color=PALETTE[4])
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text=x_title, range=[0, 100])
     fig.update_yaxes(title_text=y_title)
@@ -295,6 +312,29 @@ def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: 
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title_text=value_title)
     return _layout(fig, height=max(260, 44 * len(frame) + 100))
+
+
+def rate_lines(trend: pd.DataFrame, *, lines: dict, hover: list[str], month: str,
+               rate: str) -> go.Figure:
+    """One line per rate over the months, as percents; a month with nobody eligible is a
+    gap in its line (its rate is NaN), never a zero.
+
+    trend: month ("YYYY-MM"), figure, rate, one row per month and figure (engine.review's
+    rate trend); lines: {figure: (name, colour, dash)} in drawing order; hover: one text
+    per row of `trend` (who was eligible, who responded), shown under the rate.
+    """
+    fig = go.Figure()
+    texts = pd.Series(hover, index=trend.index)
+    for figure, (name, colour, dash) in lines.items():
+        part = trend[trend["figure"] == figure]
+        fig.add_scatter(x=part["month"], y=part["rate"], name=name, mode="lines+markers",
+                        connectgaps=False, line=dict(color=colour, width=3, dash=dash),
+                        customdata=plain(texts[part.index]),
+                        hovertemplate=f"{html.escape(name)} · %{{x}}: %{{y:.1%}}<br>"
+                                      "%{customdata}<extra></extra>")
+    fig.update_xaxes(title_text=month, type="category")
+    fig.update_yaxes(title_text=rate, tickformat=".0%", rangemode="tozero")
+    return _layout(fig)
 
 
 def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str) -> go.Figure:

@@ -9,14 +9,12 @@ from engine.months import month_key
 from engine.review import MonthlyReview
 from report import charts
 
-# (catalogue key of the rate, how to read its figure from the review, the count's key)
-RATES = (
-    ("wake_up", lambda r: r.wake_up, "woken"),
-    ("win_back", lambda r: r.win_back, "won"),
-    ("win_back_with", lambda r: r.win_back["with_followup"], "won"),
-    ("win_back_without", lambda r: r.win_back["without_followup"], "won"),
-    ("retention", lambda r: r.retention, "retained"),
-)
+# The rate trend's two charts: {figure of engine.review.RATES: (colour, dash)}
+TREND_LINES = {"win_back": (charts.PALETTE[3], "solid"), "wake_up": (charts.PALETTE[1], "solid"),
+               "retention": (charts.PALETTE[0], "solid")}
+FOLLOWUP_LINES = {"win_back_with": (charts.PALETTE[2], "solid"),
+                  "win_back_without": (charts.PALETTE[7], "dash"),
+                  "win_back": (charts.PALETTE[3], "dot")}
 
 
 def tier_names(lang: str) -> dict[str, str]:
@@ -27,8 +25,8 @@ def rate_cards(review: MonthlyReview, lang: str) -> list[dict]:
     """One card per rate: key, label, value ("17.2%" or n/a), detail ("183 of 1,067"), help."""
     months = {"month": month_key(review.month), "previous": month_key(review.previous)}
     cards = []
-    for key, figure_of, count in RATES:
-        figure = figure_of(review)
+    for key, figure_of, count in engine_review.RATES:
+        figure = figure_of(review.rates())
         rate = figure["rate"]
         cards.append({
             "key": key,
@@ -78,13 +76,32 @@ def complaints_frame(review: MonthlyReview, lang: str) -> pd.DataFrame:
         topic=[i18n.label("topic", topic, lang) for topic in review.complaints["topic"]])
 
 
+def rate_hover(trend: pd.DataFrame, lang: str) -> list[str]:
+    """Per row of a rate trend: "17 of 60" (responded of eligible), or "nobody eligible"."""
+    return [i18n.t("review.of", lang, n=n, total=total) if total
+            else i18n.t("review.nobody", lang)
+            for n, total in zip(trend["count"], trend["eligible"])]
+
+
+def rate_trend_figure(review: MonthlyReview, lang: str, lines: dict) -> go.Figure:
+    """The rates of `lines` ({figure: (colour, dash)}) at each month of the trend."""
+    return charts.rate_lines(
+        review.rate_trend, hover=rate_hover(review.rate_trend, lang),
+        lines={key: (i18n.t(f"review.rate.{key}", lang), colour, dash)
+               for key, (colour, dash) in lines.items()},
+        month=i18n.t("review.col.month", lang), rate=i18n.t("review.col.rate", lang))
+
+
 def review_figures(review: MonthlyReview, lang: str) -> dict[str, go.Figure]:
-    """{name: figure}: tier_mix, heatmap, sankey, sankey_movers (customers who changed tier),
-    complaints, satisfaction, revenue."""
+    """{name: figure}: rate_trend (win-back, wake-up, retention by month), followup_trend
+    (win-back with and without a follow-up), tier_mix, heatmap, sankey, sankey_movers
+    (customers who changed tier), complaints, satisfaction, revenue."""
     t = lambda key, **values: i18n.t(key, lang, **values)  # noqa: E731
     names = tier_names(lang)
     m, p = month_key(review.month), month_key(review.previous)
     return {
+        "rate_trend": rate_trend_figure(review, lang, TREND_LINES),
+        "followup_trend": rate_trend_figure(review, lang, FOLLOWUP_LINES),
         "tier_mix": charts.tier_stack(review.summaries, value="customers", names=names,
                                       x_title=t("review.axis.month"),
                                       y_title=t("review.axis.customers")),

@@ -32,7 +32,8 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 # Figures of the report in order, with the catalogue key of their heading.
-SECTIONS = (("tier_mix", "review.tier_mix.title"), ("heatmap", "review.transitions.title"),
+SECTIONS = (("rate_trend", "review.trend.title"), ("followup_trend", "review.trend.followup_title"),
+            ("tier_mix", "review.tier_mix.title"), ("heatmap", "review.transitions.title"),
             ("sankey_movers", "review.transitions.movers_only"),
             ("complaints", "review.complaints.title"),
             ("satisfaction", "review.satisfaction.title"), ("revenue", "review.revenue.title"))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from engine import export, i18n
 from engine.months import month_key
-from engine.review import TIERS, MonthlyReview
+from engine.review import RATES, TIERS, MonthlyReview
 
 
 def _percent(value: float | None, lang: str) -> str:
@@ -103,11 +103,7 @@ def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataF
     """{sheet name: table} for the workbook and the HTML report, headed in `lang`."""
     t = lambda key, **values: i18n.t(f"review.col.{key}", lang, **values)  # noqa: E731
     m, p = month_key(review.month), month_key(review.previous)
-    win = review.win_back
-    rates = [("wake_up", review.wake_up, "woken"), ("win_back", win, "won"),
-             ("win_back_with", win["with_followup"], "won"),
-             ("win_back_without", win["without_followup"], "won"),
-             ("retention", review.retention, "retained")]
+    rates = [(key, figure_of(review.rates()), count) for key, figure_of, count in RATES]
     rate_table = pd.DataFrame({
         t("figure"): [i18n.t(f"review.rate.{key}", lang) for key, _, _ in rates],
         t("eligible"): [f["eligible"] for _, f, _ in rates],
@@ -132,6 +128,7 @@ def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataF
     return {
         i18n.t("review.sheet.summary", lang): summary,
         i18n.t("review.sheet.rates", lang): rate_table,
+        i18n.t("review.sheet.rate_trend", lang): rate_trend_table(review, lang),
         i18n.t("review.sheet.tier_mix", lang): mix,
         i18n.t("review.sheet.transitions", lang): transitions,
         i18n.t("review.sheet.complaints", lang): complaints,
@@ -140,9 +137,25 @@ def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataF
     }
 
 
+def rate_trend_table(review: MonthlyReview, lang: str = "en") -> pd.DataFrame:
+    """One row per month of the trend: each rate of RATES, then its eligible customers and
+    its count (won, woken, retained); an empty rate where nobody was eligible."""
+    wide = review.rate_trend.pivot(index="month", columns="figure",
+                                   values=["rate", "eligible", "count"])
+    table = pd.DataFrame({i18n.t("review.col.month", lang): wide.index.to_numpy()})
+    for key, _, _ in RATES:
+        name = i18n.t(f"review.rate.{key}", lang)
+        table[name] = wide[("rate", key)].to_numpy()
+        for column in ("eligible", "count"):
+            table[i18n.t(f"review.col.{column}_of", lang, rate=name)] = \
+                wide[(column, key)].to_numpy(dtype=np.int64)
+    return table
+
+
 def percent_columns(lang: str = "en") -> set[str]:
     """Headers of the columns of `review_tables` that hold fractions shown as percents."""
-    return {i18n.t("review.col.rate", lang), i18n.t("review.col.high_share", lang)}
+    return {i18n.t("review.col.rate", lang), i18n.t("review.col.high_share", lang),
+            *(i18n.t(f"review.rate.{key}", lang) for key, _, _ in RATES)}
 
 
 def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:

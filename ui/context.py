@@ -66,6 +66,7 @@ def sidebar() -> None:
         st.subheader(i18n.t("sidebar.data_source", lang))
         st.session_state.pop(PROBLEM, None)
         st.session_state["context"] = choose_source(lang)
+    data.show_settings_in_url()
 
 
 def choose_source(lang: str) -> Context | None:

@@ -29,7 +29,7 @@ from engine.features import (activity, customer_features, month_activity,
 from engine.features import event_history as read_event_history
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
-from engine.months import last_month_ends, month_end, month_key, parse_month
+from engine.months import last_month_ends, month_end, month_key, parse_month, shift_month
 from report import review as review_report
 from ui import auth
 
@@ -157,14 +157,76 @@ DEFAULT_SETTINGS = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS
                     tuple(scoring.DEFAULT_THRESHOLDS), False)
 
 
+# The settings also live in the URL's query parameters (?weights=50,25,17,8&thresholds=70,50
+# &clv=1), so a browser reload, which starts a new session, keeps them, and a link shares
+# the view. Defaults are left out of the URL.
+QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV = "weights", "thresholds", "clv"
+
+
+def settings_from_query(params) -> tuple | None:
+    """(weights, thresholds, clv) written in query parameters; None when absent or not valid
+    (a link typed by hand: the defaults then serve). The sliders hold whole numbers, so
+    the URL must too."""
+    if not any(name in params for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV)):
+        return None
+    try:
+        weights = scoring.validate_weights(dict(zip(scoring.DIMENSIONS, _whole_numbers(
+            params.get(QUERY_WEIGHTS), DEFAULT_SETTINGS[0]))))
+        thresholds = scoring.validate_thresholds(_whole_numbers(params.get(QUERY_THRESHOLDS),
+                                                                DEFAULT_SETTINGS[1]))
+    except ValueError:
+        return None
+    return (tuple(int(weights[d]) for d in scoring.DIMENSIONS),
+            tuple(int(v) for v in thresholds), params.get(QUERY_CLV) == "1")
+
+
+def _whole_numbers(text: str | None, default: tuple) -> list[float]:
+    """Comma-separated whole numbers of a query parameter, `default` when it is absent."""
+    if text is None:
+        return list(default)
+    values = [float(v) for v in str(text).split(",")]
+    if len(values) != len(default) or not all(v.is_integer() for v in values):
+        raise ValueError(f"expected {len(default)} whole numbers, got {text!r}")
+    return values
+
+
+def settings_query(settings: tuple) -> dict[str, str]:
+    """The query parameters of `settings`: only those that differ from the defaults."""
+    weights, thresholds, clv = settings
+    query = {}
+    if tuple(weights) != DEFAULT_SETTINGS[0]:
+        query[QUERY_WEIGHTS] = ",".join(f"{w:g}" for w in weights)
+    if tuple(thresholds) != DEFAULT_SETTINGS[1]:
+        query[QUERY_THRESHOLDS] = ",".join(f"{v:g}" for v in thresholds)
+    if clv:
+        query[QUERY_CLV] = "1"
+    return query
+
+
 def scoring_settings() -> tuple[tuple[float, ...], tuple[float, float], bool]:
-    """(weights, thresholds, clv) of this session's Scoring page (the defaults until set)."""
-    return st.session_state.get(SETTINGS_KEY) or DEFAULT_SETTINGS
+    """(weights, thresholds, clv) of this session's Scoring page: those set in the session,
+    else those of the URL (a reload or a shared link), else the defaults."""
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = settings_from_query(st.query_params) or DEFAULT_SETTINGS
+    return st.session_state[SETTINGS_KEY]
 
 
 def keep_scoring_settings(weights: tuple, thresholds: tuple, clv: bool = False) -> None:
-    """Remember the Scoring page's settings for the other pages of this session."""
+    """Remember the Scoring page's settings for the other pages of this session, and in the
+    URL."""
     st.session_state[SETTINGS_KEY] = (tuple(weights), tuple(thresholds), bool(clv))
+    show_settings_in_url()
+
+
+def show_settings_in_url() -> None:
+    """Write the session's settings into the URL (run on every page: a page switch clears
+    the query parameters); other parameters are left as they are."""
+    wanted = settings_query(scoring_settings())
+    for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV):
+        if name in wanted and st.query_params.get(name) != wanted[name]:
+            st.query_params[name] = wanted[name]
+        elif name not in wanted and name in st.query_params:
+            del st.query_params[name]
 
 
 def weight_map(weights: tuple) -> dict[str, float]:
@@ -245,6 +307,20 @@ def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: 
             "histogram": scoring.score_histogram(now["score"], now["tier"])}
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def threshold_offer(db: str, version: int, as_of: date, settings: tuple, target: tuple) -> dict:
+    """The thresholds a target (basis, high %, potential %) gives under `settings`' weights
+    (engine.scoring.thresholds_for_target) and the tier mix they would make; ValueError
+    when it cannot be met (a revenue target without revenue)."""
+    table = features(db, version, as_of)
+    score = combined_scores(db, version, as_of, *settings)["score"]
+    thresholds = scoring.thresholds_for_target(
+        score, table["revenue_12m"], dict(zip(("basis", "high", "potential"), target)))
+    return {"thresholds": thresholds,
+            "mix": scoring.category_mix(scoring.assign_tiers(score, thresholds),
+                                        table["revenue_12m"], categories=scoring.TIERS)}
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def presets(db: str, version: int) -> dict:
     """Saved presets {name: {"weights": {...}, "thresholds": (high, potential), "clv": bool}};
@@ -255,11 +331,14 @@ def presets(db: str, version: int) -> dict:
         return preset_store.load_presets(con)
 
 
-def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False) -> None:
-    """Save a named preset (a write: bumps the data version; auth.Forbidden for a non-admin)."""
+def save_preset(db: str, name: str, weights: tuple, thresholds: tuple, clv: bool = False,
+                target: dict | None = None) -> None:
+    """Save a named preset, with the target its thresholds came from (a write: bumps the
+    data version; auth.Forbidden for a non-admin)."""
     actor = auth.actor("edit_presets")
     with store.write(db) as con:
-        preset_store.save_preset(con, name, weight_map(weights), thresholds, clv=clv, actor=actor)
+        preset_store.save_preset(con, name, weight_map(weights), thresholds, clv=clv,
+                                 target=target, actor=actor)
 
 
 def delete_preset(db: str, name: str) -> None:
@@ -447,7 +526,8 @@ def segment_view(db: str, version: int, as_of: date, columns: tuple, k: int | No
     settings: (weights, thresholds) of the tiers in the crosstab.
     Returns k, auto, silhouette, fit_rows, customers; curve (k, inertia,
     silhouette, from the automatic run) and auto_k; labels {segment: "n · name"};
-    overview (segment label, customers, shares, revenue); heatmap (index,
+    overview (segment label, customers, shares, revenue, next_step: the playbook action
+    most members are due, in words, engine.segments.segment_next_steps); heatmap (index,
     segments × feature labels); crosstab (segment label × tier label counts).
     """
     automatic = segmentation(db, version, as_of, columns, None, _progress_text)
@@ -462,6 +542,12 @@ def segment_view(db: str, version: int, as_of: date, columns: tuple, k: int | No
     heatmap = profile_[[f"index_{c}" for c in result.columns]].set_axis(feature_names, axis=1)
     crosstab = segment_engine.tier_crosstab(result, tiers)
     crosstab.columns = [i18n.label("tier", c, lang) for c in crosstab.columns]
+    steps = segment_engine.segment_next_steps(result, _actions_of(table, tasks(
+        db, version, as_of, settings)))
+    profile_["next_step"] = [
+        i18n.t("segments.step.none", lang) if pd.isna(action) else
+        i18n.t("segments.step.share", lang, step=i18n.t(f"segments.step.{action}", lang),
+               share=share) for action, share in zip(steps["action"], steps["share"])]
     # a k set by hand is the same fit as that k on the automatic curve (same sample and seed)
     on_curve = automatic.curve.set_index("k")["silhouette"]
     silhouette = result.silhouette if k is None else float(on_curve.get(k, float("nan")))
@@ -469,10 +555,19 @@ def segment_view(db: str, version: int, as_of: date, columns: tuple, k: int | No
             "fit_rows": result.fit_rows, "customers": len(result.labels),
             "silhouette_rows": min(result.fit_rows, segment_engine.DEFAULT_SILHOUETTE_SAMPLE),
             "curve": automatic.curve, "auto_k": automatic.k, "labels": labels,
-            "overview": profile_[["customers", "customer_share", "revenue", "revenue_share"]]
+            "overview": profile_[["customers", "customer_share", "revenue", "revenue_share",
+                                  "next_step"]]
             .rename(index=labels).rename_axis("segment").reset_index(),
             "heatmap": heatmap.rename(index=labels),
             "crosstab": crosstab.rename(index=labels)}
+
+
+def _actions_of(table: pd.DataFrame, tasks_: pd.DataFrame) -> pd.Categorical:
+    """Each customer's next action (a code of the task list, NaN without a task), in the
+    feature table's row order."""
+    action = pd.Series(tasks_["action"].cat.codes.to_numpy(), index=tasks_["customer_id"].array)
+    codes = action.reindex(table["customer_id"].array).fillna(-1).to_numpy(dtype=np.int64)
+    return pd.Categorical.from_codes(codes, categories=tasks_["action"].cat.categories)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -560,6 +655,16 @@ def review_month_summary(db: str, version: int, month: str, settings: tuple):
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def review_month_rates(db: str, version: int, month: str, settings: tuple) -> dict:
+    """Wake-up, win-back and retention of `month`, from the snapshots at its end and at the
+    end of the month before it (small: kept long, so the 12-month trend is cheap)."""
+    before = month_key(shift_month(parse_month(month), -1))
+    return review_engine.month_rates(review_snapshot(db, version, before, settings),
+                                     review_snapshot(db, version, month, settings),
+                                     review_activity(db, version, month))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def review_month_events(db: str, version: int, month: str) -> dict:
     """Complaints by topic and interactions with their ratings during `month` (small)."""
     first = parse_month(month)
@@ -576,16 +681,18 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     """Every figure of the review of `month` (engine.review.MonthlyReview), from cached pieces.
 
     With `_progress_text` (not part of the key) a progress bar counts the
-    month-end snapshots while they are computed; bar and its removal happen
-    inside the cached call, so a cache hit shows nothing.
+    months while their snapshots are computed (the rates of the first month also
+    need the month end before it); bar and its removal happen inside the cached
+    call, so a cache hit shows nothing.
     """
     months = review_engine.review_months(month)
     keys = [month_key(m) for m in months]
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
-        summaries = []
+        summaries, rates = [], []
         for i, key in enumerate(reversed(keys), start=1):      # M and M−1 first
             summaries.insert(0, review_month_summary(db, version, key, settings))
+            rates.insert(0, review_month_rates(db, version, key, settings))
             if bar is not None:
                 bar.progress(i / len(keys), text=_progress_text)
     finally:
@@ -596,7 +703,7 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
                                           review_activity(db, version, keys[-1]))
     events = [review_month_events(db, version, key) for key in keys]
     return review_engine.build_review(
-        month, months=months, summaries=summaries, changes=changes,
+        month, months=months, summaries=summaries, changes=changes, rates=rates,
         complaints=pd.concat([e["complaints"] for e in events], ignore_index=True),
         interactions=pd.concat([e["interactions"] for e in events], ignore_index=True),
         data_end=source_summary(db, version)["last"])
@@ -625,6 +732,8 @@ def review_summary(review, lang: str) -> list[str]:
 # `_upload`, which the cache does not hash. A file the engine refuses comes back as
 # {"rejected": (problems, total)} rather than raised, so the refusal is cached like a
 # result. The writes below go through engine.ingest, which bumps the data version.
+# Workbooks are read in a worker process (`in_worker`): openpyxl's parsing would
+# otherwise hold the interpreter lock that every other session's page needs.
 
 
 BATCH_COLUMNS = ("batch_id", "file_name", "table_name", "imported_at", "rows_inserted",
@@ -643,7 +752,7 @@ def inspect_upload(file_id: str, _upload, name: str, encoding: str | None = None
     {"rejected": (problems, total)} for an uploaded file."""
     try:
         return {"info": ingest.inspect_file(_upload, name=name, encoding=encoding,
-                                            delimiter=delimiter, sheet=sheet)}
+                                            delimiter=delimiter, sheet=sheet, in_worker=True)}
     except ingest.ImportRejected as exc:
         return _refusal(exc)
 
@@ -657,8 +766,8 @@ def preview_upload(db: str, version: int, file_id: str, _upload, name: str, tabl
     (name, value) pairs for engine.ingest.preview_import. Writes nothing.
     """
     try:
-        return {"report": ingest.preview_import(db, _upload, table, name=name,
-                                                mapping=dict(mapping), **dict(options))}
+        return {"report": ingest.preview_import(db, _upload, table, name=name, mapping=dict(mapping),
+                                                in_worker=True, **dict(options))}
     except ingest.ImportRejected as exc:
         return _refusal(exc)
 
@@ -690,7 +799,7 @@ def import_files(db: str, items: list, *, progress=None, **options) -> list:
     (nothing written) or StoreLocked when refused. See engine.ingest.import_files.
     Admins only (auth.Forbidden), like every write of the Data page."""
     actor = auth.actor("import")
-    return ingest.import_files(db, items, progress=progress, actor=actor, **options)
+    return ingest.import_files(db, items, progress=progress, actor=actor, in_worker=True, **options)
 
 
 def undo_import(db: str, batch_id: int):
@@ -785,6 +894,13 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
         return {"result": None, "error": exc}
     return {"result": result, "error": None, "totals": clv_page.totals(result),
             "parameters": clv_page.parameter_table(result)}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_small_data(db: str, version: int, as_of: date) -> dict:
+    """Buyers, repeat buyers and each buyer's past when the models cannot be fitted
+    (engine.clv_page.small_data)."""
+    return clv_page.small_data(features(db, version, as_of))
 
 
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
@@ -953,11 +1069,14 @@ def churn_model_view(db: str, version: int, as_of: date) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
-              with_model: bool = False):
-    """The high-risk (kind "high") or dormant ("dormant") customers, most 12-month revenue first.
+              with_model: bool = False, order: str = "value"):
+    """The high-risk (kind "high") or dormant ("dormant") customers.
 
-    Columns RISK_LIST_COLUMNS in the reader's words (+ churn_probability
-    when `with_model` and the model could be trained).
+    Columns RISK_LIST_COLUMNS in the reader's words, + churn_probability and model_alert
+    (engine.churn_model.model_alerts: among the model's top as many customers as the rules
+    flag high) when `with_model` and the model could be trained. `order` "value": the
+    value at risk (12-month revenue) first; "probability": the likeliest to stop buying
+    first (then by value; customers without a probability last).
     """
     table, assessed = features(db, version, as_of), risk_assessment(db, version, as_of)
     chosen = (assessed["risk_level"] == "high" if kind == "high"
@@ -971,18 +1090,24 @@ def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, la
     if with_model:
         model = churn_model_view(db, version, as_of)
         if "probability" in model:
-            members["churn_probability"] = model["probability"].reindex(
-                members["customer_id"].to_numpy()).to_numpy()
-    members = members.sort_values(["revenue_12m", "customer_id"], ascending=[False, True],
-                                  kind="stable")
+            ids = members["customer_id"].to_numpy()
+            members["churn_probability"] = model["probability"].reindex(ids).to_numpy()
+            alerts = churn_model.model_alerts(model["probability"],
+                                              int((assessed["risk_level"] == "high").sum()))
+            members["model_alert"] = alerts.reindex(ids).fillna(False).to_numpy(dtype=bool)
+    keys = (["churn_probability"] if order == "probability" and "churn_probability" in members
+            else [])
+    members = members.sort_values([*keys, "revenue_12m", "customer_id"],
+                                  ascending=[False] * len(keys) + [False, True],
+                                  kind="stable", na_position="last")
     return _in_words(members.reset_index(drop=True), lang)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list_files(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
-                    with_model: bool = False) -> dict[str, bytes]:
-    """A risk list as CSV and Excel, headed in the reader's language."""
-    table = risk_list(db, version, as_of, kind, settings, lang, with_model)
+                    with_model: bool = False, order: str = "value") -> dict[str, bytes]:
+    """A risk list as CSV and Excel, headed in the reader's language, in the page's order."""
+    table = risk_list(db, version, as_of, kind, settings, lang, with_model, order)
     return _files(table, {c: i18n.t(f"risk_page.col.{c}", lang) for c in table.columns},
                   i18n.t(f"risk_page.list.{kind}_sheet", lang))
 
@@ -1063,13 +1188,32 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
     today = (shown["due_date"] == pd.Timestamp(as_of)).to_numpy()
     shown.insert(0, "state", pd.Categorical.from_codes(
         np.select([shown["overdue"].to_numpy(), today], [0, 1], 2), categories=TASK_STATES))
-    words = _in_words(shown, lang)
+    words = _task_words(shown, lang)
     names = (words["customer_id"].astype(str) + " · " + words["name"].fillna("").astype(str)
              + " · " + words["action"].astype(str))
     return {"codes": shown, "table": words, "names": dict(zip(shown["customer_id"], names)),
             "total": len(table),
             "overdue": int(table["overdue"].sum()),
             "due_today": int((table["due_date"] == pd.Timestamp(as_of)).sum())}
+
+
+def _task_words(shown: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The tasks in the reader's words, an overdue state with its days ("Overdue by 553
+    days"), and no "low" churn risk beside a churned lifecycle: the risk rules watch spend in
+    the last 180 days and recent complaints, so a customer gone longer has nothing left for
+    them to flag; the row says "already churned" instead of a reassuring "low"."""
+    words = _in_words(shown, lang)
+    late = shown["overdue"].to_numpy(dtype=bool)
+    if late.any():
+        before, after = i18n.t("plan_page.overdue_days", lang, days="\0").split("\0")
+        words["state"] = words["state"].astype(object)
+        words.loc[late, "state"] = (before + shown.loc[late, "days_overdue"].map("{:,}".format)
+                                    + after).to_numpy()
+    gone = ((shown["lifecycle"] == "churned") & (shown["risk_level"] == "low")).to_numpy()
+    if gone.any():
+        words["risk_level"] = words["risk_level"].astype(object)
+        words.loc[gone, "risk_level"] = i18n.t("plan_page.risk_churned", lang)
+    return words
 
 
 @for_reader

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from report import charts
-from ui import context, data, format
+from ui import clv_small_data, context, data, format
 
 ctx = context.require()
 t = ctx.t
@@ -12,8 +12,7 @@ settings = data.scoring_settings()
 with st.spinner(t("clv.fitting")):
     fit = data.clv_fit(ctx.db, ctx.version, ctx.as_of)
 if fit["error"] is not None:
-    st.error(t("clv.unavailable", reason=fit["error"].message(ctx.lang)))
-    st.stop()
+    clv_small_data.show(ctx, fit["error"])
 result, totals = fit["result"], fit["totals"]
 st.caption(t("clv.caption", as_of=ctx.as_of, customers=totals["customers"],
              rate=result.settings.annual_discount_rate))

@@ -113,12 +113,14 @@ styled = shown.style.apply(lambda c: [LATE if x else "" for x in late]).format(
 event = st.dataframe(
     styled, hide_index=True, height=460, on_select="rerun", selection_mode="single-row",
     key=f"plan_page.tasks.{ss.get(f'{FORM}.saved', 0)}",
-    column_order=["state", "customer_id", "name", "action", "owner", "due_date", "days_overdue",
-                  "tier", "risk_level", "demand_tag", "lifecycle", "last_followup_date",
+    column_order=["state", "customer_id", "name", "action", "tier", "owner", "due_date",
+                  "risk_level", "demand_tag", "lifecycle", "last_followup_date",
                   "last_followup_result", "last_followup_status", "followups"],
     column_config={c: t(f"plan_page.col.{c}") for c in shown.columns} | {
         "state": st.column_config.TextColumn(t("plan_page.col.state"),
-                                             help=t("plan_page.state_help"))})
+                                             help=t("plan_page.state_help")),
+        "risk_level": st.column_config.TextColumn(t("plan_page.col.risk_level"),
+                                                  help=t("plan_page.risk_help"))})
 st.caption(t("plan_page.pick_hint")
            + (" " + t("plan_page.shown", shown=SHOWN) if len(table) > SHOWN else ""))
 

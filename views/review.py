@@ -31,6 +31,13 @@ for column, card in zip(st.columns(5), figures.kpi_cards(review, ctx.lang)):
     column.metric(card["label"], card["value"], delta=card["delta"],
                   delta_color=card["delta_color"], help=card["help"], border=True)
 
+st.subheader(t("review.trend.title"))
+st.caption(t("review.trend.caption"))
+st.plotly_chart(charts["rate_trend"], key="review.rate_trend")
+st.subheader(t("review.trend.followup_title"))
+st.caption(t("review.trend.followup_caption"))
+st.plotly_chart(charts["followup_trend"], key="review.followup_trend")
+
 st.subheader(t("review.tier_mix.title"))
 st.plotly_chart(charts["tier_mix"], key="review.tier_mix")
 

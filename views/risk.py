@@ -7,8 +7,9 @@ from report import charts
 from ui import context, data, format
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
-ORDER = ("customer_id", "name", "risk_reasons", "churn_probability", "owner", "tier", "risk_level",
-         "demand_tag", "lifecycle", "revenue_12m", "last_purchase_date", "last_interaction_date",
+ORDER = ("customer_id", "name", "revenue_12m", "risk_reasons", "churn_probability", "model_alert",
+         "owner", "tier", "risk_level",
+         "demand_tag", "lifecycle", "last_purchase_date", "last_interaction_date",
          "complaints_90d")
 HIDDEN = {"high": "risk_level", "dormant": "demand_tag"}  # the same for every row of the list
 ss = st.session_state
@@ -54,13 +55,28 @@ if model_on:
         model = data.churn_model_view(ctx.db, ctx.version, ctx.as_of)
 
 st.subheader(t("risk_page.lists"))
+st.info(t("risk_page.signals"), icon=":material/compare_arrows:")
+trained = model_on and "summary" in model
+order = "value"
+if trained:
+    backtest = model["summary"]
+    st.caption(t("risk_page.backtest", alerts=backtest["rules"]["alerts"],
+                 rules_precision=backtest["rules"]["precision"] or 0,
+                 rules_recall=backtest["rules"]["recall"] or 0,
+                 model_precision=backtest["model_at_same_alerts"]["precision"] or 0,
+                 model_recall=backtest["model_at_same_alerts"]["recall"] or 0,
+                 first=backtest["test_snapshots"][0], last=backtest["test_snapshots"][-1]))
+    order = st.segmented_control(t("risk_page.order"), ("value", "probability"), required=True,
+                                 default="value", key="risk_page.order",
+                                 format_func=lambda o: t(f"risk_page.order.{o}"))
 counts = {"high": summary["risk"]["high"], "dormant": summary["demand"]["dormant"]}
 for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.items()]), counts):
     with tab:
-        st.caption(t(f"risk_page.list.{kind}_note"))
-        table = data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on)
+        st.caption(t(f"risk_page.list.{kind}_note.{order}"))
+        table = data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on,
+                               order)
         files = data.risk_list_files(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang,
-                                     model_on)
+                                     model_on, order)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
         csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
@@ -80,10 +96,12 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                 **{c: st.column_config.DateColumn(t(f"risk_page.col.{c}"))
                    for c in ("last_purchase_date", "last_interaction_date")},
                 "risk_reasons": st.column_config.TextColumn(t("risk_page.col.risk_reasons"),
-                                                            width="large"),
+                                                            width="medium"),
                 "churn_probability": st.column_config.ProgressColumn(
                     t("risk_page.col.churn_probability"), format="percent", min_value=0.0,
-                    max_value=1.0, help=t("risk_page.churn_probability_help"))})
+                    max_value=1.0, help=t("risk_page.churn_probability_help")),
+                "model_alert": st.column_config.CheckboxColumn(
+                    t("risk_page.col.model_alert"), help=t("risk_page.model_alert_help"))})
         st.caption(t("customers.pick_hint") + (" " + t("risk_page.shown", shown=SHOWN)
                                                if len(table) > SHOWN else ""))
         if event.selection.rows:

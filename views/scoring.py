@@ -1,10 +1,10 @@
 """Scoring 价值评分: weights, thresholds, the tier mix and who moves (DESIGN §4.1–4.2)."""
 import streamlit as st
 
-from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, TIERS,
-                            rebalance_weights)
+from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, SMALL_TIER_SHARE,
+                            TIERS, rebalance_weights, small_tiers)
 from report import charts
-from ui import auth, context, data
+from ui import auth, context, data, threshold_target
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state
@@ -30,7 +30,9 @@ def rebalance(dimension: str) -> None:
 
 
 def order_thresholds(moved: str) -> None:
-    """Keep potential ≤ high: the other slider follows the one moved."""
+    """Keep potential ≤ high: the other slider follows the one moved. Thresholds set by
+    hand no longer come from a target."""
+    ss[threshold_target.TARGET] = None
     if ss["scoring.potential"] > ss["scoring.high"]:
         other = "scoring.potential" if moved == "scoring.high" else "scoring.high"
         ss[other] = ss[moved]
@@ -43,14 +45,16 @@ def load_preset(name: str, presets: dict) -> None:
     for d, w in rebalance_weights(weights, first, weights[first]).items():
         ss[weight_key(d)] = w
     ss["scoring.high"], ss["scoring.potential"] = (round(v) for v in thresholds)
+    threshold_target.restore(presets[name].get("target"))
     ss["scoring.baseline_name"] = name
     ss["scoring.anchor"] = None
 
 
 def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple, clv: bool) -> None:
+    """Save the working settings under the typed name; "Compare with" keeps the baseline the
+    user chose (the new preset equals the working settings: comparing with it shows nothing)."""
     name = ss["scoring.preset_name"].strip()
-    data.save_preset(ctx.db, name, weights, thresholds, clv)
-    ss["scoring.baseline_name"] = name
+    data.save_preset(ctx.db, name, weights, thresholds, clv, ss.get(threshold_target.TARGET))
     st.toast(ctx.t("scoring.preset.saved", name=name))
 
 
@@ -58,7 +62,8 @@ ctx = context.require()
 t = ctx.t
 st.title(t("scoring.title"))
 st.caption(t("scoring.caption", as_of=ctx.as_of))
-presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS, "clv": False}} | \
+presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS, "clv": False,
+                     "target": None}} | \
     data.presets(ctx.db, ctx.version)
 (weights, thresholds, clv) = data.scoring_settings()
 for d, w in zip(DIMENSIONS, weights):
@@ -187,9 +192,22 @@ with right:
                          "customer_share": number(t("scoring.col.customer_share"), format="percent"),
                          "revenue": number(t("scoring.col.revenue"), format="yen"),
                          "revenue_share": number(t("scoring.col.revenue_share"), format="percent")})
+        for tier in small_tiers(mix):
+            row = mix.set_index("key").loc[tier]
+            st.warning(t("scoring.small_tier", tier=ctx.label("tier", tier),
+                         n=int(row["customers"]), share=row["customer_share"],
+                         revenue=row["revenue_share"], below=SMALL_TIER_SHARE),
+                       icon=":material/info:")
 
     st.subheader(t("scoring.distribution"))
+    st.caption(t("scoring.target.caption"))
+    offer = threshold_target.choose(ctx, (weights, thresholds, clv))
     st.plotly_chart(charts.score_histogram(view["histogram"],
                                            names={c: ctx.label("tier", c) for c in TIERS},
                                            thresholds=thresholds, x_title=t("scoring.score"),
-                                           y_title=t("scoring.col.customers")))
+                                           y_title=t("scoring.col.customers"),
+                                           proposed=offer and offer["thresholds"],
+                                           proposed_name=t("scoring.target.proposed")),
+                    key="scoring.histogram")
+    if offer is not None:
+        threshold_target.apply_button(ctx, offer, thresholds)

@@ -58,7 +58,9 @@ st.dataframe(view["overview"].assign(revenue=view["overview"]["revenue"].map(mon
                                                                  format="percent"),
                  "revenue": t("segments.table.revenue"),
                  "revenue_share": st.column_config.NumberColumn(t("segments.table.revenue_share"),
-                                                                format="percent")})
+                                                                format="percent"),
+                 "next_step": st.column_config.TextColumn(t("segments.table.next_step"),
+                                                          help=t("segments.table.next_step_help"))})
 
 st.subheader(t("segments.heatmap.title"))
 st.plotly_chart(charts.profile_heatmap(view["heatmap"], value_title=t("segments.heatmap.value")))

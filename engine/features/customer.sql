@@ -137,16 +137,23 @@ purchase_days_by_customer AS (
 ),
 
 products_by_customer AS (
-    -- Distinct products of the purchase lines in the last 6 months (lines
-    -- neither refunds, cancelled nor pending); the category stands in where
-    -- the product is empty.
+    -- Distinct products of the purchases in the last 6 months, over the lines
+    -- that bought something (neither refunds, cancelled nor pending lines; a
+    -- line of an order that is no purchase, e.g. one whose returns exceed it,
+    -- bought nothing either); the category stands in where the product is empty.
+    -- A row of its own is a purchase exactly when such a line, so only lines
+    -- of orders of several lines look up their order (`void`: no purchase).
     SELECT
         t.customer_id,
         count(DISTINCT coalesce(nullif(t.product, ''), nullif(t.category, ''))) AS products_6m
     FROM transactions AS t
     CROSS JOIN bounds AS b
+    LEFT JOIN orders AS void
+      ON t.order_line IS NOT NULL AND void.purchase = 0
+     AND void.customer_id = t.customer_id AND void.txn_id = t.txn_id
     WHERE t.txn_date > b.edge_6m AND t.txn_date <= b.t
       AND t.amount >= 0 AND coalesce(t.status, '') NOT IN ('refunded', 'cancelled', 'pending')
+      AND void.customer_id IS NULL
     GROUP BY t.customer_id
 ),
 

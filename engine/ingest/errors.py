@@ -9,6 +9,7 @@ once (the error column of a rejects file), without a loop over rows.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -84,6 +85,13 @@ class ImportRejected(Exception):
 
     def __str__(self) -> str:
         return self.message("en")
+
+    def __reduce__(self):
+        """Pickled with its problems, total and report, not its English message alone:
+        a workbook is read in a worker process (engine.ingest.worker), whose refusal
+        must arrive as it was raised."""
+        return functools.partial(ImportRejected, total=self.total, report=self.report), (
+            self.problems,)
 
 
 def column_label(target: str | None, lang: str) -> str:

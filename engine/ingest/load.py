@@ -168,6 +168,7 @@ class _Options:
     day_first: bool | None = None
     today: date | None = None
     lang: str = "en"
+    in_worker: bool = False
 
 
 # ---- entry points --------------------------------------------------------------
@@ -191,7 +192,9 @@ def import_file(db, file, table: str, *, name: str | None = None,
     options : create_customers (bool), skip_invalid (bool), encoding,
         delimiter, sheet (xlsx), day_first (None = from the file), today
         (the date after which event dates are refused; default today),
-        lang (of the rejects file's error column, "en" or "zh").
+        lang (of the rejects file's error column, "en" or "zh"), in_worker
+        (read a workbook in a worker process: the dashboard, so that one
+        import does not hold up the other sessions; see engine.ingest.worker).
 
     Returns the ImportReport; raises ImportRejected (nothing written) when
     the mapping does not work or, unless skip_invalid, any row has a problem.
@@ -315,7 +318,7 @@ def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
     """Open the file for DuckDB and settle its mapping; ImportRejected if that fails."""
     src = stack.enter_context(readers.open_source(
         item.file, name=item.name, encoding=opts.encoding, delimiter=opts.delimiter,
-        sheet=opts.sheet))
+        sheet=opts.sheet, in_worker=opts.in_worker))
     info = src.info
     mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name,
                               sheets=info.sheets)

@@ -6,7 +6,9 @@ says what it is; `open_source` prepares the whole file for DuckDB: a CSV in
 UTF-8 is read in place by DuckDB's own `read_csv` (other encodings are
 transcoded to a temporary UTF-8 copy in chunks), an .xlsx sheet goes
 through pandas. Either way DuckDB sees columns named c0, c1, … holding the
-cells as text, one row per data record, in file order.
+cells as text, one row per data record, in file order. With `in_worker` (the
+dashboard) a workbook is read in a worker process (engine.ingest.worker), since
+openpyxl's pure-Python parsing would hold up every other session's page.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import io
 import os
 import shutil
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,6 +33,7 @@ import pandas as pd
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from engine import workfiles
+from engine.ingest import worker
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.limits import limit
 
@@ -117,30 +121,33 @@ class Source:
 
 def inspect_file(file: FileLike, *, name: str | None = None, encoding: str | None = None,
                  delimiter: str | None = None, sheet: str | None = None,
-                 sample_rows: int = 20) -> FileInfo:
+                 sample_rows: int = 20, in_worker: bool = False) -> FileInfo:
     """Format, encoding, separator, sheets, headers and first rows of a file.
 
-    Reads only the beginning of a CSV and the first rows of a sheet.
-    Raises ImportRejected when the file cannot be read at all.
+    Reads only the beginning of a CSV and the first rows of a sheet (in a
+    worker process with `in_worker`: loading a workbook parses all its shared
+    strings). Raises ImportRejected when the file cannot be read at all.
     """
     with _local_file(file, name) as (path, label):
         _check_size(path, label)
         head = _read_head(path)
         if _is_xlsx(head, label):
-            return _inspect_xlsx(path, label, sheet, sample_rows)
+            return _parsed(in_worker, label, _inspect_xlsx, path, label, sheet, sample_rows)
         return _inspect_csv(path, label, head, encoding, delimiter, sample_rows)
 
 
 @contextmanager
 def open_source(file: FileLike, *, name: str | None = None, encoding: str | None = None,
-                delimiter: str | None = None, sheet: str | None = None) -> Iterator[Source]:
-    """The whole file ready for DuckDB; temporary copies go when the block ends."""
+                delimiter: str | None = None, sheet: str | None = None,
+                in_worker: bool = False) -> Iterator[Source]:
+    """The whole file ready for DuckDB; temporary copies go when the block ends.
+    With `in_worker` a workbook is read in a worker process (a CSV is read by
+    DuckDB, which lets other threads run)."""
     with _local_file(file, name) as (path, label):
         info = inspect_file(path, name=label, encoding=encoding, delimiter=delimiter,
-                            sheet=sheet, sample_rows=50)
+                            sheet=sheet, sample_rows=50, in_worker=in_worker)
         if info.format == "xlsx":
-            digest = file_hash(path)
-            yield _workbook_source(path, label, info, digest)
+            yield _parsed(in_worker, label, _workbook_source, path, label, info, file_hash(path))
             return
         with _utf8_copy(path, label, info.encoding, cr_only=info.cr_only) as utf8:
             scan = scan_csv(utf8, info.delimiter)
@@ -685,6 +692,18 @@ def _check_sheet(path: Path, label: str, sheet: str) -> None:
 
 
 # ---- plumbing -----------------------------------------------------------------
+
+def _parsed(in_worker: bool, label: str, fn, *args):
+    """`fn(*args)`, here or in a worker process; a worker that died (killed, out of
+    memory) refuses the file as unreadable, like any other failure to read it."""
+    if not in_worker:
+        return fn(*args)
+    try:
+        return worker.run(fn, *args)
+    except BrokenProcessPool as exc:
+        raise ImportRejected([Problem("unreadable", label,
+                                      params={"detail": _short(exc)})]) from None
+
 
 @contextmanager
 def _local_file(file: FileLike, name: str | None) -> Iterator[tuple[Path, str]]:

@@ -107,6 +107,8 @@ def test_segments_page_shows_charts_and_named_segments(page, server):
         assert head == str(number) and set(name.split(", ")) <= traits, label
     rows = page.locator(".js-plotly-plot").nth(1).locator(".ytick text").all_text_contents()
     assert sorted(rows) == legend  # the profile heatmap has one row per segment, same names
+    assert 3 <= len(legend) <= 8                     # automatic k in the range a manager acts on
+    page.get_by_text("Suggested next step").first.wait_for(state="attached", timeout=10_000)
 
 
 # --- monthly review ---------------------------------------------------------------------
@@ -134,10 +136,47 @@ def test_review_report_downloads_and_opens_offline(page, server, browser, tmp_pa
         report.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
         assert report.title() == f"Monthly review {month}"
         assert report.get_by_role("heading", name=f"Monthly review {month}").is_visible()
-        assert report.locator(".js-plotly-plot").count() == 6
-        assert report.locator(".js-plotly-plot .main-svg").count() >= 6   # drawn, offline
+        assert report.locator(".js-plotly-plot").count() == 8
+        assert report.locator(".js-plotly-plot .main-svg").count() >= 8   # drawn, offline
+        legend = report.locator("#chart-rate_trend .legendtext").all_text_contents()
+        assert legend == ["Win-back rate", "Wake-up rate", "Retention"]
     finally:
         offline.close()
+
+
+def test_review_rate_trend_has_12_months_and_counts_in_the_hover(page, server):
+    """The win-back line has a point per month with someone eligible; hovering the last
+    shows who was eligible and who bought."""
+    import re
+
+    open_from_navigation(page, server, "review", "Review")
+    page.get_by_text("Win-back, wake-up and retention month by month").wait_for(timeout=120_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert chart.locator(".legendtext").all_text_contents() == [
+        "Win-back rate", "Wake-up rate", "Retention"]
+    ticks = chart.locator(".xtick text").all_text_contents()
+    assert len(ticks) == 12 and ticks == sorted(ticks)
+    win_back = chart.locator(".scatterlayer .trace").first
+    points = win_back.locator(".points path")
+    assert 1 <= points.count() <= 12
+    points.last.hover(force=True)
+    hover = page.locator(".hoverlayer").first
+    hover.get_by_text(re.compile(r"\d+ of \d+")).wait_for(timeout=10_000)
+    assert "Win-back rate" in hover.text_content()
+
+
+def test_risk_lists_sort_by_value_at_risk_then_by_probability_on_demand(page, server):
+    open_from_navigation(page, server, "risk", "Risk")
+    page.get_by_text("Two signals, two questions.").wait_for(timeout=60_000)
+    page.get_by_text("the most value at risk (revenue of the last 12 months) first").first \
+        .wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train the churn model").click()
+    page.get_by_text("Backtest on the month ends").wait_for(timeout=300_000)
+    wait_idle(page)
+    page.locator("[data-testid=\"stButtonGroup\"]").get_by_text("Churn probability").click()
+    page.get_by_text("the likeliest to stop buying (model) first").first.wait_for(timeout=60_000)
 
 
 # --- scoring, customer list and profile ----------------------------------------------
@@ -190,6 +229,42 @@ def test_moving_a_weight_slider_changes_the_tier_counts(page, server):
     assert sum(int(v.replace(",", "")) for v in after) == sum(int(v.replace(",", "")) for v in before)
     summary = page.get_by_text("move up a tier").inner_text()
     assert "0 customers move up a tier and 0 move down" not in summary
+
+
+def test_weights_survive_a_reload_and_a_link_shares_them(page, server):
+    """The settings live in the URL: a reload (a new session) keeps them, and a link to
+    another page carrying them opens with them."""
+    open_from_navigation(page, server, "scoring", "Scoring")
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    sliders = page.locator('[data-testid="stSlider"] input[type=range]')
+    sliders.first.press("ArrowRight")
+    page.wait_for_url("**weights=41**", timeout=60_000)
+    wait_idle(page)
+    page.reload()
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stSlider"] input[type=range]').first.input_value() == "41"
+    page.goto(f"{server}/customers?weights=70,15,10,5&thresholds=70,50")
+    page.get_by_text("weights 70 / 15 / 10 / 5 and thresholds 70 / 50").wait_for(timeout=60_000)
+
+
+def test_a_threshold_target_is_drawn_on_the_histogram_before_it_is_applied(page, server):
+    import re
+
+    open_from_navigation(page, server, "scoring", "Scoring")
+    page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
+    wait_idle(page)
+    histogram = page.locator(".js-plotly-plot").first
+    histogram.locator(".annotation-text").first.wait_for(timeout=60_000)
+    labels = histogram.locator(".annotation-text").all_text_contents()
+    assert len(labels) == 2 and all(re.fullmatch(r"proposed \d+", label) for label in labels)
+    high, potential = sorted((int(label.split()[1]) for label in labels), reverse=True)
+    page.get_by_role("button", name=f"Apply thresholds {high} / {potential}").click()
+    page.wait_for_function(
+        "v => document.querySelectorAll('[data-testid=\"stSlider\"] input[type=range]')[4]"
+        ".value === String(v)", arg=high, timeout=60_000)
+    page.wait_for_url(f"**thresholds={high}%2C{potential}**", timeout=60_000)
 
 
 def test_choosing_a_customer_on_the_list_opens_the_profile(page, server):
@@ -270,6 +345,32 @@ def test_importing_a_sample_through_the_file_input_changes_the_overview(own_serv
         timeout=60_000)
 
 
+
+def test_a_workbook_uploaded_to_the_served_app_is_read_by_a_worker_and_imported(own_server, work_db):
+    """serve.py's process starts the workbook worker (engine.ingest.worker, "spawn", which
+    imports serve.py again as __mp_main__): a real upload of the sample workbook is
+    checked and imported through it."""
+    import re
+
+    from tests.browser.chromium import ROOT
+    page, url = own_server(work_db)
+    page.goto(url)
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
+        has_text=re.compile("Data$")).click()
+    page.get_by_text("Files for customers").wait_for(timeout=60_000)
+    page.get_by_text("transactions", exact=True).click()   # the table picker
+    page.get_by_text("Files for transactions").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_test_id("stCheckbox").get_by_text("Create customers that the database lacks").click()
+    wait_idle(page)
+    page.locator('input[type="file"]').first.set_input_files(
+        str(ROOT / "data" / "samples" / "transactions.xlsx"))
+    page.get_by_text("No problems: every row can be imported.").wait_for(timeout=120_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Import 1 file(s) into transactions").click()
+    page.get_by_text("Imported transactions.xlsx into transactions").wait_for(timeout=120_000)
+
 # --- maintenance plan: a follow-up logged in the browser -------------------------------------
 
 def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_db):
@@ -317,3 +418,50 @@ def test_logging_a_followup_on_the_plan_page_advances_the_task(own_server, work_
         logged = plan.customer_followups(con, customer)
     assert logged["result"].iloc[0] == "sent the returning-customer coupon"
     assert logged["action"].iloc[0] == "wake_up" and logged["status"].iloc[0] == "done"
+
+
+def test_plan_lists_win_back_first_then_the_high_tier(page, server):
+    """The task table's first rows are win-backs, overdue rows say by how many days, and no
+    churned customer reads 'Low' churn risk (the grid's accessible cells, as drawn)."""
+    import re
+
+    open_from_navigation(page, server, "plan", "Plan")
+    page.get_by_text("Log a follow-up", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("combobox", name="Show").click()
+    page.get_by_role("option", name="All tasks").click()
+    wait_idle(page)
+    grid = page.locator('[data-testid="stDataFrame"]').filter(
+        has=page.locator("th", has_text="Customer ID"))
+    grid.locator('[role="gridcell"]').first.wait_for(state="attached", timeout=60_000)
+    actions = [grid.get_by_test_id(f"glide-cell-4-{row}").text_content() for row in range(3)]
+    assert actions == ["Win back"] * 3, actions
+    cells = grid.locator('[role="gridcell"]').all_text_contents()
+    assert any(re.fullmatch(r"Overdue by [\d,]+ days", c) for c in cells)
+    assert "— already churned" in cells or "Churned" not in cells
+
+
+def test_lifetime_value_on_the_sample_files_says_what_is_missing(own_server, tmp_path):
+    """The sample files cannot support the models: the page says why in words, draws how
+    often the buyers bought, and lists them, the most valuable first."""
+    import cli.main as cli
+    from tests.conftest import ROOT
+
+    db = tmp_path / "samples.duckdb"
+    samples = ROOT / "data" / "samples"
+    for table, files in (("customers", ["customers.csv"]),
+                         ("transactions", ["transactions.csv", "transactions.xlsx"])):
+        assert cli.main(["import", "--db", str(db), "--table", table,
+                         *[str(samples / f) for f in files]]) == 0
+    page, url = own_server(db)
+    open_from_navigation(page, url, "clv", "Lifetime value")
+    page.get_by_text("Of the 79 customers who bought, 74 bought on more than one day").wait_for(
+        timeout=120_000)
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".main-svg").first.wait_for(timeout=60_000)
+    assert chart.locator(".xtick text").first.text_content() == "1"
+    grid = page.locator('[data-testid="stDataFrame"]').filter(
+        has=page.locator("th", has_text="Revenue (12 months)"))
+    grid.locator('[role="gridcell"]').first.wait_for(state="attached", timeout=60_000)
+    revenue = [grid.get_by_test_id(f"glide-cell-3-{row}").text_content() for row in range(3)]
+    amounts = [float(v.replace("¥", "").replace(",", "")) for v in revenue]
+    assert amounts == sorted(amounts, reverse=True) and amounts[0] > 0

@@ -161,3 +161,14 @@ def test_train_on_demo_history(demo_db, demo_rows):
     buyers = (features.purchase_days > 0).to_numpy()
     assert proba[buyers].between(0, 1).all() and proba[~buyers].isna().all()
     pd.testing.assert_series_equal(proba, cm.churn_probability(again, features, as_of=as_of))
+
+
+def test_model_alerts_are_the_top_as_many_as_the_rules_raise():
+    """Five customers, one never bought (NaN); the rules raise 2 alerts: the model's two
+    highest probabilities alert, the tie at 0.4 going to the earlier row; more alerts than
+    customers with a probability alert everyone who has one."""
+    probability = pd.Series([0.1, 0.4, np.nan, 0.9, 0.4], index=list("ABCDE"))
+    assert cm.model_alerts(probability, 2).to_dict() == {
+        "A": False, "B": True, "C": False, "D": True, "E": False}
+    assert cm.model_alerts(probability, 9).tolist() == [True, True, False, True, True]
+    assert not cm.model_alerts(probability, 0).any()

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from engine import clv, clv_synthetic, store
+from engine import clv, clv_page, clv_synthetic, store
 from engine.clv import prediction
 from engine.clv.bgnbd import _bgnbd_objective
 from engine.clv.gamma_gamma import _gamma_gamma_objective
@@ -547,3 +547,18 @@ def test_score_command_leaves_clv_empty_when_the_spend_model_fails(demo_db, tmp_
     card = read_scorecard(out)
     assert card["clv_12m"].isna().all()
     assert card["p_alive"].notna().sum() > 300 and card["p_alive"].dropna().between(0, 1).all()
+
+
+def test_small_data_counts_repeat_buyers_and_ranks_the_past():
+    """Four customers: A bought on 3 days (revenue 300), B on 1 (500), C on 2 (300), D never;
+    repeat buyers A and C; past value by revenue, then purchase days, then id."""
+    features = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D"], "name": ["a", "b", "c", "d"],
+        "revenue_12m": [300.0, 500.0, 300.0, 0.0], "purchase_days": [3, 1, 2, 0],
+        "first_purchase_date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01", None]),
+        "last_purchase_date": pd.to_datetime(["2024-06-01", "2024-03-01", "2024-05-01", None]),
+        "days_since_last_purchase": [29, 121, 60, None]})
+    facts = clv_page.small_data(features, clv.ClvSettings(min_repeat_buyers=5))
+    assert (facts["buyers"], facts["repeat_buyers"], facts["needed"]) == (3, 2, 5)
+    assert facts["past"]["customer_id"].tolist() == ["B", "A", "C"]
+    assert facts["purchase_days"].values.tolist() == [[1, 1], [2, 1], [3, 1]]

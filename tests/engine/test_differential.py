@@ -3,7 +3,10 @@
 Hypothesis draws bases of 1–60 customers with the awkward corners of DESIGN
 §3–4: optional columns filled for all, some or no rows; refunds written as a
 negative amount and as status refunded; ties; several purchases on one day;
-orders of several lines; events exactly on the window edges (T−30, T−90,
+orders of several lines (a txn_id repeated, numbered in order_line, amounts
+written or quantity × unit price) whose lines may differ in status (paid,
+refunded, cancelled, pending, other, none), one-row orders with and without
+a txn_id; events exactly on the window edges (T−30, T−90,
 T−180, T−182, the first day of the 12-month window) and on leap days;
 customers with only master data, only interactions or only follow-ups;
 referrals; contracts ending before, on and after T. Each base goes into an
@@ -41,9 +44,8 @@ AS_OF_DATES = (date(2024, 2, 29), date(2024, 3, 1), date(2024, 6, 30), date(2025
                date(2024, 12, 31), date(2025, 3, 31))
 LEAP_DAYS = (date(2020, 2, 29), date(2024, 2, 29), date(2028, 2, 29))
 AMOUNTS = ("0", "10", "10.10", "20.20", "25.50", "30.30", "0.10", "0.30", "100", "1000")
-# The statuses the store holds today; `cancelled` and `pending`, and orders of
-# several lines (one txn_id), come with issue 18's import (tests/spec has them).
-STATUSES = ("paid", "paid", "refunded", "other")
+# The statuses the import stores (engine.ingest maps the platforms' words to them).
+STATUSES = ("paid", "paid", "refunded", "cancelled", "pending", "other")
 KINDS = ("consultation", "complaint", "feedback", "visit", "event", "referral", "other")
 
 
@@ -103,22 +105,8 @@ def bases(draw):
             "owner": maybe(draw, modes["owner"], st.sampled_from(("ann", "bo"))),
             "referred_by": maybe(draw, modes["referred_by"], st.sampled_from(ids + ["X999"])),
             "contract_end": maybe(draw, modes["contract_end"], day_of)})
-        for _ in range(draw(st.integers(0, 6))):
-            when = draw(day_of)
-            amount = Decimal(draw(st.sampled_from(AMOUNTS)))
-            if draw(st.integers(0, 5)) == 0:          # a refund written as a negative amount
-                amount = -amount
-            due = maybe(draw, modes["due"], st.integers(0, 30))
-            due = None if due is None else when + timedelta(due)
-            paid = None if due is None else maybe(draw, modes["paid"], st.integers(-3, 10))
-            paid = None if paid is None else due + timedelta(paid)
-            txns.append({
-                "customer_id": cid, "txn_date": when, "amount": amount,
-                "txn_id": f"T{len(txns)}" if draw(st.booleans()) else None,
-                "product": maybe(draw, modes["product"], st.sampled_from(("p1", "p2", "p3"))),
-                "category": maybe(draw, modes["category"], st.sampled_from(("c1", "c2"))),
-                "due_date": due, "paid_date": paid,
-                "status": maybe(draw, modes["status"], st.sampled_from(STATUSES))})
+        for _ in range(draw(st.integers(0, 5))):
+            txns += an_order(draw, cid, day_of, modes, txn_id=f"T{len(txns)}")
         for _ in range(draw(st.integers(0, 5))):
             when = draw(day_of)
             inter.append({
@@ -138,6 +126,49 @@ def bases(draw):
                 "status": draw(st.sampled_from(plan.STATUSES + (None,)))})
     return T, {"customers": customers, "transactions": txns, "interactions": inter,
                "followups": follow}
+
+
+def an_order(draw, cid: str, day_of, modes: dict, txn_id: str) -> list[dict]:
+    """One order's rows as the import stores them (engine.ingest, DESIGN §3).
+
+    Mostly one row, with or without a txn_id; else 2–4 lines sharing the
+    txn_id, the customer, the date and the due/paid dates, numbered 1, 2, …
+    in `order_line` (NULL for an order of one row). A line's status is the
+    order's or its own (a line refunded, cancelled, pending: mixed orders); a
+    blank status on a later line takes the first line's, as the import carries
+    it. A line's amount is written, or quantity × unit price to the cent; a
+    refund may also be a negative amount (a negative quantity, UCI's returns).
+    """
+    n = draw(st.sampled_from((1, 1, 1, 2, 3, 4)))
+    when = draw(day_of)
+    due = maybe(draw, modes["due"], st.integers(0, 30))
+    due = None if due is None else when + timedelta(due)
+    paid = None if due is None else maybe(draw, modes["paid"], st.integers(-3, 10))
+    paid = None if paid is None else due + timedelta(paid)
+    order_status = maybe(draw, modes["status"], st.sampled_from(STATUSES))
+    if n == 1 and not draw(st.booleans()):
+        txn_id = None
+    rows = []
+    for k in range(1, n + 1):
+        status = order_status
+        if k > 1 and draw(st.integers(0, 2)) == 0:      # a line of its own status
+            status = maybe(draw, modes["status"], st.sampled_from(STATUSES)) or order_status
+        quantity = unit_price = None
+        amount = Decimal(draw(st.sampled_from(AMOUNTS)))
+        if draw(st.booleans()):                          # quantity × unit price
+            quantity = draw(st.sampled_from((1.0, 2.0, 3.0, 0.5)))
+            unit_price = amount
+            amount = (Decimal(str(quantity)) * unit_price).quantize(Decimal("0.01"))
+        if draw(st.integers(0, 5)) == 0:                 # a refund written as a negative amount
+            amount = -amount
+            quantity = None if quantity is None else -quantity
+        rows.append({
+            "customer_id": cid, "txn_date": when, "amount": amount, "txn_id": txn_id,
+            "order_line": k if n > 1 else None, "quantity": quantity, "unit_price": unit_price,
+            "product": maybe(draw, modes["product"], st.sampled_from(("p1", "p2", "p3"))),
+            "category": maybe(draw, modes["category"], st.sampled_from(("c1", "c2"))),
+            "due_date": due, "paid_date": paid, "status": status})
+    return rows
 
 
 def load(tables: dict) -> duckdb.DuckDBPyConnection:

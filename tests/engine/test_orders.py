@@ -161,6 +161,39 @@ def test_first_line_values_are_carried_to_later_lines(tmp_path):
     assert f.loc["bob@example.com", "last_txn_date"] == pd.Timestamp(2024, 3, 2)
 
 
+# Orders whose lines have different statuses (DESIGN §4's purchase, read in
+# tests/spec/base.py is_purchase): A1 nets 10.00 − 30.00 = −20.00 (a returned
+# teapot written as a negative line), so it is no purchase and buys no mug; A2 is
+# a purchase of the cup (20.00) with the spoon refunded (−5.00): 15.00. Bob's B1
+# has every line cancelled or pending (nothing); B2 is a purchase of the tray
+# (12.00) with the jug cancelled.
+MIXED = """order,customer,date,amount,product,status
+A1,ann,2024-03-01,10.00,Mug,paid
+A1,ann,2024-03-01,-30.00,Teapot,paid
+A2,ann,2024-03-05,20.00,Cup,paid
+A2,ann,2024-03-05,5.00,Spoon,refunded
+B1,bob,2024-03-02,40.00,Bowl,cancelled
+B1,bob,2024-03-02,10.00,Plate,pending
+B2,bob,2024-03-06,12.00,Tray,paid
+B2,bob,2024-03-06,8.00,Jug,cancelled
+"""
+
+
+def test_an_order_of_mixed_lines_is_a_purchase_of_its_live_lines_only(tmp_path):
+    db = tmp_path / "mixed.duckdb"
+    ingest.import_file(db, write(tmp_path, "mixed.csv", MIXED), "transactions",
+                       mapping={"order": "txn_id", "customer": "customer_id", "date": "txn_date"},
+                       create_customers=True, today=TODAY)
+    f = features(db)
+    ann, bob = f.loc["ann"], f.loc["bob"]
+    # ann: spend −20 + 15 = −5 over one purchase (A2); the mug of A1 was not bought
+    assert (ann["purchases_6m"], ann["spend_6m"], ann["aov_6m"], ann["products_6m"]) == (1, -5, -5, 1)
+    assert (ann["first_purchase_date"], ann["purchase_days"]) == (pd.Timestamp(2024, 3, 5), 1)
+    # bob: B2 only, 12.00, one product
+    assert (bob["purchases_6m"], bob["spend_6m"], bob["aov_6m"], bob["products_6m"]) == (1, 12, 12, 1)
+    assert bob["first_purchase_date"] == pd.Timestamp(2024, 3, 6)
+
+
 def test_lines_of_one_order_naming_two_customers_are_an_error_naming_both(tmp_path):
     text = SHOPIFY.replace("#1001,,,,,,,1,Spoon", "#1001,cat@example.com,,,,,,1,Spoon")
     with pytest.raises(ingest.ImportRejected) as caught:

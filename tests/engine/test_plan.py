@@ -102,11 +102,20 @@ def test_owner_is_the_customers_else_the_role(db):
                                         "F": "service_supervisor", "G": "account_manager"}
 
 
-def test_sorted_by_due_date_overdue_first(db):
+def test_sorted_by_urgency_and_tier_then_due_date(db):
+    """Win-back first (A high, F ordinary: tier within), then the high tier in playbook order
+    (B's wake-up, then C's and G's visits, by id on the same due date), then potential: D's
+    care is 46 days overdue yet comes after the high-value work. Two overdue visits of the
+    high tier: the earlier due date first."""
     add_followups(db, ("D", "care", date(2024, 5, 1), "done"))
     got = tasks(db).reset_index()
-    assert got.customer_id.tolist() == ["D", "B", "C", "G", "A", "F"]
-    assert got.overdue.tolist() == [True] + [False] * 5
+    assert got.customer_id.tolist() == ["A", "F", "B", "C", "G", "D"]
+    assert got.days_overdue.tolist() == [0, 0, 0, 0, 0, 46]     # 05-01 + 14 = 05-15
+    add_followups(db, ("G", "visit", date(2024, 5, 1), "done"),
+                  ("C", "visit", date(2024, 5, 20), "done"))
+    got = tasks(db).reset_index()
+    assert got.customer_id.tolist() == ["A", "F", "B", "G", "C", "D"]
+    assert got.days_overdue.tolist() == [0, 0, 0, 30, 11, 46]
 
 
 # --- due dates from the follow-up log -------------------------------------------

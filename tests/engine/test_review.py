@@ -336,13 +336,16 @@ def test_complaints_satisfaction_and_revenue_by_tier(june):
 
 def test_pieces_cached_separately_give_the_same_review(con, june):
     """The dashboard builds the review from per-month pieces; the result is the same."""
-    months = review.review_months(JUNE)
+    ends = review.review_months(JUNE, 13)
+    months = ends[1:]
     snaps = {m: review.month_end_snapshot(con, month_end=month_end(m), weights=WEIGHTS)
-             for m in months}
+             for m in ends}
     acts = {m: review.month_activity_for(con, month=m) for m in months}
     again = review.build_review(
         JUNE, summaries=[review.month_summary(m, snaps[m], acts[m]) for m in months],
         changes=review.month_changes(snaps[MAY], snaps[JUNE], acts[JUNE]),
+        rates=[review.month_rates(snaps[before], snaps[m], acts[m])
+               for before, m in zip(ends, months)],
         complaints=month_activity.complaints_by_topic(con, first_month=months[0],
                                                       last_month=JUNE),
         interactions=month_activity.interactions_by_month(con, first_month=months[0],
@@ -350,10 +353,58 @@ def test_pieces_cached_separately_give_the_same_review(con, june):
         data_end=june.data_end)
     assert review.review_json(again) == review.review_json(june)
     pd.testing.assert_frame_equal(again.summaries, june.summaries)
+    pd.testing.assert_frame_equal(again.rate_trend, june.rate_trend)
     # many month ends at once read the event history, and their keys come from the query
     together = review.month_end_snapshots(con, months=months, weights=WEIGHTS)
     for m in months:
         pd.testing.assert_frame_equal(together[m], snaps[m], check_exact=True)
+
+
+def trend_of(june, figure) -> dict[str, tuple]:
+    rows = june.rate_trend[june.rate_trend["figure"] == figure]
+    return {m: (e, c, None if pd.isna(r) else round(r, 4))
+            for m, e, c, r in zip(rows["month"], rows["eligible"], rows["count"], rows["rate"])}
+
+
+def test_rate_trend_covers_the_12_months_with_gaps_where_nobody_was_eligible(june):
+    """By hand (see the module's docstring for the events; windows as DESIGN §4):
+    2023-07 … 2023-11: nobody is known at the end of the month before: gaps.
+    2024-01 (from 2023-12-31): F and H bought in the 90 days and again in the 90 days up to
+      01-31 (F on 11-15, H on 12-20): retention 2 of 2; no one dormant or at high risk.
+    2024-02 (from 01-31): F, H, B, E bought in the 90 days; up to 02-29 the window starts
+      12-01, so F (11-15) drops out: 3 of 4.
+    2024-03 (from 02-29): F is dormant (nothing since 11-15) and at high risk (30 in the
+      previous 90 days, nothing since); it does nothing in March: 0 of 1 woken, 0 of 1 won,
+      no follow-up (with: nobody, a gap; without: 0 of 1). Retention: H, B, E, C; H's
+      12-20 is before March's window (01-01, 03-31]: 3 of 4.
+    2024-06: the month's own figures (3 of 4, 2 of 5 split 1 of 2 / 1 of 3, 4 of 5)."""
+    months = [f"2023-{m:02d}" for m in range(7, 13)] + [f"2024-{m:02d}" for m in range(1, 7)]
+    assert june.rate_trend["month"].unique().tolist() == months
+    wake, win, ret = (trend_of(june, f) for f in ("wake_up", "win_back", "retention"))
+    with_, without = trend_of(june, "win_back_with"), trend_of(june, "win_back_without")
+    for month in months[:5]:
+        assert wake[month] == win[month] == ret[month] == (0, 0, None)
+    assert ret["2023-12"] == (1, 1, 1.0) and wake["2023-12"] == (0, 0, None)
+    assert ret["2024-01"] == (2, 2, 1.0) and win["2024-01"] == (0, 0, None)
+    assert ret["2024-02"] == (4, 3, 0.75) and wake["2024-02"] == (0, 0, None)
+    assert wake["2024-03"] == (1, 0, 0.0) and win["2024-03"] == (1, 0, 0.0)
+    assert with_["2024-03"] == (0, 0, None) and without["2024-03"] == (1, 0, 0.0)
+    assert ret["2024-03"] == (4, 3, 0.75)
+    assert wake["2024-06"] == (4, 3, 0.75) and win["2024-06"] == (5, 2, 0.4)
+    assert with_["2024-06"] == (2, 1, 0.5) and without["2024-06"] == (3, 1, 0.3333)
+    assert ret["2024-06"] == (5, 4, 0.8)
+
+
+def test_each_months_rates_in_the_trend_are_that_months_review(con, june):
+    """The trend reuses the snapshots: its rows for April and May are what the reviews of
+    April and May say about their own month."""
+    for month in ("2024-04", "2024-05"):
+        own = review.monthly_review(con, month=month, weights=WEIGHTS)
+        assert trend_of(june, "win_back")[month] == trend_of(own, "win_back")[month]
+        for figure, count in (("wake_up", "woken"), ("retention", "retained")):
+            figures = getattr(own, figure)
+            rate = None if figures["rate"] is None else round(figures["rate"], 4)
+            assert trend_of(june, figure)[month] == (figures["eligible"], figures[count], rate)
 
 
 def test_summary_in_both_languages(june):
@@ -405,8 +456,19 @@ def test_workbook_has_one_sheet_per_table(june):
     from openpyxl import load_workbook
     import io
     book = load_workbook(io.BytesIO(review_report.review_workbook(june, "en")))
-    assert book.sheetnames == ["Summary", "Rates", "Tier mix", "Tier shifts", "Complaints",
-                               "Satisfaction", "Revenue by tier"]
+    assert book.sheetnames == ["Summary", "Rates", "Rates by month", "Tier mix", "Tier shifts",
+                               "Complaints", "Satisfaction", "Revenue by tier"]
+    by_month = list(book["Rates by month"].values)
+    assert by_month[0][:4] == ("Month", "Wake-up rate", "Wake-up rate: eligible",
+                               "Wake-up rate: count")
+    assert by_month[0][4:7] == ("Win-back rate", "Win-back rate: eligible",
+                                "Win-back rate: count")
+    assert len(by_month) == 13
+    assert by_month[1][:7] == ("2023-07", None, 0, 0, None, 0, 0)    # nobody eligible: empty
+    assert by_month[9][:7] == ("2024-03", 0.0, 1, 0, 0.0, 1, 0)
+    assert by_month[12][:7] == ("2024-06", 0.75, 4, 3, 0.4, 5, 2)
+    assert by_month[12][13:16] == (0.8, 5, 4)                         # retention
+    assert book["Rates by month"]["B13"].number_format == "0.0%"
     rates = list(book["Rates"].values)
     assert rates[0] == ("Figure", "Eligible", "Count", "Rate")
     assert rates[1] == ("Wake-up rate", 4, 3, 0.75)
@@ -415,6 +477,30 @@ def test_workbook_has_one_sheet_per_table(june):
     assert shifts[4] == ("New customers", 0, 1, 0)
     zh = load_workbook(io.BytesIO(review_report.review_workbook(june, "zh")))
     assert zh.sheetnames[0] == "摘要"
+
+
+def test_rate_trend_charts_show_gaps_and_counts(june):
+    """The page's and the report's rate charts: one point per month, None (a gap) where
+    nobody was eligible, the eligible count in the hover."""
+    from report.figures import review_figures
+    charts = review_figures(june, "en")
+    lines = {trace.name: trace for trace in charts["rate_trend"].data}
+    assert list(lines) == ["Win-back rate", "Wake-up rate", "Retention"]
+    win = lines["Win-back rate"]
+    assert list(win.x) == june.rate_trend["month"].unique().tolist()
+    rates = [None if pd.isna(y) else round(y, 4) for y in win.y]
+    # high risk at the ends of March (F, H: spent only in the previous 90 days) and April
+    # (F, H, B, E) buy nothing in April and May
+    assert rates[:8] == [None] * 8 and rates[8:] == [0.0, 0.0, 0.0, 0.4]     # 2024-03 … 06
+    assert trend_of(june, "win_back")["2024-05"] == (4, 0, 0.0)
+    assert list(win.customdata)[-1] == "2 of 5" and list(win.customdata)[0] == "nobody eligible"
+    assert not win.connectgaps
+    split = {trace.name: trace for trace in charts["followup_trend"].data}
+    assert list(split) == ["With follow-up", "Without follow-up", "Win-back rate"]
+    assert list(split["With follow-up"].customdata)[-1] == "1 of 2"
+    zh = review_figures(june, "zh")["followup_trend"].data
+    assert [trace.name for trace in zh] == ["有跟进挽回率", "无跟进挽回率", "流失挽回率"]
+    assert list(zh[0].customdata)[-1] == "2 人中 1 人"
 
 
 @pytest.fixture
@@ -440,7 +526,9 @@ def test_cli_writes_json_workbook_and_html(db_file, tmp_path, capsys):
     assert (tmp_path / "june.xlsx").read_bytes()[:2] == b"PK"
     page = (tmp_path / "june.html").read_text(encoding="utf-8")
     assert "<title>Monthly review 2024-06</title>" in page
-    assert page.count('class="plotly-graph-div"') == 6
+    assert page.count('class="plotly-graph-div"') == 8
+    assert "<h2>Win-back, wake-up and retention month by month</h2>" in page
+    assert "<h3>Rates by month</h3>" in page
     assert "<script src=" not in page             # plotly.js is inlined: opens offline
     assert "Wake-up: 3 of 4" in capsys.readouterr().out
 

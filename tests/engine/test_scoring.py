@@ -298,6 +298,52 @@ def test_pareto_points_thin_the_curve():
     assert curve["customers"].tolist() == list(range(0, 1001, 100))
 
 
+# --- thresholds from a target ---------------------------------------------------------
+
+# Ten customers: scores (NaN counts as 0) and 12-month revenue (total 1,000).
+TARGET_SCORES = [95, 85.5, 81, 79.9, 70, 65, 60, 40, 20, np.nan]
+TARGET_REVENUE = [500, 300, 100, 50, 20, 10, 10, 5, 5, 0]
+
+
+@pytest.mark.parametrize("target, expected", [
+    # top 10 %: only 95 has a score ≥ t for t = 86 … 95; the tie goes to the highest.
+    # top 40 %: 95, 85.5, 81, 79.9 for t = 80 … 79 → t = 71 … 79: 79
+    ({"basis": "customers", "high": 10, "potential": 40}, (95, 79)),
+    # 15 % lies halfway between 10 % (t ≤ 95) and 20 % (t ≤ 85): the smaller tier, 95;
+    # 100 %: everyone, NaN as 0 too, only at t = 0
+    ({"basis": "customers", "high": 15, "potential": 100}, (95, 0)),
+    # half the revenue: 500 of 1,000 at t = 86 … 95; 80 %: 500 + 300 at t = 82 … 85
+    ({"basis": "revenue", "high": 50, "potential": 80}, (95, 85)),
+    # 65 % of revenue: 50 % (t 86 … 95) and 80 % (t 82 … 85) are as near: 95; 90 %: 95, 85.5,
+    # 81 make exactly 900 for t = 80 … 81
+    ({"basis": "revenue", "high": 65, "potential": 90}, (95, 81)),
+])
+def test_thresholds_for_a_target_by_hand(target, expected):
+    assert scoring.thresholds_for_target(TARGET_SCORES, TARGET_REVENUE, target) == expected
+    high, potential = expected
+    tiers = scoring.assign_tiers(np.nan_to_num(TARGET_SCORES), (high, potential))
+    if target["basis"] == "customers" and target["high"] == 10:
+        assert list(tiers).count("high") == 1 and list(tiers).count("potential") == 3
+
+
+def test_a_target_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="high ≤ potential"):
+        scoring.thresholds_for_target(TARGET_SCORES, TARGET_REVENUE,
+                                      {"basis": "customers", "high": 50, "potential": 40})
+    with pytest.raises(ValueError, match="basis of customers, revenue"):
+        scoring.validate_target({"basis": "profit", "high": 10, "potential": 40})
+    with pytest.raises(ValueError, match="positive revenue|with revenue"):
+        scoring.thresholds_for_target([50, 60], [0, -10],
+                                      {"basis": "revenue", "high": 50, "potential": 80})
+
+
+def test_small_tiers_are_those_under_5_percent():
+    mix = scoring.category_mix(["high"] * 4 + ["potential"] * 5 + ["ordinary"] * 91,
+                               [0] * 100, categories=scoring.TIERS)
+    assert scoring.small_tiers(mix) == ["high"]          # 4 % < 5 %; 5 % is not small
+    assert scoring.small_tiers(mix, below=0.06) == ["high", "potential"]
+
+
 # --- presets -------------------------------------------------------------------------
 
 def test_presets_round_trip(tmp_path):
@@ -332,6 +378,24 @@ def test_preset_keeps_whether_clv_joins_the_score(tmp_path):
         "older": False, "with CLV": True, "without": False}
     assert presets["older"]["weights"]["consumption"] == 70
     assert presets["older"]["thresholds"] == (80, 60)
+
+
+def test_preset_keeps_the_target_its_thresholds_came_from(tmp_path):
+    db = tmp_path / "p.duckdb"
+    target = {"basis": "revenue", "high": 50, "potential": 80}
+    with store.write(db) as con:
+        save_preset(con, "half the revenue", DEFAULT_WEIGHTS, (72, 55), target=target)
+        save_preset(con, "by hand", DEFAULT_WEIGHTS, (80, 60))
+    with store.connect(db) as con:
+        presets = load_presets(con)
+    assert presets["half the revenue"]["target"] == {"basis": "revenue", "high": 50.0,
+                                                     "potential": 80.0}
+    assert presets["half the revenue"]["thresholds"] == (72, 55)
+    assert presets["by hand"]["target"] is None
+    with pytest.raises(ValueError, match="threshold target"):
+        with store.write(db) as con:
+            save_preset(con, "bad", DEFAULT_WEIGHTS, (80, 60),
+                        target={"basis": "customers", "high": 0, "potential": 40})
 
 
 def test_bad_preset_is_not_saved(tmp_path):

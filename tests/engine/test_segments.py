@@ -17,7 +17,7 @@ def test_automatic_k_finds_the_planted_groups(blobs):
     result = segments.segment_customers(blobs)
     assert result.auto and result.k == len(segments.PLANTED_GROUPS)
     assert adjusted_rand_score(blobs["planted_segment"], result.labels) >= 0.95
-    assert list(result.curve["k"]) == list(range(2, 11))
+    assert list(result.curve["k"]) == list(range(3, 9))     # the range a manager can act on
     assert result.curve["silhouette"].idxmax() == result.curve.index[result.curve["k"] == 4][0]
     assert result.silhouette == pytest.approx(result.curve["silhouette"].max())
     # the elbow: inertia falls with k, steeply up to the planted k
@@ -166,6 +166,46 @@ def test_names_that_clash_take_another_trait():
     names = segments.segment_names(profile, "en")
     assert names[1] == "big spenders, long-standing, engaged"
     assert names[3] == "mainstream"
+
+
+def test_recency_always_names_a_segment_and_180_days_is_lapsed():
+    """Spend and engagement are stronger traits than recency, yet recency joins the name;
+    past 180 days on average (DESIGN §4.6's churned) lapsing reads lapsed."""
+    profile = pd.DataFrame({
+        "rank_monetary_12m": [0.1, 0.1, 0.9],
+        "rank_interactions_6m": [0.05, 0.05, 0.5],
+        "rank_days_since_last_purchase": [0.7, 0.7, 0.3],
+        "mean_days_since_last_purchase": [181.0, 180.0, 12.0],
+        "never_bought_share": [0.0, 0.0, 0.0],
+    }, index=pd.RangeIndex(1, 4, name="segment"))
+    names = segments.segment_names(profile, "en")
+    assert names.to_dict() == {1: "low spend, lapsed, quiet", 2: "low spend, lapsing, quiet",
+                               3: "big spenders, active"}
+    assert segments.segment_names(profile, "zh")[1] == "低消费、已流失、互动较少"
+
+
+def test_the_planted_lapsing_group_is_named_lapsed(blobs):
+    result = segments.segment_customers(blobs)
+    profile = segments.segment_profile(blobs, result)
+    planted = pd.crosstab(result.labels, blobs["planted_segment"]).idxmax(axis=1)
+    lapsing = planted[planted == 1].index[0]          # planted: 300 days since, on average
+    assert profile.loc[lapsing, "mean_days_since_last_purchase"] > segments.LAPSED_DAYS
+    assert segments.segment_names(profile, "en")[lapsing] == "low spend, lapsed, quiet"
+
+
+def test_next_step_is_the_action_most_members_are_due():
+    """Six customers in two segments (tiny(): A–C and D–F); A, B visit, C care; D, E wake
+    up, F none; a plain list of codes: alphabetical on a tie."""
+    result = segments.segment_customers(tiny(), columns=("monetary_12m", "frequency_12m"), k=2)
+    assert result.labels.tolist() == [1, 1, 1, 2, 2, 2]
+    actions = pd.Categorical(["visit", "visit", "care", "wake_up", "wake_up", None],
+                             categories=["win_back", "wake_up", "visit", "care"])
+    steps = segments.segment_next_steps(result, actions)
+    assert steps["action"].tolist() == ["visit", "wake_up"]
+    assert steps["share"].tolist() == [2 / 3, 2 / 3]
+    tie = segments.segment_next_steps(result, ["visit", "care", None, None, None, None])
+    assert tie["action"].iloc[0] == "care" and pd.isna(tie["action"].iloc[1])  # nobody due
+    assert tie["share"].tolist() == [1 / 3, 0.0]
 
 
 def test_assign_segments_for_the_scorecard(blobs):

@@ -8,7 +8,7 @@ import pytest
 
 from engine import clv, clv_page, scoring, store
 from engine.features import customer_features, optional_columns_present
-from tests.conftest import open_page
+from tests.conftest import ROOT, open_page
 from tests.helpers import plotly_list as values
 from tests.helpers import heavy_spend_copy
 from ui import data
@@ -65,7 +65,7 @@ def test_headline_figures_are_the_engines(app_db):
     assert cards["Mean P(alive)"] == f"{customers['p_alive'].mean():.1%}"
     assert cards["Expected purchases (12 m)"] == f"{customers['expected_purchases_12m'].sum():,.0f}"
     assert cards["12-month CLV"] == money(customers["clv_12m"].sum(), "en")
-    assert not at.warning and not at.error
+    assert not at.main.warning and not at.error   # the sidebar warns that no login is set
     assert any(f"from the purchase history of {len(customers):,} customers" in c.value
                for c in at.caption)
 
@@ -220,16 +220,58 @@ def test_partial_result_when_the_spend_model_fails(heavy_db, lang, warning, reas
     assert params["model"].unique().tolist() == ["BG/NBD"]
 
 
-def test_no_figures_when_the_purchase_model_cannot_be_fitted(work_db):
+def test_too_few_repeat_buyers_explained_with_what_the_data_still_show(work_db):
+    """20 customers keep their purchases: the page says how many repeat buyers there are
+    against the 30 needed, shows each buyer's past value and recency, how often they bought,
+    and what to do; no lifetime figures."""
     with store.write(work_db) as con:
         con.execute("DELETE FROM transactions WHERE customer_id > 'C000020'")
+        as_of = store.date_range(con)[1]
+        features = customer_features(con, as_of=as_of)
+    days = pd.to_numeric(features["purchase_days"]).fillna(0)
+    buyers, repeat = int((days > 0).sum()), int((days >= 2).sum())
+    assert repeat < 30
     at = open_page("clv", "en")
     assert not at.exception
-    assert at.error[0].value.startswith("No lifetime values for this date: Only ")
-    assert "the lifetime-value models need at least 30" in at.error[0].value
-    assert not at.metric
+    warning = at.warning[0].value
+    assert (f"Of the {buyers:,} customers who bought, {repeat:,} bought on more than one day; "
+            f"the models need at least 30. That is {30 - repeat:,} too few") in warning
+    assert at.caption[0].value.startswith("No lifetime values for this date: Only ")
+    cards = {m.label: (m.value, m.proto.delta) for m in at.metric}
+    assert cards["Repeat buyers"] == (f"{repeat:,}", "models need ≥ 30")
+    assert cards["Customers who bought"][0] == f"{buyers:,}"
+    assert not any(label.startswith("CLV") for label in cards)
+    assert "Import more purchase history" in next(m.value for m in at.markdown
+                                                 if "**Data**" in m.value)
+    past = at.dataframe[0].value
+    bought = features[days.to_numpy() > 0].sort_values(
+        ["revenue_12m", "purchase_days", "customer_id"], ascending=[False, False, True])
+    assert past["customer_id"].tolist() == bought["customer_id"].tolist()
+    history = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert sum(values(history["y"])) == buyers
     at = open_page("clv", "zh")
-    assert at.error[0].value.startswith("该日期无法给出客户终身价值：只有 ")
+    assert at.warning[0].value.startswith("客户终身价值模型需要从复购客户身上学习")
+    assert at.caption[0].value.startswith("该日期无法给出客户终身价值：只有 ")
+
+
+def test_sample_data_fit_that_does_not_settle_is_explained(tmp_path, monkeypatch):
+    """The sample files: 74 of 79 buyers bought again, above the minimum, yet the BG/NBD fit
+    is flat; the page says so in words and still lists the buyers."""
+    import cli.main as cli
+    db = tmp_path / "samples.duckdb"
+    samples = ROOT / "data" / "samples"
+    for table, files in (("customers", ["customers.csv"]),
+                         ("transactions", ["transactions.csv", "transactions.xlsx"])):
+        assert cli.main(["import", "--db", str(db), "--table", table,
+                         *[str(samples / f) for f in files]]) == 0
+    monkeypatch.setenv("CRM_DB", str(db))
+    at = open_page("clv", "en")
+    assert not at.exception
+    warning = at.warning[0].value
+    assert "Of the 79 customers who bought, 74 bought on more than one day" in warning
+    assert "That is above the minimum, yet the fit did not settle" in warning
+    assert "not a proper maximum" in at.caption[0].value
+    assert len(at.dataframe[0].value) == 79
 
 
 def test_download_files_hold_every_modelled_customer_in_the_readers_words(app_db):

@@ -4,6 +4,7 @@ Every test that writes works on its own copy of the demo database (or on a
 new file), never on the session-wide one.
 """
 
+import openpyxl
 import pytest
 
 from engine import ingest, store
@@ -271,3 +272,20 @@ def test_samples_offer_downloads(app_db):
     names = [b.label for b in at.download_button if b.key.startswith("data_page.sample.")]
     assert names == ["customers.csv", "transactions.csv", "transactions.xlsx", "interactions.csv",
                      "followups.csv", "taobao_orders.csv", "order_lines.xlsx"]
+
+
+def test_a_workbook_is_read_outside_the_sessions_process(work_db, monkeypatch):
+    """openpyxl's parsing would hold up every other session (issue 19): the page's checks
+    and its import read the workbook in a worker, so here openpyxl may open nothing."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a workbook was opened in the dashboard's process")
+    monkeypatch.setattr(openpyxl, "load_workbook", refuse)
+    at = open_page("data", "en")
+    upload(at, "transactions", "transactions.xlsx", (SAMPLES / "transactions.xlsx").read_bytes(),
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    at.checkbox(key="data_page.create.False").check().run()
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success if s.value.startswith("Imported")] == [
+        "Imported transactions.xlsx into transactions"]
+    assert ingest.list_batches(work_db)["file_name"].tolist() == ["transactions.xlsx"]

@@ -12,6 +12,7 @@ import io
 import re
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -57,16 +58,19 @@ def test_tasks_due_by_the_as_of_date_with_overdue_rows_marked(app_db, lang):
                          w["shown"]: f"{len(due):,}"}
     assert tasks["overdue"].sum() > 0 and len(due) < len(tasks)
     table = task_table(at)
-    assert list(table["customer_id"]) == list(due["customer_id"])    # overdue first
+    assert list(table["customer_id"]) == list(due["customer_id"])    # the engine's order
     assert list(table["action"]) == [i18n.label("action", a, lang) for a in due["action"]]
-    assert (table["state"] == w["state"]).sum() == tasks["overdue"].sum()
-    assert list(table["state"].iloc[:3]) == [w["state"]] * 3
+    late = due["overdue"].to_numpy()
+    overdue_words = {"en": "Overdue by {:,} days", "zh": "逾期 {:,} 天"}[lang]
+    assert table["state"][late].tolist() == [overdue_words.format(d)
+                                             for d in due["days_overdue"][late]]
+    assert late.sum() == tasks["overdue"].sum()
     assert pd.to_datetime(table["due_date"]).tolist() == due["due_date"].tolist()
     # overdue rows stand out: exactly they carry the red background
     styler = next(d for d in at.dataframe if d.key.startswith("plan_page.tasks")).proto.arrow_data.styler
     assert "background-color" in styler.styles
     styled = {int(i) for i in re.findall(r"_row(\d+)_col", styler.styles)}
-    assert styled == set(range(int(tasks["overdue"].sum())))
+    assert styled == set(np.flatnonzero(late))
 
 
 def test_filters_by_owner_action_and_overdue(app_db):
@@ -96,7 +100,10 @@ def test_call_list_downloads_in_the_readers_words(app_db, downloads):
     rows = list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"))))
     assert [r["客户编号"] for r in rows] == list(due["customer_id"])
     assert {"状态", "维护动作", "负责人", "到期日", "逾期天数", "最近跟进"} <= set(rows[0])
-    assert rows[0]["状态"] == "已逾期" and rows[0]["到期日"] == f"{due['due_date'].iloc[0]:%Y-%m-%d}"
+    first = due.iloc[0]
+    assert rows[0]["状态"] == (f"逾期 {first['days_overdue']:,} 天" if first["overdue"]
+                             else "今日到期" if first["due_date"] == pd.Timestamp(as_of) else "待办")
+    assert rows[0]["到期日"] == f"{first['due_date']:%Y-%m-%d}"
     sheet = pd.read_excel(io.BytesIO(downloads[f"{name}.xlsx"]), dtype={"客户编号": str})
     assert list(sheet["客户编号"]) == list(due["customer_id"])
 
@@ -209,8 +216,8 @@ def test_pausing_a_followup_puts_the_task_back(work_db):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_refused_followup_is_explained_in_the_users_language(work_db, monkeypatch, lang):
-    _, tasks = engine_tasks(work_db)
-    customer = tasks["customer_id"].iloc[0]
+    as_of, tasks = engine_tasks(work_db)
+    customer = tasks.loc[tasks["due_date"] <= pd.Timestamp(as_of), "customer_id"].iloc[0]
 
     def refuse(path, **fields):
         raise plan.FollowupError("plan.error.unknown_customer", customer_id=fields["customer_id"])
@@ -268,3 +275,28 @@ def test_filters_that_leave_no_task(app_db):
     assert cards(at)["Shown"] == "0" and task_table(at).empty
     assert all(b.proto.disabled for b in at.download_button)
     assert at.selectbox(key="plan_page.pick.en").options == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_valuable_work_first_and_no_low_risk_beside_churned(app_db, lang):
+    """Win-back tasks lead, then the high tier's tasks (visits), whatever ordinary wake-ups
+    are overdue; a churned customer's risk reads 'already churned', never 'low'."""
+    as_of, tasks = engine_tasks(app_db)
+    at = open_page("plan", lang)
+    at.selectbox(key=f"plan_page.due.{lang}").set_value("all").run()
+    table = task_table(at)
+    actions = tasks["action"].astype(str).tolist()
+    wins = actions.count("win_back")
+    assert 0 < wins < len(actions) and actions[:wins] == ["win_back"] * wins
+    tiers = tasks["tier"].astype(str).tolist()[wins:]
+    rank = {"high": 0, "potential": 1, "ordinary": 2, "nan": 3}
+    assert [rank[x] for x in tiers] == sorted(rank[x] for x in tiers)
+    assert list(table["customer_id"]) == list(tasks["customer_id"])
+    assert "visit" in actions[wins:wins + 3]
+    churned_low = ((tasks["lifecycle"] == "churned") & (tasks["risk_level"] == "low")).to_numpy()
+    assert churned_low.any()
+    gone = {"en": "— already churned", "zh": "— 已流失"}[lang]
+    assert (table["risk_level"][churned_low] == gone).all()
+    low = i18n.label("risk", "low", lang)
+    assert not ((table["lifecycle"] == i18n.label("lifecycle", "churned", lang))
+                & (table["risk_level"] == low)).any()

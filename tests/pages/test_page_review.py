@@ -1,6 +1,7 @@
 """The Review page shows the engine's monthly figures, in the reader's language."""
 import json
 
+import numpy as np
 import pytest
 
 from engine.months import month_key
@@ -63,13 +64,13 @@ def test_summary_charts_and_downloads(app_db, expected):
     assert summary.splitlines() == [f"- {line}" for line in review_report.summary_lines(figures, "en")]
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     kinds = [[trace["type"] for trace in chart["data"]] for chart in charts]
-    assert kinds[0] == ["bar", "bar", "bar"]                     # tier mix, stacked
+    assert kinds[:3] == [["scatter"] * 3, ["scatter"] * 3, ["bar", "bar", "bar"]]  # rates, tier mix
     assert ["heatmap"] in kinds and ["sankey"] in kinds
     heatmap = charts[kinds.index(["heatmap"])]["data"][0]
     assert heatmap["text"] == [[f"{n:,}" for n in row]
                                for row in figures.transitions.to_numpy().tolist()]
     assert heatmap["y"] == ["High value", "Potential", "Ordinary"]
-    tier_mix = charts[0]["data"]
+    tier_mix = charts[2]["data"]
     high = next(trace for trace in tier_mix if trace["name"] == "High value")
     assert values(high["y"])[-1] == figures.tier_counts(figures.month)["high"]
     labels = [button.proto.label for button in at.get("download_button")]
@@ -101,3 +102,28 @@ def test_chinese_labels(app_db, expected):
     assert summary.splitlines()[0] == "- " + review_report.summary_lines(reviews[months[0]], "zh")[0]
     assert [button.proto.label for button in at.get("download_button")] == [
         "下载 HTML 报告", "下载 Excel 工作簿"]
+
+
+def test_rate_trends_month_by_month(app_db, expected):
+    """Win-back, wake-up and retention at each of the 12 months, then win-back with and
+    without a follow-up; the eligible counts in the hover, gaps where nobody was eligible."""
+    reviews, months = expected
+    figures = reviews[months[0]]
+    at = open_page("review", "en")
+    headings = [h.value for h in at.subheader]
+    assert "Win-back, wake-up and retention month by month" in headings
+    assert "Did our follow-ups help? Win-back with and without a follow-up" in headings
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    trend = next(spec for key, spec in charts.items() if "review.rate_trend" in key)["data"]
+    assert [line["name"] for line in trend] == ["Win-back rate", "Wake-up rate", "Retention"]
+    rows = figures.rate_trend[figures.rate_trend["figure"] == "win_back"]
+    assert trend[0]["x"] == rows["month"].tolist() and len(trend[0]["x"]) == 12
+    shown = [None if y is None else round(y, 6) for y in values(trend[0]["y"])]
+    assert shown == [None if np.isnan(r) else round(r, 6) for r in rows["rate"]]
+    assert trend[0]["customdata"][-1] == (f"{figures.win_back['won']:,} of "
+                                          f"{figures.win_back['eligible']:,}")
+    split = next(spec for key, spec in charts.items() if "review.followup_trend" in key)["data"]
+    assert [line["name"] for line in split] == ["With follow-up", "Without follow-up",
+                                                "Win-back rate"]
+    with_ = figures.win_back["with_followup"]
+    assert split[0]["customdata"][-1] == f"{with_['won']:,} of {with_['eligible']:,}"

@@ -181,3 +181,41 @@ def test_short_history_says_why_there_is_no_model(tmp_path, monkeypatch, lang):
                       needed=6)
     assert info.replace("\\", "") == expected
     assert not any("AUC" in m.label for m in at.metric)
+
+
+def test_rules_and_model_side_by_side_ordered_by_value_or_probability(app_db):
+    """The page says what each signal means; once trained, the backtest's precision and
+    recall at the same number of alerts sit above the lists, each listed customer shows
+    the rules' reasons beside the probability and whether the model's top as many would
+    alert too, and the lists sort by value at risk or, on demand, by probability."""
+    _, features, assessed, _ = engine_view(app_db)
+    at = open_page("risk", "en")
+    assert any(i.value.startswith("Two signals, two questions.") for i in at.info)
+    assert any(c.value == "Customers at high churn risk with the reasons, the most value at "
+                          "risk (revenue of the last 12 months) first." for c in at.caption)
+    at.button(key="risk_page.train").click().run()
+    version, as_of = store.data_version(app_db), engine_view(app_db)[0]
+    model = ui.data.churn_model_view(str(app_db), version, as_of)
+    summary = model["summary"]
+    backtest = next(c.value for c in at.caption if c.value.startswith("Backtest on the month"))
+    rules, same = summary["rules"], summary["model_at_same_alerts"]
+    assert (f"the rules raised {rules['alerts']:,} alerts, of which {rules['precision']:.0%} "
+            f"stopped buying (precision), catching {rules['recall']:.0%}") in backtest
+    assert (f"precision {same['precision']:.0%}, recall {same['recall']:.0%}.") in backtest
+
+    high = at.dataframe[0].value
+    columns = list(at.dataframe[0].proto.column_order)
+    assert columns[:6] == ["customer_id", "name", "revenue_12m", "risk_reasons",
+                           "churn_probability", "model_alert"]
+    assert (np.diff(high["revenue_12m"].astype(float).to_numpy()) <= 1e-9).all()
+    n_high = int((assessed["risk_level"] == "high").sum())
+    top = model["probability"].dropna().sort_values(ascending=False, kind="stable")
+    alerting = set(top.index[:n_high])
+    assert set(high.loc[high["model_alert"], "customer_id"]) == alerting & set(high["customer_id"])
+
+    at.segmented_control(key="risk_page.order").set_value("probability").run()
+    assert not at.exception
+    by_probability = at.dataframe[0].value["churn_probability"].astype(float).to_numpy()
+    known = by_probability[~np.isnan(by_probability)]
+    assert (np.diff(known) <= 1e-12).all(), "likeliest to stop buying first"
+    assert any(c.value.endswith("the likeliest to stop buying (model) first.") for c in at.caption)

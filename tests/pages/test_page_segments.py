@@ -57,7 +57,7 @@ def test_charts_elbow_heatmap_scatter(app_db):
     at = open_page("segments", "en")
     assert len(at.get("plotly_chart")) == 3
     curve = chart(at, 0)
-    assert [values(trace["x"]) for trace in curve["data"]] == [list(range(2, 11))] * 2
+    assert [values(trace["x"]) for trace in curve["data"]] == [list(range(3, 9))] * 2
     assert [trace["name"] for trace in curve["data"]] == ["Inertia (within-segment spread)",
                                                           "Silhouette"]
     heatmap = chart(at, 1)["data"][0]
@@ -129,3 +129,31 @@ def test_chinese(app_db):
     assert [s.value for s in at.subheader][:2] == ["选择 k：肘部曲线与轮廓系数", "分群概览"]
     heatmap = chart(at, 1)["data"][0]
     assert heatmap["x"][0] == "距上次购买天数"
+
+
+def test_k_is_chosen_in_3_to_8_and_each_segment_has_a_next_step(app_db):
+    """Automatic k tries 3–8 only; every segment's row says the playbook action most of its
+    members are due on the Plan page, with their share."""
+    from engine import plan
+
+    features, result, profile = expected(app_db)
+    assert 3 <= result.k <= 8 and list(result.curve["k"]) == list(range(3, 9))
+    with store.connect(app_db) as con:
+        as_of = store.date_range(con)[1]
+        tiers = scoring.score_customers(features, available=optional_columns_present(
+            con, as_of=as_of)).set_index(features["customer_id"])["tier"]
+        tasks = plan.tasks_for(con, as_of=as_of, tiers=tiers)
+    action = tasks.set_index("customer_id")["action"].astype(object).reindex(
+        features["customer_id"])
+    at = open_page("segments", "en")
+    overview = at.dataframe[0].value
+    words = {"visit": "Exclusive visit (account manager)", "care": "Care contact (service rep)",
+             "wake_up": "Wake-up mail/SMS, then a call (service rep)",
+             "win_back": "Win back within 24 h (service supervisor)"}
+    for segment, step in zip(range(1, result.k + 1), overview["next_step"]):
+        due = action[result.labels == segment].value_counts()
+        top = due.index[0]
+        share = due.iloc[0] / (result.labels == segment).sum()
+        assert step == f"{words[top]} · {share:.0%} of members due"
+    chinese = open_page("segments", "zh").dataframe[0].value
+    assert all(" · 成员中 " in step for step in chinese["next_step"])

@@ -103,27 +103,46 @@ def net_amount(row: dict) -> Fraction:
     return money(row["amount"])
 
 
+def live(line: dict) -> bool:
+    """A line that buys something: not refunded, cancelled or pending (a line
+    without a status, or with another status, is live)."""
+    return line["status"] not in NO_PURCHASE_STATUSES
+
+
 def orders(rows: list[dict]) -> list[dict]:
     """"Lines sharing a txn_id are one order ... its amount is the sum of its
     line amounts"; a row without txn_id is an order by itself.
 
-    Each order: customer_id, date, amount (sum of the lines as written),
-    statuses (the set of its lines' statuses), lines.
+    Reading: the order's amount is the sum of its lines' money (`net_amount`:
+    a refunded line −|amount|, a cancelled or pending line 0), since
+    "cancelled and pending orders count nothing" and an order's money is what
+    spend and revenue sum. Each order: customer_id, date, due and paid dates
+    (the import makes every line of an order share them), amount, lines.
     """
     grouped: dict = {}
     for i, row in enumerate(rows):
         key = ("txn", row["txn_id"]) if row["txn_id"] is not None else ("row", i)
         grouped.setdefault(key, []).append(row)
     return [{"customer_id": lines[0]["customer_id"], "date": day(lines[0]["txn_date"]),
-             "amount": sum((money(r["amount"]) for r in lines), Fraction(0)),
-             "statuses": {r["status"] for r in lines}, "lines": lines}
+             "due_date": lines[0]["due_date"], "paid_date": lines[0]["paid_date"],
+             "amount": sum((net_amount(r) for r in lines), Fraction(0)), "lines": lines}
             for lines in grouped.values()]
 
 
 def is_purchase(order: dict) -> bool:
-    """"A purchase is an order ... whose amount is ≥ 0 and whose status is not
-    refunded, cancelled or pending"."""
-    return order["amount"] >= 0 and not (order["statuses"] & set(NO_PURCHASE_STATUSES))
+    """DESIGN §4: "A purchase is an order (§3: a txn_id's lines, or a row
+    without one) whose amount is ≥ 0 and whose status is not refunded,
+    cancelled or pending"; §3: cancelled and pending orders "are kept but
+    are no purchase and add no spend or revenue".
+
+    Reading for an order whose lines have different statuses (a shop's order
+    with one line refunded, or one sub-order closed): the order's status is
+    refunded, cancelled or pending only when every line's is. An order with
+    one line refunded (a partial refund) or one line cancelled is still a
+    purchase of its other lines, as long as its net amount (`orders`) is ≥ 0;
+    an order whose every line is refunded, cancelled or pending is none.
+    """
+    return order["amount"] >= 0 and any(live(line) for line in order["lines"])
 
 
 class Customer:

@@ -10,6 +10,7 @@ from tests.spec.base import (
     Customer,
     last_6_months,
     last_12_months,
+    live,
     median,
     twelve_months,
 )
@@ -82,14 +83,19 @@ def aov_6m(c: Customer) -> Fraction:
 
 
 def products_6m(c: Customer) -> int:
-    """"Distinct products count product, or category where product is empty".
+    """"Distinct products count product, or category where product is empty";
+    §3: an order's "products are the lines' products".
 
-    Reading: over the lines of the purchases in the window (a refund or a
-    cancelled order buys nothing).
+    Reading: over the lines of the purchases in the window that bought
+    something: a line refunded (status refunded or a negative amount),
+    cancelled or pending inside a purchase buys nothing, and an order that is
+    no purchase buys nothing at all.
     """
     names = set()
     for order in c.purchases_in(last_6_months):
         for line in order["lines"]:
+            if not live(line) or line["amount"] < 0:
+                continue
             name = line["product"] if line["product"] not in (None, "") else line["category"]
             if name not in (None, ""):
                 names.add(name)
@@ -122,15 +128,16 @@ def purchase_months_12m(c: Customer) -> Fraction:
 
 
 def bills(c: Customer) -> list[dict]:
-    """Transactions (up to T) whose due date has come by T.
+    """Orders (up to T) whose due date has come by T.
 
     DESIGN: "on-time payment share (only where due/paid dates exist)".
     Reading: the share of the bills due by T that were paid by their due
     date, as an on-time payment rate over a period is usually taken; a bill
     not yet due is left out even when already paid, and a payment after T
-    is not known at T.
+    is not known at T. A bill is an order (its lines share one due and one
+    paid date), whatever its status.
     """
-    return [r for r in c.txns if r["due_date"] is not None and r["due_date"] <= c.T]
+    return [o for o in c.orders if o["due_date"] is not None and o["due_date"] <= c.T]
 
 
 def ontime_share(c: Customer) -> Fraction | None:
@@ -138,7 +145,7 @@ def ontime_share(c: Customer) -> Fraction | None:
     due = bills(c)
     if not due:
         return None
-    on_time = [r for r in due if r["paid_date"] is not None and r["paid_date"] <= r["due_date"]]
+    on_time = [o for o in due if o["paid_date"] is not None and o["paid_date"] <= o["due_date"]]
     return Fraction(len(on_time), len(due))
 
 
@@ -152,7 +159,10 @@ def referred_customers(c: Customer, population: list[Customer]) -> int:
     """"customers referred (customers.referred_by)", counted "over all time up to T".
 
     Reading: a referred customer counts once it is one of the customers
-    scored as of T (`scored_customers`).
+    scored as of T (`scored_customers`), in a month-end snapshot too: there
+    a customer with master data only (no date at all) is not reviewed, but
+    its referral has no date to lie after the month end, so it counts (as
+    it does for the score as of the same day).
     """
     return sum(1 for other in population if other.master["referred_by"] == c.id)
 
@@ -161,17 +171,19 @@ def referral_interactions(c: Customer) -> int:
     return len([r for r in c.interactions if r["kind"] == "referral"])
 
 
-def sub_metric_values(population: list[Customer]) -> dict[str, dict[str, object]]:
-    """sub-metric -> customer_id -> value (None: no data)."""
+def sub_metric_values(population: list[Customer], referred: list[Customer]
+                      ) -> dict[str, dict[str, object]]:
+    """sub-metric -> customer_id -> value (None: no data); `referred`: the
+    customers whose referrals count (`referred_customers`)."""
     values = {name: {} for name in SUB_METRICS}
     for c in population:
         for name in SUB_METRICS:
             fn = globals()[name]
-            values[name][c.id] = fn(c, population) if name == "referred_customers" else fn(c)
+            values[name][c.id] = fn(c, referred) if name == "referred_customers" else fn(c)
     return values
 
 
-def sources_present(population: list[Customer]) -> dict[str, bool]:
+def sources_present(population: list[Customer], base: Base) -> dict[str, bool]:
     """Which data sources hold a value up to T, for DESIGN §4.1's left-out rule.
 
     DESIGN: "A sub-metric whose source column holds no value for any
@@ -182,9 +194,11 @@ def sources_present(population: list[Customer]) -> dict[str, bool]:
     category, no interactions, no event or referral interactions) is left
     out the same way; otherwise no dimension could ever be left out, and a
     base without an interactions file would rank everyone 0 there. Due/paid
-    dates need a due_date and a paid_date on transactions up to T. contract_end and
-    referred_by are master data without a date: present when any scored
-    customer has one.
+    dates need a due_date and a paid_date on transactions up to T.
+    contract_end and referred_by are master data without a date: "holds no
+    value for any customer" is read over the customers table, scored or not,
+    so that whether the column is filled does not change with T or the month
+    end.
     """
     txns = [r for c in population for r in c.txns]
     inter = [r for c in population for r in c.interactions]
@@ -198,8 +212,8 @@ def sources_present(population: list[Customer]) -> dict[str, bool]:
         "response_hours": any(r["response_hours"] is not None for r in inter),
         "due_paid_dates": (any(r["due_date"] is not None for r in txns)
                            and any(r["paid_date"] is not None for r in txns)),
-        "contract_end": any(c.master["contract_end"] is not None for c in population),
-        "referred_by": any(c.master["referred_by"] is not None for c in population),
+        "contract_end": any(m["contract_end"] is not None for m in base.customers),
+        "referred_by": any(m["referred_by"] not in (None, "") for m in base.customers),
     }
 
 
@@ -237,11 +251,11 @@ def value_scores(base: Base, T: date, *, weights=WEIGHTS, thresholds=THRESHOLDS,
     left is left out, the other weights are rescaled to 100".
     """
     population = scored_customers(base, T, snapshot=snapshot)
-    values = sub_metric_values(population)
-    present = sources_present(population)
+    values = sub_metric_values(population, scored_customers(base, T))
+    present = sources_present(population, base)
     kept = [m for m, (_, _, source) in SUB_METRICS.items() if source is None or present[source]]
-    live = {d for m in kept for d in [SUB_METRICS[m][0]]}
-    weight_sum = sum(w for d, w in weights.items() if d in live)
+    with_data = {SUB_METRICS[m][0] for m in kept}
+    weight_sum = sum(w for d, w in weights.items() if d in with_data)
     if weight_sum == 0:
         raise NoWeightLeft(weights)
     out = {}
