@@ -567,33 +567,42 @@ def _number_order_lines(con, table: str, batch: int) -> bool:
     """Number the lines of the orders of several lines that landed; False when the
     lines of one order name different customers or dates (the staged checks say where).
 
-    One GROUP BY over the batch, as the check for a repeated txn_id was before
-    orders had lines; only the orders of several lines are looked at again.
+    One GROUP BY over the batch finds the orders of several lines and where
+    each starts. Lines of an order that follow one another in the file (the
+    usual export) are numbered by a join on that start; only an order whose
+    lines are spread through the file needs the window that numbers them in
+    file order. Then every later line is compared with its order's first.
     """
     b = {"b": batch}
-    same = " AND ".join(f"min({n}) IS NOT DISTINCT FROM max({n}) AND count({n}) IN (0, count(*))"
-                        for n in validate.ORDER_KEYS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_orders AS
-        SELECT txn_id FROM {table} WHERE batch_id = $b AND txn_id IS NOT NULL
+        SELECT txn_id, min(rowid) AS first_row, max(rowid) - min(rowid) + 1 = count(*) AS adjacent
+        FROM {table} WHERE batch_id = $b AND txn_id IS NOT NULL
         GROUP BY txn_id HAVING count(*) > 1""", b)
     try:
-        multi = con.execute("SELECT count(*) FROM _ingest_orders").fetchone()[0]
-        if multi and not con.execute(f"""
-                SELECT bool_and(ok) FROM (
-                    SELECT {same} AS ok FROM {table} t SEMI JOIN _ingest_orders o
-                    ON o.txn_id = t.txn_id WHERE t.batch_id = $b GROUP BY t.txn_id)""",
-                                     b).fetchone()[0]:
-            return False
-        if multi:
+        multi, spread = con.execute(
+            "SELECT count(*), count(*) FILTER (NOT adjacent) FROM _ingest_orders").fetchone()
+        if not multi:
+            return True
+        con.execute(f"""
+            UPDATE {table} SET order_line = {table}.rowid - o.first_row + 1
+            FROM _ingest_orders o
+            WHERE {table}.txn_id = o.txn_id AND o.adjacent AND {table}.batch_id = $b""", b)
+        if spread:
             con.execute(f"""
                 UPDATE {table} SET order_line = n.k
                 FROM (SELECT t.rowid AS r,
                              row_number() OVER (PARTITION BY t.txn_id ORDER BY t.rowid) AS k
-                      FROM {table} t SEMI JOIN _ingest_orders o ON o.txn_id = t.txn_id
+                      FROM {table} t SEMI JOIN _ingest_orders o
+                      ON o.txn_id = t.txn_id AND NOT o.adjacent
                       WHERE t.batch_id = $b) n
                 WHERE {table}.rowid = n.r""", b)
-        return True
+        differs = " OR ".join(f"l.{n} IS DISTINCT FROM f.{n}" for n in validate.ORDER_KEYS)
+        return not con.execute(f"""
+            SELECT count(*) FROM {table} l
+            JOIN (SELECT txn_id, {', '.join(validate.ORDER_KEYS)} FROM {table}
+                  WHERE batch_id = $b AND order_line = 1) f USING (txn_id)
+            WHERE l.batch_id = $b AND l.order_line > 1 AND ({differs})""", b).fetchone()[0]
     finally:
         con.execute("DROP TABLE _ingest_orders")
 

@@ -78,12 +78,13 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
                    odd_spaces: bool = True) -> str:
     """SELECT over the source: parsed values and error codes per column.
 
-    Four projection levels, so that DuckDB computes each step once per cell
-    (a macro nested in a macro would be inlined with its argument repeated):
-    trim, then empty/null markers, then values, then error codes. Dates,
-    amounts and numbers are cast straight from the raw cell; only a cell the
-    exact cast cannot read is cleaned (`c_x`) and sent through the slow
-    patterns. Codes give their cleaned text `s_x` and (unless `fast`) their
+    Five projection levels, so that DuckDB computes each step once per cell
+    (a macro nested in a macro would be inlined with its argument repeated,
+    and an expression written twice in one level is computed twice): trim,
+    then empty/null markers and the exact casts, then the cells those could
+    not read, then values, then error codes. Dates, amounts and numbers are
+    cast straight from the raw cell (`q_x`); only a cell the exact cast
+    cannot read is cleaned (`c_x`) and sent through the slow patterns. Codes give their cleaned text `s_x` and (unless `fast`) their
     match key as `x`. Unless `fast`, `b_x` keeps the cell as found where it
     is wrong and `_blank` is exact (every cell empty once cleaned); with
     `fast` it only spots rows of empty cells, which is safe because the fast
@@ -93,16 +94,16 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     """
     trim = "ingest_trim" if odd_spaces else "trim"
     mapped = plan.mapped
-    level1, level2, level3, level4, blank = [], [], [], [], []
+    level1, level2, level3, level4, level5, blank = [], [], [], [], [], []
     for c, raw, _ in mapped:
         n = c.name
         if c.kind in PARSED_KINDS:
             level1.append(f"{raw} AS r_{n}")
-            level2.append(f"r_{n}, {cast_sql(c.kind, f'r_{n}')} AS q_{n}, "
-                          f"CASE WHEN r_{n} IS NOT NULL AND {cast_sql(c.kind, f'r_{n}')} IS NULL "
+            level2.append(f"r_{n}, {cast_sql(c.kind, f'r_{n}')} AS q_{n}")
+            level3.append(f"r_{n}, q_{n}, CASE WHEN r_{n} IS NOT NULL AND q_{n} IS NULL "
                           f"THEN ingest_clean(r_{n}) END AS c_{n}")
             slow = slow_sql(c.kind, f"c_{n}", day_first=plan.day_first)
-            level3.append(f"r_{n}, c_{n}, coalesce(q_{n}, CASE WHEN c_{n} IS NOT NULL "
+            level4.append(f"r_{n}, c_{n}, coalesce(q_{n}, CASE WHEN c_{n} IS NOT NULL "
                           f"THEN {slow} END) AS v_{n}")
             found, value = f"coalesce(c_{n}, trim(r_{n}))", f"v_{n}"
             blank.append(f"v_{n} IS NULL AND c_{n} IS NULL")
@@ -110,6 +111,7 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
             level1.append(f"{trim}({raw}) AS u_{n}")
             level2.append(f"ingest_null(u_{n}) AS s_{n}")
             level3.append(f"s_{n}")
+            level4.append(f"s_{n}")
             found, value = f"s_{n}", f"s_{n}"
             if c.kind == "id":
                 value = f"ingest_id(s_{n})"
@@ -117,16 +119,16 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
                 value = f"ingest_key(s_{n})"
             blank.append(f"s_{n} IS NULL")
         error = _error_case(c, f"v_{n}", f"c_{n}" if c.kind in PARSED_KINDS else f"s_{n}")
-        level4.append(f"{value} AS {n}, {error} AS e_{n}")
+        level5.append(f"{value} AS {n}, {error} AS e_{n}")
         if c.kind in ("code", "label"):
-            level4.append(f"s_{n}")
+            level5.append(f"s_{n}")
         if not fast:
-            level4.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
+            level5.append(f"CASE WHEN ({error}) IS NOT NULL THEN {found} END AS b_{n}")
     raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
     flags = "_blank"
     if fast:
         level1.append(f"coalesce({', '.join(raw_cells)}) IS NULL AS _blank")
-        level4.append("_blank")
+        level5.append("_blank")
     else:
         rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
         level1.append(f"({' AND '.join(rest)}) AS _blank")
@@ -134,12 +136,12 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         words = ", ".join(f"'{w}'" for w in TOTAL_WORDS)
         level1.append(f"coalesce({' OR '.join(f'lower(trim({r})) IN ({words})' for r in first)}"
                       ", FALSE) AS _total")
-        level4.append(f"({' AND '.join(blank)} AND _blank) AS _blank, _total")
+        level5.append(f"({' AND '.join(blank)} AND _blank) AS _blank, _total")
         flags = "_blank, _total"
     sql = f"SELECT {', '.join(level1)} FROM {relation}"
-    for level in (level2, level3):
+    for level in (level2, level3, level4):
         sql = f"SELECT {', '.join(level)}, {flags} FROM ({sql})"
-    return f"SELECT {', '.join(level4)} FROM ({sql})"
+    return f"SELECT {', '.join(level5)} FROM ({sql})"
 
 
 def _error_case(c: Column, v: str, cleaned: str) -> str:

@@ -90,6 +90,30 @@ def test_fast_path_numbers_the_lines_as_the_staged_path(tmp_path):
         ("C489449", Decimal("-2.10"), None), ("489436", Decimal("11.90"), None)]
 
 
+# Orders whose lines are spread through the file: 1 has lines on data rows 1, 3, 6;
+# 2 on rows 2 and 5 (lines next to each other are numbered by where the order starts,
+# spread ones in file order); 3 has one line.
+SPREAD = """Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID
+1,A,1,2024-03-01 07:45,1.00,10
+2,B,1,2024-03-01 08:00,2.00,20
+1,C,1,2024-03-01 07:45,3.00,10
+3,D,1,2024-03-02 09:00,4.00,10
+2,E,1,2024-03-01 08:00,5.00,20
+1,F,1,2024-03-01 07:45,6.00,10
+4,G,1,2024-03-03 09:00,7.00,20
+4,H,1,2024-03-03 09:00,8.00,20
+"""
+
+
+@pytest.mark.parametrize("skip_invalid", [False, True], ids=["fast path", "staged path"])
+def test_lines_spread_through_the_file_are_numbered_in_file_order(tmp_path, skip_invalid):
+    db = tmp_path / "spread.duckdb"
+    ingest.import_file(db, write(tmp_path, "s.csv", SPREAD), "transactions",
+                       create_customers=True, skip_invalid=skip_invalid, today=TODAY)
+    assert rows(db, "SELECT txn_id, product, order_line FROM transactions ORDER BY rowid") == [
+        ("1", "A", 1), ("2", "B", 1), ("1", "C", 2), ("3", "D", None), ("2", "E", 2),
+        ("1", "F", 3), ("4", "G", 1), ("4", "H", 2)]
+
 def test_same_file_again_adds_nothing_and_undo_removes_its_batch(lines_db, tmp_path):
     db, first = lines_db
     again = ingest.import_file(db, write(tmp_path, "online_retail.csv", LINES), "transactions",
@@ -179,6 +203,37 @@ def test_lines_of_one_order_naming_two_customers_are_an_error_naming_both(tmp_pa
     assert (problem.code, problem.line, problem.target) == ("order_conflict", 3, "customer_id")
     assert ('this line of order "#1001" names customer_id "cat@example.com", '
             'its line 2 names "ann@example.com"') in problem.message("en")
+
+
+# Orders with every value on every line: T1's lines are adjacent, T2's spread.
+DATED = """txn_id,customer_id,txn_date,amount,due_date,paid_date
+T1,C1,2024-03-01,5,2024-03-10,
+T1,C1,2024-03-01,6,2024-03-10,
+T2,C2,2024-03-02,7,,2024-03-02
+T3,C1,2024-03-03,8,,
+T2,C2,2024-03-02,9,,2024-03-02
+"""
+
+
+@pytest.mark.parametrize("line, old, new, column", [
+    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-10,2024-03-11", "paid_date"),
+    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-12,", "due_date"),
+    (6, "T2,C2,2024-03-02,9,,", "T2,C3,2024-03-02,9,,", "customer_id"),
+    (6, "T2,C2,2024-03-02,9,,", "T2,C2,2024-03-04,9,,", "txn_date"),
+], ids=["paid date added", "due date", "customer, spread", "date, spread"])
+def test_a_later_line_that_differs_from_its_first_is_refused(tmp_path, line, old, new, column):
+    """Every cell is valid, so the fast path checks the lines and falls back to report."""
+    db = tmp_path / "d.duckdb"
+    ingest.import_file(db, write(tmp_path, "ok.csv", DATED), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, "SELECT txn_id, order_line FROM transactions ORDER BY rowid") == [
+        ("T1", 1), ("T1", 2), ("T2", 1), ("T3", None), ("T2", 2)]
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "x.duckdb", write(tmp_path, "o.csv", DATED.replace(old, new)),
+                           "transactions", create_customers=True, today=TODAY)
+    assert [(p.code, p.line, p.target) for p in caught.value.problems] == [
+        ("order_conflict", line, column)]
+    assert not (tmp_path / "x.duckdb").exists()
 
 
 def test_taobao_report_takes_what_the_buyer_paid_and_its_states(tmp_path):
