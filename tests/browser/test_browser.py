@@ -368,7 +368,7 @@ def test_a_workbook_uploaded_to_the_served_app_is_read_by_a_worker_and_imported(
         str(ROOT / "data" / "samples" / "transactions.xlsx"))
     page.get_by_text("No problems: every row can be imported.").wait_for(timeout=120_000)
     wait_idle(page)
-    page.get_by_role("button", name="Import 1 file(s) into transactions").click()
+    page.get_by_role("button", name="Import 1 file into transactions").click()
     page.get_by_text("Imported transactions.xlsx into transactions").wait_for(timeout=120_000)
 
 # --- maintenance plan: a follow-up logged in the browser -------------------------------------
