@@ -1207,10 +1207,10 @@ def _task_words(shown: pd.DataFrame, lang: str) -> pd.DataFrame:
     words = _in_words(shown, lang)
     late = shown["overdue"].to_numpy(dtype=bool)
     if late.any():
-        before, after = i18n.t("plan_page.overdue_days", lang, days="\0").split("\0")
+        days = shown.loc[late, "days_overdue"]
+        said = {d: i18n.t("plan_page.overdue_days", lang, days=f"{d:,}") for d in days.unique()}
         words["state"] = words["state"].astype(object)
-        words.loc[late, "state"] = (before + shown.loc[late, "days_overdue"].map("{:,}".format)
-                                    + after).to_numpy()
+        words.loc[late, "state"] = days.map(said).to_numpy()
     gone = ((shown["lifecycle"] == "churned") & (shown["risk_level"] == "low")).to_numpy()
     if gone.any():
         words["risk_level"] = words["risk_level"].astype(object)
