@@ -78,6 +78,19 @@ def serving(db: Path, **options) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
+@contextmanager
+def running_chromium():
+    """Debian's headless Chromium, driven by Playwright, for the length of a with block."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def keep_failure(request, page) -> None:
     """Screenshot the page into ARTIFACTS when the test's call failed (see conftest)."""
     report = getattr(request.node, "rep_call", None)

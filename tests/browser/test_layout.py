@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tests.browser.chromium import (CHROMIUM, CHROMIUM_ARGS, keep_failure, require_chromium,
-                                    serving, wait_idle)
+from tests.browser.chromium import (keep_failure, require_chromium, running_chromium, serving,
+                                    wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +32,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    with running_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

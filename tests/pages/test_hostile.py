@@ -204,12 +204,9 @@ def test_plotly_labels_show_markup_as_text():
 def test_no_script_runs_in_a_real_browser(hostile_db):
     """The <img onerror> name would set window.__xss if a page let it become HTML: the
     profile's header and the review's complaint chart show it (tables draw on a canvas)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, require_chromium, serving, wait_idle
+    from tests.browser.chromium import require_chromium, running_chromium, serving, wait_idle
     require_chromium()
-    with serving(hostile_db) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with serving(hostile_db) as url, running_chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -220,4 +217,3 @@ def test_no_script_runs_in_a_real_browser(hostile_db):
                 timeout=60_000)
             assert page.evaluate("() => window.__xss") is None, path
         assert dialogs == []
-        browser.close()

@@ -142,13 +142,9 @@ def test_download_links_are_made_on_click_not_with_the_page(app_db, page):
 def test_the_backup_downloads_in_a_real_browser(work_db):
     """Streamlit calls a download's callable outside the session: the backup's must not
     need to know the reader then (it refused every click before)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.chromium import (CHROMIUM, CHROMIUM_ARGS, require_chromium, serving,
-                                        wait_idle)
+    from tests.browser.chromium import require_chromium, running_chromium, serving, wait_idle
     require_chromium()
-    with serving(work_db) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with serving(work_db) as url, running_chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.goto(f"{url}/data")
         wait_idle(page)
@@ -157,7 +153,6 @@ def test_the_backup_downloads_in_a_real_browser(work_db):
             page.get_by_role("button", name="DuckDB file").click()
         assert download.value.suggested_filename.endswith(".duckdb")
         assert "/media/" in download.value.url
-        browser.close()
     with store.connect(work_db) as con:
         assert con.execute("SELECT actor FROM audit_log WHERE action = 'backup_download'"
                            ).fetchall() == [("local",)]
