@@ -342,9 +342,8 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     new_customers : {tier: customers known at the end of M but not of M−1}.
     wake_up, win_back, retention : see `month_rates`.
     """
-    size = _size(before, after, activity)
-    at_m = _rows_by_key(after, size)[_keys(before)]   # -1: not known at M (known stays known)
-    both = at_m >= 0
+    matched = _Matched.of(before, after, activity)
+    at_m, both = matched.at_m, matched.both
     codes_before, codes_after = _tier_codes(before), _tier_codes(after)
     tiered_both = both.copy()     # with a tier at both ends (one may be unscored)
     tiered_both[both] = (codes_before[both] >= 0) & (codes_after[at_m[both]] >= 0)
@@ -357,7 +356,7 @@ def month_changes(before: pd.DataFrame, after: pd.DataFrame,
     new = np.bincount(codes_after[is_new & (codes_after >= 0)], minlength=len(TIERS))
     return {"transitions": transitions,
             "new_customers": dict(zip(TIERS, (int(n) for n in new)))} \
-        | month_rates(before, after, activity)
+        | _rates(before, after, activity, matched)
 
 
 def month_rates(before: pd.DataFrame, after: pd.DataFrame, activity: pd.DataFrame) -> dict:
@@ -378,11 +377,30 @@ def month_rates(before: pd.DataFrame, after: pd.DataFrame, activity: pd.DataFram
         "rate"}.
     Rates are fractions, None where nobody is eligible.
     """
-    size = _size(before, after, activity)
-    keys = _keys(before)
-    at_m = _rows_by_key(after, size)[keys]
-    both = at_m >= 0
+    return _rates(before, after, activity, _Matched.of(before, after, activity))
 
+
+@dataclass(frozen=True)
+class _Matched:
+    """The customers of the snapshot at the end of M−1 looked up in the one at the end of
+    M: matched once for a month's transitions and its rates."""
+    size: int           # the length of a key look-up array (`_size`)
+    keys: np.ndarray    # the keys of `before`'s rows
+    at_m: np.ndarray    # each `before` row's row in `after`, −1: not known at M
+    both: np.ndarray    # known at both ends (known stays known)
+
+    @classmethod
+    def of(cls, before: pd.DataFrame, after: pd.DataFrame, activity: pd.DataFrame) -> _Matched:
+        size = _size(before, after, activity)
+        keys = _keys(before)
+        at_m = _rows_by_key(after, size)[keys]
+        return cls(size, keys, at_m, at_m >= 0)
+
+
+def _rates(before: pd.DataFrame, after: pd.DataFrame, activity: pd.DataFrame,
+           matched: _Matched) -> dict:
+    """`month_rates` with the snapshots already matched."""
+    size, keys, at_m, both = matched.size, matched.keys, matched.at_m, matched.both
     dormant = (before["demand_tag"] == "dormant").to_numpy()
     woken = dormant & _did(keys, activity, ["transactions", "interactions"], size)
 
