@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from engine import audit, store
-from engine.ingest import limits, parse, readers, validate
+from engine.ingest import limits, parse, readers, typed, validate
 from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
 from engine.ingest.errors import ImportRejected, Problem, render_messages
@@ -503,17 +503,26 @@ def _fast_import(con, plan: Plan, src, params, batch: int, opts: _Options, steps
 
     Invalid rows land with batch id -batch and placeholders in NOT NULL
     columns, codes as their text; the checks then look only at what landed.
+    Columns whose first rows look clean are read typed (engine.ingest.typed);
+    a cell further down that does not fit is a refused record, so the file
+    goes to the staged path.
     """
     table, b = plan.table, {"b": batch}
     items, _ = validate.stored_values(plan, fast=True)
-    staging = validate.staging_select(plan, src.relation, fast=True, odd_spaces=src.odd_spaces)
+    read = typed.choose(plan, src.info.sample)
+    staging = validate.staging_select(plan, src.csv_read.relation(read.types, read.formats),
+                                      fast=True, odd_spaces=src.odd_spaces, typed=read.types)
     sql = (f"INSERT INTO {table} ({', '.join(plan.names)}, batch_id) "
            f"SELECT {', '.join(items)}, CASE WHEN {validate.row_ok(plan)} THEN $b ELSE -$b END "
            f"FROM ({staging}) s WHERE NOT s._blank")
     inserted = steps.runner(0.0, 0.85, "write")(sql, {**params, **b}).fetchone()[0]
     steps.report(0.85, "check")
     if not inserted or not _fast_checks_pass(con, plan, opts, batch):
+        # The staged path reads the file again, as text: what this read refused
+        # (a cell that did not fit its type, say) is not the file's problem.
         con.execute(f"DELETE FROM {table} WHERE batch_id = $b OR batch_id = -$b", b)
+        con.execute("DROP TABLE IF EXISTS _ingest_rejects; "
+                    "DROP TABLE IF EXISTS _ingest_reject_scans")
         return False
     report.batch_id = batch
     report.customers_created = 0

@@ -88,6 +88,7 @@ class Source:
     params: dict
     frame: pd.DataFrame | None = None   # xlsx: the cells, registered as `relation`
     csv_path: Path | None = None        # csv: the UTF-8 file DuckDB reads
+    csv_read: "CsvRead | None" = None   # csv: how DuckDB reads it
     lines: np.ndarray | None = None     # xlsx: each row's row in its sheet
     row_sheets: np.ndarray | None = None  # xlsx of several sheets: each row's sheet
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
@@ -115,6 +116,33 @@ class Source:
         """Line numbers of the records that hold these byte offsets."""
         starts, lines = record_starts(self.csv_path, 1 + self.info.title_rows)
         return lines[_record_of(starts, offsets)]
+
+
+@dataclass(frozen=True)
+class CsvRead:
+    """DuckDB's read_csv of a prepared UTF-8 CSV: `width` columns c0.., the first `skip`
+    lines (titles) left out, in parallel unless a quoted value spans lines. Records
+    DuckDB refuses go to `_ingest_rejects`."""
+    width: int
+    skip: int
+    parallel: bool
+
+    def relation(self, types: dict[str, str] | None = None,
+                 formats: dict[str, str] | None = None) -> str:
+        """SQL reading every cell as text, or the columns in `types` (c{i}: a DuckDB type)
+        as that type with the `formats` given (dateformat, timestampformat): a cell that
+        does not fit its type is then a refused record. Types and formats are the
+        caller's constants, never text from the file."""
+        types = types or {}
+        columns = ", ".join(f"'c{i}': '{types.get(f'c{i}', 'VARCHAR')}'"
+                            for i in range(self.width))
+        options = "".join(f"{k} = '{v}', " for k, v in (formats or {}).items())
+        return (f"read_csv($path, auto_detect = false, header = true, skip = {self.skip}, "
+                "delim = $delim, quote = '\"', escape = '\"', encoding = 'utf-8', "
+                f"{options}columns = {{{columns}}}, null_padding = true, "
+                f"parallel = {'true' if self.parallel else 'false'}, "
+                "store_rejects = true, rejects_table = '_ingest_rejects', "
+                f"rejects_scan = '_ingest_reject_scans', max_line_size = {MAX_LINE_BYTES})")
 
 
 # ---- entry points ------------------------------------------------------------
@@ -156,20 +184,12 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                 raise ImportRejected([_open_quote(utf8, label, scan.open_quote_at)])
             digest = scan.sha256 if utf8 == path else file_hash(path)
             odd = scan.odd_spaces or scan.quoted_newlines
-            columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(info.headers)))
             # Short rows are padded with empty cells; DuckDB can do that in
             # parallel only when no quoted value spans lines.
-            parallel = "false" if scan.quoted_newlines else "true"
-            skip = info.header_line - 1
-            relation = (
-                f"read_csv($path, auto_detect = false, header = true, skip = {skip}, "
-                "delim = $delim, "
-                "quote = '\"', escape = '\"', encoding = 'utf-8', "
-                f"columns = {{{columns}}}, null_padding = true, parallel = {parallel}, "
-                "store_rejects = true, rejects_table = '_ingest_rejects', "
-                f"rejects_scan = '_ingest_reject_scans', max_line_size = {MAX_LINE_BYTES})")
-            yield Source(info, digest, relation, {"path": str(utf8), "delim": info.delimiter},
-                         csv_path=utf8, odd_spaces=odd)
+            read = CsvRead(len(info.headers), info.header_line - 1, not scan.quoted_newlines)
+            yield Source(info, digest, read.relation(),
+                         {"path": str(utf8), "delim": info.delimiter},
+                         csv_read=read, csv_path=utf8, odd_spaces=odd)
 
 
 def file_hash(path: Path) -> str:

@@ -34,6 +34,9 @@ _REJECT_CODES = {"MISSING COLUMNS": "field_count", "TOO MANY COLUMNS": "field_co
                  "UNQUOTED VALUE": "bad_quote", "INVALID ENCODING": "bad_encoding",
                  "INVALID UNICODE": "bad_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
 _MISSING = "'missing_value'"
+# The type each parsed kind has after the exact cast (parse.cast_sql).
+_STORED = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(18, 2)",
+           "number": "DOUBLE", "hours": "DOUBLE", "rating": "DOUBLE"}
 # A row whose first or second cell says one of these is a totals row that a
 # spreadsheet export appends (合计 …): left out with a note, not an error.
 TOTAL_WORDS = ("合计", "总计", "小计", "总合计", "汇总", "total", "totals", "grand total",
@@ -75,7 +78,7 @@ class Plan:
 
 
 def staging_select(plan: Plan, relation: str, *, fast: bool = False,
-                   odd_spaces: bool = True) -> str:
+                   odd_spaces: bool = True, typed: dict[str, str] | None = None) -> str:
     """SELECT over the source: parsed values and error codes per column.
 
     Five projection levels, so that DuckDB computes each step once per cell
@@ -89,15 +92,24 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     is wrong and `_blank` is exact (every cell empty once cleaned); with
     `fast` it only spots rows of empty cells, which is safe because the fast
     path refuses any file with a problem. Without `odd_spaces` (the file
-    has no tab, full-width space or the like) plain trim() is enough. Uses
-    `$today`.
+    has no tab, full-width space or the like) plain trim() is enough. With
+    `fast`, the raw columns in `typed` (c{i}: DuckDB type, see
+    engine.ingest.typed) come already parsed by read_csv. Uses `$today`.
     """
+    typed = typed or {}
+    assert fast or not typed, "only the fast path reads typed columns"
     trim = "ingest_trim" if odd_spaces else "trim"
     mapped = plan.mapped
     level1, level2, level3, level4, level5, blank = [], [], [], [], [], []
     for c, raw, _ in mapped:
         n = c.name
-        if c.kind in PARSED_KINDS:
+        if raw in typed:
+            level1.append(f"{raw} AS r_{n}")
+            level2.append(f"r_{n}, CAST(r_{n} AS {_STORED[c.kind]}) AS q_{n}")
+            level3.append(f"r_{n}, q_{n}, CAST(NULL AS VARCHAR) AS c_{n}")
+            level4.append(f"r_{n}, c_{n}, q_{n} AS v_{n}")
+            found, value = "NULL", f"v_{n}"
+        elif c.kind in PARSED_KINDS:
             level1.append(f"{raw} AS r_{n}")
             level2.append(f"r_{n}, {cast_sql(c.kind, f'r_{n}')} AS q_{n}")
             level3.append(f"r_{n}, q_{n}, CASE WHEN r_{n} IS NOT NULL AND q_{n} IS NULL "
@@ -118,7 +130,8 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
             elif c.kind in ("code", "label") and not fast:
                 value = f"ingest_key(s_{n})"
             blank.append(f"s_{n} IS NULL")
-        error = _error_case(c, f"v_{n}", f"c_{n}" if c.kind in PARSED_KINDS else f"s_{n}")
+        error = _error_case(c, f"v_{n}", f"c_{n}" if c.kind in PARSED_KINDS else f"s_{n}",
+                            typed=raw in typed)
         level5.append(f"{value} AS {n}, {error} AS e_{n}")
         if c.kind in ("code", "label"):
             level5.append(f"s_{n}")
@@ -127,7 +140,7 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     raw_cells = [r for _, r, _ in mapped] + list(plan.unmapped)
     flags = "_blank"
     if fast:
-        level1.append(f"coalesce({', '.join(raw_cells)}) IS NULL AS _blank")
+        level1.append(f"({' AND '.join(f'{r} IS NULL' for r in raw_cells)}) AS _blank")
         level5.append("_blank")
     else:
         rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
@@ -144,17 +157,23 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     return f"SELECT {', '.join(level5)} FROM ({sql})"
 
 
-def _error_case(c: Column, v: str, cleaned: str) -> str:
+def _error_case(c: Column, v: str, cleaned: str, *, typed: bool = False) -> str:
     """SQL for the error code of a cell, NULL when fine.
 
     `v` is the parsed value; `cleaned` the cleaned cell, which for cast
     kinds is only set where the cast failed (so: missing when both are NULL).
+    A value read typed by read_csv is refused where that reader is laxer
+    than the exact cast (see engine.ingest.typed), so the staged path decides.
     """
     absent = _MISSING if c.required else "NULL"
     if c.kind not in PARSED_KINDS:
         return f"CASE WHEN {cleaned} IS NULL THEN {absent} END"
     whens = [f"WHEN {v} IS NULL THEN CASE WHEN {cleaned} IS NULL THEN {absent} "
              f"ELSE '{_BAD[c.kind]}' END"]
+    if typed and c.kind in ("date", "timestamp"):
+        whens.append(f"WHEN {v} < DATE '{YEARS[0]}-01-02' THEN '{_BAD[c.kind]}'")
+    elif typed and _STORED[c.kind] == "DOUBLE":
+        whens.append(f"WHEN NOT isfinite({v}) THEN '{_BAD[c.kind]}'")
     if c.kind in ("date", "timestamp"):
         whens.append(f"WHEN year({v}) NOT BETWEEN {YEARS[0]} AND {YEARS[1]} "
                      f"THEN '{_BAD[c.kind]}'")
