@@ -505,13 +505,15 @@ def _fast_import(con, plan: Plan, src, params, batch: int, opts: _Options, steps
     columns, codes as their text; the checks then look only at what landed.
     Columns whose first rows look clean are read typed (engine.ingest.typed);
     a cell further down that does not fit is a refused record, so the file
-    goes to the staged path.
+    goes to the staged path. Null markers are read as NULL by read_csv, and
+    cells are not trimmed when the file has no cell to trim.
     """
     table, b = plan.table, {"b": batch}
     items, _ = validate.stored_values(plan, fast=True)
     read = typed.choose(plan, src.info.sample)
-    staging = validate.staging_select(plan, src.csv_read.relation(read.types, read.formats),
-                                      fast=True, odd_spaces=src.odd_spaces, typed=read.types)
+    relation = src.csv_read.relation(read.types, read.formats, parse.NULL_MARKERS)
+    staging = validate.staging_select(plan, relation, fast=True, odd_spaces=src.odd_spaces,
+                                      typed=read.types, bare_cells=src.bare_cells)
     sql = (f"INSERT INTO {table} ({', '.join(plan.names)}, batch_id) "
            f"SELECT {', '.join(items)}, CASE WHEN {validate.row_ok(plan)} THEN $b ELSE -$b END "
            f"FROM ({staging}) s WHERE NOT s._blank")

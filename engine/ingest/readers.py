@@ -92,6 +92,7 @@ class Source:
     lines: np.ndarray | None = None     # xlsx: each row's row in its sheet
     row_sheets: np.ndarray | None = None  # xlsx of several sheets: each row's sheet
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
+    bare_cells: bool = False            # csv: no cell begins or ends with whitespace
 
     @property
     def name(self) -> str:
@@ -128,15 +129,19 @@ class CsvRead:
     parallel: bool
 
     def relation(self, types: dict[str, str] | None = None,
-                 formats: dict[str, str] | None = None) -> str:
+                 formats: dict[str, str] | None = None, nulls: tuple[str, ...] = ()) -> str:
         """SQL reading every cell as text, or the columns in `types` (c{i}: a DuckDB type)
         as that type with the `formats` given (dateformat, timestampformat): a cell that
-        does not fit its type is then a refused record. Types and formats are the
+        does not fit its type is then a refused record. A cell that is one of `nulls`
+        (besides the empty one) is read as NULL. Types, formats and nulls are the
         caller's constants, never text from the file."""
         types = types or {}
         columns = ", ".join(f"'c{i}': '{types.get(f'c{i}', 'VARCHAR')}'"
                             for i in range(self.width))
         options = "".join(f"{k} = '{v}', " for k, v in (formats or {}).items())
+        if nulls:
+            marks = ", ".join("'" + m.replace("'", "''") + "'" for m in ("", *nulls))
+            options += f"nullstr = [{marks}], "
         return (f"read_csv($path, auto_detect = false, header = true, skip = {self.skip}, "
                 "delim = $delim, quote = '\"', escape = '\"', encoding = 'utf-8', "
                 f"{options}columns = {{{columns}}}, null_padding = true, "
@@ -189,7 +194,8 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             read = CsvRead(len(info.headers), info.header_line - 1, not scan.quoted_newlines)
             yield Source(info, digest, read.relation(),
                          {"path": str(utf8), "delim": info.delimiter},
-                         csv_read=read, csv_path=utf8, odd_spaces=odd)
+                         csv_read=read, csv_path=utf8, odd_spaces=odd,
+                         bare_cells=not (odd or scan.padded))
 
 
 def file_hash(path: Path) -> str:
@@ -381,24 +387,50 @@ def _record_of(starts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 # UTF-8 of the full-width space, the no-break space and the byte order mark.
 _ODD_SPACES = tuple(c.encode("utf-8") for c in "\u3000\u00a0\ufeff")
+# UTF-8 of the other Unicode space separators, which DuckDB's trim() strips too.
+_OTHER_SPACES = tuple(chr(c).encode("utf-8")
+                      for c in (0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F))
 
 
-def _odd_unicode_space(block: bytes) -> bool:
-    """Whether a block of UTF-8 holds one of _ODD_SPACES (vectorised over the bytes).
+def _holds_any(block: bytes, patterns: tuple[bytes, ...]) -> bool:
+    """Whether a block of UTF-8 holds one of `patterns` (vectorised over the bytes).
 
     Their lead bytes are found first; plain `in` would be slow on Chinese
     text, where those lead bytes are common.
     """
     a = np.frombuffer(block, np.uint8)
-    for pattern in _ODD_SPACES:
+    leads: dict[int, np.ndarray] = {}
+    for pattern in patterns:
         k = len(pattern)
-        at = np.flatnonzero(a[:len(a) - k + 1] == pattern[0])
+        if pattern[0] not in leads:
+            leads[pattern[0]] = np.flatnonzero(a == pattern[0])
+        at = leads[pattern[0]]
+        at = at[at < len(a) - k + 1]
         hit = np.ones(len(at), bool)
         for i in range(1, k):
             hit &= a[at + i] == pattern[i]
         if hit.any():
             return True
     return False
+
+
+def _space_at_an_edge(block: bytes, delimiter: str, *, starts: bool) -> bool:
+    """Whether a space of a block of a CSV may begin or end a cell: one beside a
+    separator, a line end or a quote (a quote inside a value counts too, which only
+    errs on the side of trimming). `starts`: the block begins the file. A space at
+    either end of the block is judged with the next or previous block, which
+    overlap it by two bytes (the file's last byte: by `scan_csv`)."""
+    if ord(delimiter) > 127:
+        return True
+    a = np.frombuffer(block, np.uint8)
+    at = np.flatnonzero(a == 0x20)
+    if not len(at):
+        return False
+    if starts and at[0] == 0:
+        return True
+    edges = np.array([ord(delimiter), 10, 13, 34], np.uint8)
+    before, after = at[at > 0] - 1, at[at < len(a) - 1] + 1
+    return bool(np.isin(a[before], edges).any() or np.isin(a[after], edges).any())
 
 
 @dataclass(frozen=True)
@@ -409,18 +441,20 @@ class CsvScan:
     quoted_newlines: bool  # a line break inside a quoted value
     open_quote_at: int | None = None  # byte offset of a record whose quote never closes
     lines: int = 0         # line breaks in the file (records, give or take quoted ones)
+    padded: bool = True    # a cell may begin or end with a space trim() strips
 
 
 def scan_csv(path: Path, delimiter: str) -> CsvScan:
     """Hash a UTF-8 CSV and look for what makes reading it slower, in one pass.
 
     When the file holds no whitespace that plain trim() would leave on a
-    value, values need only the cheap trim; when no quoted value spans
-    lines, DuckDB may read it in parallel.
+    value, values need only the cheap trim, and none at all when no cell
+    begins or ends with a space; when no quoted value spans lines, DuckDB
+    may read it in parallel.
     """
     tabs = delimiter != "\t"
     digest = hashlib.sha256()
-    odd = lone_cr = False
+    odd = lone_cr = padded = False
     quotes = lines = 0
     tail = b""
     with open(path, "rb") as f:
@@ -428,22 +462,26 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
         while chunk := f.read(CHUNK_BYTES):
             digest.update(chunk)
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
-            odd = odd or (tabs and b"\t" in body) or _odd_unicode_space(tail + body)
+            block = tail + body
+            odd = odd or (tabs and b"\t" in body) or _holds_any(block, _ODD_SPACES)
+            padded = padded or odd or _holds_any(block, _OTHER_SPACES) or _space_at_an_edge(
+                block, delimiter, starts=first)
             quotes += body.count(b'"')
             lines += body.count(b"\n")
             # DuckDB ends a line at a carriage return alone too; one inside quotes
             # (seen as any CR not before LF) rules out the parallel reader as well
             lone_cr = lone_cr or (b"\r" in body and b"\r" in body.replace(b"\r\n", b""))
-            tail, first = body[-2:], False
+            tail, first = block[-2:], False
+    padded = padded or tail.endswith(b" ")
     if not quotes:
-        return CsvScan(digest.hexdigest(), odd, False, lines=lines)
+        return CsvScan(digest.hexdigest(), odd, False, lines=lines, padded=padded)
     newlines, outside, _, _ = _scan_newlines(path)
     open_at = None
     if quotes % 2:   # the last quote opens a value that never ends
         ends = newlines[outside]
         open_at = int(ends[-1]) + 1 if len(ends) else 0
     return CsvScan(digest.hexdigest(), odd, lone_cr or not bool(outside.all()), open_at,
-                   lines=lines)
+                   lines=lines, padded=padded)
 
 
 def _open_quote(path: Path, label: str, offset: int) -> Problem:

@@ -78,7 +78,8 @@ class Plan:
 
 
 def staging_select(plan: Plan, relation: str, *, fast: bool = False,
-                   odd_spaces: bool = True, typed: dict[str, str] | None = None) -> str:
+                   odd_spaces: bool = True, typed: dict[str, str] | None = None,
+                   bare_cells: bool = False) -> str:
     """SELECT over the source: parsed values and error codes per column.
 
     Five projection levels, so that DuckDB computes each step once per cell
@@ -94,10 +95,13 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     path refuses any file with a problem. Without `odd_spaces` (the file
     has no tab, full-width space or the like) plain trim() is enough. With
     `fast`, the raw columns in `typed` (c{i}: DuckDB type, see
-    engine.ingest.typed) come already parsed by read_csv. Uses `$today`.
+    engine.ingest.typed) come already parsed by read_csv, and with
+    `bare_cells` text cells need neither trim nor a look for null markers:
+    none begins or ends with whitespace, and read_csv read the markers as
+    NULL (`parse.NULL_MARKERS`). Uses `$today`.
     """
     typed = typed or {}
-    assert fast or not typed, "only the fast path reads typed columns"
+    assert fast or not (typed or bare_cells), "only the fast path reads cells so"
     trim = "ingest_trim" if odd_spaces else "trim"
     mapped = plan.mapped
     level1, level2, level3, level4, level5, blank = [], [], [], [], [], []
@@ -120,8 +124,8 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
             found, value = f"coalesce(c_{n}, trim(r_{n}))", f"v_{n}"
             blank.append(f"v_{n} IS NULL AND c_{n} IS NULL")
         else:
-            level1.append(f"{trim}({raw}) AS u_{n}")
-            level2.append(f"ingest_null(u_{n}) AS s_{n}")
+            level1.append(f"{raw} AS u_{n}" if bare_cells else f"{trim}({raw}) AS u_{n}")
+            level2.append(f"u_{n} AS s_{n}" if bare_cells else f"ingest_null(u_{n}) AS s_{n}")
             level3.append(f"s_{n}")
             level4.append(f"s_{n}")
             found, value = f"s_{n}", f"s_{n}"

@@ -1,4 +1,4 @@
-"""The fast path's typed read (engine.ingest.typed): columns whose first rows look clean
+"""The fast path's read: columns whose first rows look clean (engine.ingest.typed)
 are read typed by read_csv; a later cell that does not fit sends the file to the
 staged path, which stores and reports exactly as before."""
 from datetime import date
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from engine import ingest
-from engine.ingest import limits, load, typed
+from engine.ingest import limits, load, readers, typed
 from engine.ingest.validate import Plan
 from tests.helpers import csv, rows
 
@@ -135,3 +135,58 @@ def test_a_typed_timestamp_column_reads_into_a_date(tmp_path, fast_only):
     assert report.inserted == 55
     assert rows(db, "SELECT txn_date, amount FROM transactions WHERE txn_id = 'INV12'") == [
         (date(2023, 1, 4), Decimal("1.50"))]
+
+
+# ---- cells read as they are: no trim, null markers read as NULL by read_csv ----
+
+@pytest.mark.parametrize("text, padded", [
+    ("a,b\nNew York,2\n", False),          # a space inside a cell
+    ("a,b\n 1,2\n", True),                 # after a separator or a line end
+    ("a,b\n1 ,2\n", True),                 # before a separator
+    ("a,b\n1,2 \n", True),                 # before a line end
+    ("a,b\r\n1,2 \r\n", True),
+    ("a,b\n\"x \",2\n", True),             # inside quotes, at an end
+    ("a,b\n1,2 ", True),                   # the file's last byte
+    (" a,b\n1,2\n", True),                 # the file's first byte
+    ("a,b\n1,x\u2003y\n", True),           # an em space anywhere (trim() strips it)
+    ("a,b\n1,x\u201cy\u201d\n", False),    # curly quotes share its lead byte
+])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
+def test_a_scan_tells_whether_a_cell_may_begin_or_end_with_a_space(tmp_path, monkeypatch,
+                                                                   text, padded, chunk):
+    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk)
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert readers.scan_csv(path, ",").padded is padded
+
+
+def test_a_tab_separated_cell_beside_a_space_is_padded(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("a\tb\nx \ty\n", encoding="utf-8")
+    assert readers.scan_csv(path, "\t").padded
+    path.write_text("a\tb\nx y\tz\n", encoding="utf-8")
+    assert not readers.scan_csv(path, "\t").padded
+
+
+@pytest.mark.parametrize("cell, stored", [
+    ("C1", "C1"), (" C1", "C1"), ("C1 ", "C1"), ("C1\u2003", "C1"), ("\"C1 \"", "C1")])
+def test_a_padded_cell_is_trimmed_on_the_fast_path(tmp_path, fast_only, cell, stored):
+    text = HEADER + CLEAN + f"{cell},2024-03-07,5,T99,2\n"
+    db = tmp_path / "x.duckdb"
+    ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, QUERY) == [(stored, date(2024, 3, 7), Decimal("5.00"), "T99", 2.0)]
+
+
+def test_null_markers_are_empty_on_the_fast_path(tmp_path, fast_only):
+    text = ("customer_id,txn_date,amount,txn_id,quantity,product\n"
+            + "".join(f"C{k % 3},2024-01-{1 + k % 28:02d},{k}.50,T{k},{1 + k % 4},P{k}\n"
+                      for k in range(60))
+            + "C1,2024-03-07,5,T99,-,N/A\nC2,2024-03-08,6,\"null\",—,\"\"\n")
+    db = tmp_path / "x.duckdb"
+    report = ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
+                                create_customers=True, today=TODAY)
+    assert report.inserted == 62
+    assert rows(db, "SELECT customer_id, txn_id, quantity, product FROM transactions "
+                    "WHERE txn_date >= DATE '2024-03-01' ORDER BY 1") == [
+        ("C1", "T99", None, None), ("C2", None, None, None)]
