@@ -582,7 +582,9 @@ def _number_order_lines(con, table: str, batch: int) -> bool:
     each starts. Lines of an order that follow one another in the file (the
     usual export) are numbered by a join on that start; only an order whose
     lines are spread through the file needs the window that numbers them in
-    file order. Then every later line is compared with its order's first.
+    file order. Then the lines of each order must name one customer and one
+    set of dates: as many distinct (txn_id, customer, dates) as orders
+    (DISTINCT takes two NULLs as the same, like IS NOT DISTINCT FROM).
     """
     b = {"b": batch}
     con.execute(f"""
@@ -608,12 +610,10 @@ def _number_order_lines(con, table: str, batch: int) -> bool:
                       ON o.txn_id = t.txn_id AND NOT o.adjacent
                       WHERE t.batch_id = $b) n
                 WHERE {table}.rowid = n.r""", b)
-        differs = " OR ".join(f"l.{n} IS DISTINCT FROM f.{n}" for n in validate.ORDER_KEYS)
-        return not con.execute(f"""
-            SELECT count(*) FROM {table} l
-            JOIN (SELECT txn_id, {', '.join(validate.ORDER_KEYS)} FROM {table}
-                  WHERE batch_id = $b AND order_line = 1) f USING (txn_id)
-            WHERE l.batch_id = $b AND l.order_line > 1 AND ({differs})""", b).fetchone()[0]
+        return multi == con.execute(f"""
+            SELECT count(*) FROM (
+                SELECT DISTINCT txn_id, {', '.join(validate.ORDER_KEYS)} FROM {table}
+                WHERE batch_id = $b AND order_line IS NOT NULL)""", b).fetchone()[0]
     finally:
         con.execute("DROP TABLE _ingest_orders")
 

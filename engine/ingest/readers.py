@@ -19,6 +19,7 @@ import io
 import os
 import shutil
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -457,17 +458,19 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     odd = lone_cr = padded = False
     quotes = lines = 0
     tail = b""
-    with open(path, "rb") as f:
+    # The hash runs in a thread beside the looks below (hashlib lets go of the GIL).
+    with open(path, "rb") as f, ThreadPoolExecutor(1) as hasher:
         first = True
         while chunk := f.read(CHUNK_BYTES):
-            digest.update(chunk)
+            hasher.submit(digest.update, chunk)   # one worker: the chunks in order
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
             block = tail + body
             odd = odd or (tabs and b"\t" in body) or _holds_any(block, _ODD_SPACES)
             padded = padded or odd or _holds_any(block, _OTHER_SPACES) or _space_at_an_edge(
                 block, delimiter, starts=first)
-            quotes += body.count(b'"')
-            lines += body.count(b"\n")
+            bytes_ = np.frombuffer(body, np.uint8)
+            quotes += int(np.count_nonzero(bytes_ == 34))    # numpy: faster than bytes.count
+            lines += int(np.count_nonzero(bytes_ == 10))
             # DuckDB ends a line at a carriage return alone too; one inside quotes
             # (seen as any CR not before LF) rules out the parallel reader as well
             lone_cr = lone_cr or (b"\r" in body and b"\r" in body.replace(b"\r\n", b""))
