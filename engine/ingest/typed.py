@@ -44,17 +44,22 @@ class TypedRead:
 def choose(plan: Plan, sample: pd.DataFrame) -> TypedRead:
     """The typed read for the mapped columns whose sample cells are all in one plain form.
 
-    A column with no filled cell in the sample stays text, and so does a
-    date column whose form needs a format another column already set.
+    A date column with no filled cell in the sample (a due date most rows
+    leave empty, say) is read in the form the file's first typed date
+    column has, since one export writes its dates one way; other columns
+    without a filled cell stay text, and so does a date column whose form
+    needs a format another column already set.
     """
     types: dict[str, str] = {}
     formats: dict[str, str] = {}
+    empty_dates = []
     for c, raw, header in plan.mapped:
         cells = [v for v in sample[header].dropna().tolist() if v != ""] \
             if header in sample.columns else []
         if not cells:
-            continue
-        if c.kind in _NUMBER_TYPES and all(_NUMBER.fullmatch(v) for v in cells):
+            if c.kind in ("date", "timestamp"):
+                empty_dates.append(raw)
+        elif c.kind in _NUMBER_TYPES and all(_NUMBER.fullmatch(v) for v in cells):
             types[raw] = _NUMBER_TYPES[c.kind]
         elif c.kind in ("date", "timestamp"):
             for duck, option, form, pattern in _FORMS:
@@ -62,4 +67,8 @@ def choose(plan: Plan, sample: pd.DataFrame) -> TypedRead:
                                                              for v in cells):
                     types[raw], formats[option] = duck, form
                     break
+    dated = [types[raw] for c, raw, _ in plan.mapped
+             if c.kind in ("date", "timestamp") and raw in types]
+    if dated:
+        types.update((raw, dated[0]) for raw in empty_dates)
     return TypedRead(types, formats)

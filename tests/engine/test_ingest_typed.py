@@ -35,9 +35,9 @@ def test_columns_whose_sample_is_plain_are_read_typed():
     mapping = {"id": "customer_id", "day": "txn_date", "at": "paid_date", "money": "amount",
                "n": "quantity", "odd": "unit_price", "empty": "due_date"}
     read = typed.choose(plan_of(headers, mapping), sample)
-    # the id stays text; " 4" (a space) and an empty column stay text as well
+    # the id stays text, and " 4" (a space); the empty due date is read as the first date
     assert read.types == {"c1": "DATE", "c2": "TIMESTAMP", "c3": "DECIMAL(18, 2)",
-                          "c4": "DOUBLE"}
+                          "c4": "DOUBLE", "c6": "DATE"}
     assert read.formats == {"dateformat": "%Y-%m-%d", "timestampformat": "%Y-%m-%d %H:%M"}
 
 
@@ -50,6 +50,17 @@ def test_a_second_timestamp_form_stays_text():
     # 2024/01/05 is no plain form; the paid date would need a second timestamp format
     assert read.types == {"c2": "TIMESTAMP"}
     assert read.formats == {"timestampformat": "%Y-%m-%d %H:%M:%S"}
+
+
+def test_a_date_column_empty_in_the_sample_takes_the_form_of_the_first_date_column():
+    headers = ["id", "day", "due", "n"]
+    sample = pd.DataFrame({"id": ["C1", "C2"], "day": ["2024-01-05", "2024-01-06"],
+                           "due": ["", None], "n": ["", ""]}, dtype="string")
+    mapping = {"id": "customer_id", "day": "txn_date", "due": "due_date", "n": "quantity"}
+    read = typed.choose(plan_of(headers, mapping), sample)
+    assert read.types == {"c1": "DATE", "c2": "DATE"}     # the empty number stays text
+    no_dates = sample.assign(day=["05/01/2024", "06/01/2024"])
+    assert typed.choose(plan_of(headers, mapping), no_dates).types == {}
 
 
 @pytest.fixture
@@ -123,6 +134,18 @@ def test_a_word_the_date_format_misreads_is_read_as_the_exact_cast_reads_it(tmp_
     ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
                        create_customers=True, today=TODAY)
     assert rows(db, QUERY) == [("C1", date(1970, 1, 1), Decimal("5.00"), "T99", 2.0)]
+
+
+@pytest.mark.parametrize("due, stored", [("2024-02-01", date(2024, 2, 1)),
+                                         ("2024/2/1", date(2024, 2, 1))])   # staged path
+def test_a_date_column_empty_in_the_first_rows_is_read_further_down(tmp_path, due, stored):
+    text = HEADER.replace("\n", ",due_date\n") + CLEAN.replace("\n", ",\n") \
+        + f"C1,2024-03-07,5,T99,2,{due}\n"
+    db = tmp_path / "x.duckdb"
+    ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, "SELECT due_date FROM transactions WHERE due_date IS NOT NULL") == [
+        (stored,)]
 
 
 def test_a_typed_timestamp_column_reads_into_a_date(tmp_path, fast_only):
