@@ -105,6 +105,9 @@ def test_a_later_cell_in_another_form_goes_to_the_staged_path(tmp_path, day, mon
     # read_csv's date format reads it as 1900-01-01; the exact cast as the infinite date
     ("txn_date", "infinity", "future_date"),
     ("txn_date", "2024-13-01", "bad_date"),
+    ("txn_date", "2026-07-01", "future_date"),   # the day after TODAY
+    ("txn_date", "1899-12-31", "bad_date"),
+    ("txn_date", "", "missing_value"),
     ("quantity", "inf", "bad_number"),         # read as a number, but not a finite one
     ("amount", "12.3.4", "bad_amount"),
 ])
@@ -121,7 +124,7 @@ def test_a_later_bad_cell_is_reported_on_its_line_and_nothing_written(tmp_path, 
                            create_customers=True, today=TODAY)
     # the header is line 1 and the 60 clean rows lines 2-61
     assert [(p.file, p.line, p.column, p.code, p.value) for p in caught.value.problems] == [
-        ("t.csv", 62, column, code, cell)]
+        ("t.csv", 62, column, code, cell or None)]
     assert not db.exists()
 
 
