@@ -465,9 +465,10 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
             hasher.submit(digest.update, chunk)   # one worker: the chunks in order
             body = chunk[3:] if first and chunk.startswith(codecs.BOM_UTF8) else chunk
             block = tail + body
-            odd = odd or (tabs and b"\t" in body) or _holds_any(block, _ODD_SPACES)
-            padded = padded or odd or _holds_any(block, _OTHER_SPACES) or _space_at_an_edge(
-                block, delimiter, starts=first)
+            wide = bool(np.frombuffer(block, np.uint8).max(initial=0) >= 0x80)  # not ASCII
+            odd = odd or (tabs and b"\t" in body) or (wide and _holds_any(block, _ODD_SPACES))
+            padded = (padded or odd or (wide and _holds_any(block, _OTHER_SPACES))
+                      or _space_at_an_edge(block, delimiter, starts=first))
             bytes_ = np.frombuffer(body, np.uint8)
             quotes += int(np.count_nonzero(bytes_ == 34))    # numpy: faster than bytes.count
             lines += int(np.count_nonzero(bytes_ == 10))
