@@ -19,6 +19,7 @@ import pandas as pd
 from engine import scoring
 from engine.features import orders, past
 from engine.features.customer import EventHistory
+from engine.words import id_and_name
 
 # --- the customer list -------------------------------------------------------------
 
@@ -100,6 +101,13 @@ def filter_customers(table: pd.DataFrame, *, search: str = "",
     return (table[keep].sort_values(["score", "customer_id"], ascending=[False, True])
             .reset_index(drop=True))
 
+
+
+def customer_choices(table: pd.DataFrame, search: str, limit: int = 100) -> dict[str, str]:
+    """{customer_id: "id · name"} of up to `limit` customers of the customer table matching
+    `search` (filter_customers), best score first: the profile's picker."""
+    found = filter_customers(table, search=search).head(limit)
+    return dict(zip(found["customer_id"], id_and_name(found)))
 
 # --- one customer's rows -----------------------------------------------------------
 

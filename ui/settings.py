@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.data.scoring import (DEFAULT_SETTINGS, QUERY_CLV, QUERY_THRESHOLDS, QUERY_WEIGHTS,
-                             settings_from_query, settings_query)
-
+from engine.scoring_settings import (DEFAULT_SETTINGS, QUERY_NAMES, settings_from_query,
+                                     settings_query)
 
 SETTINGS_KEY = "scoring.settings"
 
@@ -30,7 +29,7 @@ def show_settings_in_url() -> None:
     """Write the session's settings into the URL (run on every page: a page switch clears
     the query parameters); other parameters are left as they are."""
     wanted = settings_query(scoring_settings())
-    for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV):
+    for name in QUERY_NAMES:
         if name in wanted and st.query_params.get(name) != wanted[name]:
             st.query_params[name] = wanted[name]
         elif name not in wanted and name in st.query_params:

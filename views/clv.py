@@ -1,9 +1,11 @@
 """Lifetime value 客户终身价值: who is still a customer, what they are worth ahead, how well the models hold up."""
 import streamlit as st
 
+from engine.clv_page import LENSES
 from report import charts
 from ui import clv_small_data, context, format
-from ui.data import clv as clv_data, clv_fit as clv_fit_data
+from ui.data import clv as clv_data
+from ui.data import clv_fit as clv_fit_data
 from ui.settings import scoring_settings
 
 ctx = context.require()
@@ -61,7 +63,7 @@ config = {c: t(f"clv.col.{c}") for c in COLUMNS} | {
 
 st.subheader(t("clv.dist.title"))
 view = clv_data.clv_customers(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang)
-lenses = [lens for lens in clv_data.CLV_LENSES if view["categories"][lens]]
+lenses = [lens for lens in LENSES if view["categories"][lens]]
 lens = st.radio(t("clv.dist.lens"), lenses, format_func=lambda lens: t(f"clv.lens.{lens}"),
                 horizontal=True, key="clv.lens")
 if view["segment_error"]:

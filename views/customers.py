@@ -5,8 +5,8 @@ from engine.profile import FILTER_COLUMNS
 from engine.scoring import DIMENSIONS
 from ui import context
 from ui.data import customers as customers_data
-from ui.settings import scoring_settings
 from ui.data.common import on_click
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every match
 KINDS = {"tiers": "tier", "rfm_segments": "rfm", "pyramid": "pyramid", "sources": "source",

@@ -15,7 +15,8 @@ from engine import i18n
 from engine.ingest import TABLES, ImportRejected, UndoRefused, required
 from engine.store import StoreLocked
 from ui import auth, backup_view, context, import_view as view
-from ui.data import imports as imports_data, sources as sources_data
+from ui.data import imports as imports_data
+from ui.data import sources as sources_data
 
 ss = st.session_state
 lang = context.language()

@@ -2,11 +2,12 @@
 import streamlit as st
 
 from engine.plan import ACTIONS, DEFAULT_PLAYBOOK, MAX_DAYS, OWNER_ROLES, PlaybookError
+from engine.plan_page import PLAYBOOK_TARGETS, playbook_from_rows, playbook_rows, target_label
 from ui import auth, context
 from ui.data import plan as plan_data
-from ui.settings import scoring_settings
 from ui.data.common import on_click
 from ui.followup_form import followup_form, show_saved
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every task
 DUE = ("due", "overdue", "all")
@@ -26,7 +27,7 @@ def carry(name: str) -> str:
 
 def save_playbook(rows) -> None:
     try:
-        plan_data.save_playbook(ctx.db, plan_data.playbook_from_rows(rows))
+        plan_data.save_playbook(ctx.db, playbook_from_rows(rows))
     except PlaybookError as exc:
         ss["plan_page.playbook_error"] = exc.message(ctx.lang)
     else:
@@ -53,15 +54,15 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
         rules = DEFAULT_PLAYBOOK
     days = dict(min_value=0, max_value=MAX_DAYS, step=1, required=True, format="%d")
     edited = st.data_editor(
-        plan_data.playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
+        playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
         disabled=not editable,
         key=f"plan_page.playbook.{ctx.version}.{ctx.lang}", column_config={
             "action": st.column_config.SelectboxColumn(
                 t("plan_page.rule.action"), options=ACTIONS, required=True,
                 format_func=lambda c: ctx.label("action", c)),
             "applies_to": st.column_config.SelectboxColumn(
-                t("plan_page.rule.applies_to"), options=plan_data.PLAYBOOK_TARGETS, required=True,
-                format_func=lambda c: plan_data.target_label(c, ctx.lang), width="medium"),
+                t("plan_page.rule.applies_to"), options=PLAYBOOK_TARGETS, required=True,
+                format_func=lambda c: target_label(c, ctx.lang), width="medium"),
             "cadence_days": st.column_config.NumberColumn(t("plan_page.rule.cadence_days"), **days,
                                                           help=t("plan_page.rule.cadence_help")),
             "first_due_days": st.column_config.NumberColumn(t("plan_page.rule.first_due_days"), **days,
@@ -74,7 +75,7 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
                 on_click=save_playbook, args=(edited,), key="plan_page.playbook_save",
                 disabled=not editable)
     reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
-                 args=(plan_data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
+                 args=(playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
                  disabled=not editable)
     if "plan_page.playbook_error" in ss:
         st.error(ss.pop("plan_page.playbook_error"))

@@ -5,8 +5,8 @@ from engine.scoring import TIERS
 from report import charts
 from ui import auth, context, format
 from ui.data import customers as customers_data
-from ui.settings import scoring_settings
 from ui.followup_form import followup_form
+from ui.settings import scoring_settings
 
 ss = st.session_state
 ctx = context.require()

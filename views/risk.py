@@ -6,8 +6,8 @@ from engine.risk import DEMAND_TAGS, RISK_LEVELS
 from report import charts
 from ui import context, format
 from ui.data import risk as risk_data
-from ui.settings import scoring_settings
 from ui.data.common import on_click
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
 ORDER = ("customer_id", "name", "revenue_12m", "risk_reasons", "churn_probability", "model_alert",

@@ -124,6 +124,14 @@ def test_search_ignores_case_in_id_and_name():
     assert len(profile.filter_customers(frame, search="(")) == 0  # text, not a pattern
 
 
+def test_the_pickers_choices_best_score_first_up_to_the_limit():
+    frame = table()
+    assert profile.customer_choices(frame, "") == {"C4": "C4 · ", "C1": "C1 · 张三",
+                                                   "C2": "C2 · Li Si", "C3": "C3 · alpha"}
+    assert list(profile.customer_choices(frame, "", limit=2)) == ["C4", "C1"]
+    assert profile.customer_choices(frame, "li") == {"C2": "C2 · Li Si"}
+
+
 def test_filter_options_and_unknown_filter():
     options = profile.filter_options(table())
     assert options["tiers"] == list(scoring.TIERS)

@@ -23,9 +23,10 @@ from ui import auth
 from engine import i18n, segments, store
 from cli.main import main
 from engine.features import parquet_source
+from engine.scoring_settings import DEFAULT_SETTINGS
 from tests.conftest import open_page
 
-SETTINGS = scoring_data.DEFAULT_SETTINGS
+SETTINGS = DEFAULT_SETTINGS
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ import streamlit as st
 
 from engine import audit, export, i18n, store
 from ui import auth
-from ui.data.common import in_words
 
 # Admins only: the page is in no other role's navigation, and the data
 # refuses anyone else.
@@ -39,8 +38,7 @@ def audit_view(db: str, version: int, actors: tuple, actions: tuple, start: date
     """The filtered log, newest first, actions in the reader's words."""
     with store.connect(db) as con:
         log = audit.read_log(con, actors=actors, actions=actions, start=start, end=end)
-    log["detail"] = [audit.describe(a, d, lang) for a, d in zip(log["action"], log["detail"])]
-    return in_words(log, lang, {"action": "audit_action"})
+    return audit.log_in_words(log, lang)
 
 
 @admins_only

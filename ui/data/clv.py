@@ -4,10 +4,9 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
-from engine import clv_page, i18n, scoring
+from engine import clv_page, i18n
 from ui.data.clv_fit import clv_fit
 from ui.data.common import download_files
 from ui.data.scoring import scores
@@ -21,9 +20,6 @@ from ui.data.sources import features, source_summary
 # cached like a result.
 
 
-CLV_LENSES = ("tier", "segment", "pyramid")
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def clv_small_data(db: str, version: int, as_of: date) -> dict:
     """Buyers, repeat buyers and each buyer's past when the models cannot be fitted
@@ -32,12 +28,9 @@ def clv_small_data(db: str, version: int, as_of: date) -> dict:
 
 
 def clv_calibration_range(db: str, version: int, as_of: date) -> tuple | None:
-    """(default, earliest, latest) calibration end for the holdout check, or None."""
-    span = clv_page.calibration_end_range(source_summary(db, version)["first"], as_of)
-    if span is None:
-        return None
-    default = min(max(clv_page.default_calibration_end(as_of), span[0]), span[1])
-    return default, *span
+    """(default, earliest, latest) calibration end for the holdout check, or None
+    (engine.clv_page.calibration_choice)."""
+    return clv_page.calibration_choice(source_summary(db, version)["first"], as_of)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -45,39 +38,21 @@ def clv_customers(db: str, version: int, as_of: date, settings: tuple, lang: str
     """Every modelled customer with name, lenses in the reader's words, 12-month revenue and
     its rank (engine.clv_page.with_lenses); "base" (all customers), "categories" (each lens's
     labels in order) and "segment_error" (why there are no segments, or None)."""
-    result = clv_fit(db, version, as_of)["result"]
     table = features(db, version, as_of)
-    levels = scoring.pyramid(table)
-    tiers = scores(db, version, as_of, *settings)["tier"].astype(object)
-    categories = {kind: [i18n.label(kind, code, lang) for code in codes]
-                  for kind, codes in (("tier", scoring.TIERS), ("pyramid", scoring.PYRAMID_LEVELS))}
-    lenses = pd.DataFrame({
-        "customer_id": table["customer_id"].to_numpy(), "name": table["name"].to_numpy(),
-        "tier": tiers.map(dict(zip(scoring.TIERS, categories["tier"]))).to_numpy(),
-        "segment": None,
-        "pyramid": levels["pyramid"].astype(object)
-        .map(dict(zip(scoring.PYRAMID_LEVELS, categories["pyramid"]))).to_numpy(),
-        "revenue_12m": levels["revenue_12m"].to_numpy(),
-        "revenue_rank": levels["revenue_rank"].to_numpy()})
-    segment_error = None
     try:
-        found = customer_segments(db, version, as_of, lang)
+        found, segment_error = customer_segments(db, version, as_of, lang), None
     except ValueError as exc:
-        segment_error, categories["segment"] = str(exc), []
-    else:
-        names = dict(zip(found["segment"], found["segment_name"]))
-        words = {s: i18n.t("segments.label", lang, number=s, name=names[s]) for s in sorted(names)}
-        lenses["segment"] = found.set_index("customer_id")["segment"].map(words) \
-            .reindex(lenses["customer_id"]).to_numpy()
-        categories["segment"] = list(words.values())
-    return {"table": clv_page.with_lenses(result.customers, lenses), "base": len(table),
-            "categories": categories, "segment_error": segment_error}
+        found, segment_error = None, str(exc)
+    lenses, categories = clv_page.lens_columns(table, scores(db, version, as_of, *settings)["tier"],
+                                               lang, segments=found)
+    return {"table": clv_page.with_lenses(clv_fit(db, version, as_of)["result"].customers, lenses),
+            "base": len(table), "categories": categories, "segment_error": segment_error}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: str,
                      lens: str):
-    """P(alive) and CLV quantiles, means and totals per group of `lens` (CLV_LENSES)."""
+    """P(alive) and CLV quantiles, means and totals per group of `lens` (engine.clv_page.LENSES)."""
     view = clv_customers(db, version, as_of, settings, lang)
     return clv_page.distribution_by(view["table"], lens, categories=view["categories"][lens])
 
@@ -85,8 +60,7 @@ def clv_distribution(db: str, version: int, as_of: date, settings: tuple, lang: 
 def clv_top(db: str, version: int, as_of: date, settings: tuple, lang: str, n: int):
     """The n customers with the largest 12-month CLV (none in a partial result), with a
     "label" of id and name for charts."""
-    top = clv_page.top_customers(clv_customers(db, version, as_of, settings, lang)["table"], n)
-    return top.assign(label=top["customer_id"] + " · " + top["name"].fillna(""))
+    return clv_page.top_for_chart(clv_customers(db, version, as_of, settings, lang)["table"], n)
 
 
 def clv_slipping(db: str, version: int, as_of: date, settings: tuple, lang: str,

@@ -7,7 +7,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
-from engine import export, i18n
+from engine import export
 from ui import auth
 
 
@@ -56,14 +56,7 @@ def owned(table: pd.DataFrame, owner: str | None) -> pd.DataFrame:
     return table if owner is None else table[table["owner"] == owner].reset_index(drop=True)
 
 
-def in_words(table: pd.DataFrame, lang: str, kinds: dict[str, str]) -> pd.DataFrame:
-    """A copy of `table` whose code columns ({column: label kind}) read in `lang`."""
-    table = table.copy()
-    for column in set(kinds) & set(table.columns):
-        values = table[column].astype(object)
-        words = {code: i18n.label(kinds[column], code, lang) for code in values.dropna().unique()}
-        table[column] = values.map(words).astype(object)
-    return table
+
 
 
 def download_files(table: pd.DataFrame, headers: dict, sheet: str, lang: str) -> dict[str, bytes]:

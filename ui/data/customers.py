@@ -8,9 +8,11 @@ import streamlit as st
 
 from engine import i18n, profile, scoring, store
 from engine.months import last_month_ends
+from engine.scoring_settings import DEFAULT_SETTINGS, weight_map
+from engine.words import LIST_CODES, in_words
 from ui.data.clv_fit import clv_for_scoring
-from ui.data.common import download_files, for_reader, in_words, owned
-from ui.data.scoring import DEFAULT_SETTINGS, scores, scoring_plan, weight_map
+from ui.data.common import download_files, for_reader, owned
+from ui.data.scoring import scores, scoring_plan
 from ui.data.sources import event_history, features
 
 
@@ -36,11 +38,6 @@ def customer_filter_options(db: str, version: int, as_of: date, *, owner=None) -
 def customer_count(db: str, version: int, as_of: date, *, owner=None) -> int:
     """How many customers the reader may see (known at T)."""
     return len(owned(customer_table(db, version, as_of, *DEFAULT_SETTINGS), owner))
-
-
-# Code columns of the customer list and the label kind that names their codes.
-LIST_CODES = {"tier": "tier", "rfm_segment": "rfm", "pyramid": "pyramid",
-              "customer_type": "customer_type", "source": "source"}
 
 
 @for_reader
@@ -120,6 +117,5 @@ def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: 
 def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
                      search: str, limit: int = 100, clv: bool = False, *, owner=None) -> dict:
     """{customer_id: "id · name"} of up to `limit` customers matching `search`, best first."""
-    table = owned(customer_table(db, version, as_of, weights, thresholds, clv), owner)
-    found = profile.filter_customers(table, search=search).head(limit)
-    return dict(zip(found["customer_id"], found["customer_id"] + " · " + found["name"].fillna("")))
+    return profile.customer_choices(
+        owned(customer_table(db, version, as_of, weights, thresholds, clv), owner), search, limit)

@@ -3,32 +3,18 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from engine import churn_model, i18n
 from engine import risk as risk_engine
-from ui.data.common import download_files, in_words
+from engine import risk_page
+from ui.data.common import download_files
 from ui.data.scoring import scores
 from ui.data.sources import features
 
 # Settings travel as (weights, thresholds), so the tiers the plan acts on key the caches.
 # The follow-up log is written through engine.plan, whose writes bump the data version:
 # every result below is keyed on it and goes stale with the next follow-up.
-
-
-# Code columns of the risk lists and the task list, and the label kind that names their codes.
-RISK_CODES = {"tier": "tier", "risk_level": "risk", "demand_tag": "demand",
-              "lifecycle": "lifecycle", "action": "action", "owner": "owner_role",
-              "last_followup_status": "followup_status", "state": "task_state"}
-RISK_LIST_COLUMNS = ("customer_id", "name", "owner", "tier", "risk_level", "demand_tag",
-                     "lifecycle", "revenue_12m", "last_purchase_date", "last_interaction_date",
-                     "complaints_90d", "risk_reasons")
-
-
-def _in_words(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """A copy of `table` whose code columns (RISK_CODES) read in `lang`."""
-    return in_words(table, lang, RISK_CODES)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -76,37 +62,13 @@ def churn_model_view(db: str, version: int, as_of: date) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
               with_model: bool = False, order: str = "value"):
-    """The high-risk (kind "high") or dormant ("dormant") customers.
-
-    Columns RISK_LIST_COLUMNS in the reader's words, + churn_probability and model_alert
-    (engine.churn_model.model_alerts: among the model's top as many customers as the rules
-    flag high) when `with_model` and the model could be trained. `order` "value": the
-    value at risk (12-month revenue) first; "probability": the likeliest to stop buying
-    first (then by value; customers without a probability last).
-    """
-    table, assessed = features(db, version, as_of), risk_assessment(db, version, as_of)
-    chosen = (assessed["risk_level"] == "high" if kind == "high"
-              else assessed["demand_tag"] == "dormant").to_numpy()
-    tiers = scores(db, version, as_of, *settings)["tier"]
-    members = table.loc[chosen].assign(
-        tier=tiers.to_numpy()[chosen],
-        **{c: assessed[c].to_numpy()[chosen] for c in ("risk_level", "demand_tag", "lifecycle")},
-        risk_reasons=risk_engine.reasons_text(assessed.loc[chosen], lang).to_numpy())
-    members = members[list(RISK_LIST_COLUMNS)]
-    if with_model:
-        model = churn_model_view(db, version, as_of)
-        if "probability" in model:
-            ids = members["customer_id"].to_numpy()
-            members["churn_probability"] = model["probability"].reindex(ids).to_numpy()
-            alerts = churn_model.model_alerts(model["probability"],
-                                              int((assessed["risk_level"] == "high").sum()))
-            members["model_alert"] = alerts.reindex(ids).fillna(False).to_numpy(dtype=bool)
-    keys = (["churn_probability"] if order == "probability" and "churn_probability" in members
-            else [])
-    members = members.sort_values([*keys, "revenue_12m", "customer_id"],
-                                  ascending=[False] * len(keys) + [False, True],
-                                  kind="stable", na_position="last")
-    return _in_words(members.reset_index(drop=True), lang)
+    """The high-risk (kind "high") or dormant ("dormant") customers in `order`, in the
+    reader's words (engine.risk_page.risk_list), with the learned model's churn
+    probability and alert when `with_model` and the model could be trained."""
+    model = churn_model_view(db, version, as_of) if with_model else {}
+    return risk_page.risk_list(features(db, version, as_of), risk_assessment(db, version, as_of),
+                               scores(db, version, as_of, *settings)["tier"], kind, lang,
+                               probability=model.get("probability"), order=order)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

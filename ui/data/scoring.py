@@ -8,69 +8,16 @@ import streamlit as st
 from engine import presets as preset_store
 from engine import scoring, store
 from engine.features import optional_columns_present
+from engine.scoring_settings import weight_map
 from ui import auth
 from ui.data.clv_fit import clv_fit, clv_for_scoring
 from ui.data.common import shared_frames
 from ui.data.sources import feature_table_summary, features, is_feature_table
 
-# Settings travel as (weights, thresholds, clv): weights a tuple in
-# scoring.DIMENSIONS order, thresholds (high, potential), clv whether the
-# 12-month CLV joins the consumption score, so they key the caches. Scores
-# are cached on them; the feature query only on T and the data version, so
-# a slider move re-scores without touching the file, and the CLV fit
-# (clv_fit) only on the file, version and T.
-DEFAULT_SETTINGS = (tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS),
-                    tuple(scoring.DEFAULT_THRESHOLDS), False)
-
-
-# The settings also live in the URL's query parameters (?weights=50,25,17,8&thresholds=70,50
-# &clv=1), so a browser reload, which starts a new session, keeps them, and a link shares
-# the view. Defaults are left out of the URL.
-QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV = "weights", "thresholds", "clv"
-
-
-def settings_from_query(params) -> tuple | None:
-    """(weights, thresholds, clv) written in query parameters; None when absent or not valid
-    (a link typed by hand: the defaults then serve). The sliders hold whole numbers, so
-    the URL must too."""
-    if not any(name in params for name in (QUERY_WEIGHTS, QUERY_THRESHOLDS, QUERY_CLV)):
-        return None
-    try:
-        weights = scoring.validate_weights(dict(zip(scoring.DIMENSIONS, _whole_numbers(
-            params.get(QUERY_WEIGHTS), DEFAULT_SETTINGS[0]))))
-        thresholds = scoring.validate_thresholds(_whole_numbers(params.get(QUERY_THRESHOLDS),
-                                                                DEFAULT_SETTINGS[1]))
-    except ValueError:
-        return None
-    return (tuple(int(weights[d]) for d in scoring.DIMENSIONS),
-            tuple(int(v) for v in thresholds), params.get(QUERY_CLV) == "1")
-
-
-def _whole_numbers(text: str | None, default: tuple) -> list[float]:
-    """Comma-separated whole numbers of a query parameter, `default` when it is absent."""
-    if text is None:
-        return list(default)
-    values = [float(v) for v in str(text).split(",")]
-    if len(values) != len(default) or not all(v.is_integer() for v in values):
-        raise ValueError(f"expected {len(default)} whole numbers, got {text!r}")
-    return values
-
-
-def settings_query(settings: tuple) -> dict[str, str]:
-    """The query parameters of `settings`: only those that differ from the defaults."""
-    weights, thresholds, clv = settings
-    query = {}
-    if tuple(weights) != DEFAULT_SETTINGS[0]:
-        query[QUERY_WEIGHTS] = ",".join(f"{w:g}" for w in weights)
-    if tuple(thresholds) != DEFAULT_SETTINGS[1]:
-        query[QUERY_THRESHOLDS] = ",".join(f"{v:g}" for v in thresholds)
-    if clv:
-        query[QUERY_CLV] = "1"
-    return query
-
-
-def weight_map(weights: tuple) -> dict[str, float]:
-    return dict(zip(scoring.DIMENSIONS, weights))
+# Settings travel as (weights, thresholds, clv) (engine.scoring_settings), so they key the
+# caches. Scores are cached on them; the feature query only on T and the data version, so
+# a slider move re-scores without touching the file, and the CLV fit (clv_fit) only on the
+# file, version and T.
 
 
 @shared_frames(max_entries=16)
