@@ -190,6 +190,31 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
 
 # --- the score explained -----------------------------------------------------------
 
+def explained_score(customer_id: str, *, customers: pd.DataFrame, features: pd.DataFrame,
+                    scores: pd.DataFrame, plan: scoring.ScoringPlan,
+                    clv: Mapping | None = None) -> dict:
+    """The customer's row of the customer table ("summary") and its score explained
+    ("dimensions", "sub_metrics": score_breakdown), or {"summary": None} for a customer
+    not known at T.
+
+    customers (customer_table), features and scores share one row order (the
+    customer table keeps the features'). clv: 12-month CLV by customer_id when
+    CLV joins the score; the customer's value (NaN without one) is then the
+    sub-metric's value.
+    """
+    row = customers.index[customers["customer_id"] == customer_id]
+    if not len(row):
+        return {"summary": None}
+    i = row[0]
+    values = features.iloc[i]
+    if clv is not None:
+        values = values.copy()
+        values[scoring.CLV_SUB_METRIC.column] = clv.get(customer_id, np.nan)
+    dimensions, sub_metrics = score_breakdown(values, scores.iloc[i], plan)
+    return {"summary": customers.iloc[i].to_dict(), "dimensions": dimensions,
+            "sub_metrics": sub_metrics}
+
+
 def score_breakdown(features_row: Mapping, scores_row: Mapping,
                     plan: scoring.ScoringPlan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """How one customer's score is made (DESIGN §4.1).

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import streamlit as st
 
 from engine import i18n, profile, scoring, store
@@ -75,21 +74,14 @@ def customer_profile(db: str, version: int, as_of: date, customer_id: str, weigh
             return None
         events = profile.customer_events(con, customer_id, as_of=as_of)
     table = customer_table(db, version, as_of, weights, thresholds, clv)
-    row = table.index[table["customer_id"] == customer_id]
     result = {"record": record, "events": events, "summary": None}
-    if len(row):
-        i = row[0]  # the customer table keeps the features' row order
-        values = features(db, version, as_of).iloc[i]
-        lifetime = clv_for_scoring(db, version, as_of) if clv else None
-        if lifetime is not None:
-            values = values.copy()
-            values[scoring.CLV_SUB_METRIC.column] = lifetime.get(customer_id, np.nan)
-        breakdown = profile.score_breakdown(
-            values, scores(db, version, as_of, weights, thresholds, clv).iloc[i],
-            scoring_plan(db, version, as_of, weights, clv))
-        result |= {"summary": table.iloc[i].to_dict(), "dimensions": breakdown[0],
-                   "sub_metrics": breakdown[1]}
-    return result
+    if not (table["customer_id"] == customer_id).any():   # not known at T: nothing to explain
+        return result
+    return result | profile.explained_score(
+        customer_id, customers=table, features=features(db, version, as_of),
+        scores=scores(db, version, as_of, weights, thresholds, clv),
+        plan=scoring_plan(db, version, as_of, weights, clv),
+        clv=clv_for_scoring(db, version, as_of) if clv else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=26)
