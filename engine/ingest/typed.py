@@ -9,9 +9,10 @@ that does not fit is a record read_csv refuses, and a refused record sends
 the import to the staged path, which reads every cell as text and parses it
 as always. So the typed read may only ever be stricter than the parsing in
 SQL, and where it accepts a cell it gives the same value as the exact cast
-there (`parse.cast_sql`); `validate.staging_select` refuses the two
-exceptions that DuckDB's reader lets through (the words "infinity" and
-"epoch" read as 1900-01-01 by a date format, and infinite or NaN numbers).
+there (`parse.cast_sql`); the fast path's cell check (`validate._fast_error`)
+refuses the two exceptions DuckDB's reader lets through (the words
+"infinity" and "epoch" read as 1900-01-01 by a date format, and infinite or
+NaN numbers).
 """
 from __future__ import annotations
 
