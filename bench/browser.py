@@ -25,7 +25,7 @@ READY = """drawn => !!document.querySelector(drawn)
     && !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')"""
 SETTLED_S = 0.3
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 600_000
 BARE_APP = '''import streamlit as st
 value = st.slider("Consumption", 0, 100, 40, key="w")
 st.markdown(f"**{value}** customers move up a tier")
