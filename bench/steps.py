@@ -87,8 +87,8 @@ def _page_data():
     """The pages' cached engine calls (ui.data), quiet outside a Streamlit server."""
     import streamlit.logger
     streamlit.logger.set_log_level("error")
-    from ui import data
-    return data
+    from ui.data import scoring
+    return scoring
 
 
 def open_scoring_page(ws: Workspace) -> None:
@@ -102,7 +102,7 @@ def open_scoring_page(ws: Workspace) -> None:
 
 def rescore(ws: Workspace) -> None:
     """A weight slider move on the Scoring page, through the page's own cached calls
-    (ui.data.scoring_view): new scores from the cached percentiles, the tier mix now and
+    (ui.data.scoring.scoring_view): new scores from the cached percentiles, the tier mix now and
     under the saved weights, the movers with their names, and the histogram."""
     data, version = ws.cache["page"]
     moves = ws.cache["moves"] = ws.cache.get("moves", 0) + 1

@@ -112,6 +112,14 @@ def describe(action: str, detail: str, lang: str) -> str:
     return " · ".join([part for part in [template.format_map(_Filled(words)), *rest] if part])
 
 
+
+def log_in_words(log: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The log as read_log gives it with each detail a sentence (describe) and each action
+    in words, for the Audit page and its file."""
+    from engine.words import in_words
+    log = log.assign(detail=[describe(a, d, lang) for a, d in zip(log["action"], log["detail"])])
+    return in_words(log, lang, {"action": "audit_action"})
+
 class _Filled(dict):
     """Values for a sentence; one an older release did not record shows as a dash."""
 

@@ -8,8 +8,11 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from engine import i18n, scoring
 from engine.clv.compute import ClvResult
 from engine.clv.model import ClvSettings
+from engine.segment_page import segment_labels
+from engine.words import id_and_name
 
 
 # ---- what the page shows ------------------------------------------------------------------
@@ -63,6 +66,49 @@ def calibration_end_range(first: date, as_of: date, *, min_calibration_days: int
     low = first + timedelta(days=min_calibration_days)
     high = as_of - timedelta(days=min_holdout_days)
     return (low, high) if low <= high else None
+
+
+def calibration_choice(first: date, as_of: date) -> tuple[date, date, date] | None:
+    """(default, earliest, latest) calibration end for the holdout check, the default
+    (default_calibration_end) kept within calibration_end_range; None when the history
+    is too short for one."""
+    span = calibration_end_range(first, as_of)
+    if span is None:
+        return None
+    return min(max(default_calibration_end(as_of), span[0]), span[1]), *span
+
+
+LENSES = ("tier", "segment", "pyramid")
+
+
+def lens_columns(features: pd.DataFrame, tiers: pd.Series, lang: str,
+                 segments: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Every customer's lenses in the reader's words, for `with_lenses`, and each lens's
+    labels in their order (for the charts' axes).
+
+    tiers: every customer's tier code, row by row with `features`; segments:
+    customer_id, segment and segment_name (None when there are none: the
+    segment lens is then empty). Returns (customer_id, name, tier, segment,
+    pyramid, revenue_12m, revenue_rank; {lens: [labels]}).
+    """
+    levels = scoring.pyramid(features)
+    categories = {kind: [i18n.label(kind, code, lang) for code in codes]
+                  for kind, codes in (("tier", scoring.TIERS), ("pyramid", scoring.PYRAMID_LEVELS))}
+    lenses = pd.DataFrame({
+        "customer_id": features["customer_id"].to_numpy(), "name": features["name"].to_numpy(),
+        "tier": tiers.astype(object).map(dict(zip(scoring.TIERS, categories["tier"]))).to_numpy(),
+        "segment": None,
+        "pyramid": levels["pyramid"].astype(object)
+        .map(dict(zip(scoring.PYRAMID_LEVELS, categories["pyramid"]))).to_numpy(),
+        "revenue_12m": levels["revenue_12m"].to_numpy(),
+        "revenue_rank": levels["revenue_rank"].to_numpy()})
+    categories["segment"] = []
+    if segments is not None:
+        words = segment_labels(dict(zip(segments["segment"], segments["segment_name"])), lang)
+        lenses["segment"] = segments.set_index("customer_id")["segment"].map(words) \
+            .reindex(lenses["customer_id"]).to_numpy()
+        categories["segment"] = list(words.values())
+    return lenses, categories
 
 
 def with_lenses(customers: pd.DataFrame, lenses: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +169,12 @@ def top_customers(table: pd.DataFrame, n: int, *, by: str = "clv_12m") -> pd.Dat
     """The `n` customers with the largest `by`, ties by customer_id; none without a value."""
     ranked = table[table[by].notna()].sort_values([by, "customer_id"], ascending=[False, True])
     return ranked.head(max(int(n), 0)).reset_index(drop=True)
+
+
+def top_for_chart(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    """`top_customers` by 12-month CLV with a "label" of id and name for a chart's axis."""
+    top = top_customers(table, n)
+    return top.assign(label=id_and_name(top))
 
 
 def valuable_and_slipping(table: pd.DataFrame, *, base_size: int, top_share: float = 0.2,

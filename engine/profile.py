@@ -19,6 +19,7 @@ import pandas as pd
 from engine import scoring
 from engine.features import orders, past
 from engine.features.customer import EventHistory
+from engine.words import id_and_name
 
 # --- the customer list -------------------------------------------------------------
 
@@ -101,6 +102,13 @@ def filter_customers(table: pd.DataFrame, *, search: str = "",
             .reset_index(drop=True))
 
 
+
+def customer_choices(table: pd.DataFrame, search: str, limit: int = 100) -> dict[str, str]:
+    """{customer_id: "id · name"} of up to `limit` customers of the customer table matching
+    `search` (filter_customers), best score first: the profile's picker."""
+    found = filter_customers(table, search=search).head(limit)
+    return dict(zip(found["customer_id"], id_and_name(found)))
+
 # --- one customer's rows -----------------------------------------------------------
 
 RECORD_SQL = """
@@ -181,6 +189,31 @@ def customer_events(con, customer_id: str, *, as_of: dt.date) -> dict[str, pd.Da
 
 
 # --- the score explained -----------------------------------------------------------
+
+def explained_score(customer_id: str, *, customers: pd.DataFrame, features: pd.DataFrame,
+                    scores: pd.DataFrame, plan: scoring.ScoringPlan,
+                    clv: Mapping | None = None) -> dict:
+    """The customer's row of the customer table ("summary") and its score explained
+    ("dimensions", "sub_metrics": score_breakdown), or {"summary": None} for a customer
+    not known at T.
+
+    customers (customer_table), features and scores share one row order (the
+    customer table keeps the features'). clv: 12-month CLV by customer_id when
+    CLV joins the score; the customer's value (NaN without one) is then the
+    sub-metric's value.
+    """
+    row = customers.index[customers["customer_id"] == customer_id]
+    if not len(row):
+        return {"summary": None}
+    i = row[0]
+    values = features.iloc[i]
+    if clv is not None:
+        values = values.copy()
+        values[scoring.CLV_SUB_METRIC.column] = clv.get(customer_id, np.nan)
+    dimensions, sub_metrics = score_breakdown(values, scores.iloc[i], plan)
+    return {"summary": customers.iloc[i].to_dict(), "dimensions": dimensions,
+            "sub_metrics": sub_metrics}
+
 
 def score_breakdown(features_row: Mapping, scores_row: Mapping,
                     plan: scoring.ScoringPlan) -> tuple[pd.DataFrame, pd.DataFrame]:

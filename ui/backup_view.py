@@ -13,7 +13,8 @@ import streamlit as st
 from engine import i18n
 from engine.backup import KINDS, BackupRejected, backup_file_name, digest
 from engine.store import StoreLocked
-from ui import data, import_view as view
+from ui import import_view as view
+from ui.data import backup as backup_data
 
 MIME = {"duckdb": "application/octet-stream", "parquet": "application/zip"}
 UPLOADS = "data_page.backup.uploads"   # bumped after a restore to empty the uploader
@@ -26,13 +27,13 @@ def backup_tab(db: str, version: int, lang: str) -> None:
     if version >= 0:   # a database file to back up (a new machine may have none yet)
         st.markdown(f"**{t('backup.download.title')}**")
         st.caption(t("backup.download.intro"))
-        now = data.data_fingerprint(db, version)
+        now = backup_data.data_fingerprint(db, version)
         rows = int(now["rows"].sum())
         st.caption(t("backup.download.now", rows=f"{rows:,}", tables=len(now),
                      checksum=digest(now)))
         for column, kind in zip(st.columns(len(KINDS)), KINDS):
             column.download_button(
-                t(f"backup.download.{kind}"), data.backup_file_maker(db, kind),
+                t(f"backup.download.{kind}"), backup_data.backup_file_maker(db, kind),
                 file_name=backup_file_name(db, kind), mime=MIME[kind], on_click="ignore",
                 key=f"data_page.backup.{kind}", icon=":material/download:", width="stretch")
         st.divider()
@@ -42,7 +43,7 @@ def backup_tab(db: str, version: int, lang: str) -> None:
                               key=f"data_page.backup.upload.{st.session_state.get(UPLOADS, 0)}")
     if upload is None:
         return
-    found = data.check_backup(upload.file_id, upload, upload.name)
+    found = backup_data.check_backup(upload.file_id, upload, upload.name)
     if "rejected" in found:
         code, params = found["rejected"]
         st.error(view.escape(BackupRejected(code, **params).message(lang)))
@@ -61,7 +62,7 @@ def backup_tab(db: str, version: int, lang: str) -> None:
 def _restore(db: str, upload, lang: str) -> None:
     with st.spinner(i18n.t("backup.restore.working", lang)):
         try:
-            report = data.restore_backup(db, upload)
+            report = backup_data.restore_backup(db, upload)
         except StoreLocked as exc:
             st.error(view.locked(db, lang, exc.waited))
             return

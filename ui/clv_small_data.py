@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from report import charts
-from ui import data, format
+from ui import format
+from ui.data import clv as clv_data
 
 ss = st.session_state
 
@@ -18,7 +19,7 @@ ss = st.session_state
 def show(ctx, error) -> None:
     """Draw the page for `error` (an engine.clv.ClvUnavailable), then stop it."""
     t = ctx.t
-    facts = data.clv_small_data(ctx.db, ctx.version, ctx.as_of)
+    facts = clv_data.clv_small_data(ctx.db, ctx.version, ctx.as_of)
     repeat, needed = facts["repeat_buyers"], facts["needed"]
     st.warning(t("clv.small.missing", buyers=facts["buyers"], repeat=repeat, needed=needed)
                + " " + t("clv.small.too_few" if repeat < needed else "clv.small.unsettled",

@@ -19,7 +19,9 @@ import streamlit as st
 
 from engine import i18n, store
 from engine.features import parquet_source
-from ui import auth, data
+from ui import auth
+from ui.data import sources as sources_data
+from ui.settings import show_settings_in_url
 
 SOURCE_KIND = "source_kind"   # session key of the sidebar's choice of source
 PROBLEM = "source_problem"    # why the sidebar shows no data (a locked or refused file), this run
@@ -66,7 +68,7 @@ def sidebar() -> None:
         st.subheader(i18n.t("sidebar.data_source", lang))
         st.session_state.pop(PROBLEM, None)
         st.session_state["context"] = choose_source(lang)
-    data.show_settings_in_url()
+    show_settings_in_url()
 
 
 def choose_source(lang: str) -> Context | None:
@@ -115,7 +117,7 @@ def _feature_table(folder: str, lang: str) -> Context | None:
         return None
     try:
         version = parquet_source.feature_table_version(folder)
-        summary = data.feature_table_summary(folder, version)
+        summary = sources_data.feature_table_summary(folder, version)
     except parquet_source.FeatureTableError as exc:
         st.error(exc.message(lang))
         return None
@@ -142,7 +144,7 @@ def _source(db: str, lang: str) -> Context | None:
     except store.ForeignFile as exc:
         _problem(i18n.t(f"source.foreign.{exc.reason}", lang, path=db, detail=exc.detail))
         return None
-    summary = data.source_summary(db, version)
+    summary = sources_data.source_summary(db, version)
     counts, first, last = summary["counts"], summary["first"], summary["last"]
     if auth.scope() is None:   # whole-base counts are not a rep's to see
         st.caption(i18n.t("sidebar.rows", lang, **counts))
@@ -160,7 +162,7 @@ def _source(db: str, lang: str) -> Context | None:
 def _demo_button(db: str, lang: str) -> None:
     if st.button(i18n.t("sidebar.create_demo", lang), disabled=not auth.allowed("reset")):
         bar = st.progress(0.0, text=i18n.t("sidebar.creating_demo", lang))
-        data.create_demo(db, progress=bar.progress)
+        sources_data.create_demo(db, progress=bar.progress)
         st.rerun()
 
 
@@ -183,7 +185,7 @@ def require() -> Context:
     if ctx is None or ctx.as_of is None:
         feature_table = st.session_state.get(SOURCE_KIND) == "feature_table"
         key = ("source.no_table" if feature_table else "sidebar.empty" if ctx is None
-               else _empty_note(data.source_summary(ctx.db, ctx.version)["counts"]))
+               else _empty_note(sources_data.source_summary(ctx.db, ctx.version)["counts"]))
         st.info(i18n.t(key, language()))
         st.stop()
     return ctx

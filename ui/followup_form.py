@@ -12,7 +12,8 @@ from datetime import date, datetime
 import streamlit as st
 
 from engine.plan import ACTIONS, OWNER_ROLES, STATUSES, FollowupError
-from ui import data
+from ui.data import plan as plan_data
+from ui.settings import scoring_settings
 
 CHANNELS = ("phone", "wechat", "email", "online", "visit", "other")
 FLASH = "followup.flash"   # what the last save did, shown once after the rerun
@@ -29,7 +30,7 @@ def followup_form(ctx, customer_id: str, action_default: str | None = None, *,
     """
     t = ctx.t
     show_saved(ctx, key)
-    task = data.next_action(ctx.db, ctx.version, ctx.as_of, data.scoring_settings(), customer_id)
+    task = plan_data.next_action(ctx.db, ctx.version, ctx.as_of, scoring_settings(), customer_id)
     late = task is not None and task["overdue"]
     st.caption(_task_words(ctx, task)
                + (" " + t("followup.task_overdue", days=task["days_overdue"]) if late else ""))
@@ -68,7 +69,7 @@ def _save(ctx, customer_id: str, key: str, fields: dict) -> None:
     ts = now if day == now.date() else datetime(day.year, day.month, day.day, now.hour, now.minute)
     text = {k: (fields[k] or "").strip() or None for k in ("need", "result", "owner")}
     try:
-        followup_id = data.log_followup(ctx.db, customer_id=customer_id, ts=ts, **(fields | text))
+        followup_id = plan_data.log_followup(ctx.db, customer_id=customer_id, ts=ts, **(fields | text))
     except FollowupError as exc:
         st.error(exc.message(ctx.lang))
         return
@@ -81,7 +82,7 @@ def _save(ctx, customer_id: str, key: str, fields: dict) -> None:
 def _status_changer(ctx, customer_id: str, key: str) -> None:
     """Pick one of the customer's follow-ups and give it another status."""
     t = ctx.t
-    logged = data.customer_followups(ctx.db, ctx.version, customer_id)
+    logged = plan_data.customer_followups(ctx.db, ctx.version, customer_id)
     if not len(logged):
         return
     names = {int(r.followup_id): t("followup.entry", id=int(r.followup_id), date=f"{r.ts:%Y-%m-%d}",
@@ -96,7 +97,7 @@ def _status_changer(ctx, customer_id: str, key: str) -> None:
         changed = row[2].form_submit_button(t("followup.change"), width="stretch")
     if changed:
         try:
-            data.set_followup_status(ctx.db, chosen, status)
+            plan_data.set_followup_status(ctx.db, chosen, status)
         except FollowupError as exc:
             st.error(exc.message(ctx.lang))
             return
@@ -116,8 +117,8 @@ def show_saved(ctx, key: str) -> None:
         st.success(t("followup.status_changed", id=flash["id"],
                      status=ctx.label("followup_status", flash["status"])))
         return
-    task = data.next_action(ctx.db, ctx.version, ctx.as_of, data.scoring_settings(),
-                            flash["customer_id"])
+    task = plan_data.next_action(ctx.db, ctx.version, ctx.as_of, scoring_settings(),
+                                 flash["customer_id"])
     st.success(t("followup.saved", id=flash["id"], customer=flash["customer_id"]) + " "
                + _task_words(ctx, task))
     if flash["after_t"]:

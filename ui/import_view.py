@@ -19,7 +19,9 @@ from engine.ingest import (ALL_SHEETS, ImportItem, ImportRejected, column_choice
                            detect_platform, mapping_frame, mapping_problems, money_columns,
                            platform_mapping, required)
 from engine.ingest.errors import column_label
-from ui import context, data
+from ui import context
+from ui.data import imports as imports_data
+from ui.data.common import on_click
 from ui.format import escape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -114,17 +116,17 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
         st.markdown(f"**{escape(upload.name)}**")
         left, middle, right = st.columns(3)
         options = _file_options(upload, left, middle, lang)
-        found = data.inspect_upload(fid, upload, upload.name, **options)
+        found = imports_data.inspect_upload(fid, upload, upload.name, **options)
         if "rejected" in found:
             st.error(refusal(found["rejected"], lang))
             return None
         info = found["info"]
         st.caption(_detected(info, lang))
-        names = data.saved_mappings(db, version, table)
+        names = imports_data.saved_mappings(db, version, table)
         saved = right.selectbox(t("data_page.mapping.saved"), ["", *names], key=f"data_page.saved.{fid}",
                                 format_func=lambda n: n or t("data_page.mapping.saved_none"),
                                 disabled=not names)
-        mapping = _mapping_editor(info, table, data.saved_mapping(db, version, saved) if saved else None,
+        mapping = _mapping_editor(info, table, imports_data.saved_mapping(db, version, saved) if saved else None,
                                   key=f"data_page.map.{fid}.{table}.{saved}", lang=lang)
         _mapping_notes(info.headers, table, mapping, lang)
         problems = mapping_problems(info.headers, table, mapping, file=upload.name)
@@ -134,9 +136,9 @@ def file_card(upload, table: str, db: str, version: int, lang: str, create: bool
                                              *(p.message(lang) for p in problems)])))
             return None
         with st.spinner(t("ingest.stage.check")):
-            result = data.preview_upload(db, version, fid, upload, upload.name, table,
-                                         tuple(mapping.items()),
-                                         tuple({**options, "create_customers": create, "lang": lang}.items()))
+            result = imports_data.preview_upload(db, version, fid, upload, upload.name, table,
+                                                 tuple(mapping.items()),
+                                                 tuple({**options, "create_customers": create, "lang": lang}.items()))
         if "rejected" in result:
             st.error(refusal(result["rejected"], lang))
             return None
@@ -149,7 +151,7 @@ def _file_options(upload, left, middle, lang: str) -> dict:
     t = functools.partial(i18n.t, lang=lang)
     fid = upload.file_id
     if upload.name.lower().endswith(".xlsx"):
-        first = data.inspect_upload(fid, upload, upload.name)
+        first = imports_data.inspect_upload(fid, upload, upload.name)
         sheets = first["info"].sheets if "info" in first else []
         choices = [*sheets, ALL_SHEETS] if len(sheets) > 1 else sheets
         sheet = left.selectbox(t("data_page.file.sheet"), choices, key=f"data_page.sheet.{fid}",
@@ -239,7 +241,7 @@ def _keep_mapping(db: str, table: str, mapping: dict, fid: str) -> None:
         flash("error_key", "data_page.mapping.name_missing")
         return
     try:
-        data.save_import_mapping(db, name, table, mapping)
+        imports_data.save_import_mapping(db, name, table, mapping)
     except store.StoreLocked as exc:
         flash("error", locked(db, context.language(), exc.waited))
         return
@@ -302,7 +304,7 @@ def counts(report, lang: str) -> None:
 def rejects_button(report, label: str, *, key: str) -> None:
     if report.rejects is None or not len(report.rejects):
         return
-    st.download_button(label, data.on_click(report.rejects_csv()), file_name=f"{Path(report.file_name).stem}.rejects.csv",
+    st.download_button(label, on_click(report.rejects_csv()), file_name=f"{Path(report.file_name).stem}.rejects.csv",
                        mime="text/csv", key=key, on_click="ignore", icon=":material/download:")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.scoring import DEFAULT_TARGETS, TARGET_BASES
-from ui import data
+from ui.data import scoring as scoring_data
 
 TARGET = "scoring.target"          # the target the current thresholds came from, or None
 BASIS = "scoring.target.basis"
@@ -74,8 +74,8 @@ def choose(ctx, settings: tuple) -> dict | None:
     target = {"basis": basis, "high": ss["scoring.target.high"],
               "potential": max(ss["scoring.target.potential"], ss["scoring.target.high"])}
     try:
-        offer = data.threshold_offer(ctx.db, ctx.version, ctx.as_of, settings,
-                                     (target["basis"], target["high"], target["potential"]))
+        offer = scoring_data.threshold_offer(ctx.db, ctx.version, ctx.as_of, settings,
+                                             (target["basis"], target["high"], target["potential"]))
     except ValueError:
         st.info(t("scoring.target.no_revenue"))
         return None

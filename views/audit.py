@@ -7,7 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 from engine import i18n
-from ui import context, data
+from ui import context
+from ui.data import audit as audit_data
+from ui.data.common import on_click
 
 lang = context.language()
 t = functools.partial(i18n.t, lang=lang)
@@ -18,7 +20,7 @@ if ctx is None or not Path(ctx.db).exists():
     st.info(t("audit.none"))
     st.stop()
 
-options = data.audit_filters(ctx.db, ctx.version)
+options = audit_data.audit_filters(ctx.db, ctx.version)
 if options["first"] is None:
     st.info(t("audit.none"))
     st.stop()
@@ -32,13 +34,13 @@ days = row[2].date_input(t("audit.filter.days"), value=(options["first"], option
                          key=f"audit.days.{options['last']}")   # a new day widens the range
 start, end = (tuple(days) + (None, None))[:2]   # one day picked so far: from that day on
 args = (ctx.db, ctx.version, tuple(actors), tuple(actions), start, end, lang)
-log = data.audit_view(*args)
-total = len(data.audit_view(ctx.db, ctx.version, (), (), None, None, lang))
+log = audit_data.audit_view(*args)
+total = len(audit_data.audit_view(ctx.db, ctx.version, (), (), None, None, lang))
 st.markdown(t("audit.count", shown=len(log), total=total))
 if not len(log):
     st.info(t("audit.no_match"))
     st.stop()
-st.download_button(t("common.download_csv"), data.on_click(data.audit_file(*args)), "audit_log.csv", "text/csv",
+st.download_button(t("common.download_csv"), on_click(audit_data.audit_file(*args)), "audit_log.csv", "text/csv",
                    icon=":material/download:")
 st.dataframe(log, hide_index=True, width="stretch", column_config={
     "at": st.column_config.DatetimeColumn(t("audit.col.at"), format="YYYY-MM-DD HH:mm:ss"),

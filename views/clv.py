@@ -1,16 +1,20 @@
 """Lifetime value 客户终身价值: who is still a customer, what they are worth ahead, how well the models hold up."""
 import streamlit as st
 
+from engine.clv_page import LENSES
 from report import charts
-from ui import clv_small_data, context, data, format
+from ui import clv_small_data, context, format
+from ui.data import clv as clv_data
+from ui.data import clv_fit as clv_fit_data
+from ui.settings import scoring_settings
 
 ctx = context.require()
 t = ctx.t
 st.title(t("clv.title"))
 context.require_database("source.needs.clv")
-settings = data.scoring_settings()
+settings = scoring_settings()
 with st.spinner(t("clv.fitting")):
-    fit = data.clv_fit(ctx.db, ctx.version, ctx.as_of)
+    fit = clv_fit_data.clv_fit(ctx.db, ctx.version, ctx.as_of)
 if fit["error"] is not None:
     clv_small_data.show(ctx, fit["error"])
 result, totals = fit["result"], fit["totals"]
@@ -36,7 +40,7 @@ MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocumen
 def downloads(file_name: str, slipping: tuple | None = None) -> None:
     """CSV and Excel buttons; the file is built when clicked (a million rows take a while)."""
     for column, kind in zip(st.columns([1, 1, 4]), MIME):
-        column.download_button(t(f"common.download_{kind}"), data.clv_file_maker(
+        column.download_button(t(f"common.download_{kind}"), clv_data.clv_file_maker(
             ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
             f"{file_name}.{kind}", MIME[kind], icon=":material/download:", width="stretch",
             key=f"clv.download.{file_name}.{kind}")
@@ -58,13 +62,13 @@ config = {c: t(f"clv.col.{c}") for c in COLUMNS} | {
                                               min_value=0, max_value=1)}
 
 st.subheader(t("clv.dist.title"))
-view = data.clv_customers(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang)
-lenses = [lens for lens in data.CLV_LENSES if view["categories"][lens]]
+view = clv_data.clv_customers(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang)
+lenses = [lens for lens in LENSES if view["categories"][lens]]
 lens = st.radio(t("clv.dist.lens"), lenses, format_func=lambda lens: t(f"clv.lens.{lens}"),
                 horizontal=True, key="clv.lens")
 if view["segment_error"]:
     st.info(t("clv.dist.no_segments", reason=view["segment_error"]))
-spread = data.clv_distribution(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, lens)
+spread = clv_data.clv_distribution(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, lens)
 left, right = st.columns(2)
 left.plotly_chart(charts.quantile_boxes(spread, column="p_alive", y_title=t("clv.col.p_alive"),
                                         tickformat=".0%"))
@@ -88,7 +92,7 @@ if result.partial:
     st.info(t("clv.no_spend"))
 else:
     n = st.slider(t("clv.top.count"), 10, 50, 20, step=5, key="clv.top")
-    top = data.clv_top(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, n)
+    top = clv_data.clv_top(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, n)
     st.plotly_chart(charts.value_band(top, label="label", value="clv_12m", low="clv_12m_low",
                                       high="clv_12m_high", x_title=t("clv.col.clv_12m")))
     st.caption(t("clv.top.band", level=result.settings.band_level))
@@ -98,14 +102,14 @@ st.subheader(t("clv.slip.title"))
 left, right = st.columns(2)
 share = left.slider(t("clv.slip.top_share"), 5, 50, 20, step=5, format="%d%%", key="clv.slip.share")
 alive = right.slider(t("clv.slip.max_p_alive"), 5, 95, 50, step=5, format="%d%%", key="clv.slip.alive")
-slipping = data.clv_slipping(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, share / 100, alive / 100)
+slipping = clv_data.clv_slipping(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, share / 100, alive / 100)
 st.markdown(t("clv.slip.count", count=len(slipping), share=share, p_alive=alive))
 if len(slipping):
     st.dataframe(slipping[COLUMNS].head(2_000), hide_index=True, column_config=config)
     downloads(f"{name}_slipping", (share / 100, alive / 100))
 
 st.subheader(t("clv.holdout.title"))
-span = data.clv_calibration_range(ctx.db, ctx.version, ctx.as_of)
+span = clv_data.clv_calibration_range(ctx.db, ctx.version, ctx.as_of)
 if span is None:
     st.info(t("clv.holdout.too_short"))
 else:
@@ -113,7 +117,7 @@ else:
         t("clv.holdout.calibration_end"), value=span[0], min_value=span[1], max_value=span[2],
         key=f"clv.calibration_end:{ctx.as_of}", help=t("clv.holdout.help"))
     with st.spinner(t("clv.fitting")):
-        check = data.clv_fit(ctx.db, ctx.version, ctx.as_of, end)
+        check = clv_fit_data.clv_fit(ctx.db, ctx.version, ctx.as_of, end)
     if check["error"] is not None:
         st.info(t("clv.holdout.unavailable", reason=check["error"].message(ctx.lang)))
     else:

@@ -3,7 +3,10 @@ import streamlit as st
 
 from engine.profile import FILTER_COLUMNS
 from engine.scoring import DIMENSIONS
-from ui import context, data
+from ui import context
+from ui.data import customers as customers_data
+from ui.data.common import on_click
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every match
 KINDS = {"tiers": "tier", "rfm_segments": "rfm", "pyramid": "pyramid", "sources": "source",
@@ -25,12 +28,12 @@ def keep(key: str) -> None:
 ctx = context.require()
 t = ctx.t
 st.title(t("customers.title"))
-weights, thresholds, clv = data.scoring_settings()
+weights, thresholds, clv = scoring_settings()
 st.caption(t("customers.caption", as_of=ctx.as_of, weights=" / ".join(f"{w:g}" for w in weights),
              high=thresholds[0], potential=thresholds[1])
            + (" " + t("scoring.clv.in_use") if clv else ""))
 
-options = data.customer_filter_options(ctx.db, ctx.version, ctx.as_of)
+options = customers_data.customer_filter_options(ctx.db, ctx.version, ctx.as_of)
 search = st.text_input(t("customers.search"), key=remember("customers.search", ""),
                        placeholder=t("customers.search_placeholder"))
 keep("customers.search")
@@ -44,21 +47,21 @@ for column, name in zip(columns, FILTER_COLUMNS):
         format_func=(lambda code, kind=kind: ctx.label(kind, code)) if kind else str))
     keep(key)
 
-table = data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
-                           ctx.lang, clv)
-total = data.customer_count(ctx.db, ctx.version, ctx.as_of)
+table = customers_data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
+                                     ctx.lang, clv)
+total = customers_data.customer_count(ctx.db, ctx.version, ctx.as_of)
 st.markdown(t("customers.count", shown=len(table), total=total))
 if not len(table):
     st.info(t("customers.none"))
     st.stop()
 
-files = data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters,
-                                 search, ctx.lang, clv)
+files = customers_data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters,
+                                           search, ctx.lang, clv)
 name = f"customers_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
+csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
                     icon=":material/download:", width="stretch")
-xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
+xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch")
 

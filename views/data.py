@@ -14,7 +14,9 @@ import streamlit as st
 from engine import i18n
 from engine.ingest import TABLES, ImportRejected, UndoRefused, required
 from engine.store import StoreLocked
-from ui import auth, backup_view, context, data, import_view as view
+from ui import auth, backup_view, context, import_view as view
+from ui.data import imports as imports_data
+from ui.data import sources as sources_data
 
 ss = st.session_state
 lang = context.language()
@@ -85,8 +87,8 @@ def run_import(files: list, table: str, *, create: bool, skip: bool) -> None:
         def step(fraction, stage, k=k):
             bar.progress(min((k + fraction) / len(groups), 1.0), text=t(f"ingest.stage.{stage}"))
         try:
-            reports += data.import_files(db, items, progress=step, create_customers=create,
-                                         skip_invalid=skip, lang=lang, **options)
+            reports += imports_data.import_files(db, items, progress=step, create_customers=create,
+                                                 skip_invalid=skip, lang=lang, **options)
         except ImportRejected as exc:
             error = view.as_markdown(exc.message(lang))
             break
@@ -106,7 +108,7 @@ def run_import(files: list, table: str, *, create: bool, skip: bool) -> None:
 def undo(batch_id: int) -> None:
     """Undo one batch (a button callback: it runs before the sidebar is drawn)."""
     try:
-        view.flash("undo", data.undo_import(db, batch_id))
+        view.flash("undo", imports_data.undo_import(db, batch_id))
     except UndoRefused as exc:
         view.flash("error", exc.message(lang))
     except StoreLocked as exc:
@@ -114,7 +116,7 @@ def undo(batch_id: int) -> None:
 
 
 def history_tab() -> None:
-    batches = data.import_batches(db, version)
+    batches = imports_data.import_batches(db, version)
     if batches.empty:
         st.info(t("data_page.history.none"))
         return
@@ -164,7 +166,7 @@ def reset_tab() -> None:
     if confirmed:
         bar = st.progress(0.0, text=t("data_page.reset.working"))
         try:
-            rows = data.reset_data(db, demo=demo, progress=bar.progress)
+            rows = imports_data.reset_data(db, demo=demo, progress=bar.progress)
         except StoreLocked as exc:
             bar.empty()
             st.error(view.locked(db, lang, exc.waited))
@@ -177,7 +179,7 @@ def reset_tab() -> None:
 st.title(t("data_page.title"))
 st.caption(t("data_page.caption"))
 exists = Path(db).exists()
-counts = (data.source_summary(db, version)["counts"] if exists and version >= 0
+counts = (sources_data.source_summary(db, version)["counts"] if exists and version >= 0
           else dict.fromkeys(TABLES, 0))
 if not exists:
     st.info(t("data_page.no_db", path=db))

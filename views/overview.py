@@ -4,7 +4,8 @@ from datetime import timedelta
 import streamlit as st
 
 from report import charts
-from ui import context, data, format
+from ui import context, format
+from ui.data import sources as sources_data
 
 
 def pareto(base: dict) -> None:
@@ -22,14 +23,14 @@ t = ctx.t
 st.title(t("overview.title"))
 st.caption(t("overview.caption", as_of=ctx.as_of))
 
-base = data.customer_base(ctx.db, ctx.version, ctx.as_of)
+base = sources_data.customer_base(ctx.db, ctx.version, ctx.as_of)
 if ctx.feature_table:  # the rest of the page reads raw events
     st.info(t("source.needs.overview"), icon=":material/database:")
     st.metric(t("overview.kpi.customers"), f"{base['kpis']['customers']:,}", border=True,
               help=t("overview.kpi.customers_help"), width=240)
     pareto(base)
     st.stop()
-view = data.overview(ctx.db, ctx.version, ctx.as_of)
+view = sources_data.overview(ctx.db, ctx.version, ctx.as_of)
 kpis = base["kpis"] | view["kpis"]
 customers = kpis["customers"]
 

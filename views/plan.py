@@ -2,8 +2,12 @@
 import streamlit as st
 
 from engine.plan import ACTIONS, DEFAULT_PLAYBOOK, MAX_DAYS, OWNER_ROLES, PlaybookError
-from ui import auth, context, data
+from engine.plan_page import PLAYBOOK_TARGETS, playbook_from_rows, playbook_rows, target_label
+from ui import auth, context
+from ui.data import plan as plan_data
+from ui.data.common import on_click
 from ui.followup_form import followup_form, show_saved
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every task
 DUE = ("due", "overdue", "all")
@@ -23,7 +27,7 @@ def carry(name: str) -> str:
 
 def save_playbook(rows) -> None:
     try:
-        data.save_playbook(ctx.db, data.playbook_from_rows(rows))
+        plan_data.save_playbook(ctx.db, playbook_from_rows(rows))
     except PlaybookError as exc:
         ss["plan_page.playbook_error"] = exc.message(ctx.lang)
     else:
@@ -34,7 +38,7 @@ ctx = context.require()
 t = ctx.t
 st.title(t("plan_page.title"))
 st.caption(t("plan_page.caption", as_of=ctx.as_of))
-settings = data.scoring_settings()
+settings = scoring_settings()
 
 with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     st.caption(t("plan_page.playbook_note"))
@@ -44,21 +48,21 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
     elif not editable:
         st.caption(":material/lock: " + t("access.playbook_admin_only"))
     try:
-        rules = data.playbook(ctx.db, ctx.version)
+        rules = plan_data.playbook(ctx.db, ctx.version)
     except PlaybookError as exc:
         st.error(exc.message(ctx.lang))
         rules = DEFAULT_PLAYBOOK
     days = dict(min_value=0, max_value=MAX_DAYS, step=1, required=True, format="%d")
     edited = st.data_editor(
-        data.playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
+        playbook_rows(rules), num_rows="dynamic", hide_index=True, width="stretch",
         disabled=not editable,
         key=f"plan_page.playbook.{ctx.version}.{ctx.lang}", column_config={
             "action": st.column_config.SelectboxColumn(
                 t("plan_page.rule.action"), options=ACTIONS, required=True,
                 format_func=lambda c: ctx.label("action", c)),
             "applies_to": st.column_config.SelectboxColumn(
-                t("plan_page.rule.applies_to"), options=data.PLAYBOOK_TARGETS, required=True,
-                format_func=lambda c: data.target_label(c, ctx.lang), width="medium"),
+                t("plan_page.rule.applies_to"), options=PLAYBOOK_TARGETS, required=True,
+                format_func=lambda c: target_label(c, ctx.lang), width="medium"),
             "cadence_days": st.column_config.NumberColumn(t("plan_page.rule.cadence_days"), **days,
                                                           help=t("plan_page.rule.cadence_help")),
             "first_due_days": st.column_config.NumberColumn(t("plan_page.rule.first_due_days"), **days,
@@ -71,12 +75,12 @@ with st.expander(t("plan_page.playbook"), icon=":material/rule:"):
                 on_click=save_playbook, args=(edited,), key="plan_page.playbook_save",
                 disabled=not editable)
     reset.button(t("plan_page.playbook_reset"), width="stretch", on_click=save_playbook,
-                 args=(data.playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
+                 args=(playbook_rows(DEFAULT_PLAYBOOK),), key="plan_page.playbook_reset",
                  disabled=not editable)
     if "plan_page.playbook_error" in ss:
         st.error(ss.pop("plan_page.playbook_error"))
 
-options = data.task_options(ctx.db, ctx.version, ctx.as_of, settings)
+options = plan_data.task_options(ctx.db, ctx.version, ctx.as_of, settings)
 row = st.columns([2, 2, 1])
 owners = row[0].multiselect(t("plan_page.filter.owner"), options["owner"],
                             key=carry("plan_page.owners"), placeholder=t("customers.all"),
@@ -87,7 +91,7 @@ actions = row[1].multiselect(t("plan_page.filter.action"), options["action"],
 due = row[2].selectbox(t("plan_page.filter.due"), DUE, key=carry("plan_page.due"),
                        format_func=lambda d: t(f"plan_page.due.{d}", as_of=ctx.as_of))
 filters = (tuple(owners), tuple(actions), due, ctx.lang)
-view = data.task_view(ctx.db, ctx.version, ctx.as_of, settings, *filters)
+view = plan_data.task_view(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 table, codes = view["table"], view["codes"]
 
 cards = st.columns(4)
@@ -97,12 +101,12 @@ cards[1].metric(t("plan_page.kpi.overdue"), f"{view['overdue']:,}", border=True)
 cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=True)
 cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
 
-files = data.task_files(ctx.db, ctx.version, ctx.as_of, settings, *filters)
+files = plan_data.task_files(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 name = f"call_list_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
+csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
                     icon=":material/download:", width="stretch", disabled=not len(table))
-xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
+xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch", disabled=not len(table))
 
@@ -135,7 +139,7 @@ if selected and selected != ss.get("plan_page.selected"):
 choices = dict(list(view["names"].items())[:SHOWN])
 picked = ss.get(PICK)
 if picked and picked not in choices:
-    task = data.next_action(ctx.db, ctx.version, ctx.as_of, settings, picked)
+    task = plan_data.next_action(ctx.db, ctx.version, ctx.as_of, settings, picked)
     if task is None:
         ss[PICK] = None
     else:

@@ -3,22 +3,24 @@ import streamlit as st
 
 from engine.scoring import TIERS
 from report import charts
-from ui import auth, context, data, format
+from ui import auth, context, format
+from ui.data import customers as customers_data
 from ui.followup_form import followup_form
+from ui.settings import scoring_settings
 
 ss = st.session_state
 ctx = context.require()
 t = ctx.t
 st.title(t("profile.title"))
 context.require_database("source.needs.profile")
-weights, thresholds, clv = data.scoring_settings()
+weights, thresholds, clv = scoring_settings()
 
 # The customer: named in the URL, chosen on the list, or picked here (best score first).
 chosen = st.query_params.get("customer") or ss.get("profile.customer")
 search = st.text_input(t("profile.search"), key="profile.search",
                        placeholder=t("customers.search_placeholder"))
-choices = data.customer_choices(ctx.db, ctx.version, ctx.as_of, weights, thresholds, search,
-                                clv=clv)
+choices = customers_data.customer_choices(ctx.db, ctx.version, ctx.as_of, weights, thresholds, search,
+                                          clv=clv)
 if chosen and chosen not in choices and not search:
     choices = {chosen: chosen} | choices
 if not choices:
@@ -29,7 +31,7 @@ customer = st.selectbox(t("profile.pick"), ids, format_func=choices.get,
                         index=ids.index(chosen) if chosen in choices else 0)
 ss["profile.customer"] = st.query_params["customer"] = customer
 
-view = data.customer_profile(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
+view = customers_data.customer_profile(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
 if view is None:
     st.warning(t("access.not_yours" if auth.scope() else "profile.unknown", customer=customer))
     st.stop()
@@ -84,7 +86,7 @@ if summary is not None:
 
 st.subheader(t("profile.history"))
 with st.spinner(t("profile.history_wait")):
-    history = data.tier_history(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
+    history = customers_data.tier_history(ctx.db, ctx.version, ctx.as_of, customer, weights, thresholds, clv)
 st.plotly_chart(charts.tier_history(history, names={c: ctx.label("tier", c) for c in TIERS},
                                     thresholds=thresholds, x_title=t("profile.month_end"),
                                     y_title=t("profile.score")))

@@ -2,7 +2,9 @@
 import streamlit as st
 
 from report import figures
-from ui import context, data
+from ui import context
+from ui.data import review as review_data
+from ui.settings import scoring_settings
 
 ctx = context.require()
 t = ctx.t
@@ -10,19 +12,19 @@ st.title(t("review.title"))
 context.require_database("source.needs.review")
 st.caption(t("review.caption"))
 
-months = data.review_months(ctx.db, ctx.version, ctx.as_of)
+months = review_data.review_months(ctx.db, ctx.version, ctx.as_of)
 if not months:
     st.info(t("review.no_months"))
     st.stop()
 month = st.selectbox(t("review.month"), months, key="review.month", help=t("review.month_help"),
                      width=240)
-review = data.monthly_review(ctx.db, ctx.version, month, data.scoring_settings(),
-                             _progress_text=t("review.computing"))
+review = review_data.monthly_review(ctx.db, ctx.version, month, scoring_settings(),
+                                    _progress_text=t("review.computing"))
 previous = f"{review.previous:%Y-%m}"
 charts = figures.review_figures(review, ctx.lang)
 
 st.subheader(t("review.summary_title", month=month))
-st.markdown("\n".join(f"- {line}" for line in data.review_summary(review, ctx.lang)))
+st.markdown("\n".join(f"- {line}" for line in review_data.review_summary(review, ctx.lang)))
 
 for column, card in zip(context.card_row(5), figures.rate_cards(review, ctx.lang)):
     column.metric(card["label"], card["value"], delta=card["detail"], delta_color="off",
@@ -69,9 +71,9 @@ st.plotly_chart(charts["revenue"], key="review.revenue")
 st.subheader(t("review.download.title"))
 html_column, xlsx_column, _ = st.columns([1, 1, 2])
 html_column.download_button(t("review.download.html"), icon=":material/description:",
-                            data=lambda: data.review_report_html(review, ctx.lang),
+                            data=lambda: review_data.review_report_html(review, ctx.lang),
                             file_name=f"review-{month}.html", mime="text/html")
 xlsx_column.download_button(t("review.download.xlsx"), icon=":material/table_view:",
-                            data=lambda: data.review_workbook(review, ctx.lang),
+                            data=lambda: review_data.review_workbook(review, ctx.lang),
                             file_name=f"review-{month}.xlsx",
-                            mime=data.XLSX_MIME)
+                            mime=review_data.XLSX_MIME)

@@ -2,12 +2,13 @@
 import streamlit as st
 
 from report import charts
-from ui import context, data, format
+from ui import context, format
+from ui.data import scoring as scoring_data
 
 ctx = context.require()
 t = ctx.t
 st.title(t("rfm.title"))
-view = data.rfm_view(ctx.db, ctx.version, ctx.as_of)
+view = scoring_data.rfm_view(ctx.db, ctx.version, ctx.as_of)
 st.caption(t("rfm.caption", as_of=ctx.as_of, buyers=view["buyers"], customers=view["customers"]))
 if not view["buyers"]:
     st.info(t("rfm.no_buyers"))

@@ -4,7 +4,10 @@ import streamlit as st
 
 from engine.risk import DEMAND_TAGS, RISK_LEVELS
 from report import charts
-from ui import context, data, format
+from ui import context, format
+from ui.data import risk as risk_data
+from ui.data.common import on_click
+from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
 ORDER = ("customer_id", "name", "revenue_12m", "risk_reasons", "churn_probability", "model_alert",
@@ -17,8 +20,8 @@ ctx = context.require()
 t = ctx.t
 st.title(t("risk_page.title"))
 st.caption(t("risk_page.caption", as_of=ctx.as_of))
-settings = data.scoring_settings()
-summary = data.risk_summary(ctx.db, ctx.version, ctx.as_of)
+settings = scoring_settings()
+summary = risk_data.risk_summary(ctx.db, ctx.version, ctx.as_of)
 
 cards = context.card_row(len(RISK_LEVELS) + 1)
 for card, level in zip(cards, RISK_LEVELS):
@@ -53,7 +56,7 @@ with right:
 model_on = ss.get("risk_page.model_on", False) and not ctx.feature_table
 if model_on:
     with st.spinner(t("churn.model.training")):
-        model = data.churn_model_view(ctx.db, ctx.version, ctx.as_of)
+        model = risk_data.churn_model_view(ctx.db, ctx.version, ctx.as_of)
 
 st.subheader(t("risk_page.lists"))
 st.info(t("risk_page.signals"), icon=":material/compare_arrows:")
@@ -74,16 +77,16 @@ counts = {"high": summary["risk"]["high"], "dormant": summary["demand"]["dormant
 for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.items()]), counts):
     with tab:
         st.caption(t(f"risk_page.list.{kind}_note.{order}"))
-        table = data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on,
-                               order)
-        files = data.risk_list_files(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang,
-                                     model_on, order)
+        table = risk_data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on,
+                                    order)
+        files = risk_data.risk_list_files(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang,
+                                          model_on, order)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
-        csv.download_button(t("common.download_csv"), data.on_click(files["csv"]), f"{name}.csv", "text/csv",
+        csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
                             icon=":material/download:", width="stretch",
                             key=f"risk_page.{kind}.csv")
-        xlsx.download_button(t("common.download_xlsx"), data.on_click(files["xlsx"]), f"{name}.xlsx",
+        xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              icon=":material/download:", width="stretch",
                              key=f"risk_page.{kind}.xlsx")
@@ -113,7 +116,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
 st.subheader(t("risk_page.trend"))
 context.require_database("source.needs.risk")  # the trend and the learned model, below
 with st.spinner(t("risk_page.trend_wait")):
-    trend = data.flagged_by_month(ctx.db, ctx.version, ctx.as_of)
+    trend = risk_data.flagged_by_month(ctx.db, ctx.version, ctx.as_of)
 st.plotly_chart(charts.flagged_trend(
     trend, names={"high": ctx.label("risk", "high"), "medium": ctx.label("risk", "medium"),
                   "dormant": ctx.label("demand", "dormant")},

@@ -4,7 +4,9 @@ import streamlit as st
 from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, SMALL_TIER_SHARE,
                             TIERS, rebalance_weights, small_tiers)
 from report import charts
-from ui import auth, context, data, threshold_target
+from ui import auth, context, threshold_target
+from ui.data import scoring as scoring_data
+from ui.settings import keep_scoring_settings, scoring_settings
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state
@@ -54,7 +56,7 @@ def save_preset(ctx: context.Context, weights: tuple, thresholds: tuple, clv: bo
     """Save the working settings under the typed name; "Compare with" keeps the baseline the
     user chose (the new preset equals the working settings: comparing with it shows nothing)."""
     name = ss["scoring.preset_name"].strip()
-    data.save_preset(ctx.db, name, weights, thresholds, clv, ss.get(threshold_target.TARGET))
+    scoring_data.save_preset(ctx.db, name, weights, thresholds, clv, ss.get(threshold_target.TARGET))
     st.toast(ctx.t("scoring.preset.saved", name=name))
 
 
@@ -64,8 +66,8 @@ st.title(t("scoring.title"))
 st.caption(t("scoring.caption", as_of=ctx.as_of))
 presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLDS, "clv": False,
                      "target": None}} | \
-    data.presets(ctx.db, ctx.version)
-(weights, thresholds, clv) = data.scoring_settings()
+    scoring_data.presets(ctx.db, ctx.version)
+(weights, thresholds, clv) = scoring_settings()
 for d, w in zip(DIMENSIONS, weights):
     ss.setdefault(weight_key(d), w)
 ss.setdefault("scoring.high", thresholds[0])
@@ -97,7 +99,7 @@ with left:
         ss["scoring.clv"] = False
     elif ss["scoring.clv"] or ss.get("scoring.clv_refused"):
         with st.spinner(t("clv.fitting")):
-            problem = data.clv_score_problem(ctx.db, ctx.version, ctx.as_of)
+            problem = scoring_data.clv_score_problem(ctx.db, ctx.version, ctx.as_of)
         ss["scoring.clv_refused"] = problem is not None
         if problem is not None:
             ss["scoring.clv"] = False
@@ -109,8 +111,8 @@ with left:
     elif problem is not None:
         st.caption(t("scoring.clv.unavailable", reason=problem.message(ctx.lang)))
     try:
-        plan = data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights, clv)
-        data.keep_scoring_settings(weights, thresholds, clv)  # the other pages score with them
+        plan = scoring_data.scoring_plan(ctx.db, ctx.version, ctx.as_of, weights, clv)
+        keep_scoring_settings(weights, thresholds, clv)  # the other pages score with them
     except ValueError:  # all the weight on dimensions without data: keep the last usable
         plan = None
 
@@ -123,7 +125,7 @@ with left:
                 width="stretch", key="scoring.load")
     if delete.button(t("scoring.preset.delete"), disabled=choice == DEFAULT or not editable,
                      width="stretch", key="scoring.delete"):
-        data.delete_preset(ctx.db, choice)
+        scoring_data.delete_preset(ctx.db, choice)
         st.rerun()
     st.text_input(t("scoring.preset.name"), key="scoring.preset_name", max_chars=60,
                   disabled=ctx.feature_table or not editable)
@@ -158,8 +160,8 @@ with right:
     baseline = (tuple(presets[baseline_name]["weights"][d] for d in DIMENSIONS),
                 tuple(presets[baseline_name]["thresholds"]), presets[baseline_name]["clv"])
     try:
-        view = data.scoring_view(ctx.db, ctx.version, ctx.as_of, (weights, thresholds, clv),
-                                 baseline)
+        view = scoring_data.scoring_view(ctx.db, ctx.version, ctx.as_of, (weights, thresholds, clv),
+                                         baseline)
     except ValueError:
         st.error(t("scoring.baseline_unusable"))
         st.stop()

@@ -2,15 +2,17 @@
 import streamlit as st
 
 from report import charts
-from ui import context, data, format
+from ui import context, format
+from ui.data import segments as segments_data
+from ui.settings import scoring_settings
 
 ctx = context.require()
 t = ctx.t
 st.title(t("segments.title"))
 st.caption(t("segments.caption", as_of=ctx.as_of))
 
-choices = data.segment_feature_choices(ctx.db, ctx.version, ctx.as_of, ctx.lang)
-defaults = [c for c in data.SEGMENT_FEATURES if c in choices]
+choices = segments_data.segment_feature_choices(ctx.db, ctx.version, ctx.as_of, ctx.lang)
+defaults = [c for c in segments_data.SEGMENT_FEATURES if c in choices]
 columns = st.multiselect(t("segments.features"), list(choices), default=defaults,
                          format_func=choices.get, key="segments.features",
                          help=t("segments.features_help"))
@@ -23,8 +25,8 @@ if len(columns) < 2:
     st.stop()
 columns = tuple(columns)
 try:
-    view = data.segment_view(ctx.db, ctx.version, ctx.as_of, columns, k, ctx.lang,
-                             data.scoring_settings(), _progress_text=t("segments.running"))
+    view = segments_data.segment_view(ctx.db, ctx.version, ctx.as_of, columns, k, ctx.lang,
+                             scoring_settings(), _progress_text=t("segments.running"))
 except ValueError:
     st.info(t("segments.too_few"))
     st.stop()
@@ -73,7 +75,7 @@ if pair:
     a, b = st.columns(2)
     x = a.selectbox(t("segments.scatter.x"), columns, format_func=choices.get, key="segments.x")
     y = b.selectbox(t("segments.scatter.y"), columns, index=1, format_func=choices.get, key="segments.y")
-scatter = data.segment_scatter(ctx.db, ctx.version, ctx.as_of, columns, k, x, y)
+scatter = segments_data.segment_scatter(ctx.db, ctx.version, ctx.as_of, columns, k, x, y)
 titles = ([choices[x], choices[y]] if pair else
           [t("segments.scatter.pc", n=i + 1, share=scatter["ratio"][i]) for i in (0, 1)])
 st.plotly_chart(charts.segment_scatter(scatter["points"], labels=labels, x_title=titles[0],
@@ -99,5 +101,5 @@ for column, kind, key, mime in (
          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
     column.download_button(
         t(key), file_name=f"segments_{ctx.as_of}_{chosen or 'all'}.{kind}", mime=mime, on_click="ignore",
-        data=lambda kind=kind: data.segment_members_file(ctx.db, ctx.version, ctx.as_of, columns, k,
-                                                         chosen, ctx.lang, kind))
+        data=lambda kind=kind: segments_data.segment_members_file(ctx.db, ctx.version, ctx.as_of, columns, k,
+                                                                  chosen, ctx.lang, kind))

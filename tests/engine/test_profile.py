@@ -124,6 +124,14 @@ def test_search_ignores_case_in_id_and_name():
     assert len(profile.filter_customers(frame, search="(")) == 0  # text, not a pattern
 
 
+def test_the_pickers_choices_best_score_first_up_to_the_limit():
+    frame = table()
+    assert profile.customer_choices(frame, "") == {"C4": "C4 · ", "C1": "C1 · 张三",
+                                                   "C2": "C2 · Li Si", "C3": "C3 · alpha"}
+    assert list(profile.customer_choices(frame, "", limit=2)) == ["C4", "C1"]
+    assert profile.customer_choices(frame, "li") == {"C2": "C2 · Li Si"}
+
+
 def test_filter_options_and_unknown_filter():
     options = profile.filter_options(table())
     assert options["tiers"] == list(scoring.TIERS)
@@ -145,14 +153,19 @@ def test_customer_table_joins_the_lenses(con):
     assert row["region"] == "华东"
 
 
-def test_score_breakdown_points_add_up_to_the_score():
-    features = pd.DataFrame({
+def two_customers():
+    """Features of two customers, a and b, without the optional sources."""
+    return pd.DataFrame({
         "customer_id": ["a", "b"], "spend_6m": [10.0, 20.0], "aov_6m": [10.0, 5.0],
         "products_6m": [1, 2], "interactions_6m": [0, 3], "events_6m": [0, 1],
         "median_response_hours_6m": [np.nan, np.nan], "tenure_days": pd.array([100, 50], "Int64"),
         "purchase_months_12m": [1, 2], "ontime_share": [np.nan, np.nan],
         "renewal": pd.array([pd.NA, pd.NA], "Int64"), "referred_customers": [0, 0],
         "referral_interactions": [0, 0]})
+
+
+def test_score_breakdown_points_add_up_to_the_score():
+    features = two_customers()
     available = {"response_hours": False, "due_paid_dates": False, "contract_end": False,
                  "referred_by": False, "referral_interactions": False}
     weights = {"consumption": 50, "interaction": 20, "stability": 20, "referral": 10}
@@ -167,3 +180,22 @@ def test_score_breakdown_points_add_up_to_the_score():
     assert spend["value"] == 20.0 and spend["percentile"] == 100.0
     assert subs.set_index("sub_metric").loc["renewal", "left_out"]
     assert subs.set_index("sub_metric").loc["aov_6m", "percentile"] == 50.0
+
+
+def test_explained_score_of_a_customer_known_at_t_and_of_one_not():
+    features = two_customers()
+    available = {"response_hours": False, "due_paid_dates": False, "contract_end": False,
+                 "referred_by": False, "referral_interactions": False, "clv": True}
+    weights = {"consumption": 50, "interaction": 20, "stability": 20, "referral": 10}
+    clv = pd.Series({"a": 300.0, "b": 100.0})
+    scores = scoring.score_customers(features, weights=weights, available=available, clv=clv)
+    plan = scoring.scoring_plan(weights, available, clv=True)
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "tier": ["high", "ordinary"]})
+    explained = profile.explained_score("b", customers=customers, features=features,
+                                        scores=scores, plan=plan, clv=clv)
+    assert explained["summary"] == {"customer_id": "b", "tier": "ordinary"}
+    assert explained["dimensions"]["points"].sum() == pytest.approx(scores["score"].iloc[1])
+    lifetime = explained["sub_metrics"].set_index("sub_metric").loc["clv_12m"]
+    assert lifetime["value"] == 100.0 and lifetime["percentile"] == 50.0   # b's CLV, below a's
+    assert profile.explained_score("z", customers=customers, features=features, scores=scores,
+                                   plan=plan) == {"summary": None}

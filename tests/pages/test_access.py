@@ -192,18 +192,22 @@ def refusals_script():
     import streamlit as st
 
     from engine import access
-    from ui import auth, data
+    from ui import auth
+    from ui.data import audit as audit_data
+    from ui.data import imports as imports_data
+    from ui.data import plan as plan_data
+    from ui.data import scoring as scoring_data
 
     st.session_state[auth.USER] = access.User("max", st.session_state["role"], owner="x")
     db = os.environ["CRM_DB"]
     tries = {
-        "import": lambda: data.import_files(db, [(b"customer_id\nZ1\n", "customers")]),
-        "undo": lambda: data.undo_import(db, 1),
-        "reset": lambda: data.reset_data(db, demo=False),
-        "playbook": lambda: data.save_playbook(db, []),
-        "preset": lambda: data.save_preset(db, "p", (40, 30, 20, 10), (80, 60)),
-        "preset_delete": lambda: data.delete_preset(db, "p"),
-        "audit": lambda: data.audit_view(db, 0, (), (), None, None, "en"),
+        "import": lambda: imports_data.import_files(db, [(b"customer_id\nZ1\n", "customers")]),
+        "undo": lambda: imports_data.undo_import(db, 1),
+        "reset": lambda: imports_data.reset_data(db, demo=False),
+        "playbook": lambda: plan_data.save_playbook(db, []),
+        "preset": lambda: scoring_data.save_preset(db, "p", (40, 30, 20, 10), (80, 60)),
+        "preset_delete": lambda: scoring_data.delete_preset(db, "p"),
+        "audit": lambda: audit_data.audit_view(db, 0, (), (), None, None, "en"),
     }
     for name, attempt in tries.items():
         try:

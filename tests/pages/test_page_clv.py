@@ -8,10 +8,11 @@ import pytest
 
 from engine import clv, clv_page, scoring, store
 from engine.features import customer_features, optional_columns_present
+from engine.scoring_settings import DEFAULT_SETTINGS
 from tests.conftest import ROOT, open_page
 from tests.helpers import plotly_list as values
 from tests.helpers import heavy_spend_copy
-from ui import data
+from ui.data import clv as clv_data
 from ui.format import money
 
 HOLDOUT_START = date(2025, 12, 31)   # the default: six month ends before the as-of date
@@ -279,15 +280,15 @@ def test_download_files_hold_every_modelled_customer_in_the_readers_words(app_db
     with store.connect(app_db) as con:
         as_of = store.date_range(con)[1]
     version = store.data_version(str(app_db))
-    csv = data.clv_file(str(app_db), version, as_of, data.DEFAULT_SETTINGS, "zh", "csv")
+    csv = clv_data.clv_file(str(app_db), version, as_of, DEFAULT_SETTINGS, "zh", "csv")
     assert csv.startswith("\ufeff客户编号,客户名称,价值分级,客户分群,金字塔层级".encode("utf-8"))
     table = pd.read_csv(pd.io.common.BytesIO(csv), encoding="utf-8-sig", dtype={"客户编号": str})
     assert len(table) == len(result.customers)
     assert table["12个月终身价值"].sum() == pytest.approx(result.customers["clv_12m"].sum(),
                                                       rel=1e-6)
     assert set(table["价值分级"]) <= {"高价值", "潜力", "普通"}
-    slipping = data.clv_file(str(app_db), version, as_of, data.DEFAULT_SETTINGS, "en", "xlsx",
-                             (0.2, 0.5))
+    slipping = clv_data.clv_file(str(app_db), version, as_of, DEFAULT_SETTINGS,
+                                 "en", "xlsx", (0.2, 0.5))
     sheet = pd.read_excel(pd.io.common.BytesIO(slipping))
     assert list(sheet.columns[:3]) == ["Customer ID", "Name", "Value tier"]
     assert 0 < len(sheet) < len(table)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ui.data
+import ui.data.risk
 from engine import demo, i18n, risk, store
 from engine.features import customer_features
 from tests.conftest import open_page
@@ -132,7 +132,7 @@ def test_churn_model_trains_on_request_and_compares_with_the_rules(app_db):
     at.button(key="risk_page.train").click().run()
     assert not at.exception, at.exception
     version, as_of = store.data_version(app_db), engine_view(app_db)[0]
-    model = ui.data.churn_model_view(str(app_db), version, as_of)   # the page's cached result
+    model = ui.data.risk.churn_model_view(str(app_db), version, as_of)   # the page's cached result
     summary = model["summary"]
     cards = {m.label: m.value for m in at.metric}
     assert cards["ROC AUC · model"] == f"{summary['auc_model']:.3f}"
@@ -195,7 +195,7 @@ def test_rules_and_model_side_by_side_ordered_by_value_or_probability(app_db):
                           "risk (revenue of the last 12 months) first." for c in at.caption)
     at.button(key="risk_page.train").click().run()
     version, as_of = store.data_version(app_db), engine_view(app_db)[0]
-    model = ui.data.churn_model_view(str(app_db), version, as_of)
+    model = ui.data.risk.churn_model_view(str(app_db), version, as_of)
     summary = model["summary"]
     backtest = next(c.value for c in at.caption if c.value.startswith("Backtest on the month"))
     rules, same = summary["rules"], summary["model_at_same_alerts"]

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ui.data
+import ui.data.clv_fit
+import ui.data.common
+import ui.data.sources
 from engine import presets, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
@@ -128,7 +130,7 @@ def expected_cards(scores, lang="en"):
 def test_shared_frames_compute_once_and_a_callers_change_stays_its_own():
     runs = []
 
-    @ui.data.shared_frames(max_entries=2)
+    @ui.data.common.shared_frames(max_entries=2)
     def table(key):
         runs.append(key)
         return pd.DataFrame({"x": [1.0, 2.0]}), {"note": key}
@@ -161,8 +163,8 @@ def test_tier_mix_shows_the_engine_counts_and_shares(app_db):
 
 def test_moving_a_weight_rebalances_and_changes_the_tier_mix(app_db, monkeypatch):
     runs = []
-    real = ui.data.customer_features
-    monkeypatch.setattr(ui.data, "customer_features",
+    real = ui.data.sources.customer_features
+    monkeypatch.setattr(ui.data.sources, "customer_features",
                         lambda con, as_of: runs.append(as_of) or real(con, as_of=as_of))
     at = open_page("scoring", "en")
     before = tier_cards(at)
@@ -305,8 +307,8 @@ def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monk
     values, with_clv = clv_scores(app_db)
     moves = scoring.tier_moves(default, with_clv)
     assert moves.up + moves.down > 0            # the demo base does move
-    fits = counting(monkeypatch, ui.data.clv_engine, "fit_and_predict")
-    queries = counting(monkeypatch, ui.data, "customer_features")
+    fits = counting(monkeypatch, ui.data.clv_fit.clv_engine, "fit_and_predict")
+    queries = counting(monkeypatch, ui.data.sources, "customer_features")
 
     at = open_page("scoring", "en")
     toggle = at.toggle(key="scoring.clv")

@@ -105,12 +105,12 @@ def test_one_feature_is_not_enough(app_db):
 
 def test_download_of_one_segment(app_db):
     """The file behind the download buttons: members of segment 1 (CSV, UTF-8 with BOM)."""
-    from ui import data
+    from ui.data import segments as segments_data
     _, _, profile = expected(app_db)
     with store.connect(app_db) as con:
         as_of = store.date_range(con)[1]
-    body = data.segment_members_file(str(app_db), store.data_version(app_db), as_of,
-                                     segments.DEFAULT_FEATURES, None, 1, "en", "csv")
+    body = segments_data.segment_members_file(str(app_db), store.data_version(app_db), as_of,
+                                              segments.DEFAULT_FEATURES, None, 1, "en", "csv")
     assert body.startswith("\ufeff".encode("utf-8"))
     lines = body.decode("utf-8-sig").strip().split("\r\n")
     assert lines[0].startswith("customer_id,name,owner,segment,segment_name,")

@@ -13,14 +13,20 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-import ui.data as data
+from ui.data import customers as customers_data
+from ui.data import plan as plan_data
+from ui.data import risk as risk_data
+from ui.data import scoring as scoring_data
+from ui.data import segments as segments_data
+from ui.data import sources as sources_data
 from ui import auth
 from engine import i18n, segments, store
 from cli.main import main
 from engine.features import parquet_source
+from engine.scoring_settings import DEFAULT_SETTINGS
 from tests.conftest import open_page
 
-SETTINGS = data.DEFAULT_SETTINGS
+SETTINGS = DEFAULT_SETTINGS
 
 
 @pytest.fixture(autouse=True)
@@ -59,34 +65,34 @@ def both(db, folder, as_of, call, *args):
 
 def test_tiers_rfm_lists_and_risk_are_the_same_from_a_feature_table(demo_db, feature_dir):
     folder, as_of = feature_dir
-    a, b = both(demo_db, folder, as_of, data.features)
+    a, b = both(demo_db, folder, as_of, sources_data.features)
     pdt.assert_frame_equal(a, b, check_exact=True)
-    a, b = both(demo_db, folder, as_of, data.sub_scores)
+    a, b = both(demo_db, folder, as_of, scoring_data.sub_scores)
     pdt.assert_frame_equal(a[0], b[0], check_exact=True)
     assert a[1] == b[1]   # the sources present: features.json, written from the raw events
-    a, b = both(demo_db, folder, as_of, data.scores, *SETTINGS)
+    a, b = both(demo_db, folder, as_of, scoring_data.scores, *SETTINGS)
     pdt.assert_frame_equal(a, b, check_exact=True)
     assert a["tier"].nunique() > 1   # a comparison of tiers that could differ
-    a, b = both(demo_db, folder, as_of, data.rfm_view)
+    a, b = both(demo_db, folder, as_of, scoring_data.rfm_view)
     for key in ("cells", "segments"):
         pdt.assert_frame_equal(a[key], b[key], check_exact=True)
-    a, b = both(demo_db, folder, as_of, data.customer_list, *SETTINGS[:2], {}, "", "en",
+    a, b = both(demo_db, folder, as_of, customers_data.customer_list, *SETTINGS[:2], {}, "", "en",
                 SETTINGS[2])
     pdt.assert_frame_equal(a, b, check_exact=True)
-    a, b = both(demo_db, folder, as_of, data.risk_summary)
+    a, b = both(demo_db, folder, as_of, risk_data.risk_summary)
     for key in ("risk", "demand", "lifecycle", "crosstab"):
         pdt.assert_series_equal(a[key], b[key]) if isinstance(a[key], pd.Series) \
             else pdt.assert_frame_equal(a[key], b[key])
     assert a["value_at_risk"] == b["value_at_risk"]
     for kind in ("high", "dormant"):
-        a, b = both(demo_db, folder, as_of, data.risk_list, kind, SETTINGS, "zh")
+        a, b = both(demo_db, folder, as_of, risk_data.risk_list, kind, SETTINGS, "zh")
         assert len(a) > 0
         pdt.assert_frame_equal(a, b, check_exact=True)
 
 
 def test_segments_are_the_same_from_a_feature_table(demo_db, feature_dir):
     folder, as_of = feature_dir
-    a, b = both(demo_db, folder, as_of, data.segment_view, tuple(segments.DEFAULT_FEATURES),
+    a, b = both(demo_db, folder, as_of, segments_data.segment_view, tuple(segments.DEFAULT_FEATURES),
                 None, "en", SETTINGS)
     assert a["k"] == b["k"] and a["labels"] == b["labels"]
     pdt.assert_frame_equal(a["overview"], b["overview"], check_exact=True)
@@ -96,10 +102,10 @@ def test_segments_are_the_same_from_a_feature_table(demo_db, feature_dir):
 def test_tasks_are_the_same_as_on_a_database_without_follow_ups(work_db, feature_dir):
     """A feature table holds no follow-ups: its tasks are those of a database without any."""
     folder, as_of = feature_dir
-    with_log, _ = both(work_db, folder, as_of, data.tasks, SETTINGS)
+    with_log, _ = both(work_db, folder, as_of, plan_data.tasks, SETTINGS)
     with store.write(work_db) as con:
         con.execute("DELETE FROM followups")
-    a, b = both(work_db, folder, as_of, data.tasks, SETTINGS)
+    a, b = both(work_db, folder, as_of, plan_data.tasks, SETTINGS)
     assert len(a) > 0
     pdt.assert_frame_equal(a, b, check_exact=True)
     assert not a["last_followup_date"].equals(with_log["last_followup_date"])  # the log mattered

@@ -1,0 +1,39 @@
+"""The lifetime-value models fitted once per data version and date (engine.clv)."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from engine import clv as clv_engine
+from engine import clv_page, store
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = None) -> dict:
+    """{"result": ClvResult or None, "error": ClvUnavailable or None}, fitted on the
+    purchases up to `calibration_end` (None: the as-of date, no holdout)."""
+    calibration_end = calibration_end or as_of
+    with store.connect(db) as con:
+        calibration, current = clv_engine.load_inputs(con, as_of=as_of,
+                                                      calibration_end=calibration_end)
+    try:
+        result = clv_engine.fit_and_predict(calibration, current, as_of=as_of,
+                                            calibration_end=calibration_end)
+    except clv_engine.ClvUnavailable as exc:
+        return {"result": None, "error": exc}
+    return {"result": result, "error": None, "totals": clv_page.totals(result),
+            "parameters": clv_page.parameter_table(result)}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def clv_for_scoring(db: str, version: int, as_of: date):
+    """12-month CLV by customer_id (a Series) for the value score's optional CLV sub-metric
+    (engine.scoring.score_customers(clv=...)), or None when there are no lifetime values.
+    In a partial result every value is NaN, and the scoring leaves the sub-metric out.
+    Cached on its own (small) so that the 13 dates of a tier history, which push fits
+    out of clv_fit's cache, never make the scores at T fit again."""
+    result = clv_fit(db, version, as_of)["result"]
+    if result is None:
+        return None
+    return result.customers.set_index("customer_id")[f"clv_{result.settings.horizon_months}m"]

@@ -1,0 +1,113 @@
+"""The customer list and one customer's profile and tier history."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from engine import i18n, profile, scoring, store
+from engine.months import last_month_ends
+from engine.scoring_settings import DEFAULT_SETTINGS, weight_map
+from engine.words import LIST_CODES, in_words
+from ui.data.clv_fit import clv_for_scoring
+from ui.data.common import download_files, for_reader, owned
+from ui.data.scoring import scores, scoring_plan
+from ui.data.sources import event_history, features
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_table(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                   clv: bool = False):
+    """Every customer with score, tier, RFM, pyramid and master data (engine.profile.LIST_COLUMNS)."""
+    table = features(db, version, as_of)
+    return profile.customer_table(table, scores(db, version, as_of, weights, thresholds, clv),
+                                  scoring.rfm(table), scoring.pyramid(table))
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_filter_options(db: str, version: int, as_of: date, *, owner=None) -> dict[str, list]:
+    """The values each filter of the customer list offers (no weight changes them)."""
+    return profile.filter_options(owned(customer_table(db, version, as_of, *DEFAULT_SETTINGS),
+                                       owner))
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_count(db: str, version: int, as_of: date, *, owner=None) -> int:
+    """How many customers the reader may see (known at T)."""
+    return len(owned(customer_table(db, version, as_of, *DEFAULT_SETTINGS), owner))
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                  filters: dict, search: str, lang: str, clv: bool = False, *, owner=None):
+    """The filtered customer list, best score first, codes in the reader's words."""
+    table = profile.filter_customers(
+        owned(customer_table(db, version, as_of, weights, thresholds, clv), owner),
+        search=search, **filters)
+    return in_words(table, lang, LIST_CODES)
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=16)
+def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                        filters: dict, search: str, lang: str, clv: bool = False, *,
+                        owner=None) -> dict[str, bytes]:
+    """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
+    table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang, clv)
+    return download_files(table, {c: i18n.t(f"customers.col.{c}", lang) for c in table.columns},
+                          i18n.t("nav.customers", lang), lang)
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=64)
+def customer_profile(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
+                     thresholds: tuple, clv: bool = False, *, owner=None) -> dict | None:
+    """One customer: master data, events up to T, and (when known at T) the score explained
+    (with its 12-month CLV and that sub-metric's percentile when CLV joins the score).
+    None when there is no such customer, or another owner looks after them."""
+    with store.connect(db) as con:
+        record = profile.customer_record(con, customer_id)
+        if record is None or owner is not None and record["owner"] != owner:
+            return None
+        events = profile.customer_events(con, customer_id, as_of=as_of)
+    table = customer_table(db, version, as_of, weights, thresholds, clv)
+    result = {"record": record, "events": events, "summary": None}
+    if not (table["customer_id"] == customer_id).any():   # not known at T: nothing to explain
+        return result
+    return result | profile.explained_score(
+        customer_id, customers=table, features=features(db, version, as_of),
+        scores=scores(db, version, as_of, weights, thresholds, clv),
+        plan=scoring_plan(db, version, as_of, weights, clv),
+        clv=clv_for_scoring(db, version, as_of) if clv else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=26)
+def month_end_sub_scores(db: str, version: int, day: date, clv: bool = False):
+    """Sub-metric scores of every customer at a past date (the feature query once per date;
+    with `clv`, the CLV models fitted as of that date join them)."""
+    lifetime = clv_for_scoring(db, version, day) if clv else None
+    history = event_history(db, version)
+    with store.connect(db) as con:
+        return profile.month_end_sub_scores(con, as_of=day, clv=lifetime, history=history)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
+                 thresholds: tuple, clv: bool = False):
+    """The customer's score and tier at the last 12 month ends, with today's settings."""
+    snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
+                 for day in last_month_ends(as_of)]
+    return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
+                                thresholds=thresholds)
+
+
+@for_reader
+@st.cache_data(show_spinner=False, max_entries=32)
+def customer_choices(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                     search: str, limit: int = 100, clv: bool = False, *, owner=None) -> dict:
+    """{customer_id: "id · name"} of up to `limit` customers matching `search`, best first."""
+    return profile.customer_choices(
+        owned(customer_table(db, version, as_of, weights, thresholds, clv), owner), search, limit)

@@ -1,0 +1,88 @@
+"""The data source: its summary, the feature table every page reads, the Overview page."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from engine import demo, scoring, store
+from engine.features import activity, customer_features, parquet_source
+from engine.features import event_history as read_event_history
+from ui import auth
+from ui.data.common import shared_frames
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def source_summary(db: str, version: int) -> dict:
+    """Row counts and the first and last event dates, for the sidebar."""
+    with store.connect(db) as con:
+        first, last = store.date_range(con)
+        return {"counts": store.table_counts(con), "first": first, "last": last}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def overview(db: str, version: int, as_of: date) -> dict:
+    """Everything the Overview page draws, in one visit to the file."""
+    with store.connect(db) as con:
+        return {
+            "kpis": activity.overview_kpis(con, as_of=as_of),
+            "monthly": activity.monthly_activity(con, as_of=as_of),
+            "by_region": activity.revenue_by(con, as_of=as_of, column="region"),
+            "by_source": activity.revenue_by(con, as_of=as_of, column="source"),
+        }
+
+
+def is_feature_table(db: str) -> bool:
+    """Whether the source passed as `db` is a feature table folder rather than a database file.
+
+    With a feature table (the sidebar's other source) `db` is its folder and
+    `version` parquet_source.feature_table_version, so every cache below stays
+    keyed right; only the functions that read the file itself look here.
+    """
+    return Path(db).is_dir()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def feature_table_summary(folder: str, version: int) -> dict:
+    """customers, as_of, engine and available of a feature table folder (the frame is
+    left to `features`, so a large table is not cached twice); FeatureTableError when bad."""
+    table = parquet_source.load_feature_table(folder)
+    return {"customers": len(table.frame), "as_of": table.as_of, "engine": table.engine,
+            "available": table.available}
+
+
+@shared_frames(max_entries=8)
+def features(db: str, version: int, as_of: date):
+    """The per-customer feature table as of T: the one expensive query, cached on T and version.
+
+    From a feature table folder, its table (computed for its own T, which the sidebar shows).
+    """
+    if is_feature_table(db):
+        return parquet_source.load_feature_table(db).frame
+    with store.connect(db) as con:
+        return customer_features(con, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def customer_base(db: str, version: int, as_of: date) -> dict:
+    """Customer count and the Pareto curve, from the feature table."""
+    table = features(db, version, as_of)
+    result = scoring.pareto(table, points=400)
+    return {"kpis": {"customers": len(table)}, "pareto_curve": result.curve,
+            "pareto_share": result.customer_share}
+
+
+def create_demo(db: str, progress=None) -> None:
+    """Fill the file with the built-in demo data (a write: bumps the version; admins only)."""
+    auth.actor("reset")
+    demo.generate_demo(db, progress=progress)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def event_history(db: str, version: int):
+    """The T-independent parts of the feature query (engine.features.event_history): read once
+    per data version for every past date a page needs (tier history, review months). A
+    resource, not data: the read-only Arrow tables are shared, never copied per use."""
+    with store.connect(db) as con:
+        return read_event_history(con)
