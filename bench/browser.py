@@ -2,9 +2,10 @@
 
 Each page's first load on a fresh server (nothing cached: the time from
 asking for the address to the page drawn and idle), and a drag of the
-Scoring page's consumption slider until the sentence "… customers move up a
-tier …" changes, beside the same round trip of a bare Streamlit app (one
-slider, one line of text) served in the same run. The servers and the
+Scoring page's consumption slider one step until the rerun it starts is
+drawn (the sentence "… customers move up a tier …" rewritten among the
+rest), beside the same round trip of a bare Streamlit app (one slider, one
+line of text) served in the same run. The servers and the
 browser are the test suite's (tests/browser/chromium.py), started untimed in each
 step's preparation.
 """
@@ -100,37 +101,54 @@ def _slider_page(ws: Workspace, slot: str, url: str, path: str) -> None:
     wait_ready(page, '[data-testid="stSlider"]')
     page.get_by_text(SENTENCE).first.wait_for(timeout=TIMEOUT_MS)
     ws.cache[f"{slot}.tab"] = page
-    ws.cache[f"{slot}.presses"] = 0
 
 
-# The sentence's text, and the slider's value, as the browser shows them now.
-SENTENCE_TEXT = f"""() => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
-    .map(e => e.innerText).find(text => text.includes({SENTENCE!r})) || "" """
+# What a rerun rewrites, read in the browser: the sentence, and the values of every slider
+# but the one dragged (the Scoring page's other weights follow it; the bare app's sentence
+# holds its value).
+REWRITTEN = """() => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+    .map(e => e.innerText).filter(text => text.includes(%r))
+    .concat([...document.querySelectorAll('[data-testid="stSlider"] input[type=range]')]
+    .slice(1).map(e => e.value)).join("|")""" % SENTENCE
+# Records the app's script-run states as they change. A rerun has been drawn once
+# "notRunning" follows "running", or, when both changes fell into one frame of a fast
+# rerun, once what it rewrites has changed and no script runs.
+WATCH_RUNS = """before => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.benchBefore = before;
+    window.benchRuns = [];
+    new MutationObserver(() => window.benchRuns.push(app.dataset.testScriptState))
+        .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+RUN_DRAWN = """rewritten => { const runs = window.benchRuns, at = runs.indexOf("running");
+    const app = document.querySelector('[data-testid="stApp"]');
+    return (at >= 0 && runs.indexOf("notRunning", at) > at)
+        || (app.dataset.testScriptState === "notRunning" && rewritten() !== window.benchBefore); }"""
 
 
 def _press(ws: Workspace, slot: str) -> None:
-    """The slider's thumb dragged one step, until the sentence it rewrites has changed on
-    screen.
+    """The slider's thumb dragged one step right, until the rerun it starts has finished
+    and the browser has drawn what it sent.
 
-    The drags go right and back (40, 41, 40, …): at the default weight nobody moves
-    against the default baseline and one step away somebody does, so every drag
-    changes the sentence, whatever the size of the base. A click, not a key press:
-    Streamlit 1.67's slider sends a keyboard step to the server only now and then,
-    and a pointer release always.
+    A drag, not a key press: Streamlit 1.67's slider sends a keyboard step to the
+    server only now and then, and a pointer release always. Each step is a setting not
+    seen before, so nothing comes from a cache the step before filled.
     """
     page = ws.cache[f"{slot}.tab"]
-    presses = ws.cache[f"{slot}.presses"] = ws.cache[f"{slot}.presses"] + 1
     slider = page.locator('[data-testid="stSlider"]').first
-    step = slider.locator('[data-orientation="horizontal"]').nth(1).bounding_box()["width"] / 100
-    thumb = slider.locator("input[type=range]").locator("..").bounding_box()
-    x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
-    before = page.evaluate(SENTENCE_TEXT)
-    page.mouse.move(x, y)
+    track = slider.locator('[data-orientation="horizontal"]').nth(1).bounding_box()
+    thumb = slider.locator("input[type=range]")
+    value, top = float(thumb.get_attribute("value")), float(thumb.get_attribute("max"))
+    grip = thumb.locator("..").bounding_box()
+    y = grip["y"] + grip["height"] / 2
+    page.evaluate(WATCH_RUNS, page.evaluate(REWRITTEN))
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
     page.mouse.down()
-    page.mouse.move(x + (step if presses % 2 else -step), y, steps=2)
+    page.mouse.move(track["x"] + track["width"] * (value + 1) / top, y, steps=2)
     page.mouse.up()
-    page.wait_for_function(f"before => ({SENTENCE_TEXT})() !== before", arg=before,
-                           timeout=TIMEOUT_MS, polling="raf")
+    page.wait_for_function(f"() => ({RUN_DRAWN})({REWRITTEN})", timeout=TIMEOUT_MS,
+                           polling="raf")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def open_scoring(ws: Workspace) -> None:
