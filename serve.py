@@ -10,6 +10,8 @@ Options are Streamlit's, as `--server.port=8502`. Without logins
 only, unless `--server.address` (or STREAMLIT_SERVER_ADDRESS, or
 `server.address` in .streamlit/config.toml) names another address.
 """
+import importlib
+import pkgutil
 import sys
 
 import streamlit as st
@@ -35,6 +37,24 @@ def config_from_argv(argv: list[str]) -> dict:
     return options
 
 
+def preload(packages=("engine", "report")) -> list[str]:
+    """Import every module of the engine and the presentation layer, with the libraries
+    they load (pandas, plotly, scikit-learn, SciPy, openpyxl), before the server opens.
+
+    Otherwise the first visitor after a start pays for these imports (about 2 s of CPU)
+    inside their first page. Not ui/: its caches belong to the Streamlit runtime, which
+    does not exist yet. The names imported, for the test.
+    """
+    names = []
+    for package in packages:
+        path = importlib.import_module(package).__path__
+        names += [m.name for m in pkgutil.walk_packages(path, f"{package}.")
+                  if not m.name.endswith(".__main__")]   # the command line's entry would run
+    for name in names:
+        importlib.import_module(name)
+    return names
+
+
 if __name__ == "__main__":
     from streamlit.web import bootstrap
 
@@ -47,4 +67,5 @@ if __name__ == "__main__":
     if address is not None:
         overrides["server.address"] = address
     print(auth.start_note(st.get_option("server.address") or address), flush=True)
+    preload()
     app.run(config=overrides)

@@ -1,10 +1,11 @@
 """The benchmark's browser steps: what a manager waits for in real headless Chromium.
 
 Each page's first load on a fresh server (nothing cached: the time from
-asking for the address to the page drawn and idle), and a key press on the
-Scoring page's consumption slider until the sentence "… customers move up a
-tier …" changes, beside the same round trip of a bare Streamlit app (one
-slider, one line of text) served in the same run. The servers and the
+asking for the address to the page drawn and idle), and a drag of the
+Scoring page's consumption slider one step until the rerun it starts is
+drawn (the sentence "… customers move up a tier …" rewritten among the
+rest), beside the same round trip of a bare Streamlit app (one slider, one
+line of text) served in the same run. The servers and the
 browser are the test suite's (tests/browser/chromium.py), started untimed in each
 step's preparation.
 """
@@ -94,38 +95,59 @@ def first_load_step(slug: str) -> Step:
 
 
 def _slider_page(ws: Workspace, slot: str, url: str, path: str) -> None:
-    """A tab on `url/path` with its first slider found, kept for the key presses, and the
-    moments its server said a script run had finished."""
+    """A tab on `url/path` with its first slider drawn, kept for the drags."""
     page = _page(ws, url)
-    finished = ws.cache[f"{slot}.finished"] = []
-
-    def watch(socket) -> None:
-        socket.on("framereceived", lambda frame: _is_finish(frame) and finished.append(1))
-    page.on("websocket", watch)
     page.goto(f"{url}/{path}")
     wait_ready(page, '[data-testid="stSlider"]')
     page.get_by_text(SENTENCE).first.wait_for(timeout=TIMEOUT_MS)
     ws.cache[f"{slot}.tab"] = page
 
 
-def _is_finish(frame) -> bool:
-    """Whether a websocket frame is Streamlit's "script run finished" message."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    if isinstance(frame, str):
-        return False
-    message = ForwardMsg.FromString(frame)
-    return message.WhichOneof("type") == "script_finished"
+# What a rerun rewrites, read in the browser: the sentence, and the values of every slider
+# but the one dragged (the Scoring page's other weights follow it; the bare app's sentence
+# holds its value).
+REWRITTEN = """() => [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+    .map(e => e.innerText).filter(text => text.includes(%r))
+    .concat([...document.querySelectorAll('[data-testid="stSlider"] input[type=range]')]
+    .slice(1).map(e => e.value)).join("|")""" % SENTENCE
+# Records the app's script-run states as they change. A rerun has been drawn once
+# "notRunning" follows "running", or, when both changes fell into one frame of a fast
+# rerun, once what it rewrites has changed and no script runs.
+WATCH_RUNS = """before => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.benchBefore = before;
+    window.benchRuns = [];
+    new MutationObserver(() => window.benchRuns.push(app.dataset.testScriptState))
+        .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+RUN_DRAWN = """rewritten => { const runs = window.benchRuns, at = runs.indexOf("running");
+    const app = document.querySelector('[data-testid="stApp"]');
+    return (at >= 0 && runs.indexOf("notRunning", at) > at)
+        || (app.dataset.testScriptState === "notRunning" && rewritten() !== window.benchBefore); }"""
 
 
 def _press(ws: Workspace, slot: str) -> None:
-    """One ArrowRight on the slider, until the rerun it starts has finished and the browser
-    has drawn what it sent (the sentence rewritten, when its numbers changed)."""
-    page, finished = ws.cache[f"{slot}.tab"], ws.cache[f"{slot}.finished"]
-    before = len(finished)
-    page.locator('[data-testid="stSlider"] input[type=range]').first.press("ArrowRight")
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while len(finished) == before and time.monotonic() < deadline:
-        page.wait_for_timeout(2)   # lets Playwright hand over the frames received
+    """The slider's thumb dragged one step right, until the rerun it starts has finished
+    and the browser has drawn what it sent.
+
+    A drag, not a key press: Streamlit 1.67's slider sends a keyboard step to the
+    server only now and then, and a pointer release always. Each step is a setting not
+    seen before, so nothing comes from a cache the step before filled.
+    """
+    page = ws.cache[f"{slot}.tab"]
+    slider = page.locator('[data-testid="stSlider"]').first
+    track = slider.locator('[data-orientation="horizontal"]').nth(1).bounding_box()
+    thumb = slider.locator("input[type=range]")
+    value, top = float(thumb.get_attribute("value")), float(thumb.get_attribute("max"))
+    grip = thumb.locator("..").bounding_box()
+    y = grip["y"] + grip["height"] / 2
+    page.evaluate(WATCH_RUNS, page.evaluate(REWRITTEN))
+    page.mouse.move(grip["x"] + grip["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * (value + 1) / top, y, steps=2)
+    page.mouse.up()
+    page.wait_for_function(f"() => ({RUN_DRAWN})({REWRITTEN})", timeout=TIMEOUT_MS,
+                           polling="raf")
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 

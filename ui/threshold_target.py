@@ -16,6 +16,8 @@ from engine.scoring import DEFAULT_TARGETS, TARGET_BASES
 from ui.data import scoring as scoring_data
 
 TARGET = "scoring.target"          # the target the current thresholds came from, or None
+BASIS = "scoring.target.basis"
+SHOWN_BASIS = "scoring.target.shown_basis"   # the basis the widgets showed in the last run
 ss = st.session_state
 
 
@@ -23,16 +25,31 @@ def restore(target: dict | None) -> None:
     """Show a saved target in the widgets (a preset loaded) and remember it as applied."""
     ss[TARGET] = target
     if target is not None:
-        ss["scoring.target.basis"] = target["basis"]
+        ss[BASIS] = ss[SHOWN_BASIS] = target["basis"]
         ss["scoring.target.high"] = int(target["high"])
         ss["scoring.target.potential"] = int(target["potential"])
 
 
-def _basis_changed() -> None:
-    """A new basis starts from its own first offer (10 / 40 % of customers, 50 / 80 % of
-    revenue): a share of customers and a share of revenue are different scales."""
-    ss["scoring.target.high"], ss["scoring.target.potential"] = \
-        DEFAULT_TARGETS[ss["scoring.target.basis"]]
+def _basis(ctx) -> str:
+    """The basis widget; a new basis starts from its own first offer (10 / 40 % of
+    customers, 50 / 80 % of revenue): a share of customers and a share of revenue are
+    different scales.
+
+    The browser can hand the widget back empty although it is required (seen after a
+    weight slider moved in Streamlit 1.67), so the basis shown last stands in for an
+    empty one; the check runs in the script, before the widgets, not in a callback that
+    would meet the empty value first.
+    """
+    shown = ss.get(SHOWN_BASIS, TARGET_BASES[0])
+    if ss.get(BASIS) is None:
+        ss[BASIS] = shown
+    elif ss[BASIS] != shown:
+        ss["scoring.target.high"], ss["scoring.target.potential"] = DEFAULT_TARGETS[ss[BASIS]]
+    basis = st.segmented_control(ctx.t("scoring.target.basis"), TARGET_BASES, key=BASIS,
+                                 required=True,
+                                 format_func=lambda b: ctx.t(f"scoring.target.basis.{b}"))
+    ss[SHOWN_BASIS] = basis
+    return basis
 
 
 def _apply(thresholds: tuple[int, int], target: dict) -> None:
@@ -44,11 +61,7 @@ def choose(ctx, settings: tuple) -> dict | None:
     """The target widgets; returns {"target", "thresholds", "mix"} of the offer, or None
     when the target cannot be met (no revenue for a revenue target), said in words."""
     t = ctx.t
-    ss.setdefault("scoring.target.basis", TARGET_BASES[0])
-    basis = st.segmented_control(t("scoring.target.basis"), TARGET_BASES,
-                                 key="scoring.target.basis", required=True,
-                                 format_func=lambda b: t(f"scoring.target.basis.{b}"),
-                                 on_change=_basis_changed)
+    basis = _basis(ctx)
     first = DEFAULT_TARGETS[basis]
     ss.setdefault("scoring.target.high", first[0])
     ss.setdefault("scoring.target.potential", first[1])

@@ -68,11 +68,13 @@ presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLD
                      "target": None}} | \
     scoring_data.presets(ctx.db, ctx.version)
 (weights, thresholds, clv) = scoring_settings()
-for d, w in zip(DIMENSIONS, weights):
-    ss.setdefault(weight_key(d), w)
-ss.setdefault("scoring.high", thresholds[0])
-ss.setdefault("scoring.potential", thresholds[1])
-ss.setdefault("scoring.clv", clv)
+# Set, not only defaulted, on every run: a run cut short (the language switched while the
+# page first loaded) leaves these in session state but never shows the widgets, and a
+# widget the browser has not seen draws its default (0) unless the run sets its value.
+for key, value in zip([weight_key(d) for d in DIMENSIONS] + ["scoring.high", "scoring.potential",
+                                                            "scoring.clv"],
+                      [*weights, *thresholds, clv]):
+    ss[key] = ss.get(key, value)
 if ss.get("scoring.baseline_name") not in presets:
     ss["scoring.baseline_name"] = DEFAULT
 preset_name = ({n: n for n in presets} | {DEFAULT: t("scoring.preset.default")}).get

@@ -543,3 +543,15 @@ def test_saving_a_preset_keeps_the_baseline_compared_with(work_db):
     assert not at.exception
     assert at.selectbox[1].value == "Old"
     assert any("Against **Old**" in m.value for m in at.markdown)
+
+
+def test_an_empty_basis_from_the_browser_keeps_the_basis_shown(app_db):
+    """Streamlit 1.67's browser can send the required basis back empty after a weight
+    slider moved; the page then crashed with a KeyError. The basis shown last stands."""
+    at = open_page("scoring", "en")
+    at.segmented_control(key="scoring.target.basis").set_value("revenue").run()
+    at.number_input(key="scoring.target.high").set_value(30).run()
+    at.segmented_control(key="scoring.target.basis").set_value(None).run()
+    assert not at.exception
+    assert at.segmented_control(key="scoring.target.basis").value == "revenue"
+    assert at.number_input(key="scoring.target.high").value == 30   # not reset to 50

@@ -1,0 +1,31 @@
+"""serve.py: what the server loads before its first visitor."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECK = """
+import json, sys
+import serve
+names = serve.preload()
+print(json.dumps({"names": names, "loaded": [n for n in names if n in sys.modules],
+                  "libraries": [m for m in ("sklearn", "scipy", "plotly.graph_objects", "openpyxl")
+                                if m in sys.modules],
+                  "caches": [n for n in sys.modules if n.startswith("ui.data")]}))
+"""
+
+
+def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches():
+    """Every module file under engine/ and report/ (but the command line's entry), so the
+    first page after a start finds them loaded; ui.data's caches wait for the runtime."""
+    files = [p.relative_to(ROOT).with_suffix("") for package in ("engine", "report")
+             for p in (ROOT / package).rglob("*.py") if p.name != "__main__.py"]
+    expected = {".".join(f.parts).removesuffix(".__init__") for f in files} - {"engine", "report"}
+    out = json.loads(subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, capture_output=True,
+                                    text=True, check=True).stdout)
+    assert set(out["names"]) == expected
+    assert out["loaded"] == out["names"]
+    assert out["libraries"] == ["sklearn", "scipy", "plotly.graph_objects", "openpyxl"]
+    assert out["caches"] == []
