@@ -22,7 +22,10 @@ PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments
          "risk", "plan", "review", "audit")
 # Drawn and idle: the page's first element (its title, the bare app's slider) drawn, no
 # script running, no spinner or progress bar, for SETTLED_S.
+# The app's own script-run state is the signal that counts: Streamlit draws its "running"
+# widget only after a delay, so a page busy in a query without a spinner looked idle.
 READY = """drawn => !!document.querySelector(drawn)
+    && document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === "notRunning"
     && !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')"""
 SETTLED_S = 0.3
