@@ -624,13 +624,14 @@ def _number_order_lines(con, table: str, batch: int, *, status: bool) -> bool:
 def _status_left_blank(con, table: str, batch: int) -> bool:
     """Whether a later line of an order leaves its status blank where the first line
     has one: the staged path gives it the first line's status (`validate.fill_order_lines`),
-    which the fast path does not, so such a file goes there."""
+    which the fast path does not, so such a file goes there. The later lines without a
+    status are looked up first: a file has few or none (0.02 s on 2M lines)."""
     return con.execute(f"""
-        SELECT count(*) FROM (
-            SELECT txn_id FROM {table} WHERE batch_id = $b AND order_line IS NOT NULL
-            GROUP BY txn_id
-            HAVING count(status) < count(*) AND bool_or(order_line = 1 AND status IS NOT NULL))
-        """, {"b": batch}).fetchone()[0] > 0
+        SELECT count(*) FROM {table}
+        WHERE batch_id = $b AND order_line = 1 AND status IS NOT NULL AND txn_id IN (
+            SELECT txn_id FROM {table}
+            WHERE batch_id = $b AND order_line > 1 AND status IS NULL)""",
+                       {"b": batch}).fetchone()[0] > 0
 
 
 def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
