@@ -108,10 +108,14 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
     for c, raw, _ in mapped:
         n = c.name
         if raw in typed:
+            # A typed number may be infinite or NaN, which the exact cast refuses: such a
+            # cell is a bad one (c_x set, no value), so that nothing casts it further on.
+            odd = f"NOT isfinite(q_{n})" if _STORED[c.kind] == "DOUBLE" else "FALSE"
             level1.append(f"{raw} AS r_{n}")
             level2.append(f"r_{n}, CAST(r_{n} AS {_STORED[c.kind]}) AS q_{n}")
-            level3.append(f"r_{n}, q_{n}, CAST(NULL AS VARCHAR) AS c_{n}")
-            level4.append(f"r_{n}, c_{n}, q_{n} AS v_{n}")
+            level3.append(f"r_{n}, q_{n}, "
+                          f"CASE WHEN {odd} THEN CAST(r_{n} AS VARCHAR) END AS c_{n}")
+            level4.append(f"r_{n}, c_{n}, CASE WHEN c_{n} IS NULL THEN q_{n} END AS v_{n}")
             found, value = "NULL", f"v_{n}"
         elif c.kind in PARSED_KINDS:
             level1.append(f"{raw} AS r_{n}")
@@ -191,7 +195,8 @@ def _fast_error(c: Column, v: str, cleaned: str) -> str:
     it. At least as strict as `_error_case`, with one range test for dates instead of
     four, and stricter where the typed read (engine.ingest.typed) is laxer than the
     exact cast: read_csv's date format reads "infinity" and "epoch" as 1900-01-01 (so
-    that day goes to the staged path too), and its numbers may be infinite or NaN.
+    that day goes to the staged path too). (Its infinite or NaN numbers are already
+    bad cells: see `staging_select`.)
     """
     if c.kind not in PARSED_KINDS:
         return f"CASE WHEN {cleaned} IS NULL THEN 'missing_value' END" if c.required \
@@ -203,8 +208,6 @@ def _fast_error(c: Column, v: str, cleaned: str) -> str:
                    f"DATE '{YEARS[0]}-01-02') AND {latest}")
     elif c.kind == "rating":
         bad.append(f"{v} NOT IN (1, 2, 3, 4, 5)")
-    elif c.kind != "amount":
-        bad.append(f"NOT isfinite({v})")
     return f"CASE WHEN {' OR '.join(bad)} THEN '{_BAD[c.kind]}' END"
 
 
@@ -229,7 +232,8 @@ def stored_values(plan: Plan, alias: str = "s", *, fast: bool = False
             expr = (f"CASE WHEN {alias}.s_{c.name} IS NULL THEN NULL "
                     f"ELSE coalesce({k}.code, {fallback}) END")
         elif c.kind == "rating":
-            expr = f"CAST({x} AS INTEGER)"
+            # try_cast: a row's rating out of range (3e9) is refused, not a crash
+            expr = f"try_cast({x} AS INTEGER)"
         else:
             expr = x
         if fast and c.required:
