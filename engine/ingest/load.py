@@ -390,6 +390,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     steps.report(0.55, "check")
     validate.fill_order_lines(con, plan)
     validate.check_cells(con, plan)
+    validate.check_line_amounts(con, plan)
     validate.check_duplicates(con, plan)
     validate.check_order_lines(con, plan)
     validate.check_customers(con, plan, create=opts.create_customers)

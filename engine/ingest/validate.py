@@ -246,15 +246,60 @@ def stored_values(plan: Plan, alias: str = "s", *, fast: bool = False
     return items, joins
 
 
+# A line's quantity and its quantity × unit price must stay below these (the amount is
+# DECIMAL(18, 2)); the catalogue's "expected" of LINE_TOO_LARGE says them.
+LINE_LIMITS = (1e12, 1e15)
+
+
 def line_amount(quantity: str, unit_price: str) -> str:
-    """SQL for a line's amount from its quantity (blank: one) and unit price, to the cent."""
-    return (f"CAST(round(CAST(coalesce({quantity}, 1) AS DECIMAL(18, 6)) * {unit_price}, 2) "
-            "AS DECIMAL(18, 2))")
+    """SQL for a line's amount from its quantity (blank: one) and unit price, to the cent;
+    NULL where it does not fit the stored amount (a quantity of 1e17, say): the checks
+    then refuse the row (`LINE_TOO_LARGE`) instead of DuckDB stopping the import."""
+    q = f"coalesce({quantity}, 1)"
+    # Multiplied as DECIMAL(38): DECIMAL(18) operands overflow past about 92 billion.
+    return (f"CASE WHEN abs(CAST({q} AS DOUBLE)) < {LINE_LIMITS[0]:.0e} "
+            f"AND abs(CAST({q} AS DOUBLE) * CAST({unit_price} AS DOUBLE)) < {LINE_LIMITS[1]:.0e} "
+            f"THEN CAST(round(CAST({q} AS DECIMAL(38, 6)) * CAST({unit_price} AS DECIMAL(38, 2)), 2)"
+            " AS DECIMAL(18, 2)) END")
+
+
+LINE_TOO_LARGE = "amount_range"
+
+
+def _line_text(quantity: str, unit_price: str) -> str:
+    """SQL for "quantity × unit price" as the problem's value."""
+    return f"concat(CAST(coalesce({quantity}, 1) AS VARCHAR), ' × ', CAST({unit_price} AS VARCHAR))"
+
+
+def line_fits(plan: Plan, alias: str) -> str:
+    """SQL that is false where a derived line amount (quantity × unit price) does not fit."""
+    if not plan.derived_amount:
+        return "TRUE"
+    quantity = f"{alias}.quantity" if "quantity" in plan.names else "1"
+    return (f"({alias}.unit_price IS NULL "
+            f"OR {line_amount(quantity, f'{alias}.unit_price')} IS NOT NULL)")
+
+
+def check_line_amounts(con, plan: Plan) -> None:
+    """Lines whose quantity × unit price is too large for an amount (the amount derived)."""
+    if not plan.derived_amount:
+        return
+    quantity = "r.quantity" if "quantity" in plan.names else "1"
+    errors = " AND ".join(f"r.e_{n} IS NULL" for n in ("quantity", "unit_price")
+                          if n in plan.names)
+    con.execute(f"""
+        INSERT INTO _ingest_problems (_row, code, target, value)
+        SELECT r._row, '{LINE_TOO_LARGE}', 'unit_price', {_line_text(quantity, 'r.unit_price')}
+        FROM _ingest_rows r
+        WHERE {errors} AND NOT {line_fits(plan, 'r')}""")
 
 
 def row_ok(plan: Plan, alias: str = "s") -> str:
-    """SQL that is true where no cell of the row has an error."""
-    return " AND ".join(f"{alias}.e_{c.name} IS NULL" for c, _, _ in plan.mapped) or "TRUE"
+    """SQL that is true where no cell of the row has an error and its derived line amount,
+    if any, fits."""
+    cells = [f"{alias}.e_{c.name} IS NULL" for c, _, _ in plan.mapped]
+    return " AND ".join(cells + ([line_fits(plan, alias)] if plan.derived_amount else [])) \
+        or "TRUE"
 
 
 # ---- the staged checks ----------------------------------------------------------
@@ -360,9 +405,12 @@ def fill_order_lines(con, plan: Plan) -> None:
                 WHERE r.txn_id = f.txn_id AND r._row > f._row""")
     if "amount" in names and "unit_price" in names and not plan.derived_amount:
         quantity = "quantity" if "quantity" in names else "1"
+        line = line_amount(quantity, "unit_price")
         con.execute(f"""
-            UPDATE _ingest_rows SET amount = {line_amount(quantity, 'unit_price')},
-                   e_amount = NULL, b_amount = NULL
+            UPDATE _ingest_rows SET amount = {line},
+                   e_amount = CASE WHEN {line} IS NULL THEN '{LINE_TOO_LARGE}' END,
+                   b_amount = CASE WHEN {line} IS NULL
+                                   THEN {_line_text(quantity, 'unit_price')} END
             WHERE amount IS NULL AND e_amount = 'missing_value' AND unit_price IS NOT NULL""")
     con.execute("UPDATE _ingest_rows SET e_customer_id = 'no_customer' "
                 "WHERE e_customer_id = 'missing_value'")

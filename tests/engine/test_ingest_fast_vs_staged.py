@@ -123,6 +123,10 @@ CASES = {
     "infinite quantity of a line": LINES + TXN_ROWS + "C1,2024-01-05,5,T99,inf\n",
     "NaN quantity of a line": LINES + TXN_ROWS + "C1,2024-01-05,5,T99,NAN\n",
     "third decimal of a price": LINES + TXN_ROWS + "C1,2024-01-05,0.125,T99,3\n",
+    "quantity too large for a line": LINES + TXN_ROWS + "C1,2024-01-05,5,T99,1e17\n",
+    "price × quantity too large": LINES + TXN_ROWS + "C1,2024-01-05,1e15,T99,100\n",
+    "line of 92 billion": LINES + TXN_ROWS + "C1,2024-01-05,92000000000,T99,2\n",
+    "quantity of a trillion": LINES + TXN_ROWS + "C1,2024-01-05,0.01,T99,1e12\n",
 }
 # Orders of several lines (the rows after 55 single-line orders), their values left
 # blank on some line.
@@ -219,3 +223,40 @@ def test_interactions_of_awkward_cells_are_stored_or_refused_as_on_the_staged_pa
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert_same(tmp_path_factory.mktemp("awkward"), monkeypatch,
                     TALKS + TALK_ROWS + tail, "interactions")
+
+
+def test_a_line_amount_too_large_to_store_is_refused_with_its_row(tmp_path, monkeypatch):
+    """quantity × unit price beyond DECIMAL(18, 2) stopped both paths with DuckDB's
+    conversion error; now the row is refused like any bad cell: line 57 (the header and
+    55 rows before it), "1e17 × 5.00", and nothing is stored."""
+    for staged in (False, True):
+        (tmp_path / str(staged)).mkdir()
+        problems, stored = outcome(tmp_path / str(staged), monkeypatch,
+                                   LINES + TXN_ROWS + "C1,2024-01-05,5,T99,1e17\n",
+                                   "transactions", staged=staged)
+        assert [(p[1], p[2], p[3], p[4]) for p in problems] == \
+            [(57, "unit_price", "amount_range", "1e+17 × 5.00")]
+        assert not stored
+
+
+def test_a_line_of_92_billion_is_stored_to_the_cent(tmp_path, monkeypatch):
+    """Quantity × unit price multiplied as DECIMAL(18) overflowed past about 92 billion;
+    2 × 92,000,000,000.00 is stored as 184,000,000,000.00 on both paths."""
+    for staged in (False, True):
+        (tmp_path / str(staged)).mkdir()
+        stored, _, _ = outcome(tmp_path / str(staged), monkeypatch,
+                               LINES + "C1,2024-01-05,92000000000,T1,2\n", "transactions",
+                               staged=staged)
+        assert "Decimal('184000000000.00')" in stored[0]
+
+
+def test_a_blank_line_amount_too_large_from_its_price_is_refused(tmp_path):
+    """A line whose blank amount comes from quantity × unit price: too large is refused on
+    the amount, with the product it came from."""
+    text = ("customer_id,txn_date,amount,unit_price,txn_id,quantity\n"
+            "C1,2024-01-05,5,5,T1,1\nC1,2024-01-05,,5,T2,1e14\n")
+    with pytest.raises(ingest.ImportRejected) as refused:
+        ingest.import_file(tmp_path / "x.duckdb", csv(tmp_path, "t.csv", text), "transactions",
+                           create_customers=True, today=TODAY)
+    assert [(p.line, p.column, p.code, p.value) for p in refused.value.problems] == \
+        [(3, "amount", "amount_range", "100000000000000.0 × 5.00")]
