@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine.scoring import DEFAULT_TARGETS, TARGET_BASES
 from ui.data import scoring as scoring_data
+from ui.widgets import keep_value
 
 TARGET = "scoring.target"          # the target the current thresholds came from, or None
 BASIS = "scoring.target.basis"
@@ -38,12 +39,12 @@ def _basis(ctx) -> str:
     The browser can hand the widget back empty although it is required (seen after a
     weight slider moved in Streamlit 1.67), so the basis shown last stands in for an
     empty one; the check runs in the script, before the widgets, not in a callback that
-    would meet the empty value first.
+    would meet the empty value first. The value is set on every run, as `keep_value`
+    does and for its reason.
     """
     shown = ss.get(SHOWN_BASIS, TARGET_BASES[0])
-    if ss.get(BASIS) is None:
-        ss[BASIS] = shown
-    elif ss[BASIS] != shown:
+    ss[BASIS] = ss.get(BASIS) or shown
+    if ss[BASIS] != shown:
         ss["scoring.target.high"], ss["scoring.target.potential"] = DEFAULT_TARGETS[ss[BASIS]]
     basis = st.segmented_control(ctx.t("scoring.target.basis"), TARGET_BASES, key=BASIS,
                                  required=True,
@@ -63,8 +64,8 @@ def choose(ctx, settings: tuple) -> dict | None:
     t = ctx.t
     basis = _basis(ctx)
     first = DEFAULT_TARGETS[basis]
-    ss.setdefault("scoring.target.high", first[0])
-    ss.setdefault("scoring.target.potential", first[1])
+    keep_value("scoring.target.high", first[0])
+    keep_value("scoring.target.potential", first[1])
     left, right = st.columns(2)
     left.number_input(t(f"scoring.target.high.{basis}"), 1, 100, key="scoring.target.high",
                       step=5, help=t(f"scoring.target.high_help.{basis}"))

@@ -7,6 +7,7 @@ from report import charts
 from ui import auth, context, threshold_target
 from ui.data import scoring as scoring_data
 from ui.settings import keep_scoring_settings, scoring_settings
+from ui.widgets import keep_value
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
 ss = st.session_state
@@ -68,13 +69,10 @@ presets = {DEFAULT: {"weights": DEFAULT_WEIGHTS, "thresholds": DEFAULT_THRESHOLD
                      "target": None}} | \
     scoring_data.presets(ctx.db, ctx.version)
 (weights, thresholds, clv) = scoring_settings()
-# Set, not only defaulted, on every run: a run cut short (the language switched while the
-# page first loaded) leaves these in session state but never shows the widgets, and a
-# widget the browser has not seen draws its default (0) unless the run sets its value.
 for key, value in zip([weight_key(d) for d in DIMENSIONS] + ["scoring.high", "scoring.potential",
                                                             "scoring.clv"],
                       [*weights, *thresholds, clv]):
-    ss[key] = ss.get(key, value)
+    keep_value(key, value)
 if ss.get("scoring.baseline_name") not in presets:
     ss["scoring.baseline_name"] = DEFAULT
 preset_name = ({n: n for n in presets} | {DEFAULT: t("scoring.preset.default")}).get
