@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from engine.ingest.validate import Plan
+from engine.ingest.validate import STORED_TYPES, Plan
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _DATE = r"\d{4}-\d{2}-\d{2}"
@@ -30,8 +30,7 @@ _FORMS = (("DATE", "dateformat", "%Y-%m-%d", re.compile(_DATE)),
           ("TIMESTAMP", "timestampformat", "%Y-%m-%d %H:%M", re.compile(_DATE + r" \d{2}:\d{2}")),
           ("TIMESTAMP", "timestampformat", "%Y-%m-%d %H:%M:%S",
            re.compile(_DATE + r" \d{2}:\d{2}:\d{2}")))
-_NUMBER_TYPES = {"amount": "DECIMAL(18, 2)", "number": "DOUBLE", "hours": "DOUBLE",
-                 "rating": "DOUBLE"}
+_NUMBER_TYPES = {k: STORED_TYPES[k] for k in ("amount", "number", "hours", "rating")}
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,9 @@ _REJECT_CODES = {"MISSING COLUMNS": "field_count", "TOO MANY COLUMNS": "field_co
                  "UNQUOTED VALUE": "bad_quote", "INVALID ENCODING": "bad_encoding",
                  "INVALID UNICODE": "bad_encoding", "LINE SIZE OVER MAXIMUM": "line_too_long"}
 _MISSING = "'missing_value'"
-# The type each parsed kind has after the exact cast (parse.cast_sql).
-_STORED = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(18, 2)",
+# The type each parsed kind has after the exact cast (parse.cast_sql); the fast path's
+# typed read asks read_csv for the same (engine.ingest.typed).
+STORED_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(18, 2)",
            "number": "DOUBLE", "hours": "DOUBLE", "rating": "DOUBLE"}
 # A row whose first or second cell says one of these is a totals row that a
 # spreadsheet export appends (合计 …): left out with a note, not an error.
@@ -110,9 +111,9 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         if raw in typed:
             # A typed number may be infinite or NaN, which the exact cast refuses: such a
             # cell is a bad one (c_x set, no value), so that nothing casts it further on.
-            odd = f"NOT isfinite(q_{n})" if _STORED[c.kind] == "DOUBLE" else "FALSE"
+            odd = f"NOT isfinite(q_{n})" if STORED_TYPES[c.kind] == "DOUBLE" else "FALSE"
             level1.append(f"{raw} AS r_{n}")
-            level2.append(f"r_{n}, CAST(r_{n} AS {_STORED[c.kind]}) AS q_{n}")
+            level2.append(f"r_{n}, CAST(r_{n} AS {STORED_TYPES[c.kind]}) AS q_{n}")
             level3.append(f"r_{n}, q_{n}, "
                           f"CASE WHEN {odd} THEN CAST(r_{n} AS VARCHAR) END AS c_{n}")
             level4.append(f"r_{n}, c_{n}, CASE WHEN c_{n} IS NULL THEN q_{n} END AS v_{n}")
