@@ -93,9 +93,7 @@ def first_load_step(slug: str) -> Step:
         ws.cache["tab"] = _page(ws, ws.cache["url"])
 
     def run(ws: Workspace) -> float:
-        started = time.perf_counter()
-        ws.cache["tab"].goto(f"{ws.cache['url']}/{slug}")
-        return wait_ready(ws.cache["tab"]) - started
+        return _load(ws.cache["tab"], f"{ws.cache['url']}/{slug}")
     return Step(f"browser: first load /{slug}", run, FIRST_LOAD_BASELINE, once=True,
                 prepare=prepare)
 
@@ -112,9 +110,14 @@ def open_bare_fresh(ws: Workspace) -> None:
 
 
 def bare_first_load(ws: Workspace) -> float:
+    return _load(ws.cache["bare.first"], ws.cache["bare.url"], '[data-testid="stSlider"]')
+
+
+def _load(page, address: str, drawn: str = "h1") -> float:
+    """Seconds from asking for `address` until the page is drawn and idle."""
     started = time.perf_counter()
-    ws.cache["bare.first"].goto(ws.cache["bare.url"])
-    return wait_ready(ws.cache["bare.first"], '[data-testid="stSlider"]') - started
+    page.goto(address)
+    return wait_ready(page, drawn) - started
 
 
 def _slider_page(ws: Workspace, slot: str, url: str, path: str) -> None:
@@ -149,7 +152,7 @@ RUN_DRAWN = """rewritten => { const runs = window.benchRuns, at = runs.indexOf("
         || (app.dataset.testScriptState === "notRunning" && rewritten() !== window.benchBefore); }"""
 
 
-def _press(ws: Workspace, slot: str) -> None:
+def _drag(ws: Workspace, slot: str) -> None:
     """The slider's thumb dragged one step right, until the rerun it starts has finished
     and the browser has drawn what it sent.
 
@@ -175,29 +178,29 @@ def _press(ws: Workspace, slot: str) -> None:
 
 
 def open_scoring(ws: Workspace) -> None:
-    """The Scoring page as a manager finds it: first visit paid, then the slider presses."""
+    """The Scoring page as a manager finds it: first visit paid, then the slider drags."""
     _slider_page(ws, "scoring", _serve(ws, "app"), "scoring")
 
 
-def slider_press(ws: Workspace) -> None:
-    _press(ws, "scoring")
+def slider_drag(ws: Workspace) -> None:
+    _drag(ws, "scoring")
 
 
 def open_bare(ws: Workspace) -> None:
     _slider_page(ws, "bare", _serve(ws, "bare", _bare_script(ws)), "")
 
 
-def bare_press(ws: Workspace) -> None:
-    _press(ws, "bare")
+def bare_drag(ws: Workspace) -> None:
+    _drag(ws, "bare")
 
 
 FIRST_LOAD_BASELINE = "bare streamlit first load"
 BASELINES[FIRST_LOAD_BASELINE] = bare_first_load
 SETUP[FIRST_LOAD_BASELINE] = open_bare_fresh
 BASELINE = "bare streamlit slider"
-PRESSES = 11   # key presses per slider, whatever --repeat says: the median of 11
-BASELINES[BASELINE] = bare_press
+PRESSES = 11   # drags per slider, whatever --repeat says: the median of 11
+BASELINES[BASELINE] = bare_drag
 SETUP[BASELINE] = open_bare
 STEPS.extend(first_load_step(slug) for slug in PAGES)
-STEPS.append(Step("browser: consumption slider", slider_press, BASELINE, prepare=open_scoring,
+STEPS.append(Step("browser: consumption slider", slider_drag, BASELINE, prepare=open_scoring,
                   repeat=PRESSES))
