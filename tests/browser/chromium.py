@@ -68,6 +68,18 @@ def start_streamlit(db: Path, *, timeout: float = 60, secrets: Path | None = Non
 
 
 @contextmanager
+def serving_demo(folder: Path, *, customers: int, seed: int) -> Iterator[str]:
+    """A demo database of `customers` (24 months) made in `folder` and served: its url.
+    Skips, or fails under CI, without Chromium (`require_chromium`)."""
+    require_chromium()
+    from engine import demo
+    db = folder / "demo.duckdb"
+    demo.generate_demo(db, customers=customers, months=24, seed=seed)
+    with serving(db) as url:
+        yield url
+
+
+@contextmanager
 def serving(db: Path, **options) -> Iterator[str]:
     """`start_streamlit` for the length of a with block: its url; the server stops after."""
     proc, url = start_streamlit(db, **options)

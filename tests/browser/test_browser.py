@@ -5,7 +5,7 @@ import pytest
 
 from contextlib import ExitStack
 
-from tests.browser.chromium import (keep_failure, require_chromium, running_chromium, serving,
+from tests.browser.chromium import (keep_failure, serving, serving_demo,
                                     wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -13,18 +13,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_chromium()
-    from engine import demo
-    db = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    demo.generate_demo(db, customers=400, months=24, seed=5)
-    with serving(db) as url:
+    with serving_demo(tmp_path_factory.mktemp("browser"), customers=400, seed=5) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with running_chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from tests.browser.chromium import (keep_failure, require_chromium, running_chromium, serving,
-                                    wait_idle)
+from tests.browser.chromium import keep_failure, serving_demo, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -22,18 +21,8 @@ CUT_CARD_TEXT = """() => Array.from(document.querySelectorAll(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """2,000 customers: 12-month revenue in the tens of millions (¥3,0xx万, ¥30.xM)."""
-    require_chromium()
-    from engine import demo
-    db = tmp_path_factory.mktemp("layout") / "demo.duckdb"
-    demo.generate_demo(db, customers=2_000, months=24, seed=3)
-    with serving(db) as url:
+    with serving_demo(tmp_path_factory.mktemp("layout"), customers=2_000, seed=3) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with running_chromium() as b:
-        yield b
 
 
 @pytest.fixture
