@@ -555,3 +555,17 @@ def test_an_empty_basis_from_the_browser_keeps_the_basis_shown(app_db):
     assert not at.exception
     assert at.segmented_control(key="scoring.target.basis").value == "revenue"
     assert at.number_input(key="scoring.target.high").value == 30   # not reset to 50
+
+
+def test_a_slider_move_scores_the_customers_once(app_db, monkeypatch):
+    """The tier view and the threshold offer both need the new position's scores: one
+    computation serves both (they computed it once each)."""
+    import streamlit as st
+    st.cache_resource.clear()        # no position left over from another test
+    at = open_page("scoring", "en")
+    calls, real = [], scoring.combine_scores
+    monkeypatch.setattr(scoring, "combine_scores",
+                        lambda *a, **k: calls.append(k["weights"]) or real(*a, **k))
+    at.slider(key="scoring.weight.consumption").set_value(47).run()
+    assert not at.exception
+    assert len(calls) == 1 and calls[0]["consumption"] == 47

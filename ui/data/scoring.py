@@ -56,8 +56,9 @@ def combined_scores(db: str, version: int, as_of: date, weights: tuple, threshol
                     clv: bool = False):
     """Dimension scores, score and tier of every customer: cheap, from the cached sub-scores.
 
-    Not cached: a slider move's scores serve one view (scoring_view caches that), and
-    keeping a million-row frame per slider position would only fill the memory.
+    Not cached itself: `scores` keeps those of the pages' settings and `current_scores`
+    those of the last slider positions; a million-row frame kept for every slider
+    position would only fill the memory.
     """
     subs, available = sub_scores(db, version, as_of, clv)
     return scoring.combine_scores(subs, weights=weight_map(weights), thresholds=thresholds,
@@ -66,6 +67,17 @@ def combined_scores(db: str, version: int, as_of: date, weights: tuple, threshol
 
 # The scores of the settings the pages use (a session's own and the baselines), cached.
 scores = shared_frames(max_entries=8)(combined_scores)
+
+
+@shared_frames(max_entries=2)
+def current_scores(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                   clv: bool = False):
+    """`combined_scores` of the settings a slider move has just set, which the Scoring
+    page's view and its threshold offer both need in the same run: computed once, and
+    only the last two positions kept. A function of its own, not a second cache over
+    combined_scores: Streamlit keys a cache by the function, and two of different sizes
+    over one function would replace each other on every call."""
+    return combined_scores(db, version, as_of, weights, thresholds, clv)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -84,7 +96,7 @@ def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: 
     """The Scoring page: tier mix under `settings` and under `baseline` (each weights,
     thresholds, clv), movers, histogram."""
     table = features(db, version, as_of)
-    now = combined_scores(db, version, as_of, *settings)
+    now = current_scores(db, version, as_of, *settings)
     before = scores(db, version, as_of, *baseline)
     moves = scoring.tier_moves(before, now, carry=table[["name"]])
     return {"mix": scoring.category_mix(now["tier"], table["revenue_12m"], categories=scoring.TIERS),
@@ -100,7 +112,7 @@ def threshold_offer(db: str, version: int, as_of: date, settings: tuple, target:
     (engine.scoring.thresholds_for_target) and the tier mix they would make; ValueError
     when it cannot be met (a revenue target without revenue)."""
     table = features(db, version, as_of)
-    score = combined_scores(db, version, as_of, *settings)["score"]
+    score = current_scores(db, version, as_of, *settings)["score"]
     thresholds = scoring.thresholds_for_target(
         score, table["revenue_12m"], dict(zip(("basis", "high", "potential"), target)))
     return {"thresholds": thresholds,
