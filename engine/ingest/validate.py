@@ -255,13 +255,28 @@ LINE_LIMITS = (1e12, 1e15)
 def line_amount(quantity: str, unit_price: str) -> str:
     """SQL for a line's amount from its quantity (blank: one) and unit price, to the cent;
     NULL where it does not fit the stored amount (a quantity of 1e17, say): the checks
-    then refuse the row (`LINE_TOO_LARGE`) instead of DuckDB stopping the import."""
+    then refuse the row (`LINE_TOO_LARGE`) instead of DuckDB stopping the import.
+
+    Multiplied as DECIMAL(38), since DECIMAL(18) operands overflow past about 92
+    billion; but a line of a quantity under 999 and a unit price under 9,999,999 (nearly
+    every line) is multiplied as DECIMAL(9) by DECIMAL(9), which DuckDB does in 64-bit
+    integers instead of 128-bit ones: the same exact product, rounded the same way,
+    several times faster (0.4 of 1.4 CPU seconds of reading 2M lines went to it)."""
     q = f"coalesce({quantity}, 1)"
-    # Multiplied as DECIMAL(38): DECIMAL(18) operands overflow past about 92 billion.
-    return (f"CASE WHEN abs(CAST({q} AS DOUBLE)) < {LINE_LIMITS[0]:.0e} "
-            f"AND abs(CAST({q} AS DOUBLE) * CAST({unit_price} AS DOUBLE)) < {LINE_LIMITS[1]:.0e} "
-            f"THEN CAST(round(CAST({q} AS DECIMAL(38, 6)) * CAST({unit_price} AS DECIMAL(38, 2)), 2)"
-            " AS DECIMAL(18, 2)) END")
+    return (f"CASE WHEN abs(CAST({q} AS DOUBLE)) < 999 "
+            f"AND abs(CAST({unit_price} AS DOUBLE)) < 9999999 THEN {_product(q, unit_price, 9)} "
+            f"WHEN {_line_fits_sql(q, unit_price)} THEN {_product(q, unit_price, 38)} END")
+
+
+def _product(q: str, unit_price: str, width: int) -> str:
+    return (f"CAST(round(CAST({q} AS DECIMAL({width}, 6)) * CAST({unit_price} AS "
+            f"DECIMAL({width}, 2)), 2) AS DECIMAL(18, 2))")
+
+
+def _line_fits_sql(q: str, unit_price: str) -> str:
+    """SQL that is true where quantity `q` (not NULL) × `unit_price` fits an amount."""
+    return (f"abs(CAST({q} AS DOUBLE)) < {LINE_LIMITS[0]:.0e} "
+            f"AND abs(CAST({q} AS DOUBLE) * CAST({unit_price} AS DOUBLE)) < {LINE_LIMITS[1]:.0e}")
 
 
 LINE_TOO_LARGE = "amount_range"
@@ -277,8 +292,9 @@ def line_fits(plan: Plan, alias: str) -> str:
     if not plan.derived_amount:
         return "TRUE"
     quantity = f"{alias}.quantity" if "quantity" in plan.names else "1"
+    # The bounds alone: where they hold, `line_amount` is not NULL.
     return (f"({alias}.unit_price IS NULL "
-            f"OR {line_amount(quantity, f'{alias}.unit_price')} IS NOT NULL)")
+            f"OR ({_line_fits_sql(f'coalesce({quantity}, 1)', f'{alias}.unit_price')}))")
 
 
 def check_line_amounts(con, plan: Plan) -> None:

@@ -250,6 +250,29 @@ def test_a_line_of_92_billion_is_stored_to_the_cent(tmp_path, monkeypatch):
         assert "Decimal('184000000000.00')" in stored[0]
 
 
+@pytest.mark.parametrize("price, quantity, amount", [
+    # below 999 and 9,999,999: multiplied as DECIMAL(9) × DECIMAL(9)
+    ("0.33", "2.5", "0.83"),                        # 0.825, the half away from zero
+    ("3.33", "-1.5", "-5.00"),                      # -4.995
+    ("9999998.99", "998.5", "9984998991.52"),       # 9,984,998,991.515
+    # at or past either bound: as DECIMAL(38) × DECIMAL(38), rounded the same way
+    ("0.01", "999.5", "10.00"),                     # 9.995
+    ("10000000.00", "-3", "-30000000.00"),
+    ("9999999.01", "0.5", "4999999.51"),            # 4,999,999.505
+])
+def test_a_line_amount_is_the_same_either_side_of_the_cheap_multiplication(
+        tmp_path, monkeypatch, price, quantity, amount):
+    """Lines of small quantities and prices are multiplied in 64-bit decimals, the rest in
+    128-bit ones (validate.line_amount): the amount is quantity × price to the cent, half
+    away from zero, either way and on both paths."""
+    for staged in (False, True):
+        (tmp_path / str(staged)).mkdir()
+        stored, _, _ = outcome(tmp_path / str(staged), monkeypatch,
+                               LINES + TXN_ROWS + f"C1,2024-01-05,{price},T99,{quantity}\n",
+                               "transactions", staged=staged)
+        assert f"Decimal('{amount}')" in stored[-1]
+
+
 def test_a_blank_line_amount_too_large_from_its_price_is_refused(tmp_path):
     """A line whose blank amount comes from quantity × unit price: too large is refused on
     the amount, with the product it came from."""
