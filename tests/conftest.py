@@ -1,6 +1,7 @@
 """Shared fixtures: a small demo database, clean Streamlit caches, page runner."""
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def work_db(demo_db, tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def downloads(monkeypatch):
     """The bytes each download button would serve, by file name: a button given bytes
-    stores them as the page runs; one given a callable (made on click) is called here."""
+    stores them as the page runs; one given a callable (made on click) is called here, in
+    a thread of its own as a click is served: outside the page's run, where no session,
+    reader or page context is known."""
     files = {}
     real = MemoryMediaFileStorage.load_and_get_id
     real_deferred = MediaFileManager.add_deferred
@@ -92,7 +95,8 @@ def downloads(monkeypatch):
         return real(self, data, mimetype, kind, filename)
 
     def call(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        files[file_name] = data_callable()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as click:
+            files[file_name] = click.submit(data_callable).result()
         return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
