@@ -15,7 +15,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine import audit, demo, store
+from engine import audit, demo, derived, store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -30,6 +30,10 @@ settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_
 settings.register_profile("deep", max_examples=2000, deadline=None,
                           suppress_health_check=_SLOW_DATA, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# No background preparation of the pages' results (ui.preparation): every test's first
+# page run would start one. Its own tests turn it on.
+os.environ["CRM_PREPARE"] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -63,11 +67,13 @@ def version_1_file(path: Path, *, data_version: int, customers) -> Path:
 @pytest.fixture
 def app_db(demo_db, monkeypatch) -> Path:
     """Point the app at the shared demo database. Logins and downloads are audited in
-    CRM_DB; those rows are not written here, so the shared demo stays as built."""
+    CRM_DB, and pages keep the results they compute there (engine.derived); neither is
+    written here, so the shared demo stays as built and no test reads another's results."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
-    real = audit.log_event
-    monkeypatch.setattr(audit, "log_event", lambda db, *args, **kwargs: (
-        False if Path(db) == demo_db else real(db, *args, **kwargs)))
+    for module, name in ((audit, "log_event"), (derived, "save")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda db, *args, real=real, **kwargs: (
+            False if Path(db) == demo_db else real(db, *args, **kwargs)))
     return demo_db
 
 
