@@ -24,11 +24,18 @@ from engine.months import month_end, month_key, parse_month, shift_month
 from engine.scoring_settings import DEFAULT_SETTINGS
 
 
-def features(db, version: int, as_of: date) -> pd.DataFrame:
-    """The per-customer feature table as of T (engine.features.customer_features)."""
+def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFrame:
+    """The per-customer feature table as of T (engine.features.customer_features).
+
+    Kept only with `keep`, which the dashboard gives for the T it opens on (the
+    last day with data): a million customers' table takes some 50 MB, and every
+    other date a reader picks would add as much to the file until the data changes.
+    """
     def compute():
         with store.connect(db) as con:
             return customer_features(con, as_of=as_of)
+    if not keep:
+        return compute()
     return derived.kept(db, version, "features", {"as_of": as_of}, compute)
 
 

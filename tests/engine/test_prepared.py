@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import fields
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -119,3 +120,13 @@ def test_an_empty_file_has_nothing_to_prepare(tmp_path):
     with store.connect(db):
         pass
     assert prepared.prepare(db) == 0 and not prepared.is_prepared(db, 0)
+
+
+def test_the_features_of_another_date_are_not_kept(ready):
+    db, version, last, *_ = ready
+    earlier = date(last.year - 1, last.month, 1)
+    with store.connect(db) as con:
+        expected = customer_features(con, as_of=earlier)
+    pd.testing.assert_frame_equal(prepared.features(db, version, earlier, keep=False), expected)
+    with store.connect(db) as con:
+        assert derived.load(con, "features", {"as_of": earlier}, version) is derived.MISSING

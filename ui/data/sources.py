@@ -61,7 +61,8 @@ def features(db: str, version: int, as_of: date):
     """
     if is_feature_table(db):
         return parquet_source.load_feature_table(db).frame
-    return prepared.features(db, version, as_of)
+    return prepared.features(db, version, as_of,
+                             keep=as_of == source_summary(db, version)["last"])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
