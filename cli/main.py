@@ -21,8 +21,8 @@ from engine.store import ForeignFile, StoreLocked, default_db_path
 
 SUBCOMMANDS = {   # name -> module under cli/, in the order `--help` lists them
     "demo": "demo", "import": "ingest", "clv": "clv", "score": "score", "review": "review",
-    "export": "export", "features": "features", "backup": "backup", "restore": "restore",
-    "hash-password": "hash_password",
+    "export": "export", "features": "features", "prepare": "prepare", "backup": "backup",
+    "restore": "restore", "hash-password": "hash_password",
 }
 
 

@@ -22,7 +22,8 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+DERIVED_TABLE = "derived_results"
 LOCK_TIMEOUT_S = float(os.environ.get("CRM_LOCK_TIMEOUT", "30"))
 
 # Each entry brings a file from version i to i + 1; a file made by an older
@@ -79,6 +80,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE transactions ADD COLUMN IF NOT EXISTS unit_price DECIMAL(18, 2);
     ALTER TABLE transactions ADD COLUMN IF NOT EXISTS order_line INTEGER;
+    """,
+    # 4 -> 5: results computed from the data, kept for the data version they describe
+    # (engine.derived): not data, so backups and fingerprints leave them out.
+    f"""
+    CREATE TABLE IF NOT EXISTS {DERIVED_TABLE} (
+        name VARCHAR, key VARCHAR, data_version BIGINT, engine VARCHAR,
+        made_at TIMESTAMP, payload BLOB);
     """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -362,7 +370,12 @@ def bump_data_version(con) -> int:
 def data_version(path: Path | str | None = None) -> int:
     """The number every write bumps; the dashboard's cache key."""
     with connect(path) as con:
-        return int(_get_meta(con, "data_version") or 0)
+        return current_data_version(con)
+
+
+def current_data_version(con) -> int:
+    """`data_version` as the connection (inside its transaction) sees it."""
+    return int(_get_meta(con, "data_version") or 0)
 
 
 def table_counts(con) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Shared fixtures: a small demo database, clean Streamlit caches, page runner."""
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from engine import audit, demo, store
+from engine import audit, demo, derived, store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -29,6 +30,10 @@ settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_
 settings.register_profile("deep", max_examples=2000, deadline=None,
                           suppress_health_check=_SLOW_DATA, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# No background preparation of the pages' results (ui.preparation): every test's first
+# page run would start one. Its own tests turn it on.
+os.environ["CRM_PREPARE"] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +67,13 @@ def version_1_file(path: Path, *, data_version: int, customers) -> Path:
 @pytest.fixture
 def app_db(demo_db, monkeypatch) -> Path:
     """Point the app at the shared demo database. Logins and downloads are audited in
-    CRM_DB; those rows are not written here, so the shared demo stays as built."""
+    CRM_DB, and pages keep the results they compute there (engine.derived); neither is
+    written here, so the shared demo stays as built and no test reads another's results."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
-    real = audit.log_event
-    monkeypatch.setattr(audit, "log_event", lambda db, *args, **kwargs: (
-        False if Path(db) == demo_db else real(db, *args, **kwargs)))
+    for module, name in ((audit, "log_event"), (derived, "save")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda db, *args, real=real, **kwargs: (
+            False if Path(db) == demo_db else real(db, *args, **kwargs)))
     return demo_db
 
 
@@ -82,7 +89,9 @@ def work_db(demo_db, tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def downloads(monkeypatch):
     """The bytes each download button would serve, by file name: a button given bytes
-    stores them as the page runs; one given a callable (made on click) is called here."""
+    stores them as the page runs; one given a callable (made on click) is called here, in
+    a thread of its own as a click is served: outside the page's run, where no session,
+    reader or page context is known."""
     files = {}
     real = MemoryMediaFileStorage.load_and_get_id
     real_deferred = MediaFileManager.add_deferred
@@ -92,7 +101,8 @@ def downloads(monkeypatch):
         return real(self, data, mimetype, kind, filename)
 
     def call(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        files[file_name] = data_callable()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as click:
+            files[file_name] = click.submit(data_callable).result()
         return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)

@@ -19,7 +19,7 @@ import streamlit as st
 
 from engine import i18n, store
 from engine.features import parquet_source
-from ui import auth
+from ui import auth, preparation
 from ui.data import sources as sources_data
 from ui.settings import show_settings_in_url
 
@@ -156,6 +156,7 @@ def _source(db: str, lang: str) -> Context | None:
     as_of = st.date_input(i18n.t("sidebar.as_of", lang), value=last,
                           min_value=first, max_value=last, key=f"as_of:{db}",
                           help=i18n.t("sidebar.as_of_help", lang))
+    preparation.show(preparation.start(db, version), lang)
     return Context(db, version, as_of, lang)
 
 

@@ -6,6 +6,7 @@ from report import charts
 from ui import clv_small_data, context, format
 from ui.data import clv as clv_data
 from ui.data import clv_fit as clv_fit_data
+from ui.data.common import made_on_click
 from ui.settings import scoring_settings
 
 ctx = context.require()
@@ -40,8 +41,8 @@ MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocumen
 def downloads(file_name: str, slipping: tuple | None = None) -> None:
     """CSV and Excel buttons; the file is built when clicked (a million rows take a while)."""
     for column, kind in zip(st.columns([1, 1, 4]), MIME):
-        column.download_button(t(f"common.download_{kind}"), clv_data.clv_file_maker(
-            ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
+        column.download_button(t(f"common.download_{kind}"), made_on_click(
+            clv_data.clv_file, ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
             f"{file_name}.{kind}", MIME[kind], icon=":material/download:", width="stretch",
             key=f"clv.download.{file_name}.{kind}")
 

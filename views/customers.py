@@ -5,7 +5,7 @@ from engine.profile import FILTER_COLUMNS
 from engine.scoring import DIMENSIONS
 from ui import context
 from ui.data import customers as customers_data
-from ui.data.common import on_click
+from ui.data.common import made_on_click
 from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every match
@@ -55,13 +55,15 @@ if not len(table):
     st.info(t("customers.none"))
     st.stop()
 
-files = customers_data.customer_list_files(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters,
-                                           search, ctx.lang, clv)
 name = f"customers_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
-                    icon=":material/download:", width="stretch")
-xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
+args = (ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search, ctx.lang)
+csv.download_button(t("common.download_csv"),
+                    made_on_click(customers_data.customer_list_file, *args, "csv", clv),
+                    f"{name}.csv", "text/csv", icon=":material/download:", width="stretch")
+xlsx.download_button(t("common.download_xlsx"),
+                     made_on_click(customers_data.customer_list_file, *args, "xlsx", clv),
+                     f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch")
 

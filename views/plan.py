@@ -5,7 +5,7 @@ from engine.plan import ACTIONS, DEFAULT_PLAYBOOK, MAX_DAYS, OWNER_ROLES, Playbo
 from engine.plan_page import PLAYBOOK_TARGETS, playbook_from_rows, playbook_rows, target_label
 from ui import auth, context
 from ui.data import plan as plan_data
-from ui.data.common import on_click
+from ui.data.common import made_on_click
 from ui.followup_form import followup_form, show_saved
 from ui.settings import scoring_settings
 
@@ -101,12 +101,14 @@ cards[1].metric(t("plan_page.kpi.overdue"), f"{view['overdue']:,}", border=True)
 cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=True)
 cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
 
-files = plan_data.task_files(ctx.db, ctx.version, ctx.as_of, settings, *filters)
 name = f"call_list_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
-csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
+args = (ctx.db, ctx.version, ctx.as_of, settings, *filters)
+csv.download_button(t("common.download_csv"), made_on_click(plan_data.task_file, *args, "csv"),
+                    f"{name}.csv", "text/csv",
                     icon=":material/download:", width="stretch", disabled=not len(table))
-xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
+xlsx.download_button(t("common.download_xlsx"), made_on_click(plan_data.task_file, *args, "xlsx"),
+                     f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch", disabled=not len(table))
 

@@ -6,7 +6,7 @@ from engine.risk import DEMAND_TAGS, RISK_LEVELS
 from report import charts
 from ui import context, format
 from ui.data import risk as risk_data
-from ui.data.common import on_click
+from ui.data.common import made_on_click
 from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
@@ -79,14 +79,17 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
         st.caption(t(f"risk_page.list.{kind}_note.{order}"))
         table = risk_data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on,
                                     order)
-        files = risk_data.risk_list_files(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang,
-                                          model_on, order)
+        args = (ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
-        csv.download_button(t("common.download_csv"), on_click(files["csv"]), f"{name}.csv", "text/csv",
+        csv.download_button(t("common.download_csv"),
+                            made_on_click(risk_data.risk_list_file, *args, "csv", model_on, order),
+                            f"{name}.csv", "text/csv",
                             icon=":material/download:", width="stretch",
                             key=f"risk_page.{kind}.csv")
-        xlsx.download_button(t("common.download_xlsx"), on_click(files["xlsx"]), f"{name}.xlsx",
+        xlsx.download_button(t("common.download_xlsx"),
+                             made_on_click(risk_data.risk_list_file, *args, "xlsx", model_on, order),
+                             f"{name}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                              icon=":material/download:", width="stretch",
                              key=f"risk_page.{kind}.xlsx")

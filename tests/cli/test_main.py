@@ -32,7 +32,7 @@ def test_python_m_engine_help_lists_every_subcommand_in_order():
     done = subprocess.run([sys.executable, "-m", "engine", "--help"], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0
-    assert ("{demo,import,clv,score,review,export,features,backup,restore,hash-password}"
+    assert ("{demo,import,clv,score,review,export,features,prepare,backup,restore,hash-password}"
             in done.stdout)
 
 

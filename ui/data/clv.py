@@ -1,14 +1,13 @@
 """The Lifetime value page: customers under the lenses, distributions, top and slipping."""
 from __future__ import annotations
 
-import functools
 from datetime import date
 
 import streamlit as st
 
 from engine import clv_page, i18n
 from ui.data.clv_fit import clv_fit
-from ui.data.common import download_files
+from ui.data.common import download_file
 from ui.data.scoring import scores
 from ui.data.segments import customer_segments
 from ui.data.sources import features, source_summary
@@ -79,10 +78,5 @@ def clv_file(db: str, version: int, as_of: date, settings: tuple, lang: str, kin
     table = (clv_customers(db, version, as_of, settings, lang)["table"] if slipping is None
              else clv_slipping(db, version, as_of, settings, lang, *slipping))
     table = table.drop(columns="revenue_rank")
-    return download_files(table, {c: i18n.t(f"clv.col.{c}", lang) for c in table.columns},
-                          i18n.t("nav.clv", lang), lang)[kind]
-
-
-def clv_file_maker(*args, **kwargs):
-    """`clv_file` bound to its arguments, for a download button that builds the file on click."""
-    return functools.partial(clv_file, *args, **kwargs)
+    return download_file(table, {c: i18n.t(f"clv.col.{c}", lang) for c in table.columns},
+                         i18n.t("nav.clv", lang), lang, kind)

@@ -19,6 +19,7 @@ def for_reader(cached):
     @functools.wraps(cached)
     def call(*args, **kwargs):
         return cached(*args, owner=auth.scope(), **kwargs)
+    call.scoped = cached    # for a result made outside the page's run (made_on_click)
     return call
 
 
@@ -56,13 +57,24 @@ def owned(table: pd.DataFrame, owner: str | None) -> pd.DataFrame:
     return table if owner is None else table[table["owner"] == owner].reset_index(drop=True)
 
 
+def download_file(table: pd.DataFrame, headers: dict, sheet: str, lang: str, kind: str) -> bytes:
+    """`table` as a CSV ("csv") or Excel ("xlsx") file for people (engine.export), headed by
+    `headers`."""
+    if kind == "csv":
+        return export.to_csv_bytes(table, headers=headers, lang=lang)
+    return export.to_excel_bytes(table, sheet_name=sheet, headers=headers, lang=lang)
 
 
-
-def download_files(table: pd.DataFrame, headers: dict, sheet: str, lang: str) -> dict[str, bytes]:
-    """`table` as CSV and Excel for people (engine.export), headed by `headers`."""
-    return {"csv": export.to_csv_bytes(table, headers=headers, lang=lang),
-            "xlsx": export.to_excel_bytes(table, sheet_name=sheet, headers=headers, lang=lang)}
+def made_on_click(make, *args, **kwargs):
+    """`make(*args, **kwargs)` as st.download_button's data, so the file is built only when
+    the button is clicked: at a million customers the call list's Excel file took
+    a minute, on every first load of the Plan page (issue 21). The click is served
+    outside the page's run, where no reader is known, so a reader-scoped `make`
+    (`for_reader`) gets this reader's scope now."""
+    scoped = getattr(make, "scoped", None)
+    if scoped is not None:
+        return functools.partial(scoped, *args, owner=auth.scope(), **kwargs)
+    return functools.partial(make, *args, **kwargs)
 
 
 def on_click(content: bytes):

@@ -10,7 +10,7 @@ from engine.months import last_month_ends
 from engine.scoring_settings import DEFAULT_SETTINGS, weight_map
 from engine.words import LIST_CODES, in_words
 from ui.data.clv_fit import clv_for_scoring
-from ui.data.common import download_files, for_reader, owned
+from ui.data.common import download_file, for_reader, owned
 from ui.data.scoring import scores, scoring_plan
 from ui.data.sources import event_history, features
 
@@ -52,13 +52,15 @@ def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds
 
 @for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
-def customer_list_files(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                        filters: dict, search: str, lang: str, clv: bool = False, *,
-                        owner=None) -> dict[str, bytes]:
-    """The filtered list as CSV and Excel, headed in the reader's language, formula-safe."""
-    table = customer_list(db, version, as_of, weights, thresholds, filters, search, lang, clv)
-    return download_files(table, {c: i18n.t(f"customers.col.{c}", lang) for c in table.columns},
-                          i18n.t("nav.customers", lang), lang)
+def customer_list_file(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                       filters: dict, search: str, lang: str, kind: str, clv: bool = False, *,
+                       owner=None) -> bytes:
+    """The filtered list as a CSV or Excel file (`kind`), headed in the reader's language,
+    formula-safe."""
+    table = customer_list.scoped(db, version, as_of, weights, thresholds, filters, search, lang,
+                                 clv, owner=owner)
+    return download_file(table, {c: i18n.t(f"customers.col.{c}", lang) for c in table.columns},
+                         i18n.t("nav.customers", lang), lang, kind)
 
 
 @for_reader

@@ -11,7 +11,7 @@ from engine import plan_page
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
 from ui import auth
-from ui.data.common import download_files, for_reader, owned
+from ui.data.common import download_file, for_reader, owned
 from ui.data.risk import risk_assessment
 from ui.data.scoring import scores
 from ui.data.sources import features, is_feature_table
@@ -75,13 +75,15 @@ def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple
 
 @for_reader
 @st.cache_data(show_spinner=False, max_entries=16)
-def task_files(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
-               actions: tuple, due: str, lang: str, *, owner=None) -> dict[str, bytes]:
-    """The filtered task list as a call list (CSV and Excel), headed in the reader's language."""
-    table = task_view(db, version, as_of, settings, owners, actions, due, lang)["table"]
+def task_file(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
+              actions: tuple, due: str, lang: str, kind: str, *, owner=None) -> bytes:
+    """The filtered task list as a call list (CSV or Excel: `kind`), headed in the reader's
+    language."""
+    table = task_view.scoped(db, version, as_of, settings, owners, actions, due, lang,
+                             owner=owner)["table"]
     table = table.drop(columns=["owner_role", "last_followup_id"])
-    return download_files(table, {c: i18n.t(f"plan_page.col.{c}", lang) for c in table.columns},
-                          i18n.t("plan_page.call_list_sheet", lang), lang)
+    return download_file(table, {c: i18n.t(f"plan_page.col.{c}", lang) for c in table.columns},
+                         i18n.t("plan_page.call_list_sheet", lang), lang, kind)
 
 
 @for_reader

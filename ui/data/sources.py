@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine import demo, scoring, store
-from engine.features import activity, customer_features, parquet_source
+from engine import demo, prepared, scoring, store
+from engine.features import activity, parquet_source
 from engine.features import event_history as read_event_history
 from ui import auth
 from ui.data.common import shared_frames
@@ -54,14 +54,15 @@ def feature_table_summary(folder: str, version: int) -> dict:
 
 @shared_frames(max_entries=8)
 def features(db: str, version: int, as_of: date):
-    """The per-customer feature table as of T: the one expensive query, cached on T and version.
+    """The per-customer feature table as of T: the one expensive query, cached on T and version
+    (and kept in the file: engine.prepared).
 
     From a feature table folder, its table (computed for its own T, which the sidebar shows).
     """
     if is_feature_table(db):
         return parquet_source.load_feature_table(db).frame
-    with store.connect(db) as con:
-        return customer_features(con, as_of=as_of)
+    return prepared.features(db, version, as_of,
+                             keep=as_of == source_summary(db, version)["last"])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

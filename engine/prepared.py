@@ -1,0 +1,141 @@
+"""The results the pages need that cost most, kept in the file per data version
+(engine.derived) and prepared ahead of the pages after the data changes (issue 21).
+
+At a million customers: the feature table as of T (about 10 s), the risk
+trend over 12 month ends (over a minute) and the Review's months (a few
+minutes for 12). Each page asks for them through the functions below, which
+read them from the file when they were kept, else compute and keep them.
+`prepare` computes those of the default view (T the last day with data,
+the default scoring settings, the latest month the Review offers), so that
+the first visit of each page after a restart or an import finds them: the
+dashboard runs it in the background when it sees a new data version, the
+command line as `engine prepare`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pandas as pd
+
+from engine import derived, review, risk, scoring, store
+from engine.features import customer_features, event_history, month_activity
+from engine.months import month_end, month_key, parse_month, shift_month
+from engine.scoring_settings import DEFAULT_SETTINGS
+
+
+def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFrame:
+    """The per-customer feature table as of T (engine.features.customer_features).
+
+    Kept only with `keep`, which the dashboard gives for the T it opens on (the
+    last day with data): a million customers' table takes some 50 MB, and every
+    other date a reader picks would add as much to the file until the data changes.
+    """
+    def compute():
+        with store.connect(db) as con:
+            return customer_features(con, as_of=as_of)
+    if not keep:
+        return compute()
+    return derived.kept(db, version, "features", {"as_of": as_of}, compute)
+
+
+def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:
+    """Risk and dormancy counts at each of the last 12 month ends and at T
+    (engine.risk.flagged_by_month: the file is opened once per month end)."""
+    return derived.kept(db, version, "risk_trend", {"as_of": as_of},
+                        lambda: risk.flagged_by_month(db, as_of=as_of))
+
+
+def review_month(db, version: int, month: str, settings: tuple,
+                 snapshot: Callable[[str], pd.DataFrame]) -> dict:
+    """What the Review needs of `month` ("YYYY-MM") under `settings` (weights, thresholds,
+    clv): {"summary": review.month_summary, "changes": review.month_changes (its rates
+    included), "complaints", "interactions": that month's}. `snapshot(month)` gives the
+    month-end snapshot under the same settings: the caller's, so that a month end shared
+    by two months is computed once."""
+    def compute():
+        first = parse_month(month)
+        with store.connect(db) as con:
+            activity = review.month_activity_for(con, month=first)
+            complaints = month_activity.complaints_by_topic(con, first_month=first,
+                                                            last_month=first)
+            interactions = month_activity.interactions_by_month(con, first_month=first,
+                                                                last_month=first)
+        after = snapshot(month)
+        before = snapshot(month_key(shift_month(first, -1)))
+        return {"summary": review.month_summary(first, after, activity),
+                "changes": review.month_changes(before, after, activity),
+                "complaints": complaints, "interactions": interactions}
+    return derived.kept(db, version, "review_month", {"month": month, "settings": settings},
+                        compute)
+
+
+def month_rates(piece: dict) -> dict:
+    """The wake-up, win-back and retention of a `review_month` piece (review.month_rates)."""
+    return {k: piece["changes"][k] for k in ("wake_up", "win_back", "retention")}
+
+
+def snapshots_in_order(db, settings: tuple = DEFAULT_SETTINGS) -> Callable[[str], pd.DataFrame]:
+    """A `snapshot` for `review_month` without the CLV, for months asked oldest first: it
+    reads the event history once and keeps the last two month ends."""
+    weights, thresholds, clv = settings
+    if clv:
+        raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    with store.connect(db) as con:
+        history, index = event_history(con), month_activity.customer_index(con)
+    recent: dict[str, pd.DataFrame] = {}
+
+    def snapshot(month: str) -> pd.DataFrame:
+        if month not in recent:
+            with store.connect(db) as con:
+                recent[month] = review.month_end_snapshot(
+                    con, month_end=month_end(parse_month(month)), index=index, history=history,
+                    weights=dict(zip(scoring.DIMENSIONS, weights)), thresholds=thresholds)
+            while len(recent) > 2:
+                recent.pop(next(iter(recent)))
+        return recent[month]
+    return snapshot
+
+
+def prepare(db, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Compute and keep what the pages show first for the file's current data; return
+    the data version prepared. `progress(done, total)` after each step."""
+    version = store.data_version(db)
+    with store.connect(db) as con:
+        first, last = store.date_range(con)
+    if last is None or is_prepared(db, version):
+        return version
+    months = _review_months(first, last)
+    total = 2 + len(months)
+    _report(progress, 0, total)
+    features(db, version, last)
+    _report(progress, 1, total)
+    risk_trend(db, version, last)
+    _report(progress, 2, total)
+    snapshot = snapshots_in_order(db) if months else None
+    for done, month in enumerate(months, start=3):
+        review_month(db, version, month, DEFAULT_SETTINGS, snapshot)
+        _report(progress, done, total)
+    derived.save(db, PREPARED, {}, version, {"as_of": last})
+    return version
+
+
+PREPARED = "prepared"   # the mark `prepare` leaves when it is done
+
+
+def is_prepared(db, version: int) -> bool:
+    """Whether `prepare` has run to its end for data `version` (with this engine code)."""
+    with store.connect(db) as con:
+        return derived.load(con, PREPARED, {}, version) is not derived.MISSING
+
+
+def _review_months(first: date, last: date) -> list[str]:
+    """The months of the review the Review page opens on (the latest it offers), oldest
+    first; none when the data has no complete month with one before it."""
+    offered = review.reviewable_months(first, last)
+    return [month_key(m) for m in review.review_months(offered[0])] if offered else []
+
+
+def _report(progress, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)

@@ -1,0 +1,132 @@
+"""What is prepared ahead of the pages (engine.prepared): each kept result equals the one
+computed straight from the data, and once prepared, the pages' questions are answered
+from the file without computing."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import fields
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from cli.main import main as cli_main
+from engine import derived, prepared, review, risk, store
+from engine.features import customer_features
+from engine.months import month_key
+from engine.scoring_settings import DEFAULT_SETTINGS
+
+
+@pytest.fixture(scope="module")
+def ready(demo_db, tmp_path_factory):
+    """A copy of the demo prepared once: (path, data version, T, the month the Review opens
+    on), and the progress `prepare` reported."""
+    db = tmp_path_factory.mktemp("prepared") / "demo.duckdb"
+    shutil.copy(demo_db, db)
+    steps = []
+    version = prepared.prepare(db, progress=lambda done, total: steps.append((done, total)))
+    with store.connect(db) as con:
+        first, last = store.date_range(con)
+    return db, version, last, month_key(review.reviewable_months(first, last)[0]), steps
+
+
+def fail(*args, **kwargs):
+    raise AssertionError("computed, not read from the file")
+
+
+def test_prepare_counts_its_steps_and_leaves_its_mark(ready):
+    db, version, *_, steps = ready
+    assert steps == [(k, 14) for k in range(15)]    # features, risk trend, 12 months
+    assert prepared.is_prepared(db, version)
+
+
+def test_the_features_kept_are_those_of_the_query(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        expected = customer_features(con, as_of=last)
+    monkeypatch.setattr(prepared, "customer_features", fail)
+    pd.testing.assert_frame_equal(prepared.features(db, version, last), expected)
+
+
+def test_the_risk_trend_kept_is_the_one_computed(ready, monkeypatch):
+    db, version, last, *_ = ready
+    expected = risk.flagged_by_month(db, as_of=last)
+    monkeypatch.setattr(risk, "flagged_by_month", fail)
+    pd.testing.assert_frame_equal(prepared.risk_trend(db, version, last), expected)
+
+
+def review_from_kept(db, version, month, snapshot):
+    """The review of `month` put together from kept months, as the Review page does."""
+    months = review.review_months(month)
+    pieces = [prepared.review_month(db, version, month_key(m), DEFAULT_SETTINGS, snapshot)
+              for m in months]
+    return review.build_review(
+        month, months=months, summaries=[p["summary"] for p in pieces],
+        changes=pieces[-1]["changes"], rates=[prepared.month_rates(p) for p in pieces],
+        complaints=pd.concat([p["complaints"] for p in pieces], ignore_index=True),
+        interactions=pd.concat([p["interactions"] for p in pieces], ignore_index=True),
+        data_end=_data_end(db))
+
+
+def _data_end(db):
+    with store.connect(db) as con:
+        return store.date_range(con)[1]
+
+
+def assert_same_review(got: review.MonthlyReview, expected: review.MonthlyReview) -> None:
+    for field in fields(review.MonthlyReview):
+        a, b = getattr(got, field.name), getattr(expected, field.name)
+        if isinstance(b, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_dtype=True)
+        else:
+            assert a == b, field.name
+
+
+def test_the_review_kept_is_the_review_computed_from_the_data(ready, monkeypatch):
+    db, version, _, month, _ = ready
+    with store.connect(db) as con:
+        expected = review.monthly_review(con, month=month)
+    for name in ("month_activity_for", "month_end_snapshot"):
+        monkeypatch.setattr(review, name, fail)
+    assert_same_review(review_from_kept(db, version, month, fail), expected)
+
+
+def test_a_month_not_prepared_is_computed_kept_and_equal(ready):
+    db, version, _, month, _ = ready
+    older = month_key(review.review_months(month, 14)[0])   # two months before the prepared ones
+    with store.connect(db) as con:
+        expected = review.monthly_review(con, month=older)
+    got = review_from_kept(db, version, older, prepared.snapshots_in_order(db))
+    assert_same_review(got, expected)
+    with store.connect(db) as con:
+        assert derived.load(con, "review_month", {"month": older, "settings": DEFAULT_SETTINGS},
+                            version) is not derived.MISSING
+
+
+def test_a_new_data_version_is_not_prepared_until_prepared_again(ready, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(ready[0], db)
+    with store.write(db) as con:
+        con.execute("INSERT INTO customers (customer_id) VALUES ('NEW-1')")
+    version = store.data_version(db)
+    assert not prepared.is_prepared(db, version)
+    assert cli_main(["prepare", "--db", str(db)]) == 0
+    assert prepared.is_prepared(db, version)
+    assert "NEW-1" in set(prepared.features(db, version, ready[2])["customer_id"])
+
+
+def test_an_empty_file_has_nothing_to_prepare(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    with store.connect(db):
+        pass
+    assert prepared.prepare(db) == 0 and not prepared.is_prepared(db, 0)
+
+
+def test_the_features_of_another_date_are_not_kept(ready):
+    db, version, last, *_ = ready
+    earlier = date(last.year - 1, last.month, 1)
+    with store.connect(db) as con:
+        expected = customer_features(con, as_of=earlier)
+    pd.testing.assert_frame_equal(prepared.features(db, version, earlier, keep=False), expected)
+    with store.connect(db) as con:
+        assert derived.load(con, "features", {"as_of": earlier}, version) is derived.MISSING
