@@ -512,7 +512,7 @@ def _fast_import(con, plan: Plan, src, params, batch: int, opts: _Options, steps
     table, b = plan.table, {"b": batch}
     items, _ = validate.stored_values(plan, fast=True)
     read = typed.choose(plan, src.info.sample)
-    relation = src.csv_read.relation(read.types, read.formats, parse.NULL_MARKERS)
+    relation = src.csv_read.relation(read.types, read.formats, src.null_markers)
     staging = validate.staging_select(plan, relation, fast=True, odd_spaces=src.odd_spaces,
                                       typed=read.types, bare_cells=src.bare_cells)
     sql = (f"INSERT INTO {table} ({', '.join(plan.names)}, batch_id) "

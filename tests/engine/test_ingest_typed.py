@@ -186,6 +186,32 @@ def test_a_scan_tells_whether_a_cell_may_begin_or_end_with_a_space(tmp_path, mon
     assert readers.scan_csv(path, ",").padded is padded
 
 
+@pytest.mark.parametrize("tail, markers", [
+    # no N, l, L, / or # and no em dash: only these three can be a cell
+    ("", ("nan", "-", "--")),
+    # N, / and A further down: None, NaN, N/A and n/a too (NULL lacks U, #N/A the #)
+    ("C2,2024-01-06,N/A\n", ("None", "nan", "NaN", "N/A", "n/a", "-", "--")),
+    ("C2,2024-01-06,—\n", ("nan", "-", "--", "—", "——")),
+])
+@pytest.mark.parametrize("chunk", [1, 4, 1 << 20])
+def test_read_csv_is_given_only_the_null_markers_whose_bytes_the_file_holds(
+        tmp_path, monkeypatch, tail, markers, chunk):
+    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk)
+    path = tmp_path / "t.csv"
+    path.write_text("customer_id,txn_date,amount\nC1,2024-01-05,5\n" + tail, encoding="utf-8")
+    with readers.open_source(path) as src:
+        assert src.null_markers == markers
+
+
+def test_a_null_marker_past_the_first_chunk_is_read_as_null(tmp_path, monkeypatch, fast_only):
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 64)
+    text = HEADER + CLEAN + "C1,2024-03-07,5,T99,N/A\n"
+    db = tmp_path / "x.duckdb"
+    ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, QUERY) == [("C1", date(2024, 3, 7), Decimal("5.00"), "T99", None)]
+
+
 def test_a_tab_separated_cell_beside_a_space_is_padded(tmp_path):
     path = tmp_path / "t.tsv"
     path.write_text("a\tb\nx \ty\n", encoding="utf-8")
