@@ -398,7 +398,7 @@ _ODD_SPACES = tuple(c.encode("utf-8") for c in "\u3000\u00a0\ufeff")
 _OTHER_SPACES = tuple(chr(c).encode("utf-8")
                       for c in (0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F))
 
-
+# The bytes of the null markers; the scan notes those a file never holds.
 _MARKER_BYTES = frozenset(b for m in NULL_MARKERS for b in m.encode())
 
 
