@@ -13,7 +13,8 @@ computes its own. Each save deletes the results of other versions, so the
 file holds those of one version at most.
 
 A result is a DataFrame (stored as Parquet) or a tree of dicts, lists,
-numbers, strings, dates and DataFrames (JSON, the frames as Parquet inside).
+numbers, decimals, strings, dates and DataFrames (JSON, the frames as Parquet
+inside).
 Never pickle: a database file may come from elsewhere (a restored backup),
 and reading it must not run code.
 """
@@ -26,6 +27,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ from engine import store
 TABLE = store.DERIVED_TABLE
 SAVE_TIMEOUT_S = 5.0    # a save waits this long for the file, then gives up: the result stands
 _FRAME, _TREE = b"P", b"J"
+RESERVED = {"__frame__", "__date__", "__decimal__"}   # keys that mark a value in the JSON
 
 
 # ---- the payload ---------------------------------------------------------------------
@@ -77,7 +80,7 @@ def _tree(value):
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             raise TypeError("a derived result's dict keys must be text")
-        if "__frame__" in value or "__date__" in value:
+        if RESERVED & set(value):
             raise TypeError("a derived result's dict may not use a reserved key")
         return {k: _tree(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -86,6 +89,8 @@ def _tree(value):
         raise TypeError("a derived result holds dates, not times")
     if isinstance(value, date):
         return {"__date__": value.isoformat()}
+    if isinstance(value, Decimal):   # DuckDB's sums of money: exact, as text
+        return {"__decimal__": str(value)}
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -99,6 +104,8 @@ def _untree(value):
             return _frame(base64.b64decode(value["__frame__"]))
         if "__date__" in value:
             return date.fromisoformat(value["__date__"])
+        if "__decimal__" in value:
+            return Decimal(value["__decimal__"])
         return {k: _untree(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_untree(v) for v in value]
@@ -118,8 +125,19 @@ def engine_code() -> str:
 
 
 def result_key(key: Mapping[str, Any]) -> str:
-    """The text a result is found under: its arguments, in a fixed order."""
-    return json.dumps(_tree(dict(key)), sort_keys=True, separators=(",", ":"))
+    """The text a result is found under: its arguments, in a fixed order, a whole number
+    written alike whether it came as 40 or 40.0 (a weight from a slider or a default)."""
+    return json.dumps(_whole(_tree(dict(key))), sort_keys=True, separators=(",", ":"))
+
+
+def _whole(value):
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 MISSING = object()

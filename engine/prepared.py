@@ -1,9 +1,10 @@
 """The results the pages need that cost most, kept in the file per data version
 (engine.derived) and prepared ahead of the pages after the data changes (issue 21).
 
-At a million customers: the feature table as of T (about 10 s), the risk
-trend over 12 month ends (over a minute) and the Review's months (a few
-minutes for 12). Each page asks for them through the functions below, which
+At a million customers: the feature table as of T (about 10 s), the
+Overview's scans of every event (10 s), the risk trend and the profile's tier
+history over 12 month ends (a minute or two each) and the Review's months (a
+few minutes for 12). Each page asks for them through the functions below, which
 read them from the file when they were kept, else compute and keep them.
 `prepare` computes those of the default view (T the last day with data,
 the default scoring settings, the latest month the Review offers), so that
@@ -13,14 +14,15 @@ command line as `engine prepare`.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
 
-from engine import derived, review, risk, scoring, store
-from engine.features import customer_features, event_history, month_activity
-from engine.months import month_end, month_key, parse_month, shift_month
+from engine import derived, profile, review, risk, scoring, store
+from engine.features import activity, customer_features, event_history, month_activity
+from engine.months import last_month_ends, month_end, month_key, parse_month, shift_month
 from engine.scoring_settings import DEFAULT_SETTINGS
 
 
@@ -37,6 +39,53 @@ def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFram
     if not keep:
         return compute()
     return derived.kept(db, version, "features", {"as_of": as_of}, compute)
+
+
+def overview(db, version: int, as_of: date) -> dict:
+    """What the Overview draws from the events (engine.features.activity): KPIs, months,
+    revenue by region and by source; four scans of every event, small to keep."""
+    def compute():
+        with store.connect(db) as con:
+            return {"kpis": activity.overview_kpis(con, as_of=as_of),
+                    "monthly": activity.monthly_activity(con, as_of=as_of),
+                    "by_region": activity.revenue_by(con, as_of=as_of, column="region"),
+                    "by_source": activity.revenue_by(con, as_of=as_of, column="source")}
+    return derived.kept(db, version, "overview", {"as_of": as_of}, compute)
+
+
+def month_end_tiers(db, version: int, as_of: date, settings: tuple,
+                    compute: Callable[[], pd.DataFrame] | None = None, *,
+                    keep: bool = True) -> pd.DataFrame:
+    """Every customer's score and tier at the 12 month ends up to T under `settings`
+    (engine.profile.month_end_tiers): the profile's tier history of any customer.
+
+    `compute` gives it (the dashboard's, from its cached sub-scores); by default
+    the feature query runs at each month end, one at a time. Kept only with
+    `keep`: the dashboard gives it for its opening view (T the last day with data,
+    the default settings), since each other view would add some 30 MB per
+    million customers to the file.
+    """
+    if compute is None:
+        compute = functools.partial(_month_end_tiers, db, as_of, settings)
+    if not keep:
+        return compute()
+    return derived.kept(db, version, "month_end_tiers", {"as_of": as_of, "settings": settings},
+                        compute)
+
+
+def _month_end_tiers(db, as_of: date, settings: tuple) -> pd.DataFrame:
+    weights, thresholds, clv = settings
+    if clv:
+        raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    with store.connect(db) as con:
+        history = event_history(con)
+
+    def snapshots():
+        for day in last_month_ends(as_of):
+            with store.connect(db) as con:
+                yield day, *profile.month_end_sub_scores(con, as_of=day, history=history)
+    return profile.month_end_tiers(snapshots(), weights=dict(zip(scoring.DIMENSIONS, weights)),
+                                   thresholds=thresholds)
 
 
 def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:
@@ -77,19 +126,21 @@ def month_rates(piece: dict) -> dict:
 
 def snapshots_in_order(db, settings: tuple = DEFAULT_SETTINGS) -> Callable[[str], pd.DataFrame]:
     """A `snapshot` for `review_month` without the CLV, for months asked oldest first: it
-    reads the event history once and keeps the last two month ends."""
+    reads the event history once, when first asked, and keeps the last two month ends."""
     weights, thresholds, clv = settings
     if clv:
         raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
-    with store.connect(db) as con:
-        history, index = event_history(con), month_activity.customer_index(con)
     recent: dict[str, pd.DataFrame] = {}
+    read: dict[str, object] = {}
 
     def snapshot(month: str) -> pd.DataFrame:
         if month not in recent:
             with store.connect(db) as con:
+                if not read:
+                    read.update(history=event_history(con),
+                                index=month_activity.customer_index(con))
                 recent[month] = review.month_end_snapshot(
-                    con, month_end=month_end(parse_month(month)), index=index, history=history,
+                    con, month_end=month_end(parse_month(month)), **read,
                     weights=dict(zip(scoring.DIMENSIONS, weights)), thresholds=thresholds)
             while len(recent) > 2:
                 recent.pop(next(iter(recent)))
@@ -106,16 +157,18 @@ def prepare(db, *, progress: Callable[[int, int], None] | None = None) -> int:
     if last is None or is_prepared(db, version):
         return version
     months = _review_months(first, last)
-    total = 2 + len(months)
-    _report(progress, 0, total)
-    features(db, version, last)
-    _report(progress, 1, total)
-    risk_trend(db, version, last)
-    _report(progress, 2, total)
-    snapshot = snapshots_in_order(db) if months else None
-    for done, month in enumerate(months, start=3):
-        review_month(db, version, month, DEFAULT_SETTINGS, snapshot)
-        _report(progress, done, total)
+    steps = [functools.partial(features, db, version, last),
+             functools.partial(overview, db, version, last),
+             functools.partial(risk_trend, db, version, last),
+             functools.partial(month_end_tiers, db, version, last, DEFAULT_SETTINGS)]
+    if months:
+        snapshot = snapshots_in_order(db)
+        steps += [functools.partial(review_month, db, version, month, DEFAULT_SETTINGS,
+                                    snapshot) for month in months]
+    _report(progress, 0, len(steps))
+    for done, step in enumerate(steps, start=1):
+        step()
+        _report(progress, done, len(steps))
     derived.save(db, PREPARED, {}, version, {"as_of": last})
     return version
 

@@ -11,7 +11,7 @@ customers, so any customer and any weights reuse them).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -280,11 +280,64 @@ def month_end_sub_scores(con, *, as_of: dt.date, clv: pd.Series | None = None,
             .set_index("customer_id"), available)
 
 
+def month_end_tiers(snapshots: Iterable[tuple[dt.date, pd.DataFrame, Mapping[str, bool]]], *,
+                    weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
+                    thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """Every customer's score and tier at each date, with today's weights: the tier history
+    of all customers at once, so that one table answers every profile.
+
+    snapshots : (date, sub-metric scores indexed by customer_id, available) per date,
+        as from `month_end_sub_scores`; read one at a time (a million customers' sub-scores
+        at 12 dates would not fit in memory together).
+
+    Returns
+    -------
+    DataFrame with one row per customer known at any of the dates (customer_id
+    ascending) and, per date D in order, the columns `known D` (the customer existed
+    then), `score D` and `tier D` (NaN / NA when not known, or when the weights sit on
+    dimensions without data at that date).
+    """
+    columns = {}
+    for day, sub_scores, available in snapshots:
+        try:
+            scored = scoring.combine_scores(sub_scores.reset_index(), weights=weights,
+                                            thresholds=thresholds, available=available)
+            score = pd.Series(scored["score"].to_numpy(float), index=sub_scores.index)
+            tier = pd.Series(scored["tier"].to_numpy(), index=sub_scores.index)
+        except scoring.NoWeightLeft:   # known, but no data then for the weighted dimensions
+            score = pd.Series(np.nan, index=sub_scores.index)
+            tier = pd.Series(None, index=sub_scores.index, dtype=object)
+        columns[f"known {day}"] = pd.Series(True, index=sub_scores.index)
+        columns[f"score {day}"], columns[f"tier {day}"] = score, tier
+    table = pd.concat(columns, axis=1).sort_index() if columns else pd.DataFrame()
+    for name in table.columns:
+        if name.startswith("known "):
+            table[name] = table[name].fillna(False).astype(bool)
+        elif name.startswith("tier "):
+            table[name] = pd.Categorical(table[name], categories=scoring.TIERS)
+    return table.rename_axis("customer_id").reset_index()
+
+
+def customer_tier_history(table: pd.DataFrame, customer_id: str) -> pd.DataFrame:
+    """One customer's rows of `month_end_tiers`: as_of, known, score, tier, one row per date."""
+    days = [name.removeprefix("known ") for name in table.columns if name.startswith("known ")]
+    row = table[table["customer_id"] == customer_id] if len(table) else table
+    found = len(row) > 0
+    frame = pd.DataFrame({
+        "as_of": [dt.date.fromisoformat(d) for d in days],
+        "known": [bool(row[f"known {d}"].iloc[0]) if found else False for d in days],
+        "score": [float(row[f"score {d}"].iloc[0]) if found else np.nan for d in days],
+        "tier": [row[f"tier {d}"].iloc[0] if found else None for d in days]})
+    frame["tier"] = pd.Categorical(frame["tier"], categories=scoring.TIERS)
+    return frame
+
+
 def tier_history(snapshots: Sequence[tuple[dt.date, pd.DataFrame, Mapping[str, bool]]],
                  customer_id: str, *,
                  weights: Mapping[str, float] = scoring.DEFAULT_WEIGHTS,
                  thresholds: Sequence[float] = scoring.DEFAULT_THRESHOLDS) -> pd.DataFrame:
-    """One customer's score and tier at each date, with today's weights.
+    """One customer's score and tier at each date, with today's weights (`month_end_tiers`
+    and `customer_tier_history` in one).
 
     snapshots : (date, sub-metric scores indexed by customer_id, available)
         per date, as from `month_end_sub_scores`.
@@ -295,19 +348,5 @@ def tier_history(snapshots: Sequence[tuple[dt.date, pd.DataFrame, Mapping[str, b
     customer existed then), score and tier (NaN / NA when not known, or when
     the weights sit on dimensions without data at that date).
     """
-    rows = []
-    for day, sub_scores, available in snapshots:
-        if customer_id not in sub_scores.index:
-            rows.append((day, False, np.nan, None))
-            continue
-        one = sub_scores.loc[[customer_id]].reset_index()
-        try:
-            scored = scoring.combine_scores(one, weights=weights, thresholds=thresholds,
-                                            available=available)
-        except scoring.NoWeightLeft:   # known, but no data then for the weighted dimensions
-            rows.append((day, True, np.nan, None))
-            continue
-        rows.append((day, True, float(scored["score"].iloc[0]), scored["tier"].iloc[0]))
-    frame = pd.DataFrame(rows, columns=["as_of", "known", "score", "tier"])
-    frame["tier"] = pd.Categorical(frame["tier"], categories=scoring.TIERS)
-    return frame
+    return customer_tier_history(
+        month_end_tiers(snapshots, weights=weights, thresholds=thresholds), customer_id)

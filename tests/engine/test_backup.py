@@ -292,8 +292,8 @@ def test_data_page_restores_a_backup_and_shows_the_check(work_db, tmp_path, lang
 
 
 def test_data_page_refuses_a_file_that_is_no_backup(work_db):
-    before = file_sha(work_db)
     at = open_page("data", "en")
+    before = file_sha(work_db)    # after the pages kept what they computed (engine.derived)
     uploader = next(u for u in at.file_uploader if u.key.startswith("data_page.backup.upload"))
     uploader.upload("notes.zip", b"PK\x03\x04 not really", "application/zip").run()
     assert not at.exception, at.exception

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -34,19 +35,22 @@ def test_a_tree_comes_back_with_its_frames_dates_and_gaps():
     value = {"transitions": transitions, "summary": frame(),
              "rates": {"eligible": np.int64(4), "won": 1, "rate": 0.25, "none": None,
                        "nan": float("nan")},
-             "as_of": date(2024, 6, 30), "months": ["2024-05", "2024-06"]}
+             "as_of": date(2024, 6, 30), "months": ["2024-05", "2024-06"],
+             "revenue": Decimal("1234567890123.45")}
     back = derived.decode(derived.encode(value))
     pd.testing.assert_frame_equal(back["transitions"], transitions)
     pd.testing.assert_frame_equal(back["summary"], frame())
     assert back["rates"]["eligible"] == 4 and type(back["rates"]["eligible"]) is int
     assert back["rates"]["none"] is None and np.isnan(back["rates"]["nan"])
     assert back["as_of"] == date(2024, 6, 30) and back["months"] == ["2024-05", "2024-06"]
+    assert back["revenue"] == Decimal("1234567890123.45") and isinstance(back["revenue"], Decimal)
 
 
 @pytest.mark.parametrize("value", [
     {"at": datetime(2024, 6, 30, 12)},       # a time would come back as a date
     {1: "a key that is not text"},
     {"__date__": "a reserved key"},
+    {"__decimal__": "a reserved key"},
     {"x": object()},
     {"x": {1, 2}},
 ])
@@ -148,3 +152,12 @@ def test_a_file_held_elsewhere_leaves_the_result_unkept_but_given(db, monkeypatc
     assert derived.kept(db, 1, "f", {}, compute) == {"n": 1}
     assert derived.kept(db, 1, "f", {}, compute) == {"n": 1}
     assert len(calls) == 2
+
+
+def test_a_whole_number_finds_the_same_result_as_int_or_float(db):
+    derived.save(db, "f", {"weights": (40, 30, 20, 10), "t": date(2024, 6, 30)}, 1, {"n": 1})
+    with store.connect(db) as con:
+        assert derived.load(con, "f", {"t": date(2024, 6, 30),
+                                       "weights": [40.0, 30.0, 20.0, 10.0]}, 1) == {"n": 1}
+        assert derived.load(con, "f", {"t": date(2024, 6, 30),
+                                       "weights": [40.5, 30.0, 20.0, 10.0]}, 1) is derived.MISSING

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from cli.main import main as cli_main
-from engine import derived, prepared, review, risk, store
-from engine.features import customer_features
-from engine.months import month_key
+from engine import derived, prepared, profile, review, risk, store
+from engine.features import activity, customer_features
+from engine.months import last_month_ends, month_key
 from engine.scoring_settings import DEFAULT_SETTINGS
 
 
@@ -36,7 +36,8 @@ def fail(*args, **kwargs):
 
 def test_prepare_counts_its_steps_and_leaves_its_mark(ready):
     db, version, *_, steps = ready
-    assert steps == [(k, 14) for k in range(15)]    # features, risk trend, 12 months
+    # features, overview, risk trend, month-end tiers, 12 months of the review
+    assert steps == [(k, 16) for k in range(17)]
     assert prepared.is_prepared(db, version)
 
 
@@ -130,3 +131,30 @@ def test_the_features_of_another_date_are_not_kept(ready):
     pd.testing.assert_frame_equal(prepared.features(db, version, earlier, keep=False), expected)
     with store.connect(db) as con:
         assert derived.load(con, "features", {"as_of": earlier}, version) is derived.MISSING
+
+
+def test_the_overview_kept_is_the_one_computed(ready):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        expected = {"kpis": activity.overview_kpis(con, as_of=last),
+                    "monthly": activity.monthly_activity(con, as_of=last),
+                    "by_region": activity.revenue_by(con, as_of=last, column="region"),
+                    "by_source": activity.revenue_by(con, as_of=last, column="source")}
+    kept = prepared.overview(db, version, last)
+    assert kept["kpis"] == expected["kpis"]
+    for name in ("monthly", "by_region", "by_source"):
+        pd.testing.assert_frame_equal(kept[name], expected[name])
+
+
+def test_the_month_end_tiers_kept_give_each_customers_tier_history(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        snapshots = [(day, *profile.month_end_sub_scores(con, as_of=day))
+                     for day in last_month_ends(last)]
+        customers = list(con.execute("SELECT customer_id FROM customers ORDER BY customer_id "
+                                     "LIMIT 3").fetchnumpy()["customer_id"])
+    monkeypatch.setattr(profile, "month_end_sub_scores", fail)
+    table = prepared.month_end_tiers(db, version, last, DEFAULT_SETTINGS)
+    for customer in [*customers, "NO-SUCH-CUSTOMER"]:
+        pd.testing.assert_frame_equal(profile.customer_tier_history(table, customer),
+                                      profile.tier_history(snapshots, customer))

@@ -86,6 +86,27 @@ def test_tier_history_scores_each_date_and_skips_unknown_customers(con):
     assert history["tier"].iloc[1] == scoring.assign_tiers([expected])[0]
 
 
+def test_month_end_tiers_hold_each_customer_known_at_any_date(con):
+    days = (date(2024, 2, 29), date(2024, 5, 31))
+    snapshots = [(day, *profile.month_end_sub_scores(con, as_of=day)) for day in days]
+    table = profile.month_end_tiers(snapshots)
+    assert list(table["customer_id"]) == ["A", "O'B"]     # N: first contact 2024-06-01
+    assert list(table["known 2024-02-29"]) == [True, False]
+    assert list(table["known 2024-05-31"]) == [True, True]
+    assert np.isnan(table["score 2024-02-29"].iloc[1]) and pd.isna(table["tier 2024-02-29"].iloc[1])
+    assert list(profile.customer_tier_history(table, "N")["known"]) == [False, False]
+
+
+def test_a_date_without_data_for_the_weighted_dimensions_leaves_its_customers_unscored(con):
+    days = (date(2024, 2, 29), date(2024, 5, 31))
+    snapshots = [(day, *profile.month_end_sub_scores(con, as_of=day)) for day in days]
+    referral_only = {"consumption": 0, "interaction": 0, "stability": 0, "referral": 100}
+    history = profile.customer_tier_history(
+        profile.month_end_tiers(snapshots, weights=referral_only), "A")
+    assert list(history["known"]) == [True, True]          # known, yet nobody was referred
+    assert history["score"].isna().all() and history["tier"].isna().all()
+
+
 def table():
     frame = pd.DataFrame({
         "customer_id": ["C1", "C2", "C3", "C4"],

@@ -5,14 +5,14 @@ from datetime import date
 
 import streamlit as st
 
-from engine import i18n, profile, scoring, store
+from engine import i18n, prepared, profile, scoring, store
 from engine.months import last_month_ends
 from engine.scoring_settings import DEFAULT_SETTINGS, weight_map
 from engine.words import LIST_CODES, in_words
 from ui.data.clv_fit import clv_for_scoring
-from ui.data.common import download_file, for_reader, owned
+from ui.data.common import download_file, for_reader, owned, shared_frames
 from ui.data.scoring import scores, scoring_plan
-from ui.data.sources import event_history, features
+from ui.data.sources import event_history, features, source_summary
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -96,14 +96,27 @@ def month_end_sub_scores(db: str, version: int, day: date, clv: bool = False):
         return profile.month_end_sub_scores(con, as_of=day, clv=lifetime, history=history)
 
 
+@shared_frames(max_entries=2)
+def month_end_tiers(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
+                    clv: bool = False):
+    """Every customer's score and tier at the last 12 month ends, with today's settings
+    (engine.profile.month_end_tiers); kept in the file for the opening view."""
+    def compute():
+        return profile.month_end_tiers(
+            ((day, *month_end_sub_scores(db, version, day, clv)) for day in last_month_ends(as_of)),
+            weights=weight_map(weights), thresholds=thresholds)
+    settings = (weights, thresholds, clv)
+    return prepared.month_end_tiers(
+        db, version, as_of, settings, compute,
+        keep=settings == DEFAULT_SETTINGS and as_of == source_summary(db, version)["last"])
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def tier_history(db: str, version: int, as_of: date, customer_id: str, weights: tuple,
                  thresholds: tuple, clv: bool = False):
     """The customer's score and tier at the last 12 month ends, with today's settings."""
-    snapshots = [(day, *month_end_sub_scores(db, version, day, clv))
-                 for day in last_month_ends(as_of)]
-    return profile.tier_history(snapshots, customer_id, weights=weight_map(weights),
-                                thresholds=thresholds)
+    return profile.customer_tier_history(
+        month_end_tiers(db, version, as_of, weights, thresholds, clv), customer_id)
 
 
 @for_reader

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import demo, prepared, scoring, store
-from engine.features import activity, parquet_source
+from engine.features import parquet_source
 from engine.features import event_history as read_event_history
 from ui import auth
 from ui.data.common import shared_frames
@@ -23,14 +23,8 @@ def source_summary(db: str, version: int) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def overview(db: str, version: int, as_of: date) -> dict:
-    """Everything the Overview page draws, in one visit to the file."""
-    with store.connect(db) as con:
-        return {
-            "kpis": activity.overview_kpis(con, as_of=as_of),
-            "monthly": activity.monthly_activity(con, as_of=as_of),
-            "by_region": activity.revenue_by(con, as_of=as_of, column="region"),
-            "by_source": activity.revenue_by(con, as_of=as_of, column="source"),
-        }
+    """Everything the Overview page draws from the events (kept in the file: engine.prepared)."""
+    return prepared.overview(db, version, as_of)
 
 
 def is_feature_table(db: str) -> bool:
