@@ -30,7 +30,7 @@ def task_options(tasks: pd.DataFrame) -> dict[str, list]:
 
 
 def task_view(tasks: pd.DataFrame, *, owners: tuple, actions: tuple, due: str, as_of: date,
-              lang: str) -> dict:
+              lang: str, rows: int | None = None) -> dict:
     """The tasks the filters keep (codes in "codes", words in "table") and the counts of
     all of them.
 
@@ -38,7 +38,10 @@ def task_view(tasks: pd.DataFrame, *, owners: tuple, actions: tuple, due: str, a
     or before T) or "overdue". Each kept task gets a state (TASK_STATES:
     overdue, due on T, upcoming). "names" maps each kept customer_id to
     "id · name · action" for a picker; "total", "overdue" and "due_today"
-    count every task, the filters aside.
+    count every task, the filters aside, and "kept" the tasks the filters keep.
+    With `rows`, "codes", "table" and "names" hold only the first `rows` kept
+    tasks: what a page draws of half a million tasks (a million customers), put
+    in words in a tenth of the time.
     """
     day = pd.Timestamp(as_of)
     keep = pd.Series(True, index=tasks.index)
@@ -51,6 +54,9 @@ def task_view(tasks: pd.DataFrame, *, owners: tuple, actions: tuple, due: str, a
     elif due == "overdue":
         keep &= tasks["overdue"]
     shown = tasks[keep].reset_index(drop=True)
+    kept = len(shown)
+    if rows is not None:
+        shown = shown.head(rows)
     today = (shown["due_date"] == day).to_numpy()
     shown.insert(0, "state", pd.Categorical.from_codes(
         np.select([shown["overdue"].to_numpy(), today], [0, 1], 2), categories=TASK_STATES))
@@ -58,7 +64,7 @@ def task_view(tasks: pd.DataFrame, *, owners: tuple, actions: tuple, due: str, a
     names = (words["customer_id"].astype(str) + " · " + words["name"].fillna("").astype(str)
              + " · " + words["action"].astype(str))
     return {"codes": shown, "table": words, "names": dict(zip(shown["customer_id"], names)),
-            "total": len(tasks), "overdue": int(tasks["overdue"].sum()),
+            "total": len(tasks), "kept": kept, "overdue": int(tasks["overdue"].sum()),
             "due_today": int((tasks["due_date"] == day).sum())}
 
 

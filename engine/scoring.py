@@ -677,12 +677,15 @@ class TierMoves:
 
 
 def tier_moves(before: pd.DataFrame, after: pd.DataFrame, *,
-               carry: pd.DataFrame | None = None) -> TierMoves:
+               carry: pd.DataFrame | None = None, rows: int | None = None) -> TierMoves:
     """Who changes tier from `before` to `after` (both from `score_customers`).
 
     Both frames hold the same customers in the same order (as two scorings
     of one feature table do); a ValueError says so otherwise. `carry`: more
     columns in that row order (such as the name) to show beside each mover.
+    With `rows`, `movers` holds only the first `rows` of them (`up` and `down`
+    still count all): a slider step at a million customers moves tens of
+    thousands, more than a page shows or should send on every step.
     The ids are compared and picked in their own array type, never turned
     into a million Python strings: this runs on every slider move.
     """
@@ -706,7 +709,7 @@ def tier_moves(before: pd.DataFrame, after: pd.DataFrame, *,
                                  ascending=[False, False, True])
               .drop(columns="_change").reset_index(drop=True))
     up = int((movers["direction"] == "up").sum())
-    return TierMoves(movers, up, len(movers) - up)
+    return TierMoves(movers.head(rows), up, len(movers) - up)
 
 
 def rfm_grid(rfm_frame: pd.DataFrame, revenue) -> pd.DataFrame:

@@ -91,7 +91,7 @@ actions = row[1].multiselect(t("plan_page.filter.action"), options["action"],
 due = row[2].selectbox(t("plan_page.filter.due"), DUE, key=carry("plan_page.due"),
                        format_func=lambda d: t(f"plan_page.due.{d}", as_of=ctx.as_of))
 filters = (tuple(owners), tuple(actions), due, ctx.lang)
-view = plan_data.task_view(ctx.db, ctx.version, ctx.as_of, settings, *filters)
+view = plan_data.task_view(ctx.db, ctx.version, ctx.as_of, settings, *filters, SHOWN)
 table, codes = view["table"], view["codes"]
 
 cards = st.columns(4)
@@ -99,7 +99,7 @@ cards[0].metric(t("plan_page.kpi.tasks"), f"{view['total']:,}", border=True,
                 help=t("plan_page.kpi.tasks_help"))
 cards[1].metric(t("plan_page.kpi.overdue"), f"{view['overdue']:,}", border=True)
 cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=True)
-cards[3].metric(t("plan_page.kpi.shown"), f"{len(table):,}", border=True)
+cards[3].metric(t("plan_page.kpi.shown"), f"{view['kept']:,}", border=True)
 
 name = f"call_list_{ctx.as_of:%Y%m%d}"
 csv, xlsx, _ = st.columns([1, 1, 4])
@@ -112,9 +112,8 @@ xlsx.download_button(t("common.download_xlsx"), made_on_click(plan_data.task_fil
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      icon=":material/download:", width="stretch", disabled=not len(table))
 
-shown = table.head(SHOWN)
-late = codes["overdue"].head(SHOWN).to_numpy()
-styled = shown.style.apply(lambda c: [LATE if x else "" for x in late]).format(
+late = codes["overdue"].to_numpy()
+styled = table.style.apply(lambda c: [LATE if x else "" for x in late]).format(
     "{:%Y-%m-%d}", subset=["due_date", "last_followup_date"], na_rep="")
 event = st.dataframe(
     styled, hide_index=True, height=460, on_select="rerun", selection_mode="single-row",
@@ -122,23 +121,23 @@ event = st.dataframe(
     column_order=["state", "customer_id", "name", "action", "tier", "owner", "due_date",
                   "risk_level", "demand_tag", "lifecycle", "last_followup_date",
                   "last_followup_result", "last_followup_status", "followups"],
-    column_config={c: t(f"plan_page.col.{c}") for c in shown.columns} | {
+    column_config={c: t(f"plan_page.col.{c}") for c in table.columns} | {
         "state": st.column_config.TextColumn(t("plan_page.col.state"),
                                              help=t("plan_page.state_help")),
         "risk_level": st.column_config.TextColumn(t("plan_page.col.risk_level"),
                                                   help=t("plan_page.risk_help"))})
 st.caption(t("plan_page.pick_hint")
-           + (" " + t("plan_page.shown", shown=SHOWN) if len(table) > SHOWN else ""))
+           + (" " + t("plan_page.shown", shown=SHOWN) if view["kept"] > SHOWN else ""))
 
 # Log a follow-up: a row picked in the table (or here) opens the form for that customer.
 st.subheader(t("plan_page.log"))
 context.require_database("source.needs.followups")
 show_saved(ctx, FORM)
 PICK = carry("plan_page.pick")
-selected = shown["customer_id"].iloc[event.selection.rows[0]] if event.selection.rows else None
+selected = table["customer_id"].iloc[event.selection.rows[0]] if event.selection.rows else None
 if selected and selected != ss.get("plan_page.selected"):
     ss[PICK] = ss["plan_page.selected"] = selected
-choices = dict(list(view["names"].items())[:SHOWN])
+choices = view["names"]
 picked = ss.get(PICK)
 if picked and picked not in choices:
     task = plan_data.next_action(ctx.db, ctx.version, ctx.as_of, settings, picked)

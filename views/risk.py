@@ -78,7 +78,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
     with tab:
         st.caption(t(f"risk_page.list.{kind}_note.{order}"))
         table = risk_data.risk_list(ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang, model_on,
-                                    order)
+                                    order, SHOWN)
         args = (ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
         csv, xlsx, _ = st.columns([1, 1, 4])
@@ -94,7 +94,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                              icon=":material/download:", width="stretch",
                              key=f"risk_page.{kind}.xlsx")
         event = st.dataframe(
-            table.head(SHOWN), hide_index=True, height=420, key=f"risk_page.{kind}.table",
+            table, hide_index=True, height=420, key=f"risk_page.{kind}.table",
             on_select="rerun", selection_mode="single-row",
             column_order=[c for c in ORDER if c in table.columns and c != HIDDEN[kind]],
             column_config={c: t(f"risk_page.col.{c}") for c in table.columns} | {
@@ -110,7 +110,7 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                 "model_alert": st.column_config.CheckboxColumn(
                     t("risk_page.col.model_alert"), help=t("risk_page.model_alert_help"))})
         st.caption(t("customers.pick_hint") + (" " + t("risk_page.shown", shown=SHOWN)
-                                               if len(table) > SHOWN else ""))
+                                               if counts[kind] > SHOWN else ""))
         if event.selection.rows:
             customer = table["customer_id"].iloc[event.selection.rows[0]]
             ss["profile.customer"] = customer

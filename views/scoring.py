@@ -10,6 +10,7 @@ from ui.settings import keep_scoring_settings, scoring_settings
 from ui.widgets import keep_value
 
 DEFAULT = "__default__"  # the baseline and preset that stands for the built-in weights
+MOVERS_SHOWN = 500       # movers listed; the sentence above the list counts them all
 ss = st.session_state
 
 
@@ -164,7 +165,7 @@ def page_body():
                     tuple(presets[baseline_name]["thresholds"]), presets[baseline_name]["clv"])
         try:
             view = scoring_data.scoring_view(ctx.db, ctx.version, ctx.as_of, (weights, thresholds, clv),
-                                             baseline)
+                                             baseline, MOVERS_SHOWN)
         except ValueError:
             st.error(t("scoring.baseline_unusable"))
             st.stop()
@@ -180,6 +181,8 @@ def page_body():
                              if c.startswith("score") else t(f"scoring.col.{c}") for c in movers.columns},
                          column_order=["customer_id", "name", "direction", "tier_before", "tier_after",
                                        "score_before", "score_after"])
+            if view["up"] + view["down"] > len(movers):
+                st.caption(t("scoring.movers_shown", shown=len(movers), total=view["up"] + view["down"]))
 
         mix, before = view["mix"], view["mix_before"]
         with mix_box:

@@ -26,6 +26,15 @@ def view(owners=(), actions=(), due="all", lang="en"):
     return task_view(TASKS, owners=owners, actions=actions, due=due, as_of=T, lang=lang)
 
 
+def test_rows_puts_only_the_first_kept_tasks_in_words_and_counts_them_all():
+    first = task_view(TASKS, owners=(), actions=(), due="overdue", as_of=T, lang="en", rows=1)
+    assert first["kept"] == 2 and first["total"] == 4      # C1 and C4 are overdue
+    assert first["table"]["customer_id"].tolist() == ["C1"]
+    assert first["codes"]["customer_id"].tolist() == ["C1"] and list(first["names"]) == ["C1"]
+    assert first["table"]["state"].tolist() == ["Overdue by 10 days"]
+    assert view(due="overdue")["kept"] == 2 and len(view(due="overdue")["table"]) == 2
+
+
 def test_every_task_with_its_state_in_words():
     shown = view()
     assert shown["codes"]["state"].tolist() == ["overdue", "due", "upcoming", "overdue"]

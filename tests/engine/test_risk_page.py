@@ -36,6 +36,16 @@ def test_the_high_risk_list_by_value_at_risk_in_words():
     assert table["risk_reasons"].tolist() == ["1 complaint", "2 complaints"]
 
 
+def test_rows_keeps_the_first_of_the_order_with_their_own_reasons():
+    first = risk_list(FEATURES, ASSESSED, TIERS, "high", "en", rows=1)
+    assert first["customer_id"].tolist() == ["C3"] and first["risk_reasons"].tolist() == ["1 complaint"]
+    probability = pd.Series({"C1": 0.6, "C2": 0.9, "C3": 0.2, "C4": NA, "C5": 0.1})
+    likeliest = risk_list(FEATURES, ASSESSED, TIERS, "high", "en", probability=probability,
+                          order="probability", rows=1)
+    assert likeliest["customer_id"].tolist() == ["C1"]
+    assert likeliest["risk_reasons"].tolist() == ["2 complaints"]
+
+
 def test_the_dormant_list():
     table = risk_list(FEATURES, ASSESSED, TIERS, "dormant", "en")
     assert table["customer_id"].tolist() == ["C4"]

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import engine.prepared
 import ui.data.clv_fit
 import ui.data.common
-import ui.data.sources
 from engine import presets, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
@@ -84,6 +84,8 @@ def test_tier_moves_up_and_down():
     assert list(moves.movers["customer_id"]) == ["c", "a", "b"]  # ups first, largest change first
     assert list(moves.movers["direction"]) == ["up", "up", "down"]
     assert list(moves.movers["tier_before"]) == ["ordinary", "potential", "potential"]
+    first = scoring.tier_moves(before, after, rows=2)
+    assert (first.up, first.down) == (2, 1) and list(first.movers["customer_id"]) == ["c", "a"]
     with pytest.raises(ValueError, match="same customers"):
         scoring.tier_moves(before, after.iloc[::-1])
     with pytest.raises(ValueError, match="same customers"):
@@ -163,8 +165,8 @@ def test_tier_mix_shows_the_engine_counts_and_shares(app_db):
 
 def test_moving_a_weight_rebalances_and_changes_the_tier_mix(app_db, monkeypatch):
     runs = []
-    real = ui.data.sources.customer_features
-    monkeypatch.setattr(ui.data.sources, "customer_features",
+    real = engine.prepared.customer_features
+    monkeypatch.setattr(engine.prepared, "customer_features",
                         lambda con, as_of: runs.append(as_of) or real(con, as_of=as_of))
     at = open_page("scoring", "en")
     before = tier_cards(at)
@@ -308,7 +310,7 @@ def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monk
     moves = scoring.tier_moves(default, with_clv)
     assert moves.up + moves.down > 0            # the demo base does move
     fits = counting(monkeypatch, ui.data.clv_fit.clv_engine, "fit_and_predict")
-    queries = counting(monkeypatch, ui.data.sources, "customer_features")
+    queries = counting(monkeypatch, engine.prepared, "customer_features")
 
     at = open_page("scoring", "en")
     toggle = at.toggle(key="scoring.clv")

@@ -66,11 +66,14 @@ def task_options(db: str, version: int, as_of: date, settings: tuple, *,
 @for_reader
 @st.cache_data(show_spinner=False, max_entries=32)
 def task_view(db: str, version: int, as_of: date, settings: tuple, owners: tuple,
-              actions: tuple, due: str, lang: str, *, owner=None) -> dict:
-    """The filtered tasks and their counts (engine.plan_page.task_view). A task's owner is
-    the customer's owner (else a role code), so `owner` keeps a rep's own."""
+              actions: tuple, due: str, lang: str, rows: int | None = None, *,
+              owner=None) -> dict:
+    """The filtered tasks and their counts (engine.plan_page.task_view), the first `rows`
+    of them in words (all for None: a download). A task's owner is the customer's owner
+    (else a role code), so `owner` keeps a rep's own."""
     return plan_page.task_view(owned(tasks(db, version, as_of, settings), owner),
-                               owners=owners, actions=actions, due=due, as_of=as_of, lang=lang)
+                               owners=owners, actions=actions, due=due, as_of=as_of, lang=lang,
+                               rows=rows)
 
 
 @for_reader

@@ -62,14 +62,15 @@ def churn_model_view(db: str, version: int, as_of: date) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def risk_list(db: str, version: int, as_of: date, kind: str, settings: tuple, lang: str,
-              with_model: bool = False, order: str = "value"):
+              with_model: bool = False, order: str = "value", rows: int | None = None):
     """The high-risk (kind "high") or dormant ("dormant") customers in `order`, in the
-    reader's words (engine.risk_page.risk_list), with the learned model's churn
-    probability and alert when `with_model` and the model could be trained."""
+    reader's words (engine.risk_page.risk_list; the first `rows`, all for None), with the
+    learned model's churn probability and alert when `with_model` and the model could
+    be trained."""
     model = churn_model_view(db, version, as_of) if with_model else {}
     return risk_page.risk_list(features(db, version, as_of), risk_assessment(db, version, as_of),
                                scores(db, version, as_of, *settings)["tier"], kind, lang,
-                               probability=model.get("probability"), order=order)
+                               probability=model.get("probability"), order=order, rows=rows)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -92,13 +92,14 @@ def clv_score_problem(db: str, version: int, as_of: date):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: tuple) -> dict:
+def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: tuple,
+                 movers: int | None = None) -> dict:
     """The Scoring page: tier mix under `settings` and under `baseline` (each weights,
-    thresholds, clv), movers, histogram."""
+    thresholds, clv), movers (the first `movers` of them), histogram."""
     table = features(db, version, as_of)
     now = current_scores(db, version, as_of, *settings)
     before = scores(db, version, as_of, *baseline)
-    moves = scoring.tier_moves(before, now, carry=table[["name"]])
+    moves = scoring.tier_moves(before, now, carry=table[["name"]], rows=movers)
     return {"mix": scoring.category_mix(now["tier"], table["revenue_12m"], categories=scoring.TIERS),
             "mix_before": scoring.category_mix(before["tier"], table["revenue_12m"],
                                                categories=scoring.TIERS),
