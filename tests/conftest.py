@@ -66,15 +66,23 @@ def version_1_file(path: Path, *, data_version: int, customers) -> Path:
 
 @pytest.fixture
 def app_db(demo_db, monkeypatch) -> Path:
-    """Point the app at the shared demo database. Logins and downloads are audited in
-    CRM_DB, and pages keep the results they compute there (engine.derived); neither is
-    written here, so the shared demo stays as built and no test reads another's results."""
+    """Point the app at the shared demo database (kept as built: `shared_demo_unwritten`)."""
     monkeypatch.setenv("CRM_DB", str(demo_db))
+    return demo_db
+
+
+@pytest.fixture(autouse=True)
+def shared_demo_unwritten(request, monkeypatch):
+    """In a test that uses the shared demo database, logins and downloads (audited in the
+    file) and the results pages and engine calls keep there (engine.derived) are not
+    written to it: the shared demo stays as built, and no test reads another's results."""
+    if "demo_db" not in request.fixturenames:
+        return
+    demo = request.getfixturevalue("demo_db")
     for module, name in ((audit, "log_event"), (derived, "save")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda db, *args, real=real, **kwargs: (
-            False if Path(db) == demo_db else real(db, *args, **kwargs)))
-    return demo_db
+            False if Path(db) == demo else real(db, *args, **kwargs)))
 
 
 @pytest.fixture

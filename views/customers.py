@@ -47,11 +47,12 @@ for column, name in zip(columns, FILTER_COLUMNS):
         format_func=(lambda code, kind=kind: ctx.label(kind, code)) if kind else str))
     keep(key)
 
-table = customers_data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
-                                     ctx.lang, clv)
+listed = customers_data.customer_list(ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search,
+                                      ctx.lang, clv, SHOWN)
+table, found = listed["table"], listed["count"]
 total = customers_data.customer_count(ctx.db, ctx.version, ctx.as_of)
-st.markdown(t("customers.count", shown=len(table), total=total))
-if not len(table):
+st.markdown(t("customers.count", shown=found, total=total))
+if not found:
     st.info(t("customers.none"))
     st.stop()
 
@@ -70,12 +71,12 @@ xlsx.download_button(t("common.download_xlsx"),
 score_format = {c: st.column_config.NumberColumn(t(f"customers.col.{c}"), format="%.1f")
                 for c in ("score", *DIMENSIONS)}
 event = st.dataframe(
-    table.head(SHOWN), hide_index=True, key="customers.table", on_select="rerun", height=560,
+    table, hide_index=True, key="customers.table", on_select="rerun", height=560,
     selection_mode="single-row",
     column_config={c: t(f"customers.col.{c}") for c in table.columns} | score_format | {
         "revenue_12m": st.column_config.NumberColumn(t("customers.col.revenue_12m"), format="yen"),
         "last_purchase_date": st.column_config.DateColumn(t("customers.col.last_purchase_date"))})
-st.caption(t("customers.pick_hint") + (" " + t("customers.shown", shown=SHOWN) if len(table) > SHOWN
+st.caption(t("customers.pick_hint") + (" " + t("customers.shown", shown=SHOWN) if found > SHOWN
                                        else ""))
 if event.selection.rows:
     customer = table["customer_id"].iloc[event.selection.rows[0]]

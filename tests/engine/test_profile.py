@@ -5,6 +5,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.months import last_month_ends
 from engine import profile, scoring, store
@@ -151,6 +153,20 @@ def test_the_pickers_choices_best_score_first_up_to_the_limit():
                                                    "C2": "C2 · Li Si", "C3": "C3 · alpha"}
     assert list(profile.customer_choices(frame, "", limit=2)) == ["C4", "C1"]
     assert profile.customer_choices(frame, "li") == {"C2": "C2 · Li Si"}
+
+
+@given(scores=st.lists(st.one_of(st.none(), st.sampled_from([10.0, 55.5, 70.0, 90.0])),
+                       min_size=0, max_size=30),
+       limit=st.integers(1, 12), order=st.randoms(use_true_random=False))
+def test_the_pickers_shortcut_picks_what_sorting_everyone_would(scores, limit, order):
+    ids = [f"C{i:02d}" for i in range(len(scores))]
+    order.shuffle(ids)                           # rows in no particular order
+    frame = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"),
+                          "name": pd.array(ids, dtype="str"),
+                          "score": pd.array(scores, dtype="Float64").astype(float)})
+    everyone = profile.filter_customers(frame).head(limit)
+    assert profile.customer_choices(frame, "", limit=limit) == {
+        c: f"{c} · {c}" for c in everyone["customer_id"]}
 
 
 def test_filter_options_and_unknown_filter():

@@ -8,6 +8,7 @@ import pytest
 from engine import profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
+from ui.data import customers as customers_data
 
 
 def engine_table(db):
@@ -30,6 +31,21 @@ def test_every_customer_best_score_first(app_db):
     assert list(shown["customer_id"]) == list(expected["customer_id"])
     assert shown["score"].tolist() == pytest.approx(expected["score"].tolist())
     assert set(shown["tier"]) <= {"High value", "Potential", "Ordinary"}
+
+
+def test_the_list_puts_its_first_rows_in_words_and_counts_every_match(app_db):
+    table = engine_table(app_db)
+    version = store.data_version(app_db)
+    with store.connect(app_db) as con:
+        as_of = store.date_range(con)[1]
+    weights = tuple(scoring.DEFAULT_WEIGHTS[d] for d in scoring.DIMENSIONS)
+    listed = customers_data.customer_list.scoped(
+        str(app_db), version, as_of, weights, scoring.DEFAULT_THRESHOLDS, {"tiers": ("high",)},
+        "", "zh", False, 5, owner=None)
+    high = profile.filter_customers(table, tiers=("high",))
+    assert listed["count"] == len(high) > 5
+    assert list(listed["table"]["customer_id"]) == list(high["customer_id"].head(5))
+    assert set(listed["table"]["tier"]) == {"高价值"}
 
 
 def test_filter_search_and_download(app_db, downloads):

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import i18n, plan, scoring, store
+from engine import i18n, plan, plan_page, scoring, store
 from engine.features import customer_features, optional_columns_present
 from engine.features.followup_state import followup_state
+from engine.scoring_settings import DEFAULT_SETTINGS
 from tests.conftest import open_page
+from ui.data import plan as plan_data
 from tests.helpers import WORDS, fill_and_save, labelled
 
 def engine_tasks(db):
@@ -71,6 +73,28 @@ def test_tasks_due_by_the_as_of_date_with_overdue_rows_marked(app_db, lang):
     assert "background-color" in styler.styles
     styled = {int(i) for i in re.findall(r"_row(\d+)_col", styler.styles)}
     assert styled == set(np.flatnonzero(late))
+
+
+def test_one_customers_next_action_is_their_row_of_the_whole_task_list(app_db):
+    version = store.data_version(app_db)
+    with store.connect(app_db) as con:
+        as_of = store.date_range(con)[1]
+        ids = [r[0] for r in con.execute("SELECT customer_id FROM customers ORDER BY customer_id "
+                                         "LIMIT 60").fetchall()]
+    settings = DEFAULT_SETTINGS
+    every = plan_data.tasks(str(app_db), version, as_of, settings)
+    with_task = without = 0
+    for customer in [*ids, "NO-SUCH-CUSTOMER"]:
+        expected = plan_page.customer_task(every, customer)
+        got = plan_data.next_action.scoped(str(app_db), version, as_of, settings, customer,
+                                           owner=None)
+        if expected is None:
+            without += 1
+            assert got is None, customer
+        else:
+            with_task += 1
+            assert got == expected, customer
+    assert with_task > 0 and without > 1
 
 
 def test_filters_by_owner_action_and_overdue(app_db):

@@ -15,10 +15,11 @@ from ui.data.scoring import scores, scoring_plan
 from ui.data.sources import event_history, features, source_summary
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@shared_frames(max_entries=4)
 def customer_table(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
                    clv: bool = False):
-    """Every customer with score, tier, RFM, pyramid and master data (engine.profile.LIST_COLUMNS)."""
+    """Every customer with score, tier, RFM, pyramid and master data (engine.profile.LIST_COLUMNS).
+    Shared, not unpickled per call: five calls of a page run read it, each a million rows."""
     table = features(db, version, as_of)
     return profile.customer_table(table, scores(db, version, as_of, weights, thresholds, clv),
                                   scoring.rfm(table), scoring.pyramid(table))
@@ -42,12 +43,15 @@ def customer_count(db: str, version: int, as_of: date, *, owner=None) -> int:
 @for_reader
 @st.cache_data(show_spinner=False, max_entries=32)
 def customer_list(db: str, version: int, as_of: date, weights: tuple, thresholds: tuple,
-                  filters: dict, search: str, lang: str, clv: bool = False, *, owner=None):
-    """The filtered customer list, best score first, codes in the reader's words."""
+                  filters: dict, search: str, lang: str, clv: bool = False,
+                  rows: int | None = None, *, owner=None) -> dict:
+    """The filtered customer list, best score first: {"table": its first `rows` (all for
+    None) with codes in the reader's words, "count": how many match}. A page draws the
+    first rows of a million; only those are put in words and cached."""
     table = profile.filter_customers(
         owned(customer_table(db, version, as_of, weights, thresholds, clv), owner),
         search=search, **filters)
-    return in_words(table, lang, LIST_CODES)
+    return {"table": in_words(table.head(rows), lang, LIST_CODES), "count": len(table)}
 
 
 @for_reader
@@ -58,7 +62,7 @@ def customer_list_file(db: str, version: int, as_of: date, weights: tuple, thres
     """The filtered list as a CSV or Excel file (`kind`), headed in the reader's language,
     formula-safe."""
     table = customer_list.scoped(db, version, as_of, weights, thresholds, filters, search, lang,
-                                 clv, owner=owner)
+                                 clv, owner=owner)["table"]
     return download_file(table, {c: i18n.t(f"customers.col.{c}", lang) for c in table.columns},
                          i18n.t("nav.customers", lang), lang, kind)
 
