@@ -20,8 +20,10 @@ from datetime import date
 
 import pandas as pd
 
-from engine import derived, profile, review, risk, scoring, store
-from engine.features import activity, customer_features, event_history, month_activity
+from engine import derived, plan, plan_page, profile, review, risk, scoring, store
+from engine.features import (activity, customer_features, event_history, month_activity,
+                             optional_columns_present)
+from engine.features.followup_state import followup_state
 from engine.months import last_month_ends, month_end, month_key, parse_month, shift_month
 from engine.scoring_settings import DEFAULT_SETTINGS
 
@@ -86,6 +88,39 @@ def _month_end_tiers(db, as_of: date, settings: tuple) -> pd.DataFrame:
                 yield day, *profile.month_end_sub_scores(con, as_of=day, history=history)
     return profile.month_end_tiers(snapshots(), weights=dict(zip(scoring.DIMENSIONS, weights)),
                                    thresholds=thresholds)
+
+
+def tasks(db, version: int, as_of: date, settings: tuple,
+          compute: Callable[[], pd.DataFrame] | None = None, *, keep: bool = True) -> pd.DataFrame:
+    """The task list as of T under the saved playbook and the tiers of `settings`
+    (engine.plan.task_list): the Plan, Segments and Lifetime value pages read it.
+
+    `compute` gives it (the dashboard's, from its cached tables); by default from the
+    kept feature table. Kept only with `keep` (the opening view), like `features`.
+    """
+    if compute is None:
+        compute = functools.partial(_tasks, db, version, as_of, settings)
+    if not keep:
+        return compute()
+    return derived.kept(db, version, "tasks", {"as_of": as_of, "settings": settings}, compute)
+
+
+def _tasks(db, version: int, as_of: date, settings: tuple) -> pd.DataFrame:
+    weights, thresholds, clv = settings
+    if clv:
+        raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    table = features(db, version, as_of)
+    with store.connect(db) as con:
+        available = optional_columns_present(con, as_of=as_of)
+        state = followup_state(con, as_of=as_of)
+        try:
+            rules = plan.load_playbook(con)
+        except plan.PlaybookError:
+            rules = plan.DEFAULT_PLAYBOOK
+    scores = scoring.score_customers(table, weights=dict(zip(scoring.DIMENSIONS, weights)),
+                                     thresholds=thresholds, available=available)
+    return plan.task_list(table, tiers=plan_page.tiers_by_customer(scores),
+                          followup_state=state, as_of=as_of, playbook=rules)
 
 
 def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:
@@ -160,7 +195,8 @@ def prepare(db, *, progress: Callable[[int, int], None] | None = None) -> int:
     steps = [functools.partial(features, db, version, last),
              functools.partial(overview, db, version, last),
              functools.partial(risk_trend, db, version, last),
-             functools.partial(month_end_tiers, db, version, last, DEFAULT_SETTINGS)]
+             functools.partial(month_end_tiers, db, version, last, DEFAULT_SETTINGS),
+             functools.partial(tasks, db, version, last, DEFAULT_SETTINGS)]
     if months:
         snapshot = snapshots_in_order(db)
         steps += [functools.partial(review_month, db, version, month, DEFAULT_SETTINGS,

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from cli.main import main as cli_main
-from engine import derived, prepared, profile, review, risk, store
-from engine.features import activity, customer_features
+from engine import derived, plan, prepared, profile, review, risk, scoring, store
+from engine.features import activity, customer_features, optional_columns_present
+from engine.features.followup_state import followup_state
 from engine.months import last_month_ends, month_key
 from engine.scoring_settings import DEFAULT_SETTINGS
 
@@ -36,8 +37,8 @@ def fail(*args, **kwargs):
 
 def test_prepare_counts_its_steps_and_leaves_its_mark(ready):
     db, version, *_, steps = ready
-    # features, overview, risk trend, month-end tiers, 12 months of the review
-    assert steps == [(k, 16) for k in range(17)]
+    # features, overview, risk trend, month-end tiers, tasks, 12 months of the review
+    assert steps == [(k, 17) for k in range(18)]
     assert prepared.is_prepared(db, version)
 
 
@@ -158,3 +159,17 @@ def test_the_month_end_tiers_kept_give_each_customers_tier_history(ready, monkey
     for customer in [*customers, "NO-SUCH-CUSTOMER"]:
         pd.testing.assert_frame_equal(profile.customer_tier_history(table, customer),
                                       profile.tier_history(snapshots, customer))
+
+
+def test_the_tasks_kept_are_the_task_list_of_the_data(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        table = customer_features(con, as_of=last)
+        scores = scoring.score_customers(table, available=optional_columns_present(con, as_of=last))
+        expected = plan.task_list(table, tiers=scores.set_index("customer_id")["tier"],
+                                  followup_state=followup_state(con, as_of=last), as_of=last,
+                                  playbook=plan.load_playbook(con))
+    monkeypatch.setattr(plan, "task_list", fail)
+    kept = prepared.tasks(db, version, last, DEFAULT_SETTINGS)
+    assert len(kept) > 0
+    pd.testing.assert_frame_equal(kept, expected)

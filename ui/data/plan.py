@@ -5,16 +5,17 @@ from datetime import date
 
 import streamlit as st
 
-from engine import i18n, profile, store
+from engine import i18n, prepared, profile, store
 from engine import plan as plan_engine
 from engine import plan_page
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
+from engine.scoring_settings import DEFAULT_SETTINGS
 from ui import auth
 from ui.data.common import download_file, for_reader, owned
 from ui.data.risk import risk_assessment
 from ui.data.scoring import scores
-from ui.data.sources import features, is_feature_table
+from ui.data.sources import features, is_feature_table, source_summary
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -44,8 +45,12 @@ def followup_state(db: str, version: int, as_of: date):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def tasks(db: str, version: int, as_of: date, settings: tuple):
-    """The task list as of T under the saved playbook and the tiers of `settings` (codes)."""
-    return _tasks_of(db, version, as_of, settings)
+    """The task list as of T under the saved playbook and the tiers of `settings` (codes);
+    kept in the file for the opening view (engine.prepared.tasks)."""
+    return prepared.tasks(db, version, as_of, settings,
+                          lambda: _tasks_of(db, version, as_of, settings),
+                          keep=settings == DEFAULT_SETTINGS and not is_feature_table(db)
+                          and as_of == source_summary(db, version)["last"])
 
 
 def _tasks_of(db: str, version: int, as_of: date, settings: tuple, rows=None):
