@@ -2,9 +2,9 @@
 (engine.derived) and prepared ahead of the pages after the data changes (issue 21).
 
 At a million customers: the feature table as of T (about 10 s), the
-Overview's scans of every event (10 s), the risk trend and the profile's tier
-history over 12 month ends (a minute or two each) and the Review's months (a
-few minutes for 12). Each page asks for them through the functions below, which
+Overview's scans of every event (10 s), the task list (3 s), the risk trend
+and the profile's tier history over 12 month ends (a minute or two each) and
+the Review's months (a few minutes for 12). Each page asks for them through the functions below, which
 read them from the file when they were kept, else compute and keep them.
 `prepare` computes those of the default view (T the last day with data,
 the default scoring settings, the latest month the Review offers), so that
