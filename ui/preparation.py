@@ -37,6 +37,7 @@ class Job:
 
 
 _JOBS: dict[tuple[str, int], Job] = {}
+_READY: set[tuple[str, int]] = set()   # found prepared: not asked of the file again each run
 _GUARD = threading.Lock()
 
 
@@ -47,12 +48,13 @@ def enabled() -> bool:
 def start(db: str, version: int) -> Job | None:
     """The job preparing `db` at `version`, started now unless it ran or runs already or
     the file holds its results; None when there is nothing to do."""
-    if not enabled():
+    if not enabled() or (db, version) in _READY:
         return None
     with _GUARD:
         job = _JOBS.get((db, version))
         if job is None:
             if prepared.is_prepared(db, version):
+                _READY.add((db, version))
                 return None
             job = _JOBS[(db, version)] = Job()
             threading.Thread(target=_run, args=(db, job), name="prepare", daemon=True).start()
