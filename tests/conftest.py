@@ -4,6 +4,7 @@ from __future__ import annotations
 import concurrent.futures
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import os
 
@@ -37,11 +38,14 @@ os.environ["CRM_PREPARE"] = "0"
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
+def demo_db(tmp_path_factory) -> Iterator[Path]:
     """One small demo database for the whole run; tests that write copy it."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     demo.generate_demo(path, **DEMO_SIZE)
-    return path
+    yield path
+    with store.connect(path) as con:   # a result kept here would be read by the next test
+        kept = con.execute(f"SELECT name FROM {store.DERIVED_TABLE}").fetchall()
+    assert not kept, f"a test kept results in the shared demo database: {kept}"
 
 
 @pytest.fixture(autouse=True)

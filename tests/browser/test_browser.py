@@ -55,6 +55,7 @@ def test_overview_shows_kpis_and_charts(page, server):
     wait_idle(page)
     page.get_by_text("Revenue (12 months)").wait_for(timeout=60_000)
     metrics = page.locator('[data-testid="stMetric"]')
+    metrics.nth(4).wait_for(timeout=60_000)   # drawn one by one
     assert metrics.count() == 5
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 4

@@ -58,7 +58,7 @@ def secrets_file(tmp_path):
     return path
 
 
-def test_an_upload_from_a_session_on_the_login_page_is_refused(demo_db, secrets_file):
+def test_an_upload_from_a_session_on_the_login_page_is_refused(work_db, secrets_file):
     async def probe(url):
         session_id, ws = await _open_session(url)
         try:
@@ -66,12 +66,12 @@ def test_an_upload_from_a_session_on_the_login_page_is_refused(demo_db, secrets_
         finally:
             await ws.close()
 
-    with serving(demo_db, secrets=secrets_file) as url:
+    with serving(work_db, secrets=secrets_file) as url:   # a copy: the server keeps results in it
         assert asyncio.run(probe(url)) == 403
         assert put_file(url, "no-such-session", b"x") == 403
 
 
-def test_without_logins_a_session_that_ran_the_app_may_upload(demo_db):
+def test_without_logins_a_session_that_ran_the_app_may_upload(work_db):
     async def probe(url):
         session_id, ws = await _open_session(url)
         try:
@@ -84,7 +84,7 @@ def test_without_logins_a_session_that_ran_the_app_may_upload(demo_db):
         finally:
             await ws.close()
 
-    with serving(demo_db) as url:
+    with serving(work_db) as url:   # a copy: the server keeps the results it computes in it
         assert asyncio.run(probe(url)) == 204
 
 
