@@ -46,7 +46,7 @@ else:
     st.markdown(f":green-badge[{t('profile.tier')}: {ctx.label('tier', summary['tier'])}] "
                 f":blue-badge[{t('profile.rfm')}: {ctx.label('rfm', summary['rfm_segment'])}{rfm_scores}] "
                 f":orange-badge[{t('profile.pyramid')}: {ctx.label('pyramid', summary['pyramid'])}]")
-    cards = st.columns(4)
+    cards = st.columns([1, 1, 1.35, 1])   # a whole date ("2026-06-28") needs the widest card
     cards[0].metric(t("profile.score"), f"{summary['score']:.1f}", border=True)
     cards[1].metric(t("customers.col.revenue_12m"), format.money(summary["revenue_12m"], ctx.lang),
                     help=format.money_help(None, summary["revenue_12m"], ctx.lang), border=True)

@@ -68,7 +68,7 @@ def test_every_page_opens_by_its_own_address(narrow, server):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_metric_cards_show_whole_figures_at_1280_px(narrow, server, lang):
     choose_language(narrow, server, lang)
-    for slug in ("overview", "risk", "clv", "review"):
+    for slug in ("overview", "risk", "clv", "review", "profile", "plan"):
         open_by_link(narrow, slug)
         narrow.wait_for_timeout(500)
         assert narrow.evaluate(CUT_CARD_TEXT) == [], slug
