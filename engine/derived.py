@@ -183,9 +183,13 @@ def _lock(db, name: str, key: str) -> threading.Lock:
         return _LOCKS.setdefault((str(Path(db).resolve()), name, key), threading.Lock())
 
 
-def kept(db, version: int, name: str, key: Mapping[str, Any], compute: Callable[[], Any]):
+def kept(db, version: int, name: str, key: Mapping[str, Any], compute: Callable[[], Any], *,
+         keep: bool = True):
     """The result `compute()` gives for data `version`, read from the file when it was
-    kept there before, else computed now and kept."""
+    kept there before, else computed now and kept; without `keep`, just computed (a
+    large result of a view that is not worth the room in the file)."""
+    if not keep:
+        return compute()
     with _lock(db, name, result_key(key)):
         with store.connect(db) as con:
             found = load(con, name, key, version)

@@ -4,8 +4,9 @@
 At a million customers: the feature table as of T (about 10 s), the
 Overview's scans of every event (10 s), the task list (3 s), the risk trend
 and the profile's tier history over 12 month ends (a minute or two each) and
-the Review's months (a few minutes for 12). Each page asks for them through the functions below, which
-read them from the file when they were kept, else compute and keep them.
+the Review's months (a few minutes for 12). Each page asks for them through the
+functions below, which read them from the file when they were kept, else
+compute and keep them.
 `prepare` computes those of the default view (T the last day with data,
 the default scoring settings, the latest month the Review offers), so that
 the first visit of each page after a restart or an import finds them: the
@@ -25,7 +26,7 @@ from engine.features import (activity, customer_features, event_history, month_a
                              optional_columns_present)
 from engine.features.followup_state import followup_state
 from engine.months import last_month_ends, month_end, month_key, parse_month, shift_month
-from engine.scoring_settings import DEFAULT_SETTINGS
+from engine.scoring_settings import DEFAULT_SETTINGS, weight_map
 
 
 def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFrame:
@@ -38,9 +39,7 @@ def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFram
     def compute():
         with store.connect(db) as con:
             return customer_features(con, as_of=as_of)
-    if not keep:
-        return compute()
-    return derived.kept(db, version, "features", {"as_of": as_of}, compute)
+    return derived.kept(db, version, "features", {"as_of": as_of}, compute, keep=keep)
 
 
 def overview(db, version: int, as_of: date) -> dict:
@@ -67,18 +66,22 @@ def month_end_tiers(db, version: int, as_of: date, settings: tuple,
     the default settings), since each other view would add some 30 MB per
     million customers to the file.
     """
-    if compute is None:
-        compute = functools.partial(_month_end_tiers, db, as_of, settings)
-    if not keep:
-        return compute()
     return derived.kept(db, version, "month_end_tiers", {"as_of": as_of, "settings": settings},
-                        compute)
+                        compute or functools.partial(_month_end_tiers, db, as_of, settings),
+                        keep=keep)
 
 
-def _month_end_tiers(db, as_of: date, settings: tuple) -> pd.DataFrame:
+def _without_clv(settings: tuple) -> tuple[dict[str, float], tuple]:
+    """(weights by dimension, thresholds) of `settings`; the engine alone cannot score with
+    the CLV sub-metric, which needs the dashboard's fitted models."""
     weights, thresholds, clv = settings
     if clv:
         raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    return weight_map(weights), thresholds
+
+
+def _month_end_tiers(db, as_of: date, settings: tuple) -> pd.DataFrame:
+    weights, thresholds = _without_clv(settings)
     with store.connect(db) as con:
         history = event_history(con)
 
@@ -86,8 +89,7 @@ def _month_end_tiers(db, as_of: date, settings: tuple) -> pd.DataFrame:
         for day in last_month_ends(as_of):
             with store.connect(db) as con:
                 yield day, *profile.month_end_sub_scores(con, as_of=day, history=history)
-    return profile.month_end_tiers(snapshots(), weights=dict(zip(scoring.DIMENSIONS, weights)),
-                                   thresholds=thresholds)
+    return profile.month_end_tiers(snapshots(), weights=weights, thresholds=thresholds)
 
 
 def tasks(db, version: int, as_of: date, settings: tuple,
@@ -98,17 +100,13 @@ def tasks(db, version: int, as_of: date, settings: tuple,
     `compute` gives it (the dashboard's, from its cached tables); by default from the
     kept feature table. Kept only with `keep` (the opening view), like `features`.
     """
-    if compute is None:
-        compute = functools.partial(_tasks, db, version, as_of, settings)
-    if not keep:
-        return compute()
-    return derived.kept(db, version, "tasks", {"as_of": as_of, "settings": settings}, compute)
+    return derived.kept(db, version, "tasks", {"as_of": as_of, "settings": settings},
+                        compute or functools.partial(_tasks, db, version, as_of, settings),
+                        keep=keep)
 
 
 def _tasks(db, version: int, as_of: date, settings: tuple) -> pd.DataFrame:
-    weights, thresholds, clv = settings
-    if clv:
-        raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    weights, thresholds = _without_clv(settings)
     table = features(db, version, as_of)
     with store.connect(db) as con:
         available = optional_columns_present(con, as_of=as_of)
@@ -117,8 +115,8 @@ def _tasks(db, version: int, as_of: date, settings: tuple) -> pd.DataFrame:
             rules = plan.load_playbook(con)
         except plan.PlaybookError:
             rules = plan.DEFAULT_PLAYBOOK
-    scores = scoring.score_customers(table, weights=dict(zip(scoring.DIMENSIONS, weights)),
-                                     thresholds=thresholds, available=available)
+    scores = scoring.score_customers(table, weights=weights, thresholds=thresholds,
+                                     available=available)
     return plan.task_list(table, tiers=plan_page.tiers_by_customer(scores),
                           followup_state=state, as_of=as_of, playbook=rules)
 
@@ -162,9 +160,7 @@ def month_rates(piece: dict) -> dict:
 def snapshots_in_order(db, settings: tuple = DEFAULT_SETTINGS) -> Callable[[str], pd.DataFrame]:
     """A `snapshot` for `review_month` without the CLV, for months asked oldest first: it
     reads the event history once, when first asked, and keeps the last two month ends."""
-    weights, thresholds, clv = settings
-    if clv:
-        raise ValueError("the CLV sub-metric needs the dashboard's fitted models")
+    weights, thresholds = _without_clv(settings)
     recent: dict[str, pd.DataFrame] = {}
     read: dict[str, object] = {}
 
@@ -176,7 +172,7 @@ def snapshots_in_order(db, settings: tuple = DEFAULT_SETTINGS) -> Callable[[str]
                                 index=month_activity.customer_index(con))
                 recent[month] = review.month_end_snapshot(
                     con, month_end=month_end(parse_month(month)), **read,
-                    weights=dict(zip(scoring.DIMENSIONS, weights)), thresholds=thresholds)
+                    weights=weights, thresholds=thresholds)
             while len(recent) > 2:
                 recent.pop(next(iter(recent)))
         return recent[month]

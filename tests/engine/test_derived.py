@@ -161,3 +161,12 @@ def test_a_whole_number_finds_the_same_result_as_int_or_float(db):
                                        "weights": [40.0, 30.0, 20.0, 10.0]}, 1) == {"n": 1}
         assert derived.load(con, "f", {"t": date(2024, 6, 30),
                                        "weights": [40.5, 30.0, 20.0, 10.0]}, 1) is derived.MISSING
+
+
+def test_a_result_not_to_keep_is_computed_each_time_and_never_stored(db):
+    compute, calls = counted({"n": 1})
+    assert derived.kept(db, 1, "f", {}, compute, keep=False) == {"n": 1}
+    derived.kept(db, 1, "f", {}, compute, keep=False)
+    assert len(calls) == 2
+    with store.connect(db) as con:
+        assert con.execute("SELECT count(*) FROM derived_results").fetchone() == (0,)

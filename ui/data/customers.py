@@ -12,7 +12,7 @@ from engine.words import LIST_CODES, in_words
 from ui.data.clv_fit import clv_for_scoring
 from ui.data.common import download_file, for_reader, owned, shared_frames
 from ui.data.scoring import scores, scoring_plan
-from ui.data.sources import event_history, features, source_summary
+from ui.data.sources import event_history, features, opening_view
 
 
 @shared_frames(max_entries=4)
@@ -110,9 +110,8 @@ def month_end_tiers(db: str, version: int, as_of: date, weights: tuple, threshol
             ((day, *month_end_sub_scores(db, version, day, clv)) for day in last_month_ends(as_of)),
             weights=weight_map(weights), thresholds=thresholds)
     settings = (weights, thresholds, clv)
-    return prepared.month_end_tiers(
-        db, version, as_of, settings, compute,
-        keep=settings == DEFAULT_SETTINGS and as_of == source_summary(db, version)["last"])
+    return prepared.month_end_tiers(db, version, as_of, settings, compute,
+                                    keep=opening_view(db, version, as_of, settings))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -10,12 +10,11 @@ from engine import plan as plan_engine
 from engine import plan_page
 from engine.features.followup_state import followup_state as read_followup_state
 from engine.features.followup_state import no_followups
-from engine.scoring_settings import DEFAULT_SETTINGS
 from ui import auth
 from ui.data.common import download_file, for_reader, owned
 from ui.data.risk import risk_assessment
 from ui.data.scoring import scores
-from ui.data.sources import features, is_feature_table, source_summary
+from ui.data.sources import features, is_feature_table, opening_view
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -49,8 +48,7 @@ def tasks(db: str, version: int, as_of: date, settings: tuple):
     kept in the file for the opening view (engine.prepared.tasks)."""
     return prepared.tasks(db, version, as_of, settings,
                           lambda: _tasks_of(db, version, as_of, settings),
-                          keep=settings == DEFAULT_SETTINGS and not is_feature_table(db)
-                          and as_of == source_summary(db, version)["last"])
+                          keep=opening_view(db, version, as_of, settings))
 
 
 def _tasks_of(db: str, version: int, as_of: date, settings: tuple, rows=None):

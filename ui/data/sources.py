@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import demo, prepared, scoring, store
+from engine.scoring_settings import DEFAULT_SETTINGS
 from engine.features import parquet_source
 from engine.features import event_history as read_event_history
 from ui import auth
@@ -25,6 +26,14 @@ def source_summary(db: str, version: int) -> dict:
 def overview(db: str, version: int, as_of: date) -> dict:
     """Everything the Overview page draws from the events (kept in the file: engine.prepared)."""
     return prepared.overview(db, version, as_of)
+
+
+def opening_view(db: str, version: int, as_of: date, settings: tuple = DEFAULT_SETTINGS) -> bool:
+    """Whether `as_of` and `settings` are those the pages open on (T the last day with data,
+    the default settings): the view whose large results are kept in the file
+    (engine.prepared), and prepared ahead of the pages."""
+    return (settings == DEFAULT_SETTINGS and not is_feature_table(db)
+            and as_of == source_summary(db, version)["last"])
 
 
 def is_feature_table(db: str) -> bool:
@@ -55,8 +64,7 @@ def features(db: str, version: int, as_of: date):
     """
     if is_feature_table(db):
         return parquet_source.load_feature_table(db).frame
-    return prepared.features(db, version, as_of,
-                             keep=as_of == source_summary(db, version)["last"])
+    return prepared.features(db, version, as_of, keep=opening_view(db, version, as_of))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
