@@ -2,9 +2,9 @@
 (engine.derived) and prepared ahead of the pages after the data changes (issue 21).
 
 At a million customers: the feature table as of T (about 10 s), the
-Overview's scans of every event (10 s), the task list (3 s), the risk trend
-and the profile's tier history over 12 month ends (a minute or two each) and
-the Review's months (a few minutes for 12). Each page asks for them through the
+Overview's scans of every event (10 s), the task list (3 s), the lifetime-value
+fit (9 s), the risk trend and the profile's tier history over 12 month ends (a
+minute or two each) and the Review's months (a few minutes for 12). Each page asks for them through the
 functions below, which read them from the file when they were kept, else
 compute and keep them.
 `prepare` computes those of the default view (T the last day with data,
@@ -21,7 +21,8 @@ from datetime import date
 
 import pandas as pd
 
-from engine import derived, plan, plan_page, profile, review, risk, scoring, store
+from engine import clv, derived, plan, plan_page, profile, review, risk, scoring, store
+from engine.clv.compute import from_parts, result_parts
 from engine.features import (activity, customer_features, event_history, month_activity,
                              optional_columns_present)
 from engine.features.followup_state import followup_state
@@ -121,6 +122,28 @@ def _tasks(db, version: int, as_of: date, settings: tuple) -> pd.DataFrame:
                           followup_state=state, as_of=as_of, playbook=rules)
 
 
+def clv_fit(db, version: int, as_of: date, calibration_end: date | None = None, *,
+            keep: bool = True) -> clv.ClvResult | clv.ClvUnavailable:
+    """The lifetime-value models fitted on the purchases up to `calibration_end` (None:
+    T, no holdout) and every customer's prediction as of T (engine.clv), or the reason
+    there are none. Kept only with `keep` (the opening view: a million customers'
+    predictions take some 40 MB), like `features`."""
+    calibration_end = calibration_end or as_of
+
+    def compute():
+        with store.connect(db) as con:
+            calibration, current = clv.load_inputs(con, as_of=as_of,
+                                                   calibration_end=calibration_end)
+        try:
+            return result_parts(clv.fit_and_predict(calibration, current, as_of=as_of,
+                                                    calibration_end=calibration_end))
+        except clv.ClvUnavailable as exc:
+            return result_parts(exc)
+    return from_parts(derived.kept(db, version, "clv_fit",
+                                   {"as_of": as_of, "calibration_end": calibration_end},
+                                   compute, keep=keep))
+
+
 def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:
     """Risk and dormancy counts at each of the last 12 month ends and at T
     (engine.risk.flagged_by_month: the file is opened once per month end)."""
@@ -192,7 +215,8 @@ def prepare(db, *, progress: Callable[[int, int], None] | None = None) -> int:
              functools.partial(overview, db, version, last),
              functools.partial(risk_trend, db, version, last),
              functools.partial(month_end_tiers, db, version, last, DEFAULT_SETTINGS),
-             functools.partial(tasks, db, version, last, DEFAULT_SETTINGS)]
+             functools.partial(tasks, db, version, last, DEFAULT_SETTINGS),
+             functools.partial(clv_fit, db, version, last)]
     if months:
         snapshot = snapshots_in_order(db)
         steps += [functools.partial(review_month, db, version, month, DEFAULT_SETTINGS,

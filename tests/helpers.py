@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from engine import access, store
@@ -142,3 +143,24 @@ def rows(db, sql):
     """Every row of a query on the database file at `db`."""
     with store.connect(db) as con:
         return con.execute(sql).fetchall()
+
+
+def assert_same_clv(got, expected) -> None:
+    """Two ClvResults hold the same fits, figures, holdout and reason for a partial one."""
+    assert got.to_json() == expected.to_json()
+    assert (got.as_of, got.calibration_end, got.settings) == (
+        expected.as_of, expected.calibration_end, expected.settings)
+    for fit, want in ((got.bgnbd, expected.bgnbd), (got.gamma_gamma, expected.gamma_gamma)):
+        assert (fit is None) == (want is None)
+        if fit is not None:
+            assert type(fit.params) is type(want.params) and fit.params == want.params
+            assert np.array_equal(fit.covariance, want.covariance)
+            assert fit.standard_errors() == want.standard_errors()
+    pd.testing.assert_frame_equal(got.customers, expected.customers)
+    if expected.holdout_frequency is None:
+        assert got.holdout_frequency is None
+    else:
+        pd.testing.assert_frame_equal(got.holdout_frequency, expected.holdout_frequency)
+    assert (got.spend_error is None) == (expected.spend_error is None)
+    if expected.spend_error is not None:
+        assert got.spend_error.message("zh") == expected.spend_error.message("zh")

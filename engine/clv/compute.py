@@ -2,7 +2,7 @@
 per customer and the holdout check, as one `ClvResult`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -12,7 +12,8 @@ from engine.features import clv_inputs
 from engine.clv.bgnbd import fit_bgnbd
 from engine.clv.fitting import model_inputs
 from engine.clv.gamma_gamma import fit_gamma_gamma
-from engine.clv.model import ClvSettings, ClvUnavailable, DAYS_PER_UNIT, Fit
+from engine.clv.model import (BgNbd, ClvSettings, ClvUnavailable, DAYS_PER_UNIT, Fit,
+                              GammaGamma)
 from engine.clv.prediction import holdout_by_frequency, p_alive, predict_customers
 
 
@@ -69,6 +70,54 @@ class ClvResult:
             "mean_p_alive": self.mean_p_alive,
             "holdout": self.holdout,
         }
+
+
+# ---- as plain parts (kept in the file: engine.prepared) ----------------------------------
+
+def result_parts(result: ClvResult | ClvUnavailable) -> dict:
+    """A fit, or the reason there is none, as dicts, numbers, dates and frames: what
+    engine.derived keeps in the file (never a pickle); `from_parts` gives it back."""
+    if isinstance(result, ClvUnavailable):
+        return {"error": _error_parts(result)}
+    return {"as_of": result.as_of, "calibration_end": result.calibration_end,
+            "settings": asdict(result.settings), "bgnbd": _fit_parts(result.bgnbd),
+            "gamma_gamma": None if result.gamma_gamma is None
+            else _fit_parts(result.gamma_gamma),
+            "customers": result.customers, "mean_p_alive": result.mean_p_alive,
+            "holdout": result.holdout, "holdout_frequency": result.holdout_frequency,
+            "spend_error": None if result.spend_error is None
+            else _error_parts(result.spend_error)}
+
+
+def from_parts(parts: dict) -> ClvResult | ClvUnavailable:
+    """The ClvResult (or ClvUnavailable) `result_parts` was given."""
+    if "error" in parts:
+        return _error(parts["error"])
+    return ClvResult(parts["as_of"], parts["calibration_end"], ClvSettings(**parts["settings"]),
+                     _fit(parts["bgnbd"], BgNbd),
+                     None if parts["gamma_gamma"] is None
+                     else _fit(parts["gamma_gamma"], GammaGamma),
+                     parts["customers"], parts["mean_p_alive"], parts["holdout"],
+                     parts["holdout_frequency"],
+                     None if parts["spend_error"] is None else _error(parts["spend_error"]))
+
+
+def _fit_parts(fit: Fit) -> dict:
+    return {"params": list(fit.params), "log_likelihood": fit.log_likelihood,
+            "covariance": fit.covariance.tolist(), "customers": fit.customers}
+
+
+def _fit(parts: dict, params: type) -> Fit:
+    return Fit(params(*parts["params"]), parts["log_likelihood"],
+               np.array(parts["covariance"], dtype=float), parts["customers"])
+
+
+def _error_parts(error: ClvUnavailable) -> dict:
+    return {"code": error.code, "params": error.params}
+
+
+def _error(parts: dict) -> ClvUnavailable:
+    return ClvUnavailable(parts["code"], **parts["params"])
 
 
 def fit_and_predict(calibration: pd.DataFrame, current: pd.DataFrame | None = None, *,

@@ -51,8 +51,23 @@ def expected_purchases_if_alive(params: BgNbd, t, x, T) -> np.ndarray:
 
 
 def _if_alive(r, a, b, x, z):
+    """The bracket through Euler's form; where that is not a finite number, through the
+    plain one, (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) · 2F1(r+x, b+x; a+b+x−1; z)].
+
+    Both are the same function. Euler's keeps its terms moderate for many repeat
+    purchases; the plain one for a dropout prior of large a and b (a fit to a base
+    where nearly everyone stays: a = 6,074 and b = 983,677 on the million-customer
+    demo), where scipy's 2F1 of Euler's form gives NaN while the plain one agrees
+    with 50-digit arithmetic to 12 digits.
+    """
     c = a + b + x - 1
-    return c / (a - 1) * (1 - (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, c, z))
+    with np.errstate(all="ignore"):
+        euler = c / (a - 1) * (1 - (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, c, z))
+        broken = ~np.isfinite(euler)
+        if not np.any(broken):
+            return euler
+        plain = c / (a - 1) * (1 - (1 - z) ** (r + x) * special.hyp2f1(r + x, b + x, c, z))
+    return np.where(broken, plain, euler)
 
 
 def conditional_expected_purchases(params: BgNbd, t, x, t_x, T) -> np.ndarray:

@@ -25,7 +25,7 @@ from engine.clv.model import PARAMETER_BOUNDS
 from cli.main import main
 from engine.features import clv_inputs
 from tests.conftest import ROOT
-from tests.helpers import heavy_spend_copy
+from tests.helpers import assert_same_clv, heavy_spend_copy
 
 DATA = ROOT / "tests" / "data"
 CAL_END, HOLDOUT_END = date(1997, 9, 30), date(1998, 6, 30)
@@ -213,6 +213,30 @@ def test_conditional_expectation_matches_direct_integration(cdnow_result):
             return alive * np.exp((a - 1) * np.log(p) + (b + x - 1) * np.log1p(-p)
                                   - special.betaln(a, b + x))
         direct = integrate.quad(integrand, 0, 1, points=[1e-6, 1e-3, 0.1], limit=200)[0]
+        expected = clv.p_alive(params, x, t_x, T) * direct
+        assert clv.conditional_expected_purchases(params, t, x, t_x, T) == pytest.approx(
+            expected, rel=1e-7), (x, t_x, T, t)
+
+
+def test_conditional_expectation_with_a_dropout_prior_of_large_a_and_b():
+    # The fit of the million-customer demo: almost nobody drops out, p ~ beta(6074, 983677)
+    # is narrow around 0.006. scipy's 2F1 of Euler's form is NaN there; the figures must
+    # still be the integral over p (on the few standard deviations where beta has mass).
+    params = clv.BgNbd(r=0.7128203707794775, alpha=3.17287047737583, a=6074.116632772268,
+                       b=983677.1748074929)
+    r, alpha, a, b = params
+    month = 365.25 / 12 / 7
+    for x, t_x, T, t in [(8, 90.0, 96.14, month), (8, 90.0, 96.14, 12 * month),
+                         (2, 40.0, 90.86, 12 * month), (0, 0.0, 31.43, 12 * month),
+                         (114, 99.0, 100.0, 3 * month)]:
+        mean = a / (a + b + x)
+        sd = math.sqrt(mean * (1 - mean) / (a + b + x + 1))
+
+        def integrand(p):
+            alive = (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x)) / p
+            return alive * np.exp((a - 1) * np.log(p) + (b + x - 1) * np.log1p(-p)
+                                  - special.betaln(a, b + x))
+        direct = integrate.quad(integrand, mean - 15 * sd, mean + 15 * sd, limit=200)[0]
         expected = clv.p_alive(params, x, t_x, T) * direct
         assert clv.conditional_expected_purchases(params, t, x, t_x, T) == pytest.approx(
             expected, rel=1e-7), (x, t_x, T, t)
@@ -562,3 +586,33 @@ def test_small_data_counts_repeat_buyers_and_ranks_the_past():
     assert (facts["buyers"], facts["repeat_buyers"], facts["needed"]) == (3, 2, 5)
     assert facts["past"]["customer_id"].tolist() == ["B", "A", "C"]
     assert facts["purchase_days"].values.tolist() == [[1, 1], [2, 1], [3, 1]]
+
+
+# ---- kept in the file (engine.prepared.clv_fit) ---------------------------------------------
+
+def through_the_file(value):
+    """What engine.prepared keeps of a fit and reads back: its parts, as stored bytes."""
+    from engine import derived
+    from engine.clv.compute import from_parts, result_parts
+    return from_parts(derived.decode(derived.encode(result_parts(value))))
+
+
+def test_a_fit_with_its_holdout_comes_back_from_the_file_whole(cdnow_result):
+    assert cdnow_result.holdout is not None
+    assert_same_clv(through_the_file(cdnow_result), cdnow_result)
+
+
+def test_a_partial_fit_comes_back_from_the_file_with_its_reason():
+    summary = clv_synthetic.simulate_summary(3000, gamma_gamma=clv.GammaGamma(6, 0.8, 15), seed=3)
+    result = clv.fit_and_predict(summary, calibration_end=date(2024, 1, 1),
+                                 settings=clv.ClvSettings(time_unit="day", horizon_months=6))
+    assert result.partial
+    back = through_the_file(result)
+    assert back.partial and back.spend_error.code == "spend_mean_not_finite"
+    assert_same_clv(back, result)
+
+
+def test_no_fit_comes_back_from_the_file_as_its_reason():
+    back = through_the_file(clv.ClvUnavailable("too_few_repeat_buyers", found=12, needed=30))
+    assert isinstance(back, clv.ClvUnavailable)
+    assert (back.code, back.params) == ("too_few_repeat_buyers", {"found": "12", "needed": "30"})

@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 from cli.main import main as cli_main
-from engine import derived, plan, prepared, profile, review, risk, scoring, store
+from engine import clv, derived, plan, prepared, profile, review, risk, scoring, store
 from engine.features import activity, customer_features, optional_columns_present
 from engine.features.followup_state import followup_state
 from engine.months import last_month_ends, month_key
 from engine.scoring_settings import DEFAULT_SETTINGS
+from tests.helpers import assert_same_clv
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,9 @@ def fail(*args, **kwargs):
 
 def test_prepare_counts_its_steps_and_leaves_its_mark(ready):
     db, version, *_, steps = ready
-    # features, overview, risk trend, month-end tiers, tasks, 12 months of the review
-    assert steps == [(k, 17) for k in range(18)]
+    # features, overview, risk trend, month-end tiers, tasks, the CLV fit, 12 months of the
+    # review
+    assert steps == [(k, 18) for k in range(19)]
     assert prepared.is_prepared(db, version)
 
 
@@ -173,3 +175,13 @@ def test_the_tasks_kept_are_the_task_list_of_the_data(ready, monkeypatch):
     kept = prepared.tasks(db, version, last, DEFAULT_SETTINGS)
     assert len(kept) > 0
     pd.testing.assert_frame_equal(kept, expected)
+
+
+def test_the_clv_fit_kept_is_the_fit_computed(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        expected = clv.compute_clv(con, as_of=last)
+    monkeypatch.setattr(clv, "fit_and_predict", fail)
+    assert_same_clv(prepared.clv_fit(db, version, last), expected)
+    with pytest.raises(AssertionError, match="computed"):   # a holdout is not prepared
+        prepared.clv_fit(db, version, last, date(last.year - 1, last.month, 1))

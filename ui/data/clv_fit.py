@@ -6,7 +6,8 @@ from datetime import date
 import streamlit as st
 
 from engine import clv as clv_engine
-from engine import clv_page, store
+from engine import clv_page, prepared
+from ui.data.sources import opening_view
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -14,14 +15,10 @@ def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = N
     """{"result": ClvResult or None, "error": ClvUnavailable or None}, fitted on the
     purchases up to `calibration_end` (None: the as-of date, no holdout)."""
     calibration_end = calibration_end or as_of
-    with store.connect(db) as con:
-        calibration, current = clv_engine.load_inputs(con, as_of=as_of,
-                                                      calibration_end=calibration_end)
-    try:
-        result = clv_engine.fit_and_predict(calibration, current, as_of=as_of,
-                                            calibration_end=calibration_end)
-    except clv_engine.ClvUnavailable as exc:
-        return {"result": None, "error": exc}
+    result = prepared.clv_fit(db, version, as_of, calibration_end,
+                              keep=calibration_end == as_of and opening_view(db, version, as_of))
+    if isinstance(result, clv_engine.ClvUnavailable):
+        return {"result": None, "error": result}
     return {"result": result, "error": None, "totals": clv_page.totals(result),
             "parameters": clv_page.parameter_table(result)}
 
