@@ -3,6 +3,8 @@ names, and profile maths worked out by hand on a six-customer frame."""
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from engine import segments
@@ -150,6 +152,19 @@ def test_percentile_ranks_share_ties():
     ranks = segments.percentile_ranks(np.array([5.0, 1.0, 1.0, 3.0]))
     assert ranks.tolist() == pytest.approx([3.5 / 4, 1 / 4, 1 / 4, 2.5 / 4])
     assert segments.percentile_ranks(np.ones(3)).tolist() == [0.5, 0.5, 0.5]
+
+
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.5, -3.0, np.nan]),
+                          st.floats(-1e6, 1e6)), max_size=60))
+def test_percentile_ranks_are_the_mid_rank_of_the_definition(values):
+    x = np.array(values, dtype=float)
+    n = len(x)
+    same = [(np.isnan(x) & np.isnan(v)) | (x == v) for v in x]
+    # values below (NaN is above every number, as np.sort puts it) + equal values / 2
+    expected = [((x < v).sum() if not np.isnan(v) else (~np.isnan(x)).sum()) + s.sum() / 2
+                for v, s in zip(x, same)]
+    assert segments.percentile_ranks(x).tolist() == pytest.approx(
+        [e / n for e in expected], abs=1e-12)
 
 
 def test_names_that_clash_take_another_trait():
