@@ -2,11 +2,11 @@
 (engine.derived) and prepared ahead of the pages after the data changes (issue 21).
 
 At a million customers: the feature table as of T (about 10 s), the
-Overview's scans of every event (10 s), the task list (3 s), the lifetime-value
-fit (9 s), the risk trend and the profile's tier history over 12 month ends (a
-minute or two each) and the Review's months (a few minutes for 12). Each page asks for them through the
-functions below, which read them from the file when they were kept, else
-compute and keep them.
+Overview's scans of every event (10 s), the sub-metric scores (1 s), the task
+list (3 s), the lifetime-value fit (9 s), the risk trend and the profile's tier
+history over 12 month ends (a minute or two each) and the Review's months (a
+few minutes for 12). Each page asks for them through the functions below,
+which read them from the file when they were kept, else compute and keep them.
 `prepare` computes those of the default view (T the last day with data,
 the default scoring settings, the latest month the Review offers), so that
 the first visit of each page after a restart or an import finds them: the
@@ -21,7 +21,8 @@ from datetime import date
 
 import pandas as pd
 
-from engine import clv, derived, plan, plan_page, profile, review, risk, scoring, store
+from engine import (clv, clv_page, derived, plan, plan_page, profile, review, risk, scoring,
+                    segments, store)
 from engine.clv.compute import from_parts, result_parts
 from engine.features import (activity, customer_features, event_history, month_activity,
                              optional_columns_present)
@@ -41,6 +42,24 @@ def features(db, version: int, as_of: date, *, keep: bool = True) -> pd.DataFram
         with store.connect(db) as con:
             return customer_features(con, as_of=as_of)
     return derived.kept(db, version, "features", {"as_of": as_of}, compute, keep=keep)
+
+
+def sub_scores(db, version: int, as_of: date,
+               compute: Callable[[], tuple[pd.DataFrame, dict]] | None = None, *,
+               keep: bool = True) -> tuple[pd.DataFrame, dict[str, bool]]:
+    """(every customer's sub-metric scores, the optional sources present) as of T
+    (engine.scoring.sub_metric_scores): the part of scoring no slider changes, a second
+    at a million customers. `compute` gives it (the dashboard's, from its cached feature
+    table); by default from the kept one. Kept only with `keep`, like `features`."""
+    def from_features():
+        with store.connect(db) as con:
+            available = optional_columns_present(con, as_of=as_of)
+        return scoring.sub_metric_scores(features(db, version, as_of, keep=keep),
+                                         available=available), available
+    found = derived.kept(db, version, "sub_scores", {"as_of": as_of},
+                         lambda: dict(zip(("scores", "available"), (compute or from_features)())),
+                         keep=keep)
+    return found["scores"], found["available"]
 
 
 def overview(db, version: int, as_of: date) -> dict:
@@ -122,26 +141,56 @@ def _tasks(db, version: int, as_of: date, settings: tuple) -> pd.DataFrame:
                           followup_state=state, as_of=as_of, playbook=rules)
 
 
-def clv_fit(db, version: int, as_of: date, calibration_end: date | None = None, *,
-            keep: bool = True) -> clv.ClvResult | clv.ClvUnavailable:
-    """The lifetime-value models fitted on the purchases up to `calibration_end` (None:
-    T, no holdout) and every customer's prediction as of T (engine.clv), or the reason
-    there are none. Kept only with `keep` (the opening view: a million customers'
-    predictions take some 40 MB), like `features`."""
-    calibration_end = calibration_end or as_of
+def clv_fit(db, version: int, as_of: date, *, keep: bool = True
+            ) -> clv.ClvResult | clv.ClvUnavailable:
+    """The lifetime-value models fitted on the purchases up to T and every customer's
+    prediction (engine.clv), or the reason there are none. Kept only with `keep` (the
+    opening view: a million customers' predictions take some 40 MB), like `features`."""
+    return from_parts(derived.kept(db, version, "clv_fit", {"as_of": as_of},
+                                   lambda: result_parts(_fitted(db, as_of, as_of)), keep=keep))
 
+
+def clv_holdout(db, version: int, as_of: date, calibration_end: date) -> dict:
+    """The holdout check of the models fitted on the purchases up to `calibration_end`:
+    {"holdout": ClvResult.holdout, "by_frequency": its holdout_frequency} or {"error":
+    ClvUnavailable}. A few rows, so kept for every date asked."""
     def compute():
-        with store.connect(db) as con:
-            calibration, current = clv.load_inputs(con, as_of=as_of,
-                                                   calibration_end=calibration_end)
-        try:
-            return result_parts(clv.fit_and_predict(calibration, current, as_of=as_of,
-                                                    calibration_end=calibration_end))
-        except clv.ClvUnavailable as exc:
-            return result_parts(exc)
-    return from_parts(derived.kept(db, version, "clv_fit",
-                                   {"as_of": as_of, "calibration_end": calibration_end},
-                                   compute, keep=keep))
+        fitted = _fitted(db, as_of, calibration_end)
+        if isinstance(fitted, clv.ClvUnavailable):
+            return result_parts(fitted)
+        return {"holdout": fitted.holdout, "by_frequency": fitted.holdout_frequency}
+    check = derived.kept(db, version, "clv_holdout",
+                         {"as_of": as_of, "calibration_end": calibration_end}, compute)
+    return {"error": from_parts(check)} if "error" in check else check
+
+
+def _fitted(db, as_of: date, calibration_end: date) -> clv.ClvResult | clv.ClvUnavailable:
+    with store.connect(db) as con:
+        calibration, current = clv.load_inputs(con, as_of=as_of, calibration_end=calibration_end)
+    try:
+        return clv.fit_and_predict(calibration, current, as_of=as_of,
+                                   calibration_end=calibration_end)
+    except clv.ClvUnavailable as exc:
+        return exc
+
+
+def segmentation(db, version: int, as_of: date,
+                 columns: tuple = segments.DEFAULT_FEATURES, k: int | None = None,
+                 compute: Callable[[], segments.Segmentation] | None = None, *,
+                 keep: bool = True) -> segments.Segmentation:
+    """K-means segments of every customer as of T on `columns` (engine.segments), `k`
+    None for automatic. `compute` gives them (the dashboard's, with its progress bar);
+    by default from the kept feature table. Kept only with `keep` (the opening view's
+    automatic segments on the default columns; a million customers' take some 5 MB)."""
+    def from_features():
+        return segments.segment_customers(features(db, version, as_of, keep=keep),
+                                          columns=columns, k=k)
+    compute = compute or from_features
+    if not keep:
+        return compute()
+    return segments.from_parts(derived.kept(
+        db, version, "segmentation", {"as_of": as_of, "columns": list(columns), "k": k},
+        lambda: segments.segmentation_parts(compute())))
 
 
 def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:
@@ -212,11 +261,16 @@ def prepare(db, *, progress: Callable[[int, int], None] | None = None) -> int:
         return version
     months = _review_months(first, last)
     steps = [functools.partial(features, db, version, last),
+             functools.partial(sub_scores, db, version, last),
+             functools.partial(segmentation, db, version, last),
              functools.partial(overview, db, version, last),
              functools.partial(risk_trend, db, version, last),
              functools.partial(month_end_tiers, db, version, last, DEFAULT_SETTINGS),
              functools.partial(tasks, db, version, last, DEFAULT_SETTINGS),
              functools.partial(clv_fit, db, version, last)]
+    holdout = clv_page.calibration_choice(first, last)
+    if holdout:
+        steps.append(functools.partial(clv_holdout, db, version, last, holdout[0]))
     if months:
         snapshot = snapshots_in_order(db)
         steps += [functools.partial(review_month, db, version, month, DEFAULT_SETTINGS,

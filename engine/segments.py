@@ -238,6 +238,31 @@ class Segmentation:
                              "segment": self.labels})
 
 
+def segmentation_parts(result: Segmentation) -> dict:
+    """A segmentation as dicts, numbers and frames: what engine.derived keeps in the file
+    (never a pickle); `from_parts` gives it back."""
+    model = result.model
+    return {"model": {"columns": list(model.columns), "fills": list(model.fills),
+                      "mean": model.mean_.tolist(), "scale": model.scale_.tolist(),
+                      "centers": model.centers_.tolist()},
+            "assigned": pd.DataFrame({"customer_id": result.customer_ids.to_numpy(),
+                                      "segment": result.labels}),
+            "k": result.k, "auto": result.auto, "curve": result.curve,
+            "silhouette": result.silhouette, "fit_rows": result.fit_rows}
+
+
+def from_parts(parts: dict) -> Segmentation:
+    """The Segmentation `segmentation_parts` was given."""
+    m = parts["model"]
+    model = SegmentModel(tuple(m["columns"]), tuple(m["fills"]), np.array(m["mean"]),
+                         np.array(m["scale"]), np.array(m["centers"]))
+    assigned = parts["assigned"]
+    return Segmentation(model=model, labels=assigned["segment"].to_numpy(), k=parts["k"],
+                        auto=parts["auto"], curve=parts["curve"],
+                        silhouette=parts["silhouette"], fit_rows=parts["fit_rows"],
+                        customer_ids=assigned["customer_id"])
+
+
 def _progress_part(progress: Progress | None, start: float, end: float) -> Progress | None:
     if progress is None:
         return None

@@ -118,15 +118,15 @@ else:
         t("clv.holdout.calibration_end"), value=span[0], min_value=span[1], max_value=span[2],
         key=f"clv.calibration_end:{ctx.as_of}", help=t("clv.holdout.help"))
     with st.spinner(t("clv.fitting")):
-        check = clv_fit_data.clv_fit(ctx.db, ctx.version, ctx.as_of, end)
-    if check["error"] is not None:
+        check = clv_fit_data.clv_holdout(ctx.db, ctx.version, ctx.as_of, end)
+    if "error" in check:
         st.info(t("clv.holdout.unavailable", reason=check["error"].message(ctx.lang)))
     else:
-        holdout = check["result"].holdout
+        holdout = check["holdout"]
         st.markdown(t("clv.holdout.totals", start=holdout["start"], end=holdout["end"],
                       actual=holdout["actual"], predicted=holdout["predicted"]))
         st.plotly_chart(charts.holdout_check(
-            check["result"].holdout_frequency, actual=t("clv.holdout.actual"),
+            check["by_frequency"], actual=t("clv.holdout.actual"),
             predicted=t("clv.holdout.predicted"), x_title=t("clv.holdout.x"),
             y_title=t("clv.holdout.y"), customers=t("clv.group.customers")))
         st.caption(t("clv.holdout.caption"))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import fields
-from datetime import date
+from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from cli.main import main as cli_main
-from engine import clv, derived, plan, prepared, profile, review, risk, scoring, store
+from engine import (clv, clv_page, derived, plan, prepared, profile, review, risk, scoring,
+                    segments, store)
 from engine.features import activity, customer_features, optional_columns_present
 from engine.features.followup_state import followup_state
 from engine.months import last_month_ends, month_key
@@ -38,9 +40,9 @@ def fail(*args, **kwargs):
 
 def test_prepare_counts_its_steps_and_leaves_its_mark(ready):
     db, version, *_, steps = ready
-    # features, overview, risk trend, month-end tiers, tasks, the CLV fit, 12 months of the
-    # review
-    assert steps == [(k, 18) for k in range(19)]
+    # features, sub-scores, segments, overview, risk trend, month-end tiers, tasks, the CLV
+    # fit and its holdout check, 12 months of the review
+    assert steps == [(k, 21) for k in range(22)]
     assert prepared.is_prepared(db, version)
 
 
@@ -50,6 +52,35 @@ def test_the_features_kept_are_those_of_the_query(ready, monkeypatch):
         expected = customer_features(con, as_of=last)
     monkeypatch.setattr(prepared, "customer_features", fail)
     pd.testing.assert_frame_equal(prepared.features(db, version, last), expected)
+
+
+def test_the_sub_scores_kept_are_those_of_the_features(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        available = optional_columns_present(con, as_of=last)
+        expected = scoring.sub_metric_scores(customer_features(con, as_of=last),
+                                             available=available)
+    monkeypatch.setattr(scoring, "sub_metric_scores", fail)
+    scores, present = prepared.sub_scores(db, version, last)
+    pd.testing.assert_frame_equal(scores, expected)
+    assert present == available
+
+
+def test_the_segments_kept_are_those_of_the_features(ready, monkeypatch):
+    db, version, last, *_ = ready
+    with store.connect(db) as con:
+        expected = segments.segment_customers(customer_features(con, as_of=last))
+    monkeypatch.setattr(segments, "segment_customers", fail)
+    got = prepared.segmentation(db, version, last)
+    pd.testing.assert_frame_equal(got.assignment(), expected.assignment())
+    pd.testing.assert_frame_equal(got.curve, expected.curve)
+    assert (got.k, got.auto, got.fit_rows, got.columns) == (
+        expected.k, expected.auto, expected.fit_rows, expected.columns)
+    assert got.silhouette == expected.silhouette
+    for name in ("fills", "mean_", "scale_", "centers_"):
+        assert np.array_equal(getattr(got.model, name), getattr(expected.model, name)), name
+    table = prepared.features(db, version, last)
+    assert np.array_equal(got.model.predict(table), expected.model.predict(table))
 
 
 def test_the_risk_trend_kept_is_the_one_computed(ready, monkeypatch):
@@ -177,11 +208,27 @@ def test_the_tasks_kept_are_the_task_list_of_the_data(ready, monkeypatch):
     pd.testing.assert_frame_equal(kept, expected)
 
 
-def test_the_clv_fit_kept_is_the_fit_computed(ready, monkeypatch):
+def test_the_clv_fit_and_holdout_check_kept_are_those_computed(ready, monkeypatch):
     db, version, last, *_ = ready
     with store.connect(db) as con:
+        first, _ = store.date_range(con)
         expected = clv.compute_clv(con, as_of=last)
+        calibration_end = clv_page.calibration_choice(first, last)[0]
+        check = clv.compute_clv(con, as_of=last, calibration_end=calibration_end)
     monkeypatch.setattr(clv, "fit_and_predict", fail)
     assert_same_clv(prepared.clv_fit(db, version, last), expected)
-    with pytest.raises(AssertionError, match="computed"):   # a holdout is not prepared
-        prepared.clv_fit(db, version, last, date(last.year - 1, last.month, 1))
+    kept = prepared.clv_holdout(db, version, last, calibration_end)
+    assert kept["holdout"] == check.holdout
+    pd.testing.assert_frame_equal(kept["by_frequency"], check.holdout_frequency)
+    with pytest.raises(AssertionError, match="computed"):   # another date is not prepared
+        prepared.clv_holdout(db, version, last, calibration_end - timedelta(days=1))
+
+
+def test_a_holdout_check_without_a_fit_is_kept_as_its_reason(ready):
+    db, version, last, *_ = ready
+    first_day = date(2000, 1, 1)   # no purchase yet: no customers to fit
+    check = prepared.clv_holdout(db, version, last, first_day)
+    assert check["error"].code == "no_customers"
+    with store.connect(db) as con:
+        assert derived.load(con, "clv_holdout", {"as_of": last, "calibration_end": first_day},
+                            version) is not derived.MISSING

@@ -11,16 +11,21 @@ from ui.data.sources import opening_view
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def clv_fit(db: str, version: int, as_of: date, calibration_end: date | None = None) -> dict:
+def clv_fit(db: str, version: int, as_of: date) -> dict:
     """{"result": ClvResult or None, "error": ClvUnavailable or None}, fitted on the
-    purchases up to `calibration_end` (None: the as-of date, no holdout)."""
-    calibration_end = calibration_end or as_of
-    result = prepared.clv_fit(db, version, as_of, calibration_end,
-                              keep=calibration_end == as_of and opening_view(db, version, as_of))
+    purchases up to the as-of date (kept in the file for the opening view)."""
+    result = prepared.clv_fit(db, version, as_of, keep=opening_view(db, version, as_of))
     if isinstance(result, clv_engine.ClvUnavailable):
         return {"result": None, "error": result}
     return {"result": result, "error": None, "totals": clv_page.totals(result),
             "parameters": clv_page.parameter_table(result)}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clv_holdout(db: str, version: int, as_of: date, calibration_end: date) -> dict:
+    """The holdout check of the models fitted up to `calibration_end` (kept in the file):
+    {"holdout", "by_frequency"} or {"error": ClvUnavailable}."""
+    return prepared.clv_holdout(db, version, as_of, calibration_end)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

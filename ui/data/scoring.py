@@ -6,13 +6,13 @@ from datetime import date
 import streamlit as st
 
 from engine import presets as preset_store
-from engine import scoring, store
+from engine import prepared, scoring, store
 from engine.features import optional_columns_present
 from engine.scoring_settings import weight_map
 from ui import auth
 from ui.data.clv_fit import clv_fit, clv_for_scoring
 from ui.data.common import shared_frames
-from ui.data.sources import feature_table_summary, features, is_feature_table
+from ui.data.sources import feature_table_summary, features, is_feature_table, opening_view
 
 # Settings travel as (weights, thresholds, clv) (engine.scoring_settings), so they key the
 # caches. Scores are cached on them; the feature query only on T and the data version, so
@@ -28,13 +28,21 @@ def sub_scores(db: str, version: int, as_of: date, clv: bool = False):
     as present only when the fit gave values (else the score leaves it out).
     A feature table holds no purchase histories to fit on: CLV stays out.
     """
+    if is_feature_table(db):
+        return _sub_scores(db, version, as_of)
+    if not clv:   # kept in the file for the opening view
+        return prepared.sub_scores(db, version, as_of, lambda: _sub_scores(db, version, as_of),
+                                   keep=opening_view(db, version, as_of))
     table, available = features(db, version, as_of), _sources_present(db, version, as_of)
-    if not clv or is_feature_table(db):
-        return scoring.sub_metric_scores(table, available=available), available
     values = clv_for_scoring(db, version, as_of)
     subs = scoring.sub_metric_scores(table, available=available, clv=values)
     column = scoring.CLV_SUB_METRIC.score_column
     return subs, {**available, "clv": column in subs and bool(subs[column].notna().any())}
+
+
+def _sub_scores(db: str, version: int, as_of: date) -> tuple:
+    available = _sources_present(db, version, as_of)
+    return scoring.sub_metric_scores(features(db, version, as_of), available=available), available
 
 
 def _sources_present(db: str, version: int, as_of: date) -> dict[str, bool]:

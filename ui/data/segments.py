@@ -5,12 +5,12 @@ from datetime import date
 
 import streamlit as st
 
-from engine import export, i18n
+from engine import export, i18n, prepared
 from engine import segment_page
 from engine import segments as segment_engine
 from ui.data.plan import tasks
 from ui.data.scoring import scores
-from ui.data.sources import features
+from ui.data.sources import features, opening_view
 
 # Feature columns travel as a tuple and k as an int, or None for automatic,
 # so they key the caches. The k-means work is cached without the language;
@@ -30,15 +30,18 @@ def segmentation(db: str, version: int, as_of: date, columns: tuple, k: int | No
     the cached call, so a cache hit shows nothing. Raises ValueError when the
     features cannot form segments.
     """
-    table = features(db, version, as_of)
-    bar = st.progress(0.0, text=_progress_text) if _progress_text else None
-    try:
-        return segment_engine.segment_customers(
-            table, columns=columns, k=k,
-            progress=(lambda f: bar.progress(f, text=_progress_text)) if bar else None)
-    finally:
-        if bar is not None:
-            bar.empty()
+    def compute():
+        bar = st.progress(0.0, text=_progress_text) if _progress_text else None
+        try:
+            return segment_engine.segment_customers(
+                features(db, version, as_of), columns=columns, k=k,
+                progress=(lambda f: bar.progress(f, text=_progress_text)) if bar else None)
+        finally:
+            if bar is not None:
+                bar.empty()
+    keep = (k is None and tuple(columns) == SEGMENT_FEATURES
+            and opening_view(db, version, as_of))   # kept in the file: the opening view
+    return prepared.segmentation(db, version, as_of, columns, k, compute, keep=keep)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
