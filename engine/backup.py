@@ -435,12 +435,14 @@ def _reference_tables(version: int = store.SCHEMA_VERSION) -> list[str]:
 
 
 def _tables(con) -> list[str]:
-    """The tables that hold data: all but the derived results, which are not restored (a
-    restore bumps the data version, after which they are stale anyway)."""
+    """The tables that hold data: all but the derived results and the tables of their bytes,
+    which are not restored (a restore bumps the data version, after which they are stale
+    anyway)."""
     return [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
         "AND table_catalog = current_database() AND table_type = 'BASE TABLE' "
-        "AND table_name <> ? ORDER BY table_name", [store.DERIVED_TABLE]).fetchall()]
+        "AND table_name <> ? AND NOT starts_with(table_name, ?) ORDER BY table_name",
+        [store.DERIVED_TABLE, store.DERIVED_TABLE + "_"]).fetchall()]
 
 
 def _columns(con) -> dict[str, list[tuple[str, str]]]:

@@ -32,6 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -146,9 +147,20 @@ MISSING = object()
 def load(con, name: str, key: Mapping[str, Any], version: int):
     """The result kept under `name` and `key` for data `version`, else MISSING."""
     row = store.first_row(
-        con, f"SELECT payload FROM {TABLE} WHERE name = ? AND key = ? AND data_version = ? "
+        con, f"SELECT part FROM {TABLE} WHERE name = ? AND key = ? AND data_version = ? "
              "AND engine = ?", [name, result_key(key), version, engine_code()])
-    return MISSING if row is None else decode(row[0])
+    if row is None:
+        return MISSING
+    try:
+        payload = store.first_row(con, f"SELECT payload FROM {part_table(row[0])}")[0]
+    except duckdb.CatalogException:   # another session of this process replaced it meanwhile
+        return MISSING
+    return decode(payload)
+
+
+def part_table(part: int) -> str:
+    """The table holding one kept result's bytes (a whole number of ours, never text)."""
+    return f"{TABLE}_{int(part)}"
 
 
 def save(db, name: str, key: Mapping[str, Any], version: int, value) -> bool:
@@ -162,11 +174,19 @@ def save(db, name: str, key: Mapping[str, Any], version: int, value) -> bool:
         with store.write(db, timeout=SAVE_TIMEOUT_S, bump=False) as con:
             if store.current_data_version(con) != version:
                 return False
-            con.execute(f"DELETE FROM {TABLE} WHERE data_version <> ? OR engine <> ? "
-                        "OR (name = ? AND key = ?)",
-                        [version, engine_code(), name, result_key(key)])
+            part = con.execute(f"SELECT coalesce(max(part), 0) + 1 FROM {TABLE}").fetchone()[0]
+            stale = [r[0] for r in con.execute(
+                f"SELECT part FROM {TABLE} WHERE data_version <> ? OR engine <> ? "
+                "OR (name = ? AND key = ?)",
+                [version, engine_code(), name, result_key(key)]).fetchall()]
+            for old in stale:
+                con.execute(f"DROP TABLE IF EXISTS {part_table(old)}")
+            con.execute(f"DELETE FROM {TABLE} WHERE part IN (SELECT unnest(?::BIGINT[]))",
+                        [stale])
+            con.execute(f"CREATE TABLE {part_table(part)} (payload BLOB)")
+            con.execute(f"INSERT INTO {part_table(part)} VALUES (?)", [payload])
             con.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, now()::TIMESTAMP, ?)",
-                        [name, result_key(key), version, engine_code(), payload])
+                        [name, result_key(key), version, engine_code(), part])
     except store.StoreLocked:
         return False
     return True
@@ -198,10 +218,3 @@ def kept(db, version: int, name: str, key: Mapping[str, Any], compute: Callable[
         value = compute()
         save(db, name, key, version, value)
         return value
-
-
-def stored(con, version: int) -> pd.DataFrame:
-    """name, key and size of each result kept for `version` by this code (for a summary)."""
-    return store.frame(con, f"SELECT name, key, octet_length(payload) AS bytes FROM {TABLE} "
-                            "WHERE data_version = ? AND engine = ? ORDER BY name, key",
-                       [version, engine_code()])

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import derived, store
+from engine import backup, derived, store
 from engine.scoring import TIERS
 
 
@@ -101,6 +101,29 @@ def test_a_new_data_version_computes_again_and_drops_the_old_results(db):
     assert len(calls) == 2
     with store.connect(db) as con:
         assert con.execute("SELECT DISTINCT data_version FROM derived_results").fetchall() == [(2,)]
+
+
+def part_tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                      "WHERE starts_with(table_name, 'derived_results_')").fetchall()}
+
+
+def test_each_result_has_its_own_table_of_bytes_and_none_outlives_it(db):
+    # Read apart, a result does not read the bytes of the others (one BLOB column would).
+    derived.save(db, "f", {"k": 1}, 1, {"n": 1})
+    derived.save(db, "f", {"k": 2}, 1, frame())
+    derived.save(db, "f", {"k": 1}, 1, {"n": 2})     # replaced
+    with store.connect(db) as con:
+        parts = con.execute("SELECT key, part FROM derived_results ORDER BY key").fetchall()
+        assert part_tables(con) == {derived.part_table(part) for _, part in parts}
+        assert derived.load(con, "f", {"k": 1}, 1) == {"n": 2}
+        assert not set(backup.fingerprint(con)["table"]) & (part_tables(con) | {"derived_results"})
+    with store.write(db) as con:     # version 2: the next save drops version 1's
+        con.execute("INSERT INTO customers (customer_id) VALUES ('C2')")
+    derived.save(db, "g", {}, 2, {"n": 3})
+    with store.connect(db) as con:
+        (part,), = con.execute("SELECT part FROM derived_results").fetchall()
+        assert part_tables(con) == {derived.part_table(part)}
 
 
 def test_a_result_of_data_that_has_moved_on_is_not_kept(db):

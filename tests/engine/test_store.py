@@ -28,13 +28,13 @@ def test_create_and_reopen(tmp_path):
 def test_migrates_a_version_1_file(tmp_path):
     db = version_1_file(tmp_path / "old.duckdb", data_version=7, customers=[("C9", None)])
     with store.connect(db) as con:
-        assert store.schema_version(con) == 5
+        assert store.schema_version(con) == 6
         assert con.execute("SELECT customer_id FROM customers").fetchall() == [("C9",)]
         assert "replaced_by" in [r[0] for r in con.execute("DESCRIBE customer_versions").fetchall()]
         # version 4: order lines (DESIGN §3)
         txn_columns = [r[0] for r in con.execute("DESCRIBE transactions").fetchall()]
         assert {"unit_price", "order_line"} <= set(txn_columns)
-        # version 5: derived results (engine.derived)
+        # versions 5 and 6: derived results (engine.derived)
         assert con.execute("SELECT count(*) FROM derived_results").fetchone() == (0,)
     assert store.data_version(db) == 7
 
