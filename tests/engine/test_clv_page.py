@@ -4,8 +4,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
-from engine.clv_page import LENSES, calibration_choice, lens_columns, top_for_chart
+from engine.clv_page import (LENSES, calibration_choice, lens_columns, rows_of, top_customers,
+                             top_for_chart)
 from engine.words import id_and_name
 
 # revenue 500, 300, 300, 100, 0 of 5 customers: ranks 1, 2, 2, 4, 5; rank / 5 = 20 % is
@@ -56,3 +59,25 @@ def test_the_top_chart_labels_id_and_name():
     assert top["customer_id"].tolist() == ["C2", "C1"]          # no value, no place
     assert top["label"].tolist() == ["C2 · ", "C1 · Ann"]
     assert id_and_name(table).tolist() == ["C1 · Ann", "C2 · ", "C3 · Cy"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "C10", "C11", "D4"]),
+                          st.one_of(st.none(), st.sampled_from([0.0, 5.0, 5.0, 12.5, -1.0]),
+                                    st.floats(0, 100))),
+                max_size=40, unique_by=lambda r: r[0]),
+       st.integers(0, 8))
+def test_the_top_customers_are_the_head_of_the_whole_sort(rows, n):
+    table = pd.DataFrame(rows, columns=["customer_id", "clv_12m"]).astype({"clv_12m": float})
+    whole = table[table["clv_12m"].notna()].sort_values(["clv_12m", "customer_id"],
+                                                       ascending=[False, True])
+    pd.testing.assert_frame_equal(top_customers(table, n), whole.head(n).reset_index(drop=True))
+
+
+@given(st.lists(st.sampled_from(["C1", "C2", "C10", "客户3", ""]), max_size=12),
+       st.lists(st.sampled_from(["C1", "C2", "C10", "客户3", "", "C9"]), max_size=12))
+def test_rows_of_finds_each_key_where_it_first_is(keys, wanted):
+    first = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    got = rows_of(pd.Series(keys, dtype="str"), pd.Series(wanted, dtype="str"))
+    assert got.tolist() == [first.get(key, -1) for key in wanted]
