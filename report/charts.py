@@ -188,7 +188,8 @@ def elbow_silhouette(curve: pd.DataFrame, *, chosen: int, inertia: str, silhouet
                   annotation_text=chosen_text, annotation_position="bottom right")
     fig.update_xaxes(title_text=k_title, dtick=1)
     fig.update_yaxes(title_text=inertia, secondary_y=False, rangemode="tozero")
-    fig.update_yaxes(title_text=silhouette, secondary_y=True)
+    # Ticks of its own, like revenue_and_buyers' second axis (0.3632, 0.3513 … otherwise).
+    fig.update_yaxes(title_text=silhouette, secondary_y=True, tickmode="auto", showgrid=False)
     return _layout(fig, height=360)
 
 

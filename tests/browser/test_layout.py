@@ -80,14 +80,29 @@ def is_round(step: float) -> bool:
     return any(math.isclose(step / scale, m) for m in (1, 2, 2.5, 5))
 
 
+def right_axis_ticks(page) -> list[float]:
+    """The second y axis's tick values of the page's first chart."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".y2tick").first.wait_for(timeout=120_000)
+    return [float(t.replace(",", "").replace("k", "e3"))
+            for t in chart.locator(".y2tick text").all_text_contents()]
+
+
 def test_overview_right_axis_has_round_ticks(narrow, server):
     choose_language(narrow, server, "en")
-    chart = narrow.locator(".js-plotly-plot").first
-    chart.locator(".y2tick").first.wait_for(timeout=60_000)
-    ticks = [float(t.replace(",", "").replace("k", "e3"))
-             for t in chart.locator(".y2tick text").all_text_contents()]
+    ticks = right_axis_ticks(narrow)
     steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:])}
     assert ticks[0] == 0 and len(steps) == 1 and is_round(steps.pop()), ticks
+
+
+def test_segments_silhouette_axis_has_round_ticks(narrow, server):
+    """The elbow chart's silhouette axis had ticks lined up with the inertia's: 0.3632, …"""
+    choose_language(narrow, server, "en")
+    open_by_link(narrow, "segments")
+    ticks = right_axis_ticks(narrow)
+    steps = {round(b - a, 6) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1 and is_round(steps.pop()), ticks
+    assert all(math.isclose(t, round(t, 2)) for t in ticks), ticks
 
 
 def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
