@@ -185,12 +185,9 @@ def segmentation(db, version: int, as_of: date,
     def from_features():
         return segments.segment_customers(features(db, version, as_of, keep=keep),
                                           columns=columns, k=k)
-    compute = compute or from_features
-    if not keep:
-        return compute()
     return segments.from_parts(derived.kept(
         db, version, "segmentation", {"as_of": as_of, "columns": list(columns), "k": k},
-        lambda: segments.segmentation_parts(compute())))
+        lambda: segments.segmentation_parts((compute or from_features)()), keep=keep))
 
 
 def risk_trend(db, version: int, as_of: date) -> pd.DataFrame:

@@ -245,7 +245,7 @@ def segmentation_parts(result: Segmentation) -> dict:
     return {"model": {"columns": list(model.columns), "fills": list(model.fills),
                       "mean": model.mean_.tolist(), "scale": model.scale_.tolist(),
                       "centers": model.centers_.tolist()},
-            "assigned": pd.DataFrame({"customer_id": result.customer_ids.to_numpy(),
+            "assigned": pd.DataFrame({"customer_id": result.customer_ids.reset_index(drop=True),
                                       "segment": result.labels}),
             "k": result.k, "auto": result.auto, "curve": result.curve,
             "silhouette": result.silhouette, "fit_rows": result.fit_rows}

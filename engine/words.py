@@ -2,6 +2,7 @@
 tables and the files they download: the data keep codes, the reader sees words."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from engine import i18n
@@ -20,9 +21,12 @@ def in_words(table: pd.DataFrame, lang: str, kinds: dict[str, str]) -> pd.DataFr
     of `kinds` the table lacks are skipped, a missing value stays missing."""
     table = table.copy()
     for column in set(kinds) & set(table.columns):
-        values = table[column].astype(object)
-        words = {code: i18n.label(kinds[column], code, lang) for code in values.dropna().unique()}
-        table[column] = values.map(words).astype(object)
+        # Each distinct code labelled once, then taken by position: mapping a million
+        # codes one by one (Series.map of objects) took about a second per column.
+        codes, found = pd.factorize(table[column])
+        words = np.array([i18n.label(kinds[column], code, lang) for code in found] + [np.nan],
+                         dtype=object)
+        table[column] = pd.Series(words[codes], index=table.index, dtype=object)
     return table
 
 
