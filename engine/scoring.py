@@ -249,6 +249,16 @@ def scoring_plan(weights: Mapping[str, float] = DEFAULT_WEIGHTS,
 
 # --- percentile scores ---------------------------------------------------------------
 
+def _codes_of(values, categories: Sequence[str]) -> np.ndarray:
+    """Each value's position in `categories`, -1 for one outside them or missing. A
+    categorical of exactly these categories (a tier column) gives its codes as they are."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical) and list(values.categories) == list(categories):
+        return values.codes
+    return pd.Categorical(values, categories=list(categories)).codes
+
+
 def _as_float_array(values) -> np.ndarray:
     if isinstance(values, pd.Series):
         return values.to_numpy(dtype=float, na_value=np.nan)
@@ -368,20 +378,22 @@ def combine_scores(sub_scores: pd.DataFrame, *,
                         clv=CLV_SUB_METRIC.score_column in sub_scores)
     validate_thresholds(thresholds)
     n = len(sub_scores)
-    out = sub_scores.copy(deep=False)  # copy-on-write: adding columns leaves the input alone
+    added: dict = {}
     total = np.zeros(n)
     for d in DIMENSIONS:
         kept = [sub_scores[m.score_column].to_numpy() for m in plan.sub_metrics
                 if m.dimension == d]
         if not kept:
-            out[d] = np.nan
+            added[d] = np.full(n, np.nan)
             continue
         mean = sum(kept) / len(kept)
-        out[d] = np.round(mean, SCORE_DECIMALS)
+        added[d] = np.round(mean, SCORE_DECIMALS)
         total += plan.weights[d] * mean
-    out["score"] = np.round(total / 100, SCORE_DECIMALS)
-    out["tier"] = assign_tiers(out["score"].to_numpy(), thresholds)
-    return out
+    added["score"] = np.round(total / 100, SCORE_DECIMALS)
+    added["tier"] = assign_tiers(added["score"], thresholds)
+    # Joined, not set column by column: each column set on the sub-scores' frame copied
+    # its block of floats again (0.07 s of a slider move at a million customers).
+    return pd.concat([sub_scores, pd.DataFrame(added, index=sub_scores.index, copy=False)], axis=1)
 
 
 def _with_clv_source(sub_scores: pd.DataFrame,
@@ -620,13 +632,14 @@ def category_mix(codes, revenue, *, categories: Sequence[str]) -> pd.DataFrame:
     customer_share (of all customers given), revenue, revenue_share (of
     the total revenue; NaN when the total is not positive).
     """
-    index = pd.Categorical(codes, categories=list(categories)).codes
+    # Codes shifted by one, so that what is not counted falls in a slot of its own, dropped
+    # after: no mask to pick the counted rows (this runs twice per slider move).
+    slot = _codes_of(codes, categories).astype(np.intp) + 1
     money = np.nan_to_num(_as_float_array(revenue))
-    counted = index >= 0
     k = len(categories)
-    customers = np.bincount(index[counted], minlength=k)
-    total_revenue = np.bincount(index[counted], weights=money[counted], minlength=k)
-    n, total = len(index), float(money.sum())
+    customers = np.bincount(slot, minlength=k + 1)[1:]
+    total_revenue = np.bincount(slot, weights=money, minlength=k + 1)[1:]
+    n, total = len(slot), float(money.sum())
     return pd.DataFrame({
         "key": list(categories),
         "customers": customers.astype(np.int64),
@@ -648,11 +661,13 @@ def score_histogram(scores, tiers, *, bins: int = 20) -> pd.DataFrame:
     """
     s = np.clip(np.nan_to_num(_as_float_array(scores)), 0, 100)
     width = 100 / bins
-    band = np.minimum((s // width).astype(np.int64), bins - 1)
-    tier = pd.Categorical(tiers, categories=TIERS).codes.astype(np.int64)
-    counted = tier >= 0
-    counts = np.bincount(band[counted] * len(TIERS) + tier[counted],
-                         minlength=bins * len(TIERS))
+    # floor(s / width), not s // width: the same band for a width of 5 (exact in binary, so
+    # a division cannot round across a band's edge), and a tenth of the time (fmod).
+    band = np.minimum(np.floor(s / width).astype(np.intp), bins - 1)
+    k = len(TIERS)
+    # A customer without a tier lands in slot 0 of its band, dropped after (see category_mix).
+    slot = band * (k + 1) + (_codes_of(tiers, TIERS).astype(np.intp) + 1)
+    counts = np.bincount(slot, minlength=bins * (k + 1)).reshape(bins, k + 1)[:, 1:].ravel()
     starts = np.arange(bins) * width
     return pd.DataFrame({
         "bin_start": np.repeat(starts, len(TIERS)),

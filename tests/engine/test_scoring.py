@@ -494,3 +494,45 @@ def test_clv_without_any_value_is_left_out_like_a_source_without_data():
     assert "clv_12m" in plan.left_out_sub_metrics
     assert scoring_plan(DEFAULT_WEIGHTS, NO_REFERRAL, clv=True).sub_metrics[-1] \
         == scoring.CLV_SUB_METRIC
+
+
+# --- the slider's tallies against their plain definitions ------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_CODES = st.sampled_from([*scoring.TIERS, None, "vip"])   # "vip": outside the categories
+_MONEY = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")))
+
+
+@given(st.lists(st.tuples(_CODES, _MONEY), max_size=40), st.booleans())
+def test_category_mix_is_the_plain_tally(rows, as_categorical):
+    """Per category: its customers and their revenue (NaN as 0); shares of everyone given."""
+    codes = [c for c, _ in rows]
+    given_codes = (pd.Series(pd.Categorical(codes, categories=scoring.TIERS))
+                   if as_categorical else codes)
+    mix = scoring.category_mix(given_codes, [m for _, m in rows], categories=scoring.TIERS)
+    total = sum(0.0 if np.isnan(m) else m for _, m in rows)
+    for row in mix.itertuples():
+        mine = [0.0 if np.isnan(m) else m for c, m in rows if c == row.key]
+        assert row.customers == len(mine)
+        assert row.customer_share == pytest.approx(len(mine) / len(rows) if rows else 0)
+        assert row.revenue == pytest.approx(sum(mine), abs=1e-6)
+        if total > 0:
+            assert row.revenue_share == pytest.approx(sum(mine) / total, abs=1e-9)
+        else:
+            assert np.isnan(row.revenue_share)
+
+
+@given(st.lists(st.tuples(st.one_of(st.integers(-50, 1050).map(lambda k: k / 10),
+                                    st.just(float("nan"))), _CODES), max_size=40))
+def test_score_histogram_is_the_plain_tally(rows):
+    """Bands of 5 points holding their lower edge, 100 in the last; scores clipped to 0–100,
+    NaN as 0; customers without one of the tiers not counted."""
+    hist = scoring.score_histogram([s for s, _ in rows], [c for _, c in rows])
+    counts = hist.set_index(["bin_start", "tier"])["customers"]
+
+    def band(score):
+        score = min(max(0.0 if np.isnan(score) else score, 0.0), 100.0)
+        return min(int(score * 10) // 50, 19) * 5.0   # in tenths: exact
+    for (start, tier), n in counts.items():
+        assert n == sum(1 for s, c in rows if c == tier and band(s) == start)

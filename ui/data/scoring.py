@@ -106,13 +106,20 @@ def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: 
     thresholds, clv), movers (the first `movers` of them), histogram."""
     table = features(db, version, as_of)
     now = current_scores(db, version, as_of, *settings)
-    before = scores(db, version, as_of, *baseline)
-    moves = scoring.tier_moves(before, now, carry=table[["name"]], rows=movers)
+    moves = scoring.tier_moves(scores(db, version, as_of, *baseline), now, carry=table[["name"]],
+                               rows=movers)
     return {"mix": scoring.category_mix(now["tier"], table["revenue_12m"], categories=scoring.TIERS),
-            "mix_before": scoring.category_mix(before["tier"], table["revenue_12m"],
-                                               categories=scoring.TIERS),
+            "mix_before": tier_mix(db, version, as_of, baseline),
             "up": moves.up, "down": moves.down, "movers": moves.movers,
             "histogram": scoring.score_histogram(now["score"], now["tier"])}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def tier_mix(db: str, version: int, as_of: date, settings: tuple):
+    """The tier mix under `settings`: the baseline's, the same on every slider move."""
+    return scoring.category_mix(scores(db, version, as_of, *settings)["tier"],
+                                features(db, version, as_of)["revenue_12m"],
+                                categories=scoring.TIERS)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
