@@ -37,14 +37,22 @@ def config_from_argv(argv: list[str]) -> dict:
     return options
 
 
+# Libraries the pages load only when first used: pandas' Styler (the Plan and RFM tables'
+# colours) compiles its templates on import, 0.15 s of a first page.
+LIBRARIES = ("pandas.io.formats.style",)
+
+
 def preload(packages=("engine", "report")) -> list[str]:
     """Import every module of the engine and the presentation layer, with the libraries
-    they load (pandas, plotly, scikit-learn, SciPy, openpyxl), before the server opens.
+    they load (pandas, plotly, scikit-learn, SciPy, openpyxl) and LIBRARIES, before the
+    server opens.
 
     Otherwise the first visitor after a start pays for these imports (about 2 s of CPU)
     inside their first page. Not ui/: its caches belong to the Streamlit runtime, which
-    does not exist yet. The names imported, for the test.
+    does not exist yet. The names of our modules imported, for the test.
     """
+    for name in LIBRARIES:
+        importlib.import_module(name)
     names = []
     for package in packages:
         path = importlib.import_module(package).__path__

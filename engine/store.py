@@ -174,15 +174,17 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _check_ours(con, path: Path) -> None:
-    """ForeignFile when the file holds tables but no schema version of ours."""
-    if schema_version(con):
-        return
+def _check_ours(con, path: Path) -> int:
+    """The file's schema version; ForeignFile when it holds tables but no version of ours."""
+    version = schema_version(con)
+    if version:
+        return version
     tables = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
         "AND table_catalog = current_database() ORDER BY 1").fetchall()]
     if tables:
         raise ForeignFile(path, "not_ours", ", ".join(tables[:5]))
+    return version
 
 
 def first_row(con, sql: str, params=None) -> tuple | None:
@@ -233,19 +235,24 @@ def _to_pandas(column: pa.ChunkedArray) -> pd.Series:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """0 for an empty file, else the version stored in `meta`."""
-    has_meta = first_row(
-        con, "SELECT count(*) FROM information_schema.tables "
-             "WHERE table_schema = 'main' AND table_name = 'meta'")[0]
-    if not has_meta:
+    """0 for an empty file (no `meta` table), else the version stored in `meta`.
+
+    Asked of `meta` straight away: looking the table up in information_schema
+    first took a query more on every opening of the file (a page opens it a
+    dozen times). Not for a transaction that might lack `meta`, whose failed
+    look-up would end it.
+    """
+    try:
+        row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    except duckdb.CatalogException:
         return 0
-    row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
     return int(row[0]) if row else 0
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Bring the file to SCHEMA_VERSION in one transaction; return the old version."""
-    found = schema_version(con)
+def migrate(con: duckdb.DuckDBPyConnection, found: int | None = None) -> int:
+    """Bring the file to SCHEMA_VERSION in one transaction; return the old version
+    (`found`: the version already read, so that it is not read twice)."""
+    found = schema_version(con) if found is None else found
     if found > SCHEMA_VERSION:
         raise RuntimeError(
             f"This database was written by a newer release (schema "
@@ -286,12 +293,12 @@ def connect(path: Path | str | None = None, *, timeout: float | None = None
     con = _open(path, LOCK_TIMEOUT_S if timeout is None else timeout)
     try:
         try:
-            _check_ours(con, path)
+            found = _check_ours(con, path)
         except (ValueError, duckdb.Error) as exc:   # no number as the schema version, a bad block
             if isinstance(exc, ForeignFile):
                 raise
             raise ForeignFile(path, "unreadable", _first_line(exc)) from None
-        migrate(con)
+        migrate(con, found)
         yield con
     finally:
         with _OPEN_CLOSE:

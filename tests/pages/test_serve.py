@@ -11,7 +11,8 @@ import json, sys
 import serve
 names = serve.preload()
 print(json.dumps({"names": names, "loaded": [n for n in names if n in sys.modules],
-                  "libraries": [m for m in ("sklearn", "scipy", "plotly.graph_objects", "openpyxl")
+                  "libraries": [m for m in ("sklearn", "scipy", "plotly.graph_objects", "openpyxl",
+                                          "pandas.io.formats.style")
                                 if m in sys.modules],
                   "caches": [n for n in sys.modules if n.startswith("ui.data")]}))
 """
@@ -27,5 +28,6 @@ def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches
                                     text=True, check=True).stdout)
     assert set(out["names"]) == expected
     assert out["loaded"] == out["names"]
-    assert out["libraries"] == ["sklearn", "scipy", "plotly.graph_objects", "openpyxl"]
+    assert out["libraries"] == ["sklearn", "scipy", "plotly.graph_objects", "openpyxl",
+                                "pandas.io.formats.style"]
     assert out["caches"] == []
