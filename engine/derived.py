@@ -158,6 +158,13 @@ def load(con, name: str, key: Mapping[str, Any], version: int):
     return decode(payload)
 
 
+def load_many(db, name: str, keys: list[Mapping[str, Any]], version: int) -> list:
+    """`load` of each of `keys` (MISSING where nothing is kept) through one opening of the
+    file: a page that reads a dozen results pays one opening (16 ms), not a dozen."""
+    with store.connect(db) as con:
+        return [load(con, name, key, version) for key in keys]
+
+
 def part_table(part: int) -> str:
     """The table holding one kept result's bytes (a whole number of ours, never text)."""
     return f"{TABLE}_{int(part)}"

@@ -217,8 +217,19 @@ def review_month(db, version: int, month: str, settings: tuple,
         return {"summary": review.month_summary(first, after, activity),
                 "changes": review.month_changes(before, after, activity),
                 "complaints": complaints, "interactions": interactions}
-    return derived.kept(db, version, "review_month", {"month": month, "settings": settings},
-                        compute)
+    return derived.kept(db, version, "review_month", _review_key(month, settings), compute)
+
+
+def review_months_kept(db, version: int, months: list[str], settings: tuple) -> list:
+    """The `review_month` of each of `months` kept in the file, None for one not kept (yet):
+    read through one opening of the file, where asking month by month opened it 12 times."""
+    found = derived.load_many(db, "review_month", [_review_key(m, settings) for m in months],
+                              version)
+    return [None if piece is derived.MISSING else piece for piece in found]
+
+
+def _review_key(month: str, settings: tuple) -> dict:
+    return {"month": month, "settings": settings}
 
 
 def month_rates(piece: dict) -> dict:

@@ -232,3 +232,27 @@ def test_a_holdout_check_without_a_fit_is_kept_as_its_reason(ready):
     with store.connect(db) as con:
         assert derived.load(con, "clv_holdout", {"as_of": last, "calibration_end": first_day},
                             version) is not derived.MISSING
+
+
+def assert_same_value(a, b) -> None:
+    """Equal nested dicts of frames and plain values."""
+    if isinstance(b, dict):
+        assert a.keys() == b.keys()
+        for k in b:
+            assert_same_value(a[k], b[k])
+    elif isinstance(b, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    else:
+        assert a == b
+
+
+def test_the_months_kept_are_read_together_and_those_not_kept_are_none(ready):
+    """review_months_kept gives what review_month keeps, through one opening of the file,
+    and None for a month not prepared (the page then computes it)."""
+    db, version, _, month, _ = ready
+    months = [month_key(m) for m in review.review_months(month)]
+    got = prepared.review_months_kept(db, version, [*months, "1999-01"], DEFAULT_SETTINGS)
+    assert got[-1] is None
+    for key, piece in zip(months, got):
+        assert_same_value(piece, prepared.review_month(db, version, key, DEFAULT_SETTINGS, fail))
+    assert prepared.review_months_kept(db, version + 1, months[:1], DEFAULT_SETTINGS) == [None]

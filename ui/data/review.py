@@ -63,8 +63,9 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
     bar = st.progress(0.0, text=_progress_text) if _progress_text else None
     try:
         pieces = []
-        for i, key in enumerate(reversed(keys), start=1):      # M and M−1 first
-            pieces.insert(0, review_month(db, version, key, settings))
+        kept = prepared.review_months_kept(db, version, keys, settings)
+        for i, (key, piece) in enumerate(reversed(list(zip(keys, kept))), start=1):  # M, M−1 first
+            pieces.insert(0, review_month(db, version, key, settings) if piece is None else piece)
             if bar is not None:
                 bar.progress(i / len(keys), text=_progress_text)
     finally:
