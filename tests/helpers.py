@@ -83,11 +83,11 @@ def upload(at, table, name, content, mime="text/csv"):
 # --- the Plan page's follow-up form ----------------------------------------------------------
 
 WORDS = {"en": {"title": "Maintenance plan", "tasks": "Tasks", "overdue": "Overdue",
-                "today": "Due on the as-of date", "shown": "Shown", "save": "Save follow-up",
+                "today": "Due on the as-of date", "shown": "In this list", "save": "Save follow-up",
                 "result": "Result", "need": "Customer need", "status": "Status",
                 "change": "Change status", "state": "Overdue"},
          "zh": {"title": "维护计划", "tasks": "任务总数", "overdue": "已逾期", "today": "基准日到期",
-                "shown": "当前显示", "save": "保存跟进记录", "result": "跟进结果",
+                "shown": "本清单任务", "save": "保存跟进记录", "result": "跟进结果",
                 "need": "客户需求", "status": "跟进状态", "change": "修改状态", "state": "已逾期"}}
 
 

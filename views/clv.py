@@ -40,10 +40,11 @@ MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocumen
 
 def downloads(file_name: str, slipping: tuple | None = None) -> None:
     """CSV and Excel buttons; the file is built when clicked (a million rows take a while)."""
-    for column, kind in zip(st.columns([1, 1, 4]), MIME):
-        column.download_button(t(f"common.download_{kind}"), made_on_click(
+    row = st.container(horizontal=True)   # buttons as wide as their words
+    for kind in MIME:
+        row.download_button(t(f"common.download_{kind}"), made_on_click(
             clv_data.clv_file, ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
-            f"{file_name}.{kind}", MIME[kind], icon=":material/download:", width="stretch",
+            f"{file_name}.{kind}", MIME[kind], icon=":material/download:",
             key=f"clv.download.{file_name}.{kind}")
 
 

@@ -57,16 +57,16 @@ if not found:
     st.stop()
 
 name = f"customers_{ctx.as_of:%Y%m%d}"
-csv, xlsx, _ = st.columns([1, 1, 4])
+csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
 args = (ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search, ctx.lang)
 csv.download_button(t("common.download_csv"),
                     made_on_click(customers_data.customer_list_file, *args, "csv", clv),
-                    f"{name}.csv", "text/csv", icon=":material/download:", width="stretch")
+                    f"{name}.csv", "text/csv", icon=":material/download:")
 xlsx.download_button(t("common.download_xlsx"),
                      made_on_click(customers_data.customer_list_file, *args, "xlsx", clv),
                      f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     icon=":material/download:", width="stretch")
+                     icon=":material/download:")
 
 score_format = {c: st.column_config.NumberColumn(t(f"customers.col.{c}"), format="%.1f")
                 for c in ("score", *DIMENSIONS)}

@@ -104,15 +104,15 @@ cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=T
 cards[3].metric(t("plan_page.kpi.shown"), f"{view['kept']:,}", border=True)
 
 name = f"call_list_{ctx.as_of:%Y%m%d}"
-csv, xlsx, _ = st.columns([1, 1, 4])
+csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
 args = (ctx.db, ctx.version, ctx.as_of, settings, *filters)
 csv.download_button(t("common.download_csv"), made_on_click(plan_data.task_file, *args, "csv"),
                     f"{name}.csv", "text/csv",
-                    icon=":material/download:", width="stretch", disabled=not len(table))
+                    icon=":material/download:", disabled=not len(table))
 xlsx.download_button(t("common.download_xlsx"), made_on_click(plan_data.task_file, *args, "xlsx"),
                      f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     icon=":material/download:", width="stretch", disabled=not len(table))
+                     icon=":material/download:", disabled=not len(table))
 
 late = codes["overdue"].to_numpy()
 styled = table.style.apply(lambda c: [LATE if x else "" for x in late]).format(

@@ -81,17 +81,17 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                                     order, SHOWN)
         args = (ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
-        csv, xlsx, _ = st.columns([1, 1, 4])
+        csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
         csv.download_button(t("common.download_csv"),
                             made_on_click(risk_data.risk_list_file, *args, "csv", model_on, order),
                             f"{name}.csv", "text/csv",
-                            icon=":material/download:", width="stretch",
+                            icon=":material/download:",
                             key=f"risk_page.{kind}.csv")
         xlsx.download_button(t("common.download_xlsx"),
                              made_on_click(risk_data.risk_list_file, *args, "xlsx", model_on, order),
                              f"{name}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             icon=":material/download:", width="stretch",
+                             icon=":material/download:",
                              key=f"risk_page.{kind}.xlsx")
         event = st.dataframe(
             table, hide_index=True, height=420, key=f"risk_page.{kind}.table",

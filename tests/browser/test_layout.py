@@ -74,6 +74,27 @@ def test_metric_cards_show_whole_figures_at_1280_px(narrow, server, lang):
         assert narrow.evaluate(CUT_CARD_TEXT) == [], slug
 
 
+# Any button (a download's too) whose label is wider than its box is cut ("Download …").
+CUT_BUTTON_TEXT = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stDownloadButton"] button, [data-testid="stButton"] button'))
+    .filter(b => [b, ...b.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+    .map(b => b.innerText)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_download_buttons_show_their_whole_label_at_1280_px(narrow, server, lang):
+    """"Download Excel" read whole beside the lists, not "Download …" squeezed into a sixth
+    of the row."""
+    choose_language(narrow, server, lang)
+    for slug in ("customers", "risk", "plan", "clv"):
+        narrow.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').click()
+        narrow.wait_for_url(f"**/{slug}", timeout=120_000)
+        narrow.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=120_000)
+        wait_idle(narrow, 120_000)
+        narrow.wait_for_timeout(500)
+        assert narrow.evaluate(CUT_BUTTON_TEXT) == [], slug
+
+
 def is_round(step: float) -> bool:
     """1, 2, 2.5 or 5 times a power of ten."""
     scale = 10 ** math.floor(math.log10(step))

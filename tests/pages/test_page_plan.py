@@ -110,7 +110,7 @@ def test_filters_by_owner_action_and_overdue(app_db):
     at.selectbox(key="plan_page.due.en").set_value("overdue").run()
     chosen = tasks[tasks["action"].isin(["win_back", "wake_up"]) & tasks["overdue"]]
     assert list(task_table(at)["customer_id"]) == list(chosen["customer_id"])
-    assert cards(at)["Shown"] == f"{len(chosen):,}"
+    assert cards(at)["In this list"] == f"{len(chosen):,}"
 
 
 def test_call_list_downloads_in_the_readers_words(app_db, downloads):
@@ -296,7 +296,7 @@ def test_filters_that_leave_no_task(app_db):
     at.multiselect(key="plan_page.owners.en").set_value([owner]).run()
     at.multiselect(key="plan_page.actions.en").set_value([action]).run()
     assert not at.exception, at.exception
-    assert cards(at)["Shown"] == "0" and task_table(at).empty
+    assert cards(at)["In this list"] == "0" and task_table(at).empty
     assert all(b.proto.disabled for b in at.download_button)
     assert at.selectbox(key="plan_page.pick.en").options == []
 
