@@ -393,7 +393,8 @@ def combine_scores(sub_scores: pd.DataFrame, *,
     added["tier"] = assign_tiers(added["score"], thresholds)
     # Joined, not set column by column: each column set on the sub-scores' frame copied
     # its block of floats again (0.07 s of a slider move at a million customers).
-    return pd.concat([sub_scores, pd.DataFrame(added, index=sub_scores.index, copy=False)], axis=1)
+    kept = sub_scores.drop(columns=[c for c in added if c in sub_scores.columns])  # re-scored
+    return pd.concat([kept, pd.DataFrame(added, index=sub_scores.index, copy=False)], axis=1)
 
 
 def _with_clv_source(sub_scores: pd.DataFrame,

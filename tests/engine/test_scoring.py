@@ -536,3 +536,15 @@ def test_score_histogram_is_the_plain_tally(rows):
         return min(int(score * 10) // 50, 19) * 5.0   # in tenths: exact
     for (start, tier), n in counts.items():
         assert n == sum(1 for s, c in rows if c == tier and band(s) == start)
+
+
+def test_scoring_a_scored_frame_again_replaces_its_scores():
+    """combine_scores on its own output: one column of each name, the new settings' values."""
+    subs = scoring.sub_metric_scores(hand_made(), available=NO_REFERRAL)
+    weights = {"consumption": 10, "interaction": 10, "stability": 70, "referral": 10}
+    once = scoring.combine_scores(subs, available=NO_REFERRAL)
+    twice = scoring.combine_scores(once, weights=weights, thresholds=(90, 10),
+                                   available=NO_REFERRAL)
+    assert not twice.columns.duplicated().any()
+    pd.testing.assert_frame_equal(twice, scoring.combine_scores(
+        subs, weights=weights, thresholds=(90, 10), available=NO_REFERRAL))
