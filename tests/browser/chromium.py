@@ -116,3 +116,21 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def open_root(page, server: str, timeout: float = 60_000) -> None:
+    """Open the app's address and wait for the hidden home page's switch to the first page:
+    a click made between the two runs was lost to that switch (the first page stayed)."""
+    page.goto(server)
+    page.wait_for_url("**/overview", timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def open_by_link(page, slug: str, timeout: float = 120_000) -> None:
+    """Click a page's link in the navigation and wait until that page is the current one
+    and its script has finished. The navigation's mark, not the address: on a slow run the
+    address bar once kept the last page's path while the new page was drawn (seen in CI)."""
+    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').click()
+    page.locator(f'[data-testid="stSidebarNav"] a[aria-current="page"][href$="/{slug}"]'
+                 ).wait_for(timeout=timeout)
+    wait_idle(page, timeout)

@@ -5,8 +5,8 @@ import pytest
 
 from contextlib import ExitStack
 
-from tests.browser.chromium import (keep_failure, serving, serving_demo,
-                                    wait_idle)
+from tests.browser.chromium import (keep_failure, open_by_link, open_root, serving,
+                                    serving_demo, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -177,14 +177,11 @@ def open_from_navigation(page, server, slug: str, title: str) -> None:
     """
     import re
 
-    page.goto(server)
-    wait_idle(page)
+    open_root(page, server)
     link = page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').filter(
         has_text=re.compile(f"{title}$"))
     link.wait_for(timeout=60_000)
-    link.click()
-    page.wait_for_url(f"**/{slug}", timeout=60_000)
-    wait_idle(page)
+    open_by_link(page, slug, 60_000)
     page.locator('[data-testid="stSidebar"]').get_by_text("English").click()
     wait_idle(page)
 
@@ -342,8 +339,7 @@ def test_a_workbook_uploaded_to_the_served_app_is_read_by_a_worker_and_imported(
 
     from tests.browser.chromium import ROOT
     page, url = own_server(work_db)
-    page.goto(url)
-    wait_idle(page)
+    open_root(page, url)
     page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').filter(
         has_text=re.compile("Data$")).click()
     page.get_by_text("Files for customers").wait_for(timeout=60_000)

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from tests.browser.chromium import keep_failure, serving_demo, wait_idle
+from tests.browser.chromium import (keep_failure, open_by_link, open_root, serving_demo,
+                                    wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -36,16 +37,14 @@ def narrow(browser, request):
 
 
 def choose_language(page, server: str, lang: str) -> None:
-    page.goto(server)
-    wait_idle(page)
+    open_root(page, server)
     page.locator('[data-testid="stSidebar"]').get_by_text(
         "中文" if lang == "zh" else "English", exact=True).click()
     wait_idle(page)
 
 
-def open_by_link(page, slug: str, timeout: float = 120_000) -> None:
-    page.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').click()
-    page.wait_for_url(f"**/{slug}", timeout=timeout)
+def open_with_cards(page, slug: str, timeout: float = 120_000) -> None:
+    open_by_link(page, slug, timeout)
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=timeout)
     wait_idle(page, timeout)
 
@@ -69,7 +68,7 @@ def test_every_page_opens_by_its_own_address(narrow, server):
 def test_metric_cards_show_whole_figures_at_1280_px(narrow, server, lang):
     choose_language(narrow, server, lang)
     for slug in ("overview", "risk", "clv", "review", "profile", "plan"):
-        open_by_link(narrow, slug)
+        open_with_cards(narrow, slug)
         narrow.wait_for_timeout(500)
         assert narrow.evaluate(CUT_CARD_TEXT) == [], slug
 
@@ -87,8 +86,7 @@ def test_download_buttons_show_their_whole_label_at_1280_px(narrow, server, lang
     of the row."""
     choose_language(narrow, server, lang)
     for slug in ("customers", "risk", "plan", "clv"):
-        narrow.locator(f'[data-testid="stSidebarNav"] a[href$="/{slug}"]').click()
-        narrow.wait_for_url(f"**/{slug}", timeout=120_000)
+        open_by_link(narrow, slug)
         narrow.locator('[data-testid="stDownloadButton"]').first.wait_for(timeout=120_000)
         wait_idle(narrow, 120_000)
         narrow.wait_for_timeout(500)
