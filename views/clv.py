@@ -7,6 +7,7 @@ from ui import clv_small_data, context, format
 from ui.data import clv as clv_data
 from ui.data import clv_fit as clv_fit_data
 from ui.data.common import made_on_click
+from ui.downloads import file_buttons
 from ui.settings import scoring_settings
 
 ctx = context.require()
@@ -35,17 +36,13 @@ cards[2].metric(t("clv.kpi.purchases"), f"{totals['expected_purchases']:,.0f}",
 cards[3].metric(t("clv.kpi.clv"), format.money(totals["clv"], ctx.lang),
                 help=format.money_help(t("clv.kpi.clv_help"), totals["clv"], ctx.lang),
                 border=True)
-MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def downloads(file_name: str, slipping: tuple | None = None) -> None:
     """CSV and Excel buttons; the file is built when clicked (a million rows take a while)."""
-    row = st.container(horizontal=True)   # buttons as wide as their words
-    for kind in MIME:
-        row.download_button(t(f"common.download_{kind}"), made_on_click(
-            clv_data.clv_file, ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
-            f"{file_name}.{kind}", MIME[kind], icon=":material/download:",
-            key=f"clv.download.{file_name}.{kind}")
+    file_buttons(t, file_name, lambda kind: made_on_click(
+        clv_data.clv_file, ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, kind, slipping),
+        key=f"clv.download.{file_name}")
 
 
 name = f"clv_{ctx.as_of:%Y%m%d}"

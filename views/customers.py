@@ -6,6 +6,7 @@ from engine.scoring import DIMENSIONS
 from ui import context
 from ui.data import customers as customers_data
 from ui.data.common import made_on_click
+from ui.downloads import file_buttons
 from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn in the table; the downloads hold every match
@@ -57,16 +58,9 @@ if not found:
     st.stop()
 
 name = f"customers_{ctx.as_of:%Y%m%d}"
-csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
 args = (ctx.db, ctx.version, ctx.as_of, weights, thresholds, filters, search, ctx.lang)
-csv.download_button(t("common.download_csv"),
-                    made_on_click(customers_data.customer_list_file, *args, "csv", clv),
-                    f"{name}.csv", "text/csv", icon=":material/download:")
-xlsx.download_button(t("common.download_xlsx"),
-                     made_on_click(customers_data.customer_list_file, *args, "xlsx", clv),
-                     f"{name}.xlsx",
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     icon=":material/download:")
+file_buttons(t, name, lambda kind: made_on_click(customers_data.customer_list_file, *args, kind,
+                                                 clv))
 
 score_format = {c: st.column_config.NumberColumn(t(f"customers.col.{c}"), format="%.1f")
                 for c in ("score", *DIMENSIONS)}

@@ -6,6 +6,7 @@ from engine.plan_page import PLAYBOOK_TARGETS, playbook_from_rows, playbook_rows
 from ui import auth, context
 from ui.data import plan as plan_data
 from ui.data.common import made_on_click
+from ui.downloads import file_buttons
 from ui.followup_form import followup_form, show_saved
 from ui.settings import scoring_settings
 
@@ -104,15 +105,9 @@ cards[2].metric(t("plan_page.kpi.due_today"), f"{view['due_today']:,}", border=T
 cards[3].metric(t("plan_page.kpi.shown"), f"{view['kept']:,}", border=True)
 
 name = f"call_list_{ctx.as_of:%Y%m%d}"
-csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
 args = (ctx.db, ctx.version, ctx.as_of, settings, *filters)
-csv.download_button(t("common.download_csv"), made_on_click(plan_data.task_file, *args, "csv"),
-                    f"{name}.csv", "text/csv",
-                    icon=":material/download:", disabled=not len(table))
-xlsx.download_button(t("common.download_xlsx"), made_on_click(plan_data.task_file, *args, "xlsx"),
-                     f"{name}.xlsx",
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     icon=":material/download:", disabled=not len(table))
+file_buttons(t, name, lambda kind: made_on_click(plan_data.task_file, *args, kind),
+             disabled=not len(table))
 
 late = codes["overdue"].to_numpy()
 styled = table.style.apply(lambda c: [LATE if x else "" for x in late]).format(

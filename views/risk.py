@@ -7,6 +7,7 @@ from report import charts
 from ui import context, format
 from ui.data import risk as risk_data
 from ui.data.common import made_on_click
+from ui.downloads import file_buttons
 from ui.settings import scoring_settings
 
 SHOWN = 2_000  # rows drawn per list; the downloads hold every customer
@@ -81,18 +82,8 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                                     order, SHOWN)
         args = (ctx.db, ctx.version, ctx.as_of, kind, settings, ctx.lang)
         name = f"{kind}_{ctx.as_of:%Y%m%d}"
-        csv = xlsx = st.container(horizontal=True)   # buttons as wide as their words
-        csv.download_button(t("common.download_csv"),
-                            made_on_click(risk_data.risk_list_file, *args, "csv", model_on, order),
-                            f"{name}.csv", "text/csv",
-                            icon=":material/download:",
-                            key=f"risk_page.{kind}.csv")
-        xlsx.download_button(t("common.download_xlsx"),
-                             made_on_click(risk_data.risk_list_file, *args, "xlsx", model_on, order),
-                             f"{name}.xlsx",
-                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                             icon=":material/download:",
-                             key=f"risk_page.{kind}.xlsx")
+        file_buttons(t, name, lambda ext: made_on_click(
+            risk_data.risk_list_file, *args, ext, model_on, order), key=f"risk_page.{kind}")
         event = st.dataframe(
             table, hide_index=True, height=420, key=f"risk_page.{kind}.table",
             on_select="rerun", selection_mode="single-row",
