@@ -114,6 +114,24 @@ def test_lines_spread_through_the_file_are_numbered_in_file_order(tmp_path, skip
         ("1", "A", 1), ("2", "B", 1), ("1", "C", 2), ("3", "D", None), ("2", "E", 2),
         ("1", "F", 3), ("4", "G", 1), ("4", "H", 2)]
 
+def test_a_file_read_in_parallel_keeps_its_order_and_its_line_numbers(tmp_path):
+    """300,000 lines, more than DuckDB reads in one piece: the fast path lands them
+    in a work table and copies them on, and each line keeps its place in the file
+    and its number in its order (product n is line n)."""
+    n = 100_000
+    body = "".join(f"{o},P{k},1,2024-03-01 07:45,1.00,{o % 997}\n"
+                   for o in range(n) for k in (1, 2, 3))
+    db = tmp_path / "big.duckdb"
+    report = ingest.import_file(db, write(tmp_path, "big.csv", SPREAD.splitlines()[0] + "\n"
+                                          + body), "transactions",
+                                create_customers=True, today=TODAY)
+    assert report.inserted == 3 * n
+    assert rows(db, """
+        SELECT count(*), count(*) FILTER (WHERE product = 'P' || order_line),
+               count(*) FILTER (WHERE CAST(txn_id AS INTEGER) * 3 + order_line - 1 = rowid)
+        FROM transactions""") == [(3 * n, 3 * n, 3 * n)]
+
+
 def test_same_file_again_adds_nothing_and_undo_removes_its_batch(lines_db, tmp_path):
     db, first = lines_db
     again = ingest.import_file(db, write(tmp_path, "online_retail.csv", LINES), "transactions",
