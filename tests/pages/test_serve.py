@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECK = """
 import json, sys
 import serve
+from streamlit import delta_generator
 names = serve.preload()
-print(json.dumps({"names": names, "loaded": [n for n in names if n in sys.modules],
+print(json.dumps({"names": names, "use_warning": delta_generator._use_warning_has_been_displayed, "loaded": [n for n in names if n in sys.modules],
                   "libraries": [m for m in ("sklearn", "scipy", "plotly.graph_objects", "openpyxl",
                                           "pandas.io.formats.style")
                                 if m in sys.modules],
@@ -31,3 +32,4 @@ def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches
     assert out["libraries"] == ["sklearn", "scipy", "plotly.graph_objects", "openpyxl",
                                 "pandas.io.formats.style"]
     assert out["caches"] == []
+    assert out["use_warning"]   # the first page does not walk the stack (serve.skip_use_warning)
