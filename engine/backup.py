@@ -173,19 +173,17 @@ def backup_file_name(db, kind: str, now: datetime | None = None) -> str:
 
 
 def _write_duckdb(db: Path, out: Path) -> pd.DataFrame:
-    with store.connect(db) as con:
+    with store.connect(db) as con, store.attached(con, out, "backup_out"):
         con.execute("SET enable_progress_bar = false")
         con.execute("BEGIN TRANSACTION")
         try:
             saved = fingerprint(con)
             catalog = store.first_row(con, "SELECT current_database()")[0]
-            con.execute(f"ATTACH {_literal(out)} AS backup_out")
             con.execute(f"COPY FROM DATABASE {_ident(catalog)} TO backup_out")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.execute("DETACH backup_out")
     return saved
 
 
@@ -198,7 +196,7 @@ def _write_parquet(db: Path, out: Path) -> pd.DataFrame:
             version = store.schema_version(con)
             for table in saved["table"]:
                 con.execute(f"COPY (SELECT * FROM {_ident(table)}) "
-                            f"TO {_literal(Path(tmp) / f'{table}.parquet')} (FORMAT parquet)")
+                            f"TO {store.sql_literal(str(Path(tmp) / f'{table}.parquet'))} (FORMAT parquet)")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -239,8 +237,7 @@ def restore(db, file, *, name: str | None = None, actor: str = audit.LOCAL) -> R
     audit log gains a "restore" row by `actor` in the same transaction.
     """
     with _staged(file, name) as (kind, version, saved, staging):
-        with store.write(db) as con:
-            con.execute(f"ATTACH {_literal(staging)} AS backup_in (READ_ONLY)")
+        with store.write(db, reading=("backup_in", staging)) as con:
             for table in _tables(con):
                 if table in KEPT_TABLES:
                     continue
@@ -457,11 +454,6 @@ def _columns(con) -> dict[str, list[tuple[str, str]]]:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(path: Path) -> str:
-    """A path as an SQL string literal (ATTACH and COPY TO take no parameters)."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _short_hash(text: str) -> str:

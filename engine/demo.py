@@ -301,6 +301,7 @@ def _insert(con, name: str, table: pa.Table) -> None:
     """
     stored = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_catalog = current_database() "
         "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
     given = set(table.column_names)
     items = ["printf('T%08d', txn_id)" if c == "txn_id" and name == "transactions"

@@ -135,6 +135,7 @@ def _delete(con, table: str, batch_id: int) -> int:
 def _restore_versions(con, batch_id: int) -> int:
     cols = [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_catalog = current_database() "
         "AND table_name = 'customers' ORDER BY ordinal_position").fetchall()]
     names = ", ".join(cols)
     restored = con.execute(f"INSERT INTO customers ({names}) SELECT {names} "

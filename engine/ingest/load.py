@@ -782,7 +782,8 @@ def _record_batch(con, report: ImportReport) -> None:
 def _table_columns(con, table: str) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_schema = 'main' AND table_catalog = current_database() "
+        "AND table_name = ? ORDER BY ordinal_position",
         [table]).fetchall()]
 
 

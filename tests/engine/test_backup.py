@@ -98,15 +98,15 @@ def test_backup_from_bytes_and_a_new_database(demo_db, tmp_path):
 
 
 def test_duckdb_backup_is_one_snapshot_while_another_session_writes(work_db, tmp_path):
-    """An uncommitted write of another connection in this process is not in the backup."""
-    other = duckdb.connect(str(work_db))
-    other.execute("BEGIN TRANSACTION")
-    other.execute("DELETE FROM transactions")
-    try:
-        saved = backup.write_backup(work_db, tmp_path / "b.duckdb", "duckdb")
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+    """An uncommitted write of another connection in this process (another session's
+    operation, under way) is not in the backup."""
+    with store.connect(work_db) as other:
+        other.execute("BEGIN TRANSACTION")
+        other.execute("DELETE FROM transactions")
+        try:
+            saved = backup.write_backup(work_db, tmp_path / "b.duckdb", "duckdb")
+        finally:
+            other.execute("ROLLBACK")
     assert saved.set_index("table").loc["transactions", "rows"] > 0
     check = backup.check_backup(tmp_path / "b.duckdb")
     assert check.digest == backup.digest(saved)

@@ -139,3 +139,19 @@ def test_session_opens_a_path_per_step_and_passes_a_connection_through(tmp_path)
     mem = duckdb.connect()
     with store.session(mem) as con:
         assert con is mem
+
+
+def test_overlapping_operations_of_one_process_share_the_file_and_free_it_after(tmp_path):
+    """Two sessions' operations that overlap use one attachment of the file; once the
+    last ends, another process opens the file at once (nothing holds it)."""
+    db = tmp_path / "shared.duckdb"
+    store.data_version(db)
+    with store.connect(db) as first:
+        with store.connect(db) as second:
+            second.execute("INSERT INTO customers (customer_id) VALUES ('x')")
+        assert first.execute("SELECT count(*) FROM customers").fetchone()[0] == 1
+        assert first.execute("SELECT current_database()").fetchone()[0] != "memory"
+    opened = subprocess.run([sys.executable, "-c",
+                             f"import duckdb; duckdb.connect({str(db)!r}).close()"],
+                            capture_output=True, text=True, timeout=60)
+    assert opened.returncode == 0, opened.stderr
