@@ -10,6 +10,7 @@ Options are Streamlit's, as `--server.port=8502`. Without logins
 only, unless `--server.address` (or STREAMLIT_SERVER_ADDRESS, or
 `server.address` in .streamlit/config.toml) names another address.
 """
+import gc
 import importlib
 import pkgutil
 import sys
@@ -61,7 +62,22 @@ def preload(packages=("engine", "report")) -> list[str]:
     for name in names:
         importlib.import_module(name)
     skip_use_warning()
+    freeze_loaded()
     return names
+
+
+def freeze_loaded() -> None:
+    """Leave what is loaded so far out of every later garbage collection.
+
+    Streamlit runs a full collection after each script run (runner.postScriptGC).
+    With the engine's libraries loaded that walked some 230,000 objects: 0.13-0.16 s
+    after each page load and slider move at 5,000 customers, during which the
+    server sent nothing. Frozen (gc.freeze), the modules, classes and functions
+    loaded at start, which live as long as the server, are skipped: a collection
+    then takes 3-10 ms.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def skip_use_warning() -> None:

@@ -8,7 +8,6 @@ Every write bumps a data version that the dashboard uses as its cache key.
 """
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
 import threading
@@ -177,14 +176,6 @@ def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
             delay = min(delay * 2, 0.5)
 
 
-@atexit.register
-def _close_base() -> None:
-    """Close the process's instance before the interpreter tears its modules down."""
-    with _OPEN_CLOSE:
-        while _BASE:
-            _BASE.pop().close()
-
-
 def _attach(path: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the file (attached now or already)."""
     if not _BASE:
@@ -210,9 +201,9 @@ def _release(con: duckdb.DuckDBPyConnection, key: str) -> None:
     con.close()
     entry = _ATTACHED[key]
     entry[1] -= 1
-    if entry[1] == 0:
-        del _ATTACHED[key]
+    if entry[1] == 0:   # should the DETACH fail, the next operation finds it still attached
         _BASE[0].execute(f"DETACH {entry[0]}")
+        del _ATTACHED[key]
 
 
 @contextmanager

@@ -8,10 +8,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import json, sys
+import gc
 import serve
 from streamlit import delta_generator
 names = serve.preload()
-print(json.dumps({"names": names, "use_warning": delta_generator._use_warning_has_been_displayed, "loaded": [n for n in names if n in sys.modules],
+print(json.dumps({"names": names, "use_warning": delta_generator._use_warning_has_been_displayed,
+                  "frozen": gc.get_freeze_count(), "unfrozen": len(gc.get_objects()), "loaded": [n for n in names if n in sys.modules],
                   "libraries": [m for m in ("sklearn", "scipy", "plotly.graph_objects", "openpyxl",
                                           "pandas.io.formats.style")
                                 if m in sys.modules],
@@ -33,3 +35,5 @@ def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches
                                 "pandas.io.formats.style"]
     assert out["caches"] == []
     assert out["use_warning"]   # the first page does not walk the stack (serve.skip_use_warning)
+    # what the preload loaded is left out of each run's garbage collection (serve.freeze_loaded)
+    assert out["frozen"] > 100_000 and out["unfrozen"] < out["frozen"] / 20
