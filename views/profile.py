@@ -46,7 +46,9 @@ else:
     st.markdown(f":green-badge[{t('profile.tier')}: {ctx.label('tier', summary['tier'])}] "
                 f":blue-badge[{t('profile.rfm')}: {ctx.label('rfm', summary['rfm_segment'])}{rfm_scores}] "
                 f":orange-badge[{t('profile.pyramid')}: {ctx.label('pyramid', summary['pyramid'])}]")
-    cards = st.columns([1, 1, 1.35, 1])   # a whole date ("2026-06-28") needs the widest card
+    # Widths for the longest label and value at 1,280 px: a whole date ("2026-06-28") needs
+    # the widest card, "Revenue (12 months)" with its help icon the next.
+    cards = st.columns([0.75, 1.15, 1.35, 1])
     cards[0].metric(t("profile.score"), f"{summary['score']:.1f}", border=True)
     cards[1].metric(t("customers.col.revenue_12m"), format.money(summary["revenue_12m"], ctx.lang),
                     help=format.money_help(None, summary["revenue_12m"], ctx.lang), border=True)
