@@ -19,7 +19,7 @@ from engine.ingest import (ALL_SHEETS, ImportItem, ImportRejected, column_choice
                            detect_platform, mapping_frame, mapping_problems, money_columns,
                            platform_mapping, required)
 from engine.ingest.errors import column_label
-from ui import context
+from ui import context, downloads
 from ui.data import imports as imports_data
 from ui.data.common import on_click
 from ui.format import escape
@@ -37,8 +37,7 @@ SEPARATORS = {AUTO: "data_page.option.auto", ",": "data_page.separator.comma",
 FLASH = "data_page.flash"      # (kind, payload) of the last write, shown once after the rerun
 UPLOADS = "data_page.uploads"  # bumped after an import to empty the uploaders
 PROBLEMS_SHOWN = 50   # the dry run's problems on the page; the rejects file holds them all
-MIME = {".csv": "text/csv",
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MIME = {f".{kind}": mime for kind, mime in downloads.MIME.items()}   # by the file's suffix
 
 
 @dataclass

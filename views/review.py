@@ -4,6 +4,7 @@ import streamlit as st
 from report import figures
 from ui import context
 from ui.data import review as review_data
+from ui.downloads import MIME
 from ui.settings import scoring_settings
 
 ctx = context.require()
@@ -76,4 +77,4 @@ html_column.download_button(t("review.download.html"), icon=":material/descripti
 xlsx_column.download_button(t("review.download.xlsx"), icon=":material/table_view:",
                             data=lambda: review_data.review_workbook(review, ctx.lang),
                             file_name=f"review-{month}.xlsx",
-                            mime=review_data.XLSX_MIME)
+                            mime=MIME["xlsx"])

@@ -4,6 +4,7 @@ import streamlit as st
 from report import charts
 from ui import context, format
 from ui.data import segments as segments_data
+from ui.downloads import MIME
 from ui.settings import scoring_settings
 
 ctx = context.require()
@@ -95,11 +96,9 @@ chosen = st.selectbox(t("segments.download.segment"), [0, *labels], key="segment
 size = view["customers"] if chosen is None else int(view["overview"]["customers"].iloc[chosen - 1])
 st.caption(t("segments.download.count", n=size))
 buttons = st.columns(2, width=420)
-for column, kind, key, mime in (
-        (buttons[0], "csv", "common.download_csv", "text/csv"),
-        (buttons[1], "xlsx", "common.download_xlsx",
-         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+for column, (kind, mime) in zip(buttons, MIME.items()):
     column.download_button(
-        t(key), file_name=f"segments_{ctx.as_of}_{chosen or 'all'}.{kind}", mime=mime, on_click="ignore",
+        t(f"common.download_{kind}"), file_name=f"segments_{ctx.as_of}_{chosen or 'all'}.{kind}",
+        mime=mime, on_click="ignore",
         data=lambda kind=kind: segments_data.segment_members_file(ctx.db, ctx.version, ctx.as_of, columns, k,
                                                                   chosen, ctx.lang, kind))

@@ -85,9 +85,6 @@ def review_report_html(review, lang: str) -> bytes:
     return review_html(review, lang).encode("utf-8")
 
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 def review_workbook(review, lang: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
     return review_report.review_workbook(review, lang)
