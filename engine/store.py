@@ -159,13 +159,13 @@ _ATTACHED: dict[str, list] = {}   # resolved path -> [alias, connections using i
 _ALIASES = itertools.count(1)
 
 
-def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, key: str, timeout: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
         try:
             with _OPEN_CLOSE:
-                return _attach(path)
+                return _attach(key)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise ForeignFile(path, "unreadable", _first_line(exc)) from None
@@ -176,11 +176,11 @@ def _open(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
             delay = min(delay * 2, 0.5)
 
 
-def _attach(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the file (attached now or already)."""
+def _attach(key: str) -> duckdb.DuckDBPyConnection:
+    """A connection whose default database is the file at `key` (its resolved path),
+    attached now or already."""
     if not _BASE:
         _BASE.append(duckdb.connect())
-    key = str(path.resolve())
     entry = _ATTACHED.get(key)
     if entry is None:
         alias = f"file{next(_ALIASES)}"
@@ -346,7 +346,8 @@ def connect(path: Path | str | None = None, *, timeout: float | None = None
     """Open the file (creating and migrating it as needed) for one operation."""
     path = Path(path or default_db_path())
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, LOCK_TIMEOUT_S if timeout is None else timeout)
+    key = str(path.resolve())   # the same file by any of its names shares one attachment
+    con = _open(path, key, LOCK_TIMEOUT_S if timeout is None else timeout)
     try:
         try:
             found = _check_ours(con, path)
@@ -358,7 +359,7 @@ def connect(path: Path | str | None = None, *, timeout: float | None = None
         yield con
     finally:
         with _OPEN_CLOSE:
-            _release(con, str(path.resolve()))
+            _release(con, key)
 
 
 # Sessions of the dashboard are threads of one process and share the file's
