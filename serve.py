@@ -14,14 +14,12 @@ import gc
 import importlib
 import pkgutil
 import sys
+from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.middleware import Middleware
 
 from ui import auth, uploads
-
-app = st.App("app.py", middleware=[Middleware(uploads.UploadGate)], lifespan=uploads.lifespan)
-
 
 def config_from_argv(argv: list[str]) -> dict:
     """`--section.option=value` flags as App.run's config overrides (a list option, such as
@@ -39,8 +37,16 @@ def config_from_argv(argv: list[str]) -> dict:
 
 
 # Libraries the pages load only when first used: pandas' Styler (the Plan and RFM tables'
-# colours) compiles its templates on import, 0.15 s of a first page.
-LIBRARIES = ("pandas.io.formats.style",)
+# colours) compiles its templates on import, 0.15 s of a first page; the rest, found by
+# listing what a server had imported after showing each page once, took 0.05 s more:
+# reading a kept result (Parquet into pandas), st.plotly_chart's serialisation (plotly's
+# JSON, colours and tools, and narwhals, through which plotly reads a frame), pandas'
+# reshaping, Streamlit's icon names and its script magic.
+LIBRARIES = ("pandas.io.formats.style", "pyarrow.dataset", "pyarrow.pandas_compat",
+             "plotly.io._json", "plotly.tools", "_plotly_utils.colors",
+             "narwhals._pandas_like.dataframe", "pandas.core.reshape.reshape",
+             "streamlit.material_icon_names", "streamlit.runtime.scriptrunner.magic_funcs",
+             "streamlit.dataframe.lazy_df_adapters")
 
 
 def preload(packages=("engine", "report")) -> list[str]:
@@ -50,20 +56,62 @@ def preload(packages=("engine", "report")) -> list[str]:
 
     Otherwise the first visitor after a start pays for these imports (about 2 s of CPU)
     inside their first page. Not ui/: its caches belong to the Streamlit runtime, which
-    does not exist yet. The names of our modules imported, for the test.
+    does not exist yet (`lifespan` imports it). The names of our modules imported, for
+    the test.
     """
     for name in LIBRARIES:
         importlib.import_module(name)
-    names = []
-    for package in packages:
-        path = importlib.import_module(package).__path__
-        names += [m.name for m in pkgutil.walk_packages(path, f"{package}.")
-                  if not m.name.endswith(".__main__")]   # the command line's entry would run
-    for name in names:
-        importlib.import_module(name)
+    names = [name for package in packages for name in import_package(package)]
+    draw_once()
     skip_use_warning()
     freeze_loaded()
     return names
+
+
+def import_package(package: str) -> list[str]:
+    """Import each module of one of our packages (but the command line's entry, which
+    would run); their names."""
+    path = importlib.import_module(package).__path__
+    names = [m.name for m in pkgutil.walk_packages(path, f"{package}.")
+             if not m.name.endswith(".__main__")]
+    for name in names:
+        importlib.import_module(name)
+    return names
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """Import the pages' own modules (ui/) as the server starts, once the runtime runs:
+    each `st.cache_data` asks for the runtime's cache storage when it is declared (without
+    one, it logs a warning). 0.05 s the first pages would pay otherwise. Then the upload
+    gate's own lifespan."""
+    import_package("ui")
+    async with uploads.lifespan(app):
+        yield
+
+
+app = st.App("app.py", middleware=[Middleware(uploads.UploadGate)], lifespan=lifespan)
+
+def draw_once() -> None:
+    """Build and serialise one figure of each kind of trace the charts draw, in their layout.
+
+    plotly loads a trace's or a layout property's class, and builds its validators, the
+    first time a figure uses it: 0.05-0.1 s of the first page with a chart after a start.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from report import charts
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for trace in (go.Bar, go.Scatter, go.Scattergl, go.Box, go.Heatmap):
+        fig.add_trace(trace(x=[0], y=[0], hovertemplate="%{y}"), secondary_y=trace is go.Scatter)
+    fig.add_hline(y=0, line_dash="dot")
+    fig.add_annotation(x=0, y=0, text="0")
+    fig.update_xaxes(title_text="0", type="category", tickformat=",d")
+    for figure in (fig, go.Figure(go.Treemap(labels=["0"], parents=[""], values=[0])),
+                   go.Figure(go.Sankey(node={"label": ["0", "1"]},
+                                       link={"source": [0], "target": [1], "value": [0]}))):
+        charts.apply_layout(figure).to_json()
 
 
 def freeze_loaded() -> None:

@@ -361,7 +361,12 @@ def assign_tiers(scores, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd
     """'high' for score ≥ high, 'potential' for ≥ potential, else 'ordinary'."""
     high, potential = validate_thresholds(thresholds)
     s = _as_float_array(scores)
-    codes = np.where(s >= high, 0, np.where(s >= potential, 1, 2)).astype(np.int8)
+    # 2 (ordinary), less one at each threshold reached (potential ≤ high, so reaching high
+    # means reaching both); a missing score reaches none. Twice as fast as nested wheres,
+    # which this runs on every slider move.
+    codes = np.full(len(s), 2, dtype=np.int8)
+    codes -= s >= potential
+    codes -= s >= high
     return pd.Categorical.from_codes(codes, categories=TIERS)
 
 
@@ -379,7 +384,9 @@ def combine_scores(sub_scores: pd.DataFrame, *,
     validate_thresholds(thresholds)
     n = len(sub_scores)
     added: dict = {}
-    total = np.zeros(n)
+    total, weighted = np.zeros(n), np.empty(n)
+    # In place where the arithmetic allows (the same operations in the same order): each
+    # temporary array costs a pass over a million floats on every slider move.
     for d in DIMENSIONS:
         kept = [sub_scores[m.score_column].to_numpy() for m in plan.sub_metrics
                 if m.dimension == d]
@@ -388,8 +395,9 @@ def combine_scores(sub_scores: pd.DataFrame, *,
             continue
         mean = sum(kept) / len(kept)
         added[d] = np.round(mean, SCORE_DECIMALS)
-        total += plan.weights[d] * mean
-    added["score"] = np.round(total / 100, SCORE_DECIMALS)
+        total += np.multiply(mean, plan.weights[d], out=weighted)
+    total /= 100
+    added["score"] = np.round(total, SCORE_DECIMALS, out=total)
     added["tier"] = assign_tiers(added["score"], thresholds)
     # Joined, not set column by column: each column set on the sub-scores' frame copied
     # its block of floats again (0.07 s of a slider move at a million customers).
@@ -702,15 +710,10 @@ def tier_moves(before: pd.DataFrame, after: pd.DataFrame, *,
     With `rows`, `movers` holds only the first `rows` of them (`up` and `down`
     still count all): a slider step at a million customers moves tens of
     thousands, more than a page shows or should send on every step.
-    The ids are compared and picked in their own array type, never turned
-    into a million Python strings: this runs on every slider move.
     """
-    ids = before["customer_id"].array
-    if len(ids) != len(after) or not bool((ids == after["customer_id"].array).all()):
-        raise ValueError("both scorings must hold the same customers in the same order.")
-    tier_before = pd.Categorical(before["tier"], categories=TIERS)
-    tier_after = pd.Categorical(after["tier"], categories=TIERS)
+    tier_before, tier_after = _tiers_of_both(before, after)
     moved = tier_before.codes != tier_after.codes
+    ids = before["customer_id"].array
     movers = pd.DataFrame({
         "customer_id": ids[moved],
         **({} if carry is None else {c: carry[c].array[moved] for c in carry}),
@@ -726,6 +729,26 @@ def tier_moves(before: pd.DataFrame, after: pd.DataFrame, *,
               .drop(columns="_change").reset_index(drop=True))
     up = int((movers["direction"] == "up").sum())
     return TierMoves(movers.head(rows), up, len(movers) - up)
+
+
+def tier_move_counts(before: pd.DataFrame, after: pd.DataFrame) -> tuple[int, int]:
+    """(up, down): how many customers `tier_moves` counts each way, without listing them.
+    The Scoring page's sentence needs only these; listing and sorting the movers takes
+    longer than scoring at a million customers, so the page sends the sentence first."""
+    tier_before, tier_after = _tiers_of_both(before, after)
+    up = int(np.count_nonzero(tier_after.codes < tier_before.codes))
+    return up, int(np.count_nonzero(tier_after.codes > tier_before.codes))
+
+
+def _tiers_of_both(before: pd.DataFrame, after: pd.DataFrame) -> tuple:
+    """Both scorings' tiers, after checking they hold the same customers in the same order.
+    The ids are compared in their own array type, never turned into a million Python
+    strings: this runs on every slider move."""
+    ids = before["customer_id"].array
+    if len(ids) != len(after) or not bool((ids == after["customer_id"].array).all()):
+        raise ValueError("both scorings must hold the same customers in the same order.")
+    return (pd.Categorical(before["tier"], categories=TIERS),
+            pd.Categorical(after["tier"], categories=TIERS))
 
 
 def rfm_grid(rfm_frame: pd.DataFrame, revenue) -> pd.DataFrame:

@@ -12,7 +12,7 @@ PALETTE = ["#2E6F9E", "#E07B39", "#3AA17E", "#C44E52", "#8172B2", "#937860",
            "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD"]
 
 
-def _layout(fig: go.Figure, *, height: int = 360) -> go.Figure:
+def apply_layout(fig: go.Figure, *, height: int = 360) -> go.Figure:
     """Size, legend and font shared by every figure. Axes make room for their tick labels
     and titles (automargin): Streamlit's template leaves that to its own page, so a
     figure written out as HTML (the review report) would cut 物流延迟 to 迟 otherwise."""
@@ -38,7 +38,7 @@ def revenue_and_buyers(monthly: pd.DataFrame, *, revenue: str, buyers: str, mont
     # puts its ticks at odd numbers (720, 1,440, 2,170).
     fig.update_yaxes(title_text=buyers, secondary_y=True, rangemode="tozero", tickmode="auto",
                      showgrid=False)
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 def horizontal_bars(frame: pd.DataFrame, *, label: str, value: str, value_title: str) -> go.Figure:
@@ -47,7 +47,7 @@ def horizontal_bars(frame: pd.DataFrame, *, label: str, value: str, value_title:
     fig = go.Figure(go.Bar(x=frame[value].astype(float), y=frame[label], orientation="h",
                            marker_color=PALETTE[0]))
     fig.update_xaxes(title_text=value_title)
-    return _layout(fig, height=max(240, 36 * len(frame) + 80))
+    return apply_layout(fig, height=max(240, 36 * len(frame) + 80))
 
 
 def count_columns(frame: pd.DataFrame, *, x: str, y: str, x_title: str,
@@ -57,7 +57,7 @@ def count_columns(frame: pd.DataFrame, *, x: str, y: str, x_title: str,
                            hovertemplate="%{x}: %{y:,}<extra></extra>"))
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, tickformat=",d")
-    return _layout(fig, height=300)
+    return apply_layout(fig, height=300)
 
 
 def pareto_curve(curve: pd.DataFrame, *, share_at_80: float | None, x_title: str,
@@ -70,7 +70,7 @@ def pareto_curve(curve: pd.DataFrame, *, share_at_80: float | None, x_title: str
         fig.add_vline(x=share_at_80, line_dash="dot", line_color=PALETTE[3])
     fig.update_xaxes(title_text=x_title, tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text=y_title, tickformat=".0%")
-    return _layout(fig)
+    return apply_layout(fig)
 
 # --- scoring, profile, RFM -----------------------------------------------------------
 
@@ -103,7 +103,7 @@ def score_histogram(histogram: pd.DataFrame, *, names: dict, thresholds: tuple,
     fig = go.Figure(bars, layout=dict(barmode="stack", shapes=shapes, annotations=notes))
     fig.update_xaxes(title_text=x_title, range=[0, 100])
     fig.update_yaxes(title_text=y_title)
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 def tier_history(history: pd.DataFrame, *, names: dict, thresholds: tuple,
@@ -121,7 +121,7 @@ def tier_history(history: pd.DataFrame, *, names: dict, thresholds: tuple,
         fig.add_hline(y=threshold, line_dash="dot", line_color=PALETTE[3])
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, range=[0, 100])
-    return _layout(fig, height=320)
+    return apply_layout(fig, height=320)
 
 
 def purchase_timeline(orders: pd.DataFrame, *, amount: str, date: str,
@@ -138,7 +138,7 @@ def purchase_timeline(orders: pd.DataFrame, *, amount: str, date: str,
                         marker_color=color)
     fig.update_xaxes(title_text=date, tickformat="%Y-%m")
     fig.update_yaxes(title_text=amount)
-    return _layout(fig, height=320)
+    return apply_layout(fig, height=320)
 
 
 def rfm_heatmap(cells: pd.DataFrame, *, value: str, text: str, x_title: str, y_title: str,
@@ -153,7 +153,7 @@ def rfm_heatmap(cells: pd.DataFrame, *, value: str, text: str, x_title: str, y_t
                                xgap=2, ygap=2))
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, type="category")
-    return _layout(fig, height=380)
+    return apply_layout(fig, height=380)
 
 
 def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Figure:
@@ -162,7 +162,7 @@ def segment_treemap(segments: pd.DataFrame, *, label: str, value: str) -> go.Fig
     fig = go.Figure(go.Treemap(labels=shown[label], parents=[""] * len(shown),
                                values=shown[value], textinfo="label+value+percent root",
                                marker=dict(colors=PALETTE * 2)))
-    return _layout(fig, height=420)
+    return apply_layout(fig, height=420)
 
 
 # --- segments ---------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def elbow_silhouette(curve: pd.DataFrame, *, chosen: int, inertia: str, silhouet
     fig.update_yaxes(title_text=inertia, secondary_y=False, rangemode="tozero")
     # Ticks of its own, like revenue_and_buyers' second axis (0.3632, 0.3513 … otherwise).
     fig.update_yaxes(title_text=silhouette, secondary_y=True, tickmode="auto", showgrid=False)
-    return _layout(fig, height=360)
+    return apply_layout(fig, height=360)
 
 
 def plain(values) -> list[str]:
@@ -214,7 +214,7 @@ def segment_scatter(points: pd.DataFrame, *, labels: dict, x_title: str,
                                                opacity=0.6)))
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
-    return _layout(fig, height=460)
+    return apply_layout(fig, height=460)
 
 
 def profile_heatmap(index: pd.DataFrame, *, value_title: str) -> go.Figure:
@@ -235,7 +235,7 @@ def profile_heatmap(index: pd.DataFrame, *, value_title: str) -> go.Figure:
                                + " %{customdata:,.0f}<extra></extra>", xgap=2, ygap=2))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", side="top")
-    return _layout(fig, height=max(260, 48 * len(index) + 120))
+    return apply_layout(fig, height=max(260, 48 * len(index) + 120))
 
 
 # --- monthly review ---------------------------------------------------------------------
@@ -263,7 +263,7 @@ def tier_stack(summaries: pd.DataFrame, *, value: str, names: dict, x_title: str
     fig.update_layout(barmode="stack", legend_traceorder="reversed")
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title)
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 def transition_heatmap(matrix: pd.DataFrame, *, names: dict, x_title: str,
@@ -281,7 +281,7 @@ def transition_heatmap(matrix: pd.DataFrame, *, names: dict, x_title: str,
         hovertemplate="%{y} → %{x}: %{customdata:,.0f}<extra></extra>"))
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
     fig.update_xaxes(title_text=x_title, type="category", side="top")
-    return _layout(fig, height=340)
+    return apply_layout(fig, height=340)
 
 
 def transition_sankey(matrix: pd.DataFrame, *, names: dict, before: str, after: str,
@@ -306,7 +306,7 @@ def transition_sankey(matrix: pd.DataFrame, *, names: dict, before: str, after: 
                   color=[_rgba(colours[s], 0.5) for s, _, _ in links],
                   hovertemplate="%{source.label} → %{target.label}: %{value:,}<extra></extra>"),
         textfont=dict(color="#262730", size=13)))
-    return _layout(fig, height=380)
+    return apply_layout(fig, height=380)
 
 
 def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: str) -> go.Figure:
@@ -322,7 +322,7 @@ def compare_bars(frame: pd.DataFrame, *, label: str, series: dict, value_title: 
     fig.update_layout(barmode="group", legend_traceorder="normal")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title_text=value_title)
-    return _layout(fig, height=max(260, 44 * len(frame) + 100))
+    return apply_layout(fig, height=max(260, 44 * len(frame) + 100))
 
 
 def rate_lines(trend: pd.DataFrame, *, lines: dict, hover: list[str], month: str,
@@ -345,7 +345,7 @@ def rate_lines(trend: pd.DataFrame, *, lines: dict, hover: list[str], month: str
                                       "%{customdata}<extra></extra>")
     fig.update_xaxes(title_text=month, type="category")
     fig.update_yaxes(title_text=rate, tickformat=".0%", rangemode="tozero")
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str) -> go.Figure:
@@ -364,7 +364,7 @@ def satisfaction_trend(frame: pd.DataFrame, *, mean: str, rated: str, month: str
     fig.update_yaxes(title_text=mean, secondary_y=False, range=[1, 5], dtick=1)
     fig.update_yaxes(title_text=rated, secondary_y=True, rangemode="tozero", showgrid=False,
                      tickmode="auto", nticks=5, tickformat=",d")
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 # --- lifetime value -----------------------------------------------------------------------
@@ -386,7 +386,7 @@ def quantile_boxes(distribution: pd.DataFrame, *, column: str, y_title: str,
         boxmean=True, marker_color=color, showlegend=False, hoverinfo="y"))
     fig.update_xaxes(type="category")
     fig.update_yaxes(title_text=y_title, tickformat=tickformat, rangemode="tozero")
-    return _layout(fig, height=340)
+    return apply_layout(fig, height=340)
 
 
 def value_band(top: pd.DataFrame, *, label: str, value: str, low: str, high: str,
@@ -400,7 +400,7 @@ def value_band(top: pd.DataFrame, *, label: str, value: str, low: str, high: str
         hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
     fig.update_xaxes(title_text=x_title, rangemode="tozero")
     fig.update_yaxes(type="category")
-    return _layout(fig, height=max(260, 26 * len(frame) + 90))
+    return apply_layout(fig, height=max(260, 26 * len(frame) + 90))
 
 
 def holdout_check(table: pd.DataFrame, *, actual: str, predicted: str, x_title: str,
@@ -419,7 +419,7 @@ def holdout_check(table: pd.DataFrame, *, actual: str, predicted: str, x_title: 
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text=x_title, type="category")
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
-    return _layout(fig)
+    return apply_layout(fig)
 
 
 # --- churn risk ---------------------------------------------------------------------------
@@ -435,7 +435,7 @@ def risk_demand_heatmap(crosstab: pd.DataFrame, *, x_title: str, y_title: str) -
                                xgap=2, ygap=2))
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
     fig.update_xaxes(title_text=x_title, type="category", side="top", tickangle=0)
-    return _layout(fig, height=300)
+    return apply_layout(fig, height=300)
 
 
 def flagged_trend(frame: pd.DataFrame, *, names: dict, month: str, customers: str) -> go.Figure:
@@ -449,4 +449,4 @@ def flagged_trend(frame: pd.DataFrame, *, names: dict, month: str, customers: st
                         marker_color=RISK_COLORS.get(column, PALETTE[0]), line=dict(width=3))
     fig.update_xaxes(title_text=month, type="category")
     fig.update_yaxes(title_text=customers, rangemode="tozero", tickformat=",d")
-    return _layout(fig)
+    return apply_layout(fig)

@@ -161,14 +161,16 @@ def results(plan, weights: tuple, thresholds: tuple, clv: bool) -> None:
     ss["scoring.baseline_name"] = baseline_name  # kept across pages and preset changes
     baseline = (tuple(presets[baseline_name]["weights"][d] for d in DIMENSIONS),
                 tuple(presets[baseline_name]["thresholds"]), presets[baseline_name]["clv"])
-    try:
-        view = scoring_data.scoring_view(ctx.db, ctx.version, ctx.as_of, (weights, thresholds, clv),
-                                         baseline, MOVERS_SHOWN)
+    settings = (weights, thresholds, clv)
+    try:   # the counts first: the sentence reaches the browser before the list is made
+        up, down = scoring_data.tier_changes(ctx.db, ctx.version, ctx.as_of, settings, baseline)
     except ValueError:
         st.error(t("scoring.baseline_unusable"))
         return
-    st.markdown(t("scoring.changed_summary", up=view["up"], down=view["down"],
+    st.markdown(t("scoring.changed_summary", up=up, down=down,
                   baseline=preset_name(baseline_name)))
+    view = scoring_data.scoring_view(ctx.db, ctx.version, ctx.as_of, settings, baseline,
+                                     MOVERS_SHOWN)
     movers = view["movers"]
     if len(movers):
         st.dataframe(movers.assign(**{c: movers[c].map(lambda v: ctx.label("tier", v))
@@ -179,8 +181,8 @@ def results(plan, weights: tuple, thresholds: tuple, clv: bool) -> None:
                          if c.startswith("score") else t(f"scoring.col.{c}") for c in movers.columns},
                      column_order=["customer_id", "name", "direction", "tier_before", "tier_after",
                                    "score_before", "score_after"])
-        if view["up"] + view["down"] > len(movers):
-            st.caption(t("scoring.movers_shown", shown=len(movers), total=view["up"] + view["down"]))
+        if up + down > len(movers):
+            st.caption(t("scoring.movers_shown", shown=len(movers), total=up + down))
 
     mix, before = view["mix"], view["mix_before"]
     with mix_box:

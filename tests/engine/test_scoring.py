@@ -548,3 +548,48 @@ def test_scoring_a_scored_frame_again_replaces_its_scores():
     assert not twice.columns.duplicated().any()
     pd.testing.assert_frame_equal(twice, scoring.combine_scores(
         subs, weights=weights, thresholds=(90, 10), available=NO_REFERRAL))
+
+
+_SCORE = st.one_of(st.integers(0, 1000).map(lambda k: k / 10), st.just(float("nan")))
+
+
+@given(st.lists(_SCORE, max_size=40), st.integers(0, 100), st.integers(0, 100))
+def test_assign_tiers_is_the_plain_rule(scores, one, other):
+    """DESIGN §4.2: high at or above the high threshold, potential at or above the potential
+    one, ordinary below it and without a score."""
+    high, potential = max(one, other), min(one, other)
+
+    def tier(score):
+        if score >= high:          # False for NaN
+            return "high"
+        return "potential" if score >= potential else "ordinary"
+    assert list(scoring.assign_tiers(scores, (high, potential))) == [tier(s) for s in scores]
+
+
+_TIER_PAIRS = st.lists(st.tuples(st.sampled_from(scoring.TIERS), st.sampled_from(scoring.TIERS)),
+                       max_size=40)
+
+
+@given(_TIER_PAIRS)
+def test_tier_move_counts_are_the_plain_tally_and_those_of_the_list(pairs):
+    """Up: towards high (high < potential < ordinary in TIERS' order); down: the other way;
+    the same counts the movers list gives."""
+    ids = [f"c{i}" for i in range(len(pairs))]
+    before = pd.DataFrame({"customer_id": ids, "score": 50.0,
+                           "tier": pd.Categorical([b for b, _ in pairs], categories=scoring.TIERS)})
+    after = before.assign(tier=pd.Categorical([a for _, a in pairs], categories=scoring.TIERS))
+    rank = {t: i for i, t in enumerate(scoring.TIERS)}
+    up = sum(1 for b, a in pairs if rank[a] < rank[b])
+    down = sum(1 for b, a in pairs if rank[a] > rank[b])
+    assert scoring.tier_move_counts(before, after) == (up, down)
+    moves = scoring.tier_moves(before, after)
+    assert (moves.up, moves.down) == (up, down)
+
+
+def test_tier_move_counts_refuse_scorings_of_other_customers():
+    before = pd.DataFrame({"customer_id": ["a", "b"], "score": [1.0, 2.0],
+                           "tier": pd.Categorical(["high", "ordinary"], categories=scoring.TIERS)})
+    with pytest.raises(ValueError, match="same customers"):
+        scoring.tier_move_counts(before, before.iloc[::-1])
+    with pytest.raises(ValueError, match="same customers"):
+        scoring.tier_move_counts(before, before.iloc[:1])

@@ -571,3 +571,24 @@ def test_a_slider_move_scores_the_customers_once(app_db, monkeypatch):
     at.slider(key="scoring.weight.consumption").set_value(47).run()
     assert not at.exception
     assert len(calls) == 1 and calls[0]["consumption"] == 47
+
+
+def test_the_movers_sentence_is_sent_before_the_movers_are_listed(app_db, monkeypatch):
+    """At a million customers listing and sorting the movers takes longer than scoring: the
+    sentence, which needs only their counts, is written before the list is made."""
+    import streamlit as st
+    st.cache_data.clear()
+    at = open_page("scoring", "en")
+
+    def no_list(*args, **kwargs):
+        raise RuntimeError("the movers were listed")
+    monkeypatch.setattr(scoring, "tier_moves", no_list)
+    at.slider(key="scoring.weight.consumption").set_value(63).run()
+    assert at.exception   # the list was asked for, after the sentence
+    weights = scoring.rebalance_weights(scoring.DEFAULT_WEIGHTS, "consumption", 63)
+    _, default = engine_scores(app_db)
+    _, scores = engine_scores(app_db, weights=weights)
+    up, down = scoring.tier_move_counts(default, scores)
+    assert up + down > 0
+    assert any(f"**{up:,}** customers move up a tier and **{down:,}** move down" in m.value
+               for m in at.markdown)

@@ -100,6 +100,15 @@ def clv_score_problem(db: str, version: int, as_of: date):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def tier_changes(db: str, version: int, as_of: date, settings: tuple,
+                 baseline: tuple) -> tuple[int, int]:
+    """(up, down): customers whose tier `settings` moves up or down from `baseline`'s, for
+    the sentence a slider move rewrites first; `scoring_view` lists them after."""
+    return scoring.tier_move_counts(scores(db, version, as_of, *baseline),
+                                    current_scores(db, version, as_of, *settings))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def scoring_view(db: str, version: int, as_of: date, settings: tuple, baseline: tuple,
                  movers: int | None = None) -> dict:
     """The Scoring page: tier mix under `settings` and under `baseline` (each weights,
