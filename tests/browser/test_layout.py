@@ -75,6 +75,25 @@ def test_metric_cards_show_whole_figures_at_1280_px(narrow, server, lang):
         assert narrow.evaluate(CUT_CARD_TEXT) == [], slug
 
 
+# How many pixels a grid's columns are wider than its box (it then scrolls sideways, its last
+# column cut at the edge); null until the grid is drawn.
+GRID_OVERFLOW = """grid => { const scroller = grid.querySelector('.dvn-scroller');
+    return scroller ? scroller.scrollWidth - scroller.clientWidth : null; }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_tier_mix_table_shows_every_column_at_1280_px(narrow, server, lang):
+    """The Scoring page's tier mix, five columns in two thirds of the page: its last column
+    ("Share of rever…") was cut in English."""
+    choose_language(narrow, server, lang)
+    open_with_cards(narrow, "scoring")
+    mix = narrow.locator('[data-testid="stDataFrame"]').first
+    mix.wait_for(timeout=120_000)
+    narrow.wait_for_function(f"grid => ({GRID_OVERFLOW})(grid) !== null",
+                             arg=mix.element_handle(), timeout=120_000)
+    assert mix.evaluate(GRID_OVERFLOW) <= 1
+
+
 # Any button (a download's too) whose label is wider than its box is cut ("Download …").
 CUT_BUTTON_TEXT = """() => Array.from(document.querySelectorAll(
     '[data-testid="stDownloadButton"] button, [data-testid="stButton"] button'))

@@ -56,7 +56,7 @@ def test_segment_table_with_stances(app_db):
     assert list(table["Segment"]) == [i18n.label("rfm", s, "en") for s in scoring.RFM_SEGMENTS]
     counts = grid["rfm_segment"].value_counts()
     assert list(table["Customers"]) == [counts.get(s, 0) for s in scoring.RFM_SEGMENTS]
-    assert table["Share of customers"].sum() == pytest.approx(1.0)
+    assert table["Customer share"].sum() == pytest.approx(1.0)
     champions = table.set_index("Segment").loc["Champions"]
     assert champions["Recommended stance"] == i18n.t("rfm.stance.champions", "en")
     treemap = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
