@@ -157,3 +157,17 @@ def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
     assert stance.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
     box, page_width = stance.bounding_box(), narrow.viewport_size["width"]
     assert box["x"] + box["width"] <= page_width
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_risk_heatmap_tags_do_not_run_into_each_other_at_1280_px(narrow, server, lang):
+    """The churn risk × demand tag heatmap, four columns in half the page: "Active demand"
+    ran into "Potential demand" in English."""
+    choose_language(narrow, server, lang)
+    open_with_cards(narrow, "risk")
+    chart = narrow.locator(".js-plotly-plot").first
+    chart.locator(".xtick text").first.wait_for(timeout=120_000)
+    boxes = sorted((box["x"], box["x"] + box["width"]) for box in
+                   (label.bounding_box() for label in chart.locator(".xtick text").all()))
+    assert len(boxes) == 4
+    assert all(right <= left for (_, right), (left, _) in zip(boxes, boxes[1:])), boxes
