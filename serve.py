@@ -21,6 +21,7 @@ from starlette.middleware import Middleware
 
 from ui import auth, uploads
 
+
 def config_from_argv(argv: list[str]) -> dict:
     """`--section.option=value` flags as App.run's config overrides (a list option, such as
     secrets.files, takes values separated by commas)."""
@@ -39,12 +40,12 @@ def config_from_argv(argv: list[str]) -> dict:
 # Libraries the pages load only when first used: pandas' Styler (the Plan and RFM tables'
 # colours) compiles its templates on import, 0.15 s of a first page; the rest, found by
 # listing what a server had imported after showing each page once, took 0.05 s more:
-# reading a kept result (Parquet into pandas), st.plotly_chart's serialisation (plotly's
-# JSON, colours and tools, and narwhals, through which plotly reads a frame), pandas'
-# reshaping, Streamlit's icon names and its script magic.
+# reading a kept result (Parquet into pandas), plotly's colours and narwhals (through
+# which plotly reads a frame), pandas' reshaping, Streamlit's icon names and its script
+# magic. plotly's JSON and tools come with `draw_once`.
 LIBRARIES = ("pandas.io.formats.style", "pyarrow.dataset", "pyarrow.pandas_compat",
-             "plotly.io._json", "plotly.tools", "_plotly_utils.colors",
-             "narwhals._pandas_like.dataframe", "pandas.core.reshape.reshape",
+             "_plotly_utils.colors", "narwhals._pandas_like.dataframe",
+             "pandas.core.reshape.reshape",
              "streamlit.material_icon_names", "streamlit.runtime.scriptrunner.magic_funcs",
              "streamlit.dataframe.lazy_df_adapters")
 
@@ -83,9 +84,11 @@ def import_package(package: str) -> list[str]:
 async def lifespan(app):
     """Import the pages' own modules (ui/) as the server starts, once the runtime runs:
     each `st.cache_data` asks for the runtime's cache storage when it is declared (without
-    one, it logs a warning). 0.05 s the first pages would pay otherwise. Then the upload
-    gate's own lifespan."""
+    one, it logs a warning). 0.05 s the first pages would pay otherwise. They live as
+    long as the server, so they too are left out of later collections (freeze_loaded).
+    Then the upload gate's own lifespan."""
     import_package("ui")
+    freeze_loaded()
     async with uploads.lifespan(app):
         yield
 

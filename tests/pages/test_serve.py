@@ -18,7 +18,8 @@ print(json.dumps({"names": names, "use_warning": delta_generator._use_warning_ha
                                           *serve.LIBRARIES)
                                 if m in sys.modules],
                   "drawn": [m for m in ("plotly.graph_objs._treemap", "plotly.graph_objs._sankey",
-                                        "plotly.graph_objs.layout._shape", "plotly.io._json")
+                                        "plotly.graph_objs.layout._shape", "plotly.io._json",
+                                        "plotly.tools")
                             if m in sys.modules],
                   "expected_libraries": list(serve.LIBRARIES),
                   "caches": [n for n in sys.modules if n.startswith("ui.data")]}))
@@ -38,7 +39,7 @@ def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches
     assert out["libraries"][:5] == ["sklearn", "scipy", "plotly.graph_objects", "openpyxl",
                                     "pandas.io.formats.style"]
     assert out["libraries"][4:] == out["expected_libraries"]
-    assert len(out["drawn"]) == 4   # plotly's classes for each trace the charts draw (draw_once)
+    assert len(out["drawn"]) == 5   # plotly's classes for each trace the charts draw (draw_once)
     assert out["caches"] == []
     assert out["use_warning"]   # the first page does not walk the stack (serve.skip_use_warning)
     # what the preload loaded is left out of each run's garbage collection (serve.freeze_loaded)
@@ -46,20 +47,23 @@ def test_preload_imports_every_engine_and_presentation_module_and_not_the_caches
 
 
 LIFESPAN = """
-import asyncio, json, sys
+import asyncio, gc, json, sys
 import serve
 async def main():
+    frozen = gc.get_freeze_count()
     async with serve.lifespan(serve.app):
-        print(json.dumps(sorted(n for n in sys.modules if n == "ui" or n.startswith("ui."))))
+        print(json.dumps({"loaded": sorted(n for n in sys.modules if n == "ui" or n.startswith("ui.")),
+                          "frozen_more": gc.get_freeze_count() > frozen}))
 asyncio.run(main())
 """
 
 
 def test_the_server_imports_the_pages_modules_as_it_starts():
     """Every module file under ui/, once the runtime runs (serve.lifespan), so the first
-    pages do not import them."""
+    pages do not import them; then frozen (serve.freeze_loaded)."""
     expected = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
                 for p in (ROOT / "ui").rglob("*.py")}
-    loaded = json.loads(subprocess.run([sys.executable, "-c", LIFESPAN], cwd=ROOT,
-                                       capture_output=True, text=True, check=True).stdout)
-    assert set(loaded) == expected
+    out = json.loads(subprocess.run([sys.executable, "-c", LIFESPAN], cwd=ROOT,
+                                    capture_output=True, text=True, check=True).stdout)
+    assert set(out["loaded"]) == expected
+    assert out["frozen_more"]   # and left out of later garbage collections, like the preload
