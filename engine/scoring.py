@@ -254,9 +254,12 @@ def _codes_of(values, categories: Sequence[str]) -> np.ndarray:
     categorical of exactly these categories (a tier column) gives its codes as they are."""
     if isinstance(values, pd.Series):
         values = values.array
-    if isinstance(values, pd.Categorical) and list(values.categories) == list(categories):
-        return values.codes
-    return pd.Categorical(values, categories=list(categories)).codes
+    wanted = pd.Index(list(categories))
+    if isinstance(values, pd.Categorical):   # recode through its categories, not per value
+        if values.categories.equals(wanted):
+            return values.codes
+        return np.append(wanted.get_indexer(values.categories), -1)[values.codes]
+    return wanted.get_indexer(np.asarray(values, dtype=object))
 
 
 def _as_float_array(values) -> np.ndarray:

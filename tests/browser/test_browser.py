@@ -229,7 +229,11 @@ def test_weights_survive_a_reload_and_a_link_shares_them(page, server):
     page.reload()
     page.get_by_text("Score distribution by tier").wait_for(timeout=60_000)
     wait_idle(page)
-    assert page.locator('[data-testid="stSlider"] input[type=range]').first.input_value() == "41"
+    # the number drawn on the thumb, as the user reads it: the slider's hidden <input> once
+    # read 20 after a reload in CI while the page drew 41 (the browser's own restoring of
+    # form values after a reload is the likely cause)
+    thumb = page.locator('[data-testid="stSliderThumbValue"]').first
+    assert thumb.inner_text() == "41"
     page.goto(f"{server}/customers?weights=70,15,10,5&thresholds=70,50")
     page.get_by_text("weights 70 / 15 / 10 / 5 and thresholds 70 / 50").wait_for(timeout=60_000)
 

@@ -504,12 +504,14 @@ _CODES = st.sampled_from([*scoring.TIERS, None, "vip"])   # "vip": outside the c
 _MONEY = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")))
 
 
-@given(st.lists(st.tuples(_CODES, _MONEY), max_size=40), st.booleans())
-def test_category_mix_is_the_plain_tally(rows, as_categorical):
-    """Per category: its customers and their revenue (NaN as 0); shares of everyone given."""
+@given(st.lists(st.tuples(_CODES, _MONEY), max_size=40),
+       st.sampled_from([None, list(scoring.TIERS), ["vip", *reversed(scoring.TIERS)]]))
+def test_category_mix_is_the_plain_tally(rows, categories):
+    """Per category: its customers and their revenue (NaN as 0); shares of everyone given.
+    Given as a list, or as a categorical column of the tiers or of other categories."""
     codes = [c for c, _ in rows]
-    given_codes = (pd.Series(pd.Categorical(codes, categories=scoring.TIERS))
-                   if as_categorical else codes)
+    given_codes = codes if categories is None else pd.Series(pd.Categorical(
+        [c if c in categories else None for c in codes], categories=categories))
     mix = scoring.category_mix(given_codes, [m for _, m in rows], categories=scoring.TIERS)
     total = sum(0.0 if np.isnan(m) else m for _, m in rows)
     for row in mix.itertuples():
