@@ -283,3 +283,61 @@ def test_a_blank_line_amount_too_large_from_its_price_is_refused(tmp_path):
                            create_customers=True, today=TODAY)
     assert [(p.line, p.column, p.code, p.value) for p in refused.value.problems] == \
         [(3, "amount", "amount_range", "100000000000000.0 × 5.00")]
+
+
+ORDER_LINE_HEADER = "customer_id,txn_date,amount,txn_id,status,due_date,paid_date\n"
+# What a line may hold in each of its order's columns: customer, date, status, due, paid.
+ORDER_LINE_CHOICES = (("C1", "C2", ""), ("2024-02-01", "2024-02-02"), ("paid", "refunded", ""),
+                      ("", "2024-03-01", "2024-03-02"), ("", "2024-02-05"))
+
+
+def _order_lines_file(first: list, later: list, spread: bool) -> str:
+    """55 single-line orders, then order T90's two lines (with T91 between them when
+    spread), in ORDER_LINE_HEADER's columns."""
+    rows_ = ORDER_ROWS.replace(",paid,\n", ",paid,,\n")
+    line = "{},{},5,{},{},{},{}\n".format
+    between = line("C2", "2024-02-03", "T91", "paid", "", "") if spread else ""
+    return (ORDER_LINE_HEADER + rows_ + line(*first[:2], "T90", *first[2:]) + between
+            + line(*later[:2], "T90", *later[2:]))
+
+
+@pytest.mark.parametrize("spread", [False, True], ids=["adjacent", "spread"])
+@pytest.mark.parametrize("column", [0, 1, 3, 4], ids=["customer", "date", "due", "paid"])
+@pytest.mark.parametrize("change", ["other", "blank later", "blank first"])
+def test_a_line_that_differs_from_its_order_in_one_column(tmp_path, monkeypatch, spread, column,
+                                                          change):
+    """Each of the columns an order's lines must share, changed on one line: to another
+    value, or left blank on the later or the first line (a blank date is refused as such)."""
+    first = ["C1", "2024-02-01", "paid", "2024-03-01", "2024-02-05"]
+    later = list(first)
+    if change == "other":
+        later[column] = ORDER_LINE_CHOICES[column][1] if first[column] != \
+            ORDER_LINE_CHOICES[column][1] else ORDER_LINE_CHOICES[column][0]
+    else:
+        (later if change == "blank later" else first)[column] = ""
+    assert_same(tmp_path, monkeypatch, _order_lines_file(first, later, spread))
+
+
+@settings(max_examples=20)
+@given(st.data())
+def test_orders_of_several_lines_are_stored_or_refused_as_on_the_staged_path(
+        tmp_path_factory, data):
+    """The fast path numbers the lines of each order and checks that they name one
+    customer and one set of dates (a blank the same as a blank). Each order has its
+    values; a line takes them, or them with one changed (to a blank, or from one),
+    and the lines of an order follow one another or are spread."""
+    orders = {o: data.draw(st.tuples(*map(st.sampled_from, ORDER_LINE_CHOICES)))
+              for o in ("T90", "T91")}
+    tail = ""
+    for _ in range(data.draw(st.integers(2, 6))):
+        order = data.draw(st.sampled_from(sorted(orders)))
+        cells = list(orders[order])
+        changed = data.draw(st.sampled_from([None, *range(len(cells))]))
+        if changed is not None:
+            cells[changed] = data.draw(st.sampled_from(ORDER_LINE_CHOICES[changed]))
+        customer, day, status, due, paid = cells
+        tail += f"{customer},{day},5,{order},{status},{due},{paid}\n"
+    rows_ = ORDER_ROWS.replace(",paid,\n", ",paid,,\n")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert_same(tmp_path_factory.mktemp("orders"), monkeypatch,
+                    ORDER_LINE_HEADER + rows_ + tail)
