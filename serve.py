@@ -45,7 +45,7 @@ def config_from_argv(argv: list[str]) -> dict:
 # magic. plotly's JSON and tools come with `draw_once`.
 LIBRARIES = ("pandas.io.formats.style", "pyarrow.dataset", "pyarrow.pandas_compat",
              "_plotly_utils.colors", "narwhals._pandas_like.dataframe",
-             "pandas.core.reshape.reshape",
+             "pandas.core.reshape.reshape", "openpyxl", "openpyxl.worksheet._read_only",
              "streamlit.material_icon_names", "streamlit.runtime.scriptrunner.magic_funcs",
              "streamlit.dataframe.lazy_df_adapters")
 

@@ -23,15 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Iterator, Union
 
 import charset_normalizer
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from engine import workfiles
 from engine.ingest import worker
@@ -605,8 +604,16 @@ def _sheet_headers(path: Path, label: str, sheet: str) -> list[str] | None:
         return None
 
 
+def _load_workbook(path: Path, **options):
+    """openpyxl's read-only workbook. openpyxl is imported here, the first time a workbook
+    is read: it takes a tenth of a second to import, which every `python -m engine import`
+    of a CSV paid."""
+    import openpyxl
+    return openpyxl.load_workbook(path, read_only=True, **options)
+
+
 def _declared_rows(path: Path, sheet: str) -> int:
-    book = openpyxl.load_workbook(path, read_only=True)
+    book = _load_workbook(path)
     try:
         return book[sheet].max_row or 0
     finally:
@@ -668,17 +675,17 @@ def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) ->
 
     Excel keeps every number as a float, so whole numbers come back as
     "10001" rather than "10001.0"; dates and times come as ISO text. The
-    rows and cells are counted as they are parsed (`_CountedSheet`), so a
+    rows and cells are counted as they are parsed (`_counted_sheet`), so a
     sheet that lies about its size is stopped at the limit, not after.
     """
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        book = _load_workbook(path, data_only=True, keep_links=False)
     except Exception as exc:  # a damaged workbook fails in many ways
         raise ImportRejected([Problem("unreadable", label,
                                       params={"detail": _short(exc)})]) from None
     try:
         for worksheet in book.worksheets:
-            worksheet.__class__ = _CountedSheet
+            worksheet.__class__ = _counted_sheet()
             worksheet.label = label
         raw = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object,
                             nrows=nrows, engine="openpyxl")
@@ -697,27 +704,33 @@ def _read_cells(path: Path, label: str, sheet: str, nrows: int | None = None) ->
     return out
 
 
-class _CountedSheet(ReadOnlyWorksheet):
-    """A read-only sheet that counts the rows and cells it hands out while they are parsed,
-    and refuses the file once they pass `max_rows` (after the header) or `max_sheet_cells`.
+@cache
+def _counted_sheet() -> type:
+    """openpyxl's read-only sheet, made to count the rows and cells it hands out while they
+    are parsed and to refuse the file once they pass `max_rows` (after the header) or
+    `max_sheet_cells`. Made on first use, as openpyxl is imported then (`_load_workbook`).
 
     What counts is what the XML holds, gaps filled as openpyxl fills them, not the
     `<dimension>` the file declares (which may be small, wrong or missing).
     """
-    label = ""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-    def _cells_by_row(self, *args, **kwargs):
-        most_rows, most_cells = limit("max_rows"), limit("max_sheet_cells")
-        rows = cells = 0
-        for row in super()._cells_by_row(*args, **kwargs):
-            rows, cells = rows + 1, cells + len(row)
-            if rows - 1 > most_rows:
-                raise ImportRejected([Problem("sheet_too_many_rows", self.label, params={
-                    "limit": f"{most_rows:,}"})])
-            if cells > most_cells:
-                raise ImportRejected([Problem("sheet_too_many_cells", self.label, params={
-                    "rows": f"{rows:,}", "limit": f"{most_cells:,}"})])
-            yield row
+    class CountedSheet(ReadOnlyWorksheet):
+        label = ""
+
+        def _cells_by_row(self, *args, **kwargs):
+            most_rows, most_cells = limit("max_rows"), limit("max_sheet_cells")
+            rows = cells = 0
+            for row in super()._cells_by_row(*args, **kwargs):
+                rows, cells = rows + 1, cells + len(row)
+                if rows - 1 > most_rows:
+                    raise ImportRejected([Problem("sheet_too_many_rows", self.label, params={
+                        "limit": f"{most_rows:,}"})])
+                if cells > most_cells:
+                    raise ImportRejected([Problem("sheet_too_many_cells", self.label, params={
+                        "rows": f"{rows:,}", "limit": f"{most_cells:,}"})])
+                yield row
+    return CountedSheet
 
 
 # ---- limits (engine.ingest.limits) ---------------------------------------------
@@ -749,7 +762,7 @@ def _check_sheet(path: Path, label: str, sheet: str) -> None:
     sheet). The sizes are the zip directory's, and they hold: Python's zipfile
     stops each part at its declared size (and fails its checksum if more was
     packed). The declared dimension only refuses early; what the sheet really
-    holds is counted while it is read (`_CountedSheet`).
+    holds is counted while it is read (`_counted_sheet`).
     """
     try:
         with zipfile.ZipFile(path) as book:
@@ -760,7 +773,7 @@ def _check_sheet(path: Path, label: str, sheet: str) -> None:
     if unpacked > limit("max_sheet_mb") * MB:
         raise ImportRejected([Problem("sheet_unpacks_too_large", label, params={
             "size_mb": f"{unpacked / MB:,.0f}", "limit_mb": f"{limit('max_sheet_mb'):,}"})])
-    book = openpyxl.load_workbook(path, read_only=True)
+    book = _load_workbook(path)
     try:
         rows, columns = book[sheet].max_row, book[sheet].max_column
     finally:
