@@ -603,28 +603,22 @@ def _number_order_lines(con, plan: Plan) -> bool:
     where each starts. Lines of an order that follow one another in the file
     (the usual export) are numbered by a join on that start; only an order
     whose lines are spread through the file needs the window that numbers
-    them in file order. The same GROUP BY checks that the lines of each order
-    name one customer and one set of dates: in each of these columns, every
-    line blank or none, and the least value the greatest (two blanks count as
-    the same, like IS NOT DISTINCT FROM). With a `status` column, no later line
-    may leave the first line's status blank.
+    them in file order. Then the lines of each order must name one customer
+    and one set of dates: as many distinct (txn_id, customer, dates) as
+    orders (DISTINCT takes two NULLs as the same, like IS NOT DISTINCT FROM);
+    and with a `status` column, no later line may leave the first line's
+    status blank.
     """
-    same = " AND ".join(f"(count({k}) = 0 OR (count({k}) = count(*) AND min({k}) = max({k})))"
-                        for k in validate.ORDER_KEYS if k in plan.names) or "TRUE"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_orders AS
-        SELECT txn_id, min(rowid) AS first_row, max(rowid) - min(rowid) + 1 = count(*) AS adjacent,
-               {same} AS same
+        SELECT txn_id, min(rowid) AS first_row, max(rowid) - min(rowid) + 1 = count(*) AS adjacent
         FROM {_LANDED} WHERE txn_id IS NOT NULL
         GROUP BY txn_id HAVING count(*) > 1""")
     try:
-        multi, spread, mixed = con.execute(
-            "SELECT count(*), count(*) FILTER (NOT adjacent), count(*) FILTER (NOT same) "
-            "FROM _ingest_orders").fetchone()
+        multi, spread = con.execute(
+            "SELECT count(*), count(*) FILTER (NOT adjacent) FROM _ingest_orders").fetchone()
         if not multi:
             return True
-        if mixed:
-            return False
         con.execute(f"""
             UPDATE {_LANDED} SET order_line = {_LANDED}.rowid - o.first_row + 1
             FROM _ingest_orders o WHERE {_LANDED}.txn_id = o.txn_id AND o.adjacent""")
@@ -636,7 +630,12 @@ def _number_order_lines(con, plan: Plan) -> bool:
                       FROM {_LANDED} l SEMI JOIN _ingest_orders o
                       ON o.txn_id = l.txn_id AND NOT o.adjacent) n
                 WHERE {_LANDED}.rowid = n.r""")
-        return not ("status" in plan.names and _status_left_blank(con))
+        keys = ", ".join(k for k in validate.ORDER_KEYS if k in plan.names)
+        return multi == con.execute(f"""
+            SELECT count(*) FROM (
+                SELECT DISTINCT txn_id, {keys} FROM {_LANDED}
+                WHERE order_line IS NOT NULL)""").fetchone()[0] \
+            and not ("status" in plan.names and _status_left_blank(con))
     finally:
         con.execute("DROP TABLE _ingest_orders")
 
