@@ -5,7 +5,7 @@ import sys
 
 from tests.conftest import ROOT
 
-HEAVY = ("sklearn", "scipy", "plotly", "streamlit")
+HEAVY = ("sklearn", "scipy", "plotly", "streamlit", "openpyxl")
 
 
 def loaded_after(code: str) -> list[str]:
@@ -26,6 +26,17 @@ def test_help_loads_no_subcommand_and_no_heavy_library():
 def test_a_subcommand_loads_its_own_module_only():
     assert loaded_after("from cli.main import build_parser\nbuild_parser('clv')") == [
         "cli.clv", "cli.common", "cli.main", "scipy"]
+
+
+def test_importing_a_csv_loads_no_workbook_reader(tmp_path):
+    """openpyxl is for workbooks: a CSV import does without its tenth of a second."""
+    (tmp_path / "c.csv").write_text("customer_id,name\nC1,Ann\n", encoding="utf-8")
+    args = ["import", "--db", str(tmp_path / "x.duckdb"), "--table", "customers",
+            str(tmp_path / "c.csv")]
+    code = ("import contextlib, io\nfrom cli.main import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    assert main({args!r}) == 0")
+    assert loaded_after(code) == [
+        "cli.common", "cli.ingest", "cli.main"]
 
 
 def test_python_m_engine_help_lists_every_subcommand_in_order():
