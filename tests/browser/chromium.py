@@ -112,10 +112,14 @@ def keep_failure(request, page) -> None:
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script."""
+    """Wait until Streamlit has finished running the script: the app's own run state, as
+    the bench reads it. The "running" widget alone is not enough: Streamlit draws it only
+    after a delay: a reload of Scoring ran for a second without it (polled every frame)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState"
+        " === 'notRunning' && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout)
 
 
 def open_root(page, server: str, timeout: float = 60_000) -> None:
