@@ -52,18 +52,15 @@ st.plotly_chart(charts.elbow_silhouette(view["curve"], chosen=view["k"], inertia
                                         chosen_text=t("segments.curve.chosen", k=view["k"])))
 
 st.subheader(t("segments.table.title"))
-money = lambda v: format.money(v, ctx.lang)  # noqa: E731
-st.dataframe(view["overview"].assign(revenue=view["overview"]["revenue"].map(money)), hide_index=True,
-             column_config={
-                 "segment": t("segments.table.segment"),
-                 "customers": st.column_config.NumberColumn(t("segments.table.customers"), format="localized"),
-                 "customer_share": st.column_config.NumberColumn(t("segments.table.customer_share"),
-                                                                 format="percent"),
-                 "revenue": t("segments.table.revenue"),
-                 "revenue_share": st.column_config.NumberColumn(t("segments.table.revenue_share"),
-                                                                format="percent"),
-                 "next_step": st.column_config.TextColumn(t("segments.table.next_step"),
-                                                          help=t("segments.table.next_step_help"))})
+# A static table, whose cells wrap: a grid's one-line cells cut the next step at 1,280 px.
+headers = {c: t(f"segments.table.{c}") for c in ("segment", "customers", "customer_share", "revenue",
+                                                 "revenue_share", "next_step")}
+overview = view["overview"]
+st.table(overview.assign(revenue=overview["revenue"].map(lambda v: format.money(v, ctx.lang)))
+         [list(headers)].rename(columns=headers).style.hide(axis="index").format({
+             headers["customers"]: "{:,}", headers["customer_share"]: "{:.1%}",
+             headers["revenue_share"]: "{:.1%}"}))
+st.caption(t("segments.table.next_step_note"))
 
 st.subheader(t("segments.heatmap.title"))
 st.plotly_chart(charts.profile_heatmap(view["heatmap"], value_title=t("segments.heatmap.value")))

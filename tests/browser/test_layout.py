@@ -159,6 +159,29 @@ def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
     assert box["x"] + box["width"] <= page_width
 
 
+# The cells of a static table that are cut: wider than their box, or past the page's edge.
+CUT_CELLS = """table => Array.from(table.querySelectorAll('td, th'))
+    .filter(c => c.scrollWidth > c.clientWidth + 1
+                 || c.getBoundingClientRect().right > document.documentElement.clientWidth)
+    .map(c => c.innerText)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_segments_next_steps_can_be_read_whole_at_1280_px(narrow, server, lang):
+    """The segments' table in a grid cut "Suggested next step" at 1,280 px ("Win back
+    within 24 h (s…"); the static table wraps it."""
+    from engine import i18n
+    choose_language(narrow, server, lang)
+    open_by_link(narrow, "segments")
+    narrow.get_by_text(i18n.t("segments.table.title", lang), exact=True).wait_for(timeout=120_000)
+    table = narrow.locator('[data-testid="stTable"]').first
+    table.wait_for(timeout=120_000)
+    table.scroll_into_view_if_needed()
+    steps = table.locator("tbody tr td:last-child").all_inner_texts()
+    assert steps and all(text.strip() for text in steps)
+    assert table.evaluate(CUT_CELLS) == []
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_risk_heatmap_tags_do_not_run_into_each_other_at_1280_px(narrow, server, lang):
     """The churn risk × demand tag heatmap, four columns in half the page: "Active demand"

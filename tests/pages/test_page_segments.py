@@ -29,6 +29,16 @@ def labels(profile, lang):
     return [f"{s}{sep}{name}" for s, name in segments.segment_names(profile, lang).items()]
 
 
+def overview_of(at, lang="en"):
+    """The page's "at a glance" table (a static table, so the next steps wrap), its columns
+    by their names in the frame."""
+    from engine import i18n
+    names = ("segment", "customers", "customer_share", "revenue", "revenue_share", "next_step")
+    table = at.table[0].value
+    assert list(table.columns) == [i18n.t(f"segments.table.{c}", lang) for c in names]
+    return table.set_axis(list(names), axis=1)
+
+
 def chart(at, i):
     return json.loads(at.get("plotly_chart")[i].proto.spec)
 
@@ -42,11 +52,11 @@ def test_automatic_segments_as_the_engine_finds_them(app_db):
     assert cards["Segments"] == str(result.k)
     assert cards["Silhouette"] == f"{result.silhouette:.2f}"
     assert cards["Customers"] == f"{len(features):,}"
-    overview = at.dataframe[0].value
+    overview = overview_of(at)
     assert overview["segment"].tolist() == labels(profile, "en")
     assert overview["customers"].tolist() == profile["customers"].tolist()
     assert overview["customers"].sum() == len(features)
-    crosstab = at.dataframe[1].value
+    crosstab = at.dataframe[0].value
     assert list(crosstab.columns) == ["High value", "Potential", "Ordinary"]
     assert crosstab.to_numpy().sum() == len(features)
     assert crosstab.sum(axis=1).tolist() == profile["customers"].tolist()
@@ -85,7 +95,7 @@ def test_manual_k_and_two_feature_scatter(app_db):
     assert cards["Silhouette"].value == f"{on_curve:.2f}"
     assert on_curve == segments.segment_customers(  # same sample, same seed
         customer_features_of(app_db), k=3, curve=True).silhouette
-    assert at.dataframe[0].value["segment"].tolist() == labels(profile, "en")
+    assert overview_of(at)["segment"].tolist() == labels(profile, "en")
     at.radio(key="segments.pair").set_value(True).run()
     at.selectbox(key="segments.y").set_value("tenure_days").run()
     layout = chart(at, 2)["layout"]
@@ -124,8 +134,8 @@ def test_chinese(app_db):
     assert not at.exception
     assert at.title[0].value == "客户分群"
     assert {"分群数", "轮廓系数", "客户数"} <= {m.label for m in at.metric}
-    assert at.dataframe[0].value["segment"].tolist() == labels(profile, "zh")
-    assert list(at.dataframe[1].value.columns) == ["高价值", "潜力", "普通"]
+    assert overview_of(at, "zh")["segment"].tolist() == labels(profile, "zh")
+    assert list(at.dataframe[0].value.columns) == ["高价值", "潜力", "普通"]
     assert [s.value for s in at.subheader][:2] == ["选择 k：肘部曲线与轮廓系数", "分群概览"]
     heatmap = chart(at, 1)["data"][0]
     assert heatmap["x"][0] == "距上次购买天数"
@@ -146,7 +156,7 @@ def test_k_is_chosen_in_3_to_8_and_each_segment_has_a_next_step(app_db):
     action = tasks.set_index("customer_id")["action"].astype(object).reindex(
         features["customer_id"])
     at = open_page("segments", "en")
-    overview = at.dataframe[0].value
+    overview = overview_of(at)
     words = {"visit": "Exclusive visit (account manager)", "care": "Care contact (service rep)",
              "wake_up": "Wake-up mail/SMS, then a call (service rep)",
              "win_back": "Win back within 24 h (service supervisor)"}
@@ -155,5 +165,5 @@ def test_k_is_chosen_in_3_to_8_and_each_segment_has_a_next_step(app_db):
         top = due.index[0]
         share = due.iloc[0] / (result.labels == segment).sum()
         assert step == f"{words[top]} · {share:.0%} of members due"
-    chinese = open_page("segments", "zh").dataframe[0].value
+    chinese = overview_of(open_page("segments", "zh"), "zh")
     assert all(" · 成员中 " in step for step in chinese["next_step"])
