@@ -239,7 +239,7 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     sub_metrics: one row per SUB_METRICS entry (and CLV_SUB_METRIC after the
     other consumption ones when `scores_row` holds its score, i.e. CLV joined
     the score; its value is then read from features_row["clv_12m"]): dimension, sub_metric,
-    value (the feature), percentile (the sub-metric score 0–100: the share
+    value (the feature), unit (`scoring.SubMetric.unit`), percentile (the sub-metric score 0–100: the share
     of customers this one matches or beats; NaN when left out), left_out.
     """
     dimensions = pd.DataFrame({
@@ -257,6 +257,7 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
         "dimension": [m.dimension for m in metrics],
         "sub_metric": [m.column for m in metrics],
         "value": [_plain(features_row.get(m.column)) for m in metrics],
+        "unit": [m.unit for m in metrics],
         "percentile": [scores_row[m.score_column] for m in metrics],
         "left_out": [m.column in left_out for m in metrics],
     })

@@ -54,16 +54,18 @@ SCORE_DECIMALS = 10
 
 @dataclass(frozen=True)
 class SubMetric:
-    """One scored feature: its column, dimension, direction and data source.
+    """One scored feature: its column, dimension, direction, data source and unit.
 
     `source` is a key of `engine.features.optional_columns_present`; when
     that source holds no value up to T the sub-metric is left out of its
-    dimension's mean. None: always scored.
+    dimension's mean. None: always scored. `unit` says how its value reads:
+    count, money, hours, share (0–1) or flag (1 yes, 0 no).
     """
     column: str
     dimension: str
     higher_is_better: bool = True
     source: str | None = None
+    unit: str = "count"
 
     @property
     def score_column(self) -> str:
@@ -71,17 +73,17 @@ class SubMetric:
 
 
 SUB_METRICS = (
-    SubMetric("spend_6m", "consumption", source="transactions"),
-    SubMetric("aov_6m", "consumption", source="transactions"),
+    SubMetric("spend_6m", "consumption", source="transactions", unit="money"),
+    SubMetric("aov_6m", "consumption", source="transactions", unit="money"),
     SubMetric("products_6m", "consumption", source="product_or_category"),
     SubMetric("interactions_6m", "interaction", source="interactions"),
     SubMetric("events_6m", "interaction", source="event_interactions"),
     SubMetric("median_response_hours_6m", "interaction", higher_is_better=False,
-              source="response_hours"),
+              source="response_hours", unit="hours"),
     SubMetric("tenure_days", "stability"),
     SubMetric("purchase_months_12m", "stability", source="transactions"),
-    SubMetric("ontime_share", "stability", source="due_paid_dates"),
-    SubMetric("renewal", "stability", source="contract_end"),
+    SubMetric("ontime_share", "stability", source="due_paid_dates", unit="share"),
+    SubMetric("renewal", "stability", source="contract_end", unit="flag"),
     SubMetric("referred_customers", "referral", source="referred_by"),
     SubMetric("referral_interactions", "referral", source="referral_interactions"),
 )
@@ -94,7 +96,7 @@ SCORE_COLUMNS = ("customer_id", *(m.score_column for m in SUB_METRICS), *DIMENSI
 # others. It joins the consumption mean only when asked for (`clv=` of
 # `score_customers` / `sub_metric_scores`); its source "clv" counts as
 # present when any customer has a value.
-CLV_SUB_METRIC = SubMetric("clv_12m", "consumption", source="clv")
+CLV_SUB_METRIC = SubMetric("clv_12m", "consumption", source="clv", unit="money")
 
 
 # --- settings ------------------------------------------------------------------

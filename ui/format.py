@@ -40,6 +40,20 @@ def money_help(help_text: str | None, value, lang: str) -> str:
     return f"{help_text}\n\n{exact}" if help_text else exact
 
 
+def quantity(value, unit: str, lang: str) -> str:
+    """A sub-metric's value in its unit (`engine.scoring.SubMetric.unit`): ¥20,100.00,
+    81.3%, 3.1, Yes; "—" when the customer has none."""
+    if value is None or value != value:
+        return "—"
+    if unit == "money":
+        return exact_money(value)
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "flag":
+        return i18n.t("common.yes" if value else "common.no", lang)
+    return f"{value:,.1f}" if unit == "hours" else f"{value:,.0f}"
+
+
 def escape(text: str) -> str:
     """Text from a file or its name (a customer's name, a file name), shown literally
     in Markdown: the characters Markdown or HTML would act on get a backslash."""

@@ -167,18 +167,21 @@ CUT_CELLS = """table => Array.from(table.querySelectorAll('td, th'))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_segments_next_steps_can_be_read_whole_at_1280_px(narrow, server, lang):
-    """The segments' table in a grid cut "Suggested next step" at 1,280 px ("Win back
-    within 24 h (s…"); the static table wraps it."""
+@pytest.mark.parametrize("slug, heading", [("segments", "segments.table.title"),
+                                           ("profile", "profile.breakdown")])
+def test_static_tables_can_be_read_whole_at_1280_px(narrow, server, lang, slug, heading):
+    """In grids, the segments' "Suggested next step" was cut at 1,280 px ("Win back within
+    24 h (s…") and the profile's percentiles ran past the sub-metrics' column; as static
+    tables, their cells wrap."""
     from engine import i18n
     choose_language(narrow, server, lang)
-    open_by_link(narrow, "segments")
-    narrow.get_by_text(i18n.t("segments.table.title", lang), exact=True).wait_for(timeout=120_000)
+    open_by_link(narrow, slug)
+    narrow.get_by_text(i18n.t(heading, lang), exact=True).wait_for(timeout=120_000)
     table = narrow.locator('[data-testid="stTable"]').first
     table.wait_for(timeout=120_000)
     table.scroll_into_view_if_needed()
-    steps = table.locator("tbody tr td:last-child").all_inner_texts()
-    assert steps and all(text.strip() for text in steps)
+    last = table.locator("tbody tr td:last-child").all_inner_texts()
+    assert last and all(text.strip() for text in last)
     assert table.evaluate(CUT_CELLS) == []
 
 

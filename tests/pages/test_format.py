@@ -26,3 +26,14 @@ def test_exact_amount_to_the_cent_in_the_help():
     assert exact_money(-20) == "-¥20.00"
     assert money_help("Net revenue.", 1234.5, "en") == "Net revenue.\n\nExact amount: ¥1,234.50"
     assert money_help(None, 1234.5, "zh") == "精确金额：¥1,234.50"
+
+
+def test_a_sub_metric_value_reads_in_its_unit():
+    from ui.format import quantity
+    assert quantity(20100, "money", "en") == "¥20,100.00"
+    assert quantity(0.8125, "share", "en") == "81.2%"       # Python rounds half to even
+    assert quantity(0.81251, "share", "zh") == "81.3%"
+    assert quantity(3.14, "hours", "en") == "3.1"
+    assert quantity(1, "flag", "en") == "Yes" and quantity(0, "flag", "zh") == "否"
+    assert quantity(12345, "count", "en") == "12,345"
+    assert quantity(float("nan"), "money", "en") == quantity(None, "count", "zh") == "—"

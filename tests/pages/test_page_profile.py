@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engine.months import last_month_ends
-from engine import profile, scoring, store
+from engine import i18n, profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
 from tests.helpers import plotly_array as values
@@ -67,7 +67,6 @@ def test_best_customer_by_default_with_score_and_lenses(app_db):
 
 
 def scoring_label(kind, code):
-    from engine import i18n
     return i18n.label(kind, code, "en")
 
 
@@ -78,9 +77,20 @@ def test_score_breakdown_adds_up(app_db):
     assert list(dimensions["dimension"]) == ["Consumption", "Interaction", "Stability", "Referral"]
     assert list(dimensions["weight"]) == [40.0, 30.0, 20.0, 10.0]
     assert dimensions["points"].sum() == pytest.approx(row["score"])
-    subs = at.dataframe[2].value
+    table = at.table[0].value   # a static table, so nothing runs past its column at 1,280 px
+    names = ("dimension", "sub_metric", "value", "percentile")
+    assert list(table.columns) == [i18n.t(f"profile.col.{c}", "en") for c in names]
+    subs = table.set_axis(list(names), axis=1)
     assert len(subs) == len(scoring.SUB_METRICS)
     assert subs["percentile"].dropna().between(0, 100).all()
+    # each value in its unit: the spend as money, the on-time share as a percentage
+    shown = dict(zip(subs["sub_metric"], subs["value"]))
+    with store.connect(app_db) as con:
+        features = customer_features(con, as_of=store.date_range(con)[1]).set_index(
+            "customer_id").loc[customer]
+    spend, ontime = features["spend_6m"], features["ontime_share"]
+    assert shown["Spend, last 6 months"] == f"¥{spend:,.2f}"
+    assert shown["On-time payment share"] == ("—" if ontime != ontime else f"{ontime:.1%}")
 
 
 def test_tier_history_and_events(app_db):

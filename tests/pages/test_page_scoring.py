@@ -16,6 +16,7 @@ import ui.data.common
 from engine import presets, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
+from ui.format import exact_money
 from tests.helpers import plotly_array as chart_values
 
 # --- engine summaries ----------------------------------------------------------------
@@ -343,10 +344,10 @@ def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monk
 
     at.switch_page("views/profile.py").run()   # the best customer, its CLV in the breakdown
     assert not at.exception
-    subs = at.dataframe[2].value
+    subs = at.table[0].value.set_axis(["dimension", "sub_metric", "value", "percentile"], axis=1)
     row = subs[subs["sub_metric"] == "12-month customer lifetime value (CLV)"]
     assert row["dimension"].tolist() == ["Consumption"]
-    assert row["value"].iloc[0] == pytest.approx(values[best["customer_id"]])
+    assert row["value"].iloc[0] == exact_money(values[best["customer_id"]])   # shown as money
     assert row["percentile"].iloc[0] == pytest.approx(best["clv_12m_score"])
     dimensions = at.dataframe[1].value
     assert dimensions["score"].iloc[0] == pytest.approx(best["consumption"])
