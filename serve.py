@@ -95,6 +95,7 @@ async def lifespan(app):
 
 app = st.App("app.py", middleware=[Middleware(uploads.UploadGate)], lifespan=lifespan)
 
+
 def draw_once() -> None:
     """Build and serialise one figure of each kind of trace the charts draw, in their layout.
 

@@ -239,8 +239,8 @@ def score_breakdown(features_row: Mapping, scores_row: Mapping,
     sub_metrics: one row per SUB_METRICS entry (and CLV_SUB_METRIC after the
     other consumption ones when `scores_row` holds its score, i.e. CLV joined
     the score; its value is then read from features_row["clv_12m"]): dimension, sub_metric,
-    value (the feature), unit (`scoring.SubMetric.unit`), percentile (the sub-metric score 0–100: the share
-    of customers this one matches or beats; NaN when left out), left_out.
+    value (the feature), unit (`scoring.SubMetric.unit`), percentile (the sub-metric score
+    0–100: the share of customers this one matches or beats; NaN when left out), left_out.
     """
     dimensions = pd.DataFrame({
         "dimension": list(scoring.DIMENSIONS),

@@ -54,6 +54,14 @@ def quantity(value, unit: str, lang: str) -> str:
     return f"{value:,.1f}" if unit == "hours" else f"{value:,.0f}"
 
 
+def wrapping_table(frame, headers: dict, formats: dict | None = None, na_rep: str | None = None):
+    """`frame`'s columns named in `headers` (column -> header), in that order and under those
+    headers, as a Styler for st.table: a static table whose cells wrap, where a grid's
+    one-line cells cut long text at 1,280 px. `formats`: column -> format string."""
+    return (frame[list(headers)].rename(columns=headers).style.hide(axis="index")
+            .format({headers[c]: f for c, f in (formats or {}).items()}, na_rep=na_rep))
+
+
 def escape(text: str) -> str:
     """Text from a file or its name (a customer's name, a file name), shown literally
     in Markdown: the characters Markdown or HTML would act on get a backslash."""

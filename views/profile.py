@@ -74,15 +74,12 @@ if summary is not None:
                                   **{c: st.column_config.NumberColumn(t(f"profile.col.{c}"), format="%.1f")
                                      for c in ("weight", "score", "points")}})
     subs = view["sub_metrics"]
-    # A static table, whose cells wrap: in a grid the percentiles ran past the column's edge
-    # at 1,280 px.
     headers = {c: t(f"profile.col.{c}") for c in ("dimension", "sub_metric", "value", "percentile")}
-    right.table(subs.assign(dimension=subs["dimension"].map(lambda d: ctx.label("dimension", d)),
-                            sub_metric=subs["sub_metric"].map(lambda m: ctx.label("submetric", m)),
-                            value=[format.quantity(v, u, ctx.lang)
-                                   for v, u in zip(subs["value"], subs["unit"])])
-                [list(headers)].rename(columns=headers).style.hide(axis="index")
-                .format({headers["percentile"]: "{:.1f}"}, na_rep="—"))
+    right.table(format.wrapping_table(
+        subs.assign(dimension=subs["dimension"].map(lambda d: ctx.label("dimension", d)),
+                    sub_metric=subs["sub_metric"].map(lambda m: ctx.label("submetric", m)),
+                    value=[format.quantity(v, u, ctx.lang) for v, u in zip(subs["value"], subs["unit"])]),
+        headers, {"percentile": "{:.1f}"}, na_rep="—"))
     st.caption(t("profile.breakdown_note") + (" " + t("scoring.clv.in_use") if clv else ""))
 
 st.subheader(t("profile.history"))

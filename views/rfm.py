@@ -31,11 +31,10 @@ segments = segments.assign(label=segments["key"].map(lambda s: ctx.label("rfm", 
                            stance=segments["key"].map(lambda s: t(f"rfm.stance.{s}")))
 st.subheader(t("rfm.segments"))
 st.plotly_chart(charts.segment_treemap(segments, label="label", value="customers"))
-# A static table, whose cells wrap: a grid's one-line cells cut the stances at 1,280 px.
 headers = {"label": t("rfm.col.segment"), "customers": t("scoring.col.customers"),
            "customer_share": t("scoring.col.customer_share"), "revenue": t("scoring.col.revenue"),
            "revenue_share": t("scoring.col.revenue_share"), "stance": t("rfm.col.stance")}
-st.table(segments[list(headers)].rename(columns=headers).style.hide(axis="index").format({
-    headers["customers"]: "{:,}", headers["customer_share"]: "{:.1%}",
-    headers["revenue"]: "¥{:,.0f}", headers["revenue_share"]: "{:.1%}"}))
+st.table(format.wrapping_table(segments, headers, {
+    "customers": "{:,}", "customer_share": "{:.1%}", "revenue": "¥{:,.0f}",
+    "revenue_share": "{:.1%}"}))
 st.caption(t("rfm.segments_note"))

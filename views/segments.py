@@ -52,14 +52,12 @@ st.plotly_chart(charts.elbow_silhouette(view["curve"], chosen=view["k"], inertia
                                         chosen_text=t("segments.curve.chosen", k=view["k"])))
 
 st.subheader(t("segments.table.title"))
-# A static table, whose cells wrap: a grid's one-line cells cut the next step at 1,280 px.
 headers = {c: t(f"segments.table.{c}") for c in ("segment", "customers", "customer_share", "revenue",
                                                  "revenue_share", "next_step")}
 overview = view["overview"]
-st.table(overview.assign(revenue=overview["revenue"].map(lambda v: format.money(v, ctx.lang)))
-         [list(headers)].rename(columns=headers).style.hide(axis="index").format({
-             headers["customers"]: "{:,}", headers["customer_share"]: "{:.1%}",
-             headers["revenue_share"]: "{:.1%}"}))
+st.table(format.wrapping_table(
+    overview.assign(revenue=overview["revenue"].map(lambda v: format.money(v, ctx.lang))), headers,
+    {"customers": "{:,}", "customer_share": "{:.1%}", "revenue_share": "{:.1%}"}))
 st.caption(t("segments.table.next_step_note"))
 
 st.subheader(t("segments.heatmap.title"))

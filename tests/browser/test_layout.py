@@ -145,20 +145,6 @@ def test_segments_silhouette_axis_has_round_ticks(narrow, server):
     assert all(math.isclose(t, round(t, 2)) for t in ticks), ticks
 
 
-def test_rfm_stances_can_be_read_whole_at_1280_px(narrow, server):
-    """A grid's one-line cells cut "Recommended stance" at 1,280 px; the table wraps them."""
-    from engine import i18n
-    choose_language(narrow, server, "en")
-    narrow.locator('[data-testid="stSidebarNav"] a[href$="/rfm"]').click()
-    stance = narrow.get_by_text(i18n.t("rfm.stance.champions", "en"), exact=True)
-    stance.wait_for(timeout=120_000)
-    stance.scroll_into_view_if_needed()
-    assert stance.is_visible()
-    assert stance.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
-    box, page_width = stance.bounding_box(), narrow.viewport_size["width"]
-    assert box["x"] + box["width"] <= page_width
-
-
 # The cells of a static table that are cut: wider than their box, or past the page's edge.
 CUT_CELLS = """table => Array.from(table.querySelectorAll('td, th'))
     .filter(c => c.scrollWidth > c.clientWidth + 1
@@ -167,17 +153,19 @@ CUT_CELLS = """table => Array.from(table.querySelectorAll('td, th'))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("slug, heading", [("segments", "segments.table.title"),
+@pytest.mark.parametrize("slug, heading", [("rfm", "rfm.segments"),
+                                           ("segments", "segments.table.title"),
                                            ("profile", "profile.breakdown")])
 def test_static_tables_can_be_read_whole_at_1280_px(narrow, server, lang, slug, heading):
-    """In grids, the segments' "Suggested next step" was cut at 1,280 px ("Win back within
-    24 h (s…") and the profile's percentiles ran past the sub-metrics' column; as static
-    tables, their cells wrap."""
+    """In grids, RFM's "Recommended stance" and the segments' "Suggested next step" were cut
+    at 1,280 px ("Win back within 24 h (s…"), and the profile's percentiles ran past the
+    sub-metrics' column; as static tables, their cells wrap."""
     from engine import i18n
     choose_language(narrow, server, lang)
     open_by_link(narrow, slug)
-    narrow.get_by_text(i18n.t(heading, lang), exact=True).wait_for(timeout=120_000)
-    table = narrow.locator('[data-testid="stTable"]').first
+    main = narrow.locator('[data-testid="stMainBlockContainer"]')   # not the navigation's
+    main.get_by_text(i18n.t(heading, lang), exact=True).wait_for(timeout=120_000)
+    table = main.locator('[data-testid="stTable"]').first
     table.wait_for(timeout=120_000)
     table.scroll_into_view_if_needed()
     last = table.locator("tbody tr td:last-child").all_inner_texts()
