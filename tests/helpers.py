@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,13 @@ def csv(tmp_path, name, text, encoding="utf-8") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def column_formats(grid) -> dict:
+    """The number format of each column of an st.dataframe element that sets one."""
+    config = json.loads(grid.proto.columns or "{}")
+    return {c: v["type_config"]["format"] for c, v in config.items()
+            if "format" in v.get("type_config", {})}
 
 
 def rows(db, sql):

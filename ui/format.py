@@ -54,6 +54,17 @@ def quantity(value, unit: str, lang: str) -> str:
     return f"{value:,.1f}" if unit == "hours" else f"{value:,.0f}"
 
 
+# A grid's share column, in percentage points (`in_points`): one decimal in every row, where
+# Streamlit's "percent" drops trailing zeros (1.6% beside 14.96%).
+POINTS = "%.1f%%"
+
+
+def in_points(frame, columns):
+    """`frame` with its shares (0–1) in `columns` as percentage points, for a grid column
+    formatted with POINTS (a progress bar's scale then runs 0–100)."""
+    return frame.assign(**{c: frame[c] * 100 for c in columns})
+
+
 def wrapping_table(frame, headers: dict, formats: dict | None = None, na_rep: str | None = None):
     """`frame`'s columns named in `headers` (column -> header), in that order and under those
     headers, as a Styler for st.table: a static table whose cells wrap, where a grid's

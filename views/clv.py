@@ -57,8 +57,8 @@ config = {c: t(f"clv.col.{c}") for c in COLUMNS} | {
     for c in ("expected_purchases_90d", "expected_purchases_12m")} | {
     c: st.column_config.NumberColumn(t(f"clv.col.{c}"), format="yen")
     for c in ("revenue_12m", *SPEND)} | {
-    "p_alive": st.column_config.ProgressColumn(t("clv.col.p_alive"), format="percent",
-                                              min_value=0, max_value=1)}
+    "p_alive": st.column_config.ProgressColumn(t("clv.col.p_alive"), format=format.POINTS,
+                                              min_value=0, max_value=100)}
 
 st.subheader(t("clv.dist.title"))
 view = clv_data.clv_customers(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang)
@@ -79,12 +79,14 @@ else:
 st.caption(t("clv.dist.caption"))
 group_columns = ["key", "customers", "p_alive_mean",
                  *([] if result.partial else ["clv_12m_mean", "clv_12m_sum", "clv_12m_share"])]
-st.dataframe(spread[group_columns], hide_index=True, column_config={
-    "key": t(f"clv.lens.{lens}"), "customers": t("clv.group.customers"),
-    "p_alive_mean": st.column_config.NumberColumn(t("clv.group.p_alive_mean"), format="percent"),
+shares = [c for c in ("p_alive_mean", "clv_12m_share") if c in group_columns]
+st.dataframe(format.in_points(spread[group_columns], shares), hide_index=True, column_config={
+    "key": t(f"clv.lens.{lens}"),
+    "customers": st.column_config.NumberColumn(t("clv.group.customers"), format="localized"),
+    "p_alive_mean": st.column_config.NumberColumn(t("clv.group.p_alive_mean"), format=format.POINTS),
     "clv_12m_mean": st.column_config.NumberColumn(t("clv.group.clv_mean"), format="yen"),
     "clv_12m_sum": st.column_config.NumberColumn(t("clv.group.clv_sum"), format="yen"),
-    "clv_12m_share": st.column_config.NumberColumn(t("clv.group.clv_share"), format="percent")})
+    "clv_12m_share": st.column_config.NumberColumn(t("clv.group.clv_share"), format=format.POINTS)})
 
 st.subheader(t("clv.top.title"))
 if result.partial:
@@ -95,7 +97,7 @@ else:
     st.plotly_chart(charts.value_band(top, label="label", value="clv_12m", low="clv_12m_low",
                                       high="clv_12m_high", x_title=t("clv.col.clv_12m")))
     st.caption(t("clv.top.band", level=result.settings.band_level))
-    st.dataframe(top[COLUMNS], hide_index=True, column_config=config)
+    st.dataframe(format.in_points(top[COLUMNS], ["p_alive"]), hide_index=True, column_config=config)
 
 st.subheader(t("clv.slip.title"))
 left, right = st.columns(2)
@@ -104,7 +106,8 @@ alive = right.slider(t("clv.slip.max_p_alive"), 5, 95, 50, step=5, format="%d%%"
 slipping = clv_data.clv_slipping(ctx.db, ctx.version, ctx.as_of, settings, ctx.lang, share / 100, alive / 100)
 st.markdown(t("clv.slip.count", count=len(slipping), share=share, p_alive=alive))
 if len(slipping):
-    st.dataframe(slipping[COLUMNS].head(2_000), hide_index=True, column_config=config)
+    st.dataframe(format.in_points(slipping[COLUMNS].head(2_000), ["p_alive"]), hide_index=True,
+                 column_config=config)
     downloads(f"{name}_slipping", (share / 100, alive / 100))
 
 st.subheader(t("clv.holdout.title"))

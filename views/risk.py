@@ -85,7 +85,8 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
         file_buttons(t, name, lambda ext: made_on_click(
             risk_data.risk_list_file, *args, ext, model_on, order), key=f"risk_page.{kind}")
         event = st.dataframe(
-            table, hide_index=True, height=420, key=f"risk_page.{kind}.table",
+            format.in_points(table, [c for c in ["churn_probability"] if c in table.columns]),
+            hide_index=True, height=420, key=f"risk_page.{kind}.table",
             on_select="rerun", selection_mode="single-row",
             column_order=[c for c in ORDER if c in table.columns and c != HIDDEN[kind]],
             column_config={c: t(f"risk_page.col.{c}") for c in table.columns} | {
@@ -94,10 +95,10 @@ for tab, kind in zip(st.tabs([t(f"risk_page.list.{k}", n=n) for k, n in counts.i
                 **{c: st.column_config.DateColumn(t(f"risk_page.col.{c}"))
                    for c in ("last_purchase_date", "last_interaction_date")},
                 "risk_reasons": st.column_config.TextColumn(t("risk_page.col.risk_reasons"),
-                                                            width="medium"),
+                                                            width="large"),
                 "churn_probability": st.column_config.ProgressColumn(
-                    t("risk_page.col.churn_probability"), format="percent", min_value=0.0,
-                    max_value=1.0, help=t("risk_page.churn_probability_help")),
+                    t("risk_page.col.churn_probability"), format=format.POINTS, min_value=0.0,
+                    max_value=100.0, help=t("risk_page.churn_probability_help")),
                 "model_alert": st.column_config.CheckboxColumn(
                     t("risk_page.col.model_alert"), help=t("risk_page.model_alert_help"))})
         st.caption(t("customers.pick_hint") + (" " + t("risk_page.shown", shown=SHOWN)
@@ -140,12 +141,12 @@ cards[3].metric(t("churn.model.churn_rate"), f"{result['churn_rate_test']:.1%}",
                 help=t("churn.model.churn_rate_help"))
 alerts = pd.DataFrame([{"flag": t("churn.model.flag_rules"), **result["rules"]},
                        {"flag": t("churn.model.flag_model"), **result["model_at_same_alerts"]}])
-st.dataframe(alerts, hide_index=True, height="content", column_config={
+st.dataframe(format.in_points(alerts, ["precision", "recall"]), hide_index=True, height="content", column_config={
     "flag": t("churn.model.col.flag"),
     "alerts": st.column_config.NumberColumn(t("churn.model.col.alerts"), format="localized"),
-    "precision": st.column_config.NumberColumn(t("churn.model.col.precision"), format="percent",
+    "precision": st.column_config.NumberColumn(t("churn.model.col.precision"), format=format.POINTS,
                                                help=t("churn.model.precision_help")),
-    "recall": st.column_config.NumberColumn(t("churn.model.col.recall"), format="percent",
+    "recall": st.column_config.NumberColumn(t("churn.model.col.recall"), format=format.POINTS,
                                             help=t("churn.model.recall_help"))})
 top = model["importance"].head(10)
 st.markdown(f"**{t('churn.model.importance')}**")

@@ -4,7 +4,7 @@ import streamlit as st
 from engine.scoring import (DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, DIMENSIONS, SMALL_TIER_SHARE,
                             TIERS, rebalance_weights, small_tiers)
 from report import charts
-from ui import auth, context, threshold_target
+from ui import auth, context, format, threshold_target
 from ui.data import scoring as scoring_data
 from ui.settings import keep_scoring_settings, scoring_settings
 from ui.widgets import keep_value
@@ -193,13 +193,15 @@ def results(plan, weights: tuple, thresholds: tuple, clv: bool) -> None:
                         help=t("scoring.tier_card_help", share=now.customer_share,
                                revenue=now.revenue_share))
         number = st.column_config.NumberColumn
-        st.dataframe(mix.assign(key=mix["key"].map(lambda c: ctx.label("tier", c))),
+        shares = ["customer_share", "revenue_share"]
+        st.dataframe(format.in_points(mix, shares).assign(
+                         key=mix["key"].map(lambda c: ctx.label("tier", c))),
                      hide_index=True, height="content", column_config={
                          "key": t("scoring.col.tier"),
                          "customers": number(t("scoring.col.customers"), format="localized"),
-                         "customer_share": number(t("scoring.col.customer_share"), format="percent"),
+                         "customer_share": number(t("scoring.col.customer_share"), format=format.POINTS),
                          "revenue": number(t("scoring.col.revenue"), format="yen"),
-                         "revenue_share": number(t("scoring.col.revenue_share"), format="percent")})
+                         "revenue_share": number(t("scoring.col.revenue_share"), format=format.POINTS)})
         for tier in small_tiers(mix):
             row = mix.set_index("key").loc[tier]
             st.warning(t("scoring.small_tier", tier=ctx.label("tier", tier),

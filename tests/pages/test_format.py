@@ -1,5 +1,7 @@
 """Compact money in both languages, and the exact amount it rounds."""
-from ui.format import exact_money, money, money_help
+import pandas as pd
+
+from ui.format import POINTS, exact_money, in_points, money, money_help
 
 
 def test_money_english():
@@ -37,3 +39,11 @@ def test_a_sub_metric_value_reads_in_its_unit():
     assert quantity(1, "flag", "en") == "Yes" and quantity(0, "flag", "zh") == "否"
     assert quantity(12345, "count", "en") == "12,345"
     assert quantity(float("nan"), "money", "en") == quantity(None, "count", "zh") == "—"
+
+
+def test_shares_in_points_keep_one_decimal_in_every_row():
+    frame = pd.DataFrame({"tier": ["high", "low"], "share": [0.016, 0.1496], "n": [1, 2]})
+    shown = in_points(frame, ["share"])
+    assert shown["share"].tolist() == [1.6, 14.96]
+    assert shown[["tier", "n"]].equals(frame[["tier", "n"]]) and frame["share"].iloc[0] == 0.016
+    assert [POINTS % v for v in shown["share"]] == ["1.6%", "15.0%"]

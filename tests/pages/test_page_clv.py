@@ -12,6 +12,7 @@ from engine.scoring_settings import DEFAULT_SETTINGS
 from tests.conftest import ROOT, open_page
 from tests.helpers import plotly_list as values
 from tests.helpers import heavy_spend_copy
+from tests.helpers import column_formats
 from ui.data import clv as clv_data
 from ui.format import money
 
@@ -82,8 +83,13 @@ def test_distribution_by_tier_and_by_pyramid_level(app_db):
     assert groups["customers"].tolist() == expected["customers"].tolist()
     assert expected["customers"].sum() == len(table)
     # a tier without customers (no high-value customer in this small base) shows no figures
-    assert groups["p_alive_mean"].tolist() == pytest.approx(expected["p_alive"].tolist(),
-                                                            nan_ok=True)
+    assert groups["p_alive_mean"].tolist() == pytest.approx((expected["p_alive"] * 100).tolist(),
+                                                            nan_ok=True)    # in points
+    assert groups["clv_12m_share"].tolist() == pytest.approx(
+        (expected["clv"] / expected["clv"].sum() * 100).tolist(), nan_ok=True)
+    assert {c: column_formats(at.dataframe[0])[c] for c in ("customers", "p_alive_mean",
+                                                            "clv_12m_share")} == {
+        "customers": "localized", "p_alive_mean": "%.1f%%", "clv_12m_share": "%.1f%%"}
     assert groups["clv_12m_sum"].tolist() == pytest.approx(expected["clv"].tolist(), nan_ok=True)
     boxes = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
     assert boxes["type"] == "box"
@@ -117,6 +123,8 @@ def test_top_customers_by_clv_with_their_band(app_db):
     top = at.dataframe[1].value
     assert top["customer_id"].tolist() == expected["customer_id"].tolist()
     assert top["clv_12m"].tolist() == pytest.approx(expected["clv_12m"].tolist())
+    assert top["p_alive"].tolist() == pytest.approx((expected["p_alive"] * 100).tolist())
+    assert column_formats(at.dataframe[1])["p_alive"] == "%.1f%%"
     bar = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]
     assert bar["orientation"] == "h" and len(bar["y"]) == 20
     assert bar["y"][-1].startswith(expected["customer_id"].iloc[0] + " · ")   # largest on top

@@ -17,6 +17,7 @@ from engine import demo, i18n, risk, store
 from engine.features import customer_features
 from tests.conftest import open_page
 from tests.helpers import plotly_array as values
+from tests.helpers import column_formats
 from ui import format
 
 WORDS = {"en": {"title": "Churn risk", "high": "High risk", "dormant": "Dormant",
@@ -142,10 +143,10 @@ def test_churn_model_trains_on_request_and_compares_with_the_rules(app_db):
     alerts = at.dataframe[-1].value
     assert list(alerts["flag"]) == ["Rule-based high risk", "Model, same number of alerts"]
     assert list(alerts["alerts"]) == [summary["rules"]["alerts"]] * 2
-    assert alerts["precision"].tolist() == pytest.approx(
-        [summary["rules"]["precision"], summary["model_at_same_alerts"]["precision"]])
-    assert alerts["recall"].tolist() == pytest.approx(
-        [summary["rules"]["recall"], summary["model_at_same_alerts"]["recall"]])
+    assert alerts["precision"].tolist() == pytest.approx(     # in points
+        [100 * summary["rules"]["precision"], 100 * summary["model_at_same_alerts"]["precision"]])
+    assert alerts["recall"].tolist() == pytest.approx(     # in points
+        [100 * summary["rules"]["recall"], 100 * summary["model_at_same_alerts"]["recall"]])
     # the most important features, in words
     bars = charts(at)[-1]["data"][0]
     top = model["importance"].head(10)
@@ -153,7 +154,12 @@ def test_churn_model_trains_on_request_and_compares_with_the_rules(app_db):
     # the lists now carry the model's probability next to the rules' reasons
     high = at.dataframe[0].value
     probability = model["probability"].reindex(high["customer_id"]).to_numpy()
-    assert np.allclose(high["churn_probability"].to_numpy(dtype=float), probability, equal_nan=True)
+    assert np.allclose(high["churn_probability"].to_numpy(dtype=float), probability * 100,
+                       equal_nan=True)
+    assert {c: column_formats(at.dataframe[0])[c] for c in ("churn_probability",)} == {
+        "churn_probability": "%.1f%%"}
+    assert {c: column_formats(at.dataframe[-1])[c] for c in ("precision", "recall")} == {
+        "precision": "%.1f%%", "recall": "%.1f%%"}
 
     # the same model in Chinese: another session, served from the cache
     at = open_page("risk", "zh")

@@ -18,6 +18,7 @@ from engine.features import customer_features, optional_columns_present
 from tests.conftest import open_page
 from ui.format import exact_money
 from tests.helpers import plotly_array as chart_values
+from tests.helpers import column_formats
 
 # --- engine summaries ----------------------------------------------------------------
 
@@ -158,7 +159,9 @@ def test_tier_mix_shows_the_engine_counts_and_shares(app_db):
     assert list(mix["key"]) == ["High value", "Potential", "Ordinary"]
     expected = scoring.category_mix(scores["tier"], features["revenue_12m"], categories=scoring.TIERS)
     assert list(mix["customers"]) == list(expected["customers"])
-    assert np.allclose(mix["revenue_share"], expected["revenue_share"])
+    for share in ("customer_share", "revenue_share"):   # in points, one decimal in every row
+        assert np.allclose(mix[share], expected[share] * 100)
+        assert column_formats(at.dataframe[0])[share] == "%.1f%%"
     assert any("0** customers move up a tier and **0** move down" in m.value for m in at.markdown)
     histogram = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert sum(chart_values(trace["y"]).sum() for trace in histogram["data"]) == len(features)
