@@ -57,6 +57,9 @@ def quantity(value, unit: str, lang: str) -> str:
 # A grid's share column, in percentage points (`in_points`): one decimal in every row, where
 # Streamlit's "percent" drops trailing zeros (1.6% beside 14.96%).
 POINTS = "%.1f%%"
+# An amount in a grid, to the cent in every row with thousands separators (11,234.50):
+# "localized" drops trailing zeros (943.2 beside 884.43), "yen" drops the cents.
+CENTS = "%,.2f"
 
 
 def in_points(frame, columns):

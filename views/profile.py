@@ -92,11 +92,19 @@ st.caption(t("profile.history_note"))
 
 
 
+# Formats of an event table's number columns.
+NUMBER_FORMATS = {"amount": format.CENTS, "unit_price": format.CENTS, "quantity": "localized",
+                  "response_hours": "%.1f"}
+
+
 def column(name: str):
-    """An event table's column: its header in the reader's words, dates without a time."""
+    """An event table's column: its header in the reader's words, dates without a time,
+    amounts to the cent."""
     label = t(f"profile.col.{name}")
     if name == "ts":
         return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
+    if name in NUMBER_FORMATS:
+        return st.column_config.NumberColumn(label, format=NUMBER_FORMATS[name])
     return st.column_config.DateColumn(label) if name.endswith("date") else label
 
 

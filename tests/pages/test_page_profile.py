@@ -10,6 +10,7 @@ from engine import i18n, profile, scoring, store
 from engine.features import customer_features, optional_columns_present
 from tests.conftest import APP, open_page
 from tests.helpers import plotly_array as values
+from tests.helpers import column_formats
 from report import charts
 
 
@@ -138,3 +139,12 @@ def test_event_tables_show_missing_values_as_empty_cells(app_db):
     tables = [d for d in at.dataframe if "txn_date" in d.value.columns]
     assert tables and tables[0].value.isna().any().any()   # e.g. no txn_id or due date
     assert tables[0].proto.HasField("placeholder") and tables[0].proto.placeholder == ""  # not None
+
+
+def test_event_tables_show_amounts_to_the_cent(app_db):
+    at = open_page("profile", "en")
+    purchases = next(d for d in at.dataframe if "txn_date" in d.value.columns)
+    assert {c: column_formats(purchases)[c] for c in ("amount", "unit_price", "quantity")} == {
+        "amount": "%,.2f", "unit_price": "%,.2f", "quantity": "localized"}
+    interactions = next(d for d in at.dataframe if "response_hours" in d.value.columns)
+    assert column_formats(interactions)["response_hours"] == "%.1f"
