@@ -166,11 +166,16 @@ def _file_options(upload, left, middle, lang: str) -> dict:
             "delimiter": None if delimiter == AUTO else delimiter}
 
 
+def _left_out(sheets: list[str], lang: str) -> str:
+    return i18n.plural("ingest.summary.sheets_left_out", len(sheets), lang, sheets=", ".join(sheets))
+
+
 def _detected(info, lang: str) -> str:
     if info.sheet == ALL_SHEETS:
-        return i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
-                      sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
-                      columns=len(info.headers))
+        found = i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
+                       sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
+                       columns=len(info.headers))
+        return f"{found} {_left_out(info.sheets_left_out, lang)}" if info.sheets_left_out else found
     if info.format == "xlsx":
         return i18n.t("data_page.file.detected_xlsx", lang, sheet=info.sheet, line=info.header_line,
                       columns=len(info.headers))
@@ -286,14 +291,16 @@ def counts(report, lang: str) -> None:
     for column, name, value in zip(st.columns(len(names)), names, values):
         column.metric(t(f"data_page.report.{name}"), f"{value:,}")
     if report.guests and not report.dry_run:
-        st.caption(t("ingest.summary.guests", count=f"{report.guests:,}"))
+        st.caption(i18n.plural("ingest.summary.guests", report.guests, lang))
     if report.totals_rows:
-        st.caption(t("ingest.summary.totals", count=f"{report.totals_rows:,}"))
+        st.caption(i18n.plural("ingest.summary.totals", report.totals_rows, lang))
     if report.day_first_assumed:
         st.warning(t("ingest.summary.day_first_assumed"))
     if len(report.sheets_read) > 1:
         st.caption(t("ingest.summary.sheets", count=len(report.sheets_read),
                      sheets=", ".join(report.sheets_read)))
+    if report.sheets_left_out:
+        st.caption(_left_out(report.sheets_left_out, lang))
     for name, found in report.other_values.items():
         shown = ", ".join(f"{value} ×{n:,}" for value, n in list(found.items())[:5])
         st.caption(t("data_page.report.other", column=column_name(name, lang),

@@ -76,7 +76,7 @@ class ImportRejected(Exception):
     def message(self, lang: str = "en") -> str:
         """A short text naming the file and the first problems."""
         name = self.problems[0].file if self.problems else ""
-        head = i18n.t("ingest.rejected", lang, file=name, count=self.total)
+        head = i18n.plural("ingest.rejected", self.total, lang, file=name)
         lines = [f"  {p.message(lang)}" for p in self.problems[:SHOWN_IN_MESSAGE]]
         more = self.total - len(lines)
         if more > 0:

@@ -47,7 +47,8 @@ PREVIEW_ROWS = 20
 FAST_TABLES = ("transactions", "interactions")
 # The parameters each row problem's message needs, beyond where and what.
 _PARAMS = {"duplicate_id": ("first_line",), "order_conflict": ("first_line", "detail", "other"),
-           "txn_conflict": ("columns",),
+           "txn_conflict": ("columns",), "txn_lines_conflict": ("found", "needed"),
+           "order_refused": ("first_line",),
            "field_count": ("found", "needed"), "bad_encoding": ("encoding",),
            "future_date": ("today",), "bad_line": ("detail",), "too_early": ("earliest",),
            "too_late": ("latest",)}
@@ -74,6 +75,7 @@ class ImportReport:
     delimiter: str | None = None
     sheet: str | None = None
     sheets_read: list[str] = field(default_factory=list)
+    sheets_left_out: list[str] = field(default_factory=list)   # --sheet all: other columns
     platform: str | None = None      # the shop platform whose order report this is
     day_first: bool = True
     dry_run: bool = False
@@ -105,27 +107,29 @@ class ImportReport:
         """One line: the counts, in `lang`."""
         from engine import i18n
         key = "ingest.summary.dry_run" if self.dry_run else "ingest.summary.done"
-        text = i18n.t(key, lang, file=self.file_name, table=self.table,
-                      rows=f"{self.rows_read:,}", inserted=f"{self.inserted:,}",
-                      updated=f"{self.updated:,}", unchanged=f"{self.unchanged:,}",
-                      rejected=f"{self.rejected:,}")
+        text = i18n.plural(key, self.rows_read, lang, file=self.file_name, table=self.table,
+                           rows=f"{self.rows_read:,}", inserted=f"{self.inserted:,}",
+                           updated=f"{self.updated:,}", unchanged=f"{self.unchanged:,}",
+                           rejected=f"{self.rejected:,}")
         if self.platform:
             text += " " + i18n.t("ingest.summary.platform", lang,
                                  platform=i18n.t(f"ingest.platform.{self.platform}", lang))
         if len(self.sheets_read) > 1:
             text += " " + i18n.t("ingest.summary.sheets", lang, count=len(self.sheets_read),
                                  sheets=", ".join(self.sheets_read))
+        if self.sheets_left_out:
+            text += " " + i18n.plural("ingest.summary.sheets_left_out", len(self.sheets_left_out),
+                                      lang, sheets=", ".join(self.sheets_left_out))
         if self.customers_created:
-            text += " " + i18n.t("ingest.summary.created", lang,
-                                 count=f"{self.customers_created:,}")
+            text += " " + i18n.plural("ingest.summary.created", self.customers_created, lang)
         if self.guests:
-            text += " " + i18n.t("ingest.summary.guests", lang, count=f"{self.guests:,}")
+            text += " " + i18n.plural("ingest.summary.guests", self.guests, lang)
         if self.day_first_assumed:
             text += " " + i18n.t("ingest.summary.day_first_assumed", lang)
         if self.totals_rows:
-            text += " " + i18n.t("ingest.summary.totals", lang, count=f"{self.totals_rows:,}")
+            text += " " + i18n.plural("ingest.summary.totals", self.totals_rows, lang)
         for col, count in self.other_counts.items():
-            text += " " + i18n.t("ingest.summary.other", lang, column=col, count=f"{count:,}")
+            text += " " + i18n.plural("ingest.summary.other", count, lang, column=col)
         return text
 
     def problem_table(self, lang: str = "en") -> pd.DataFrame:
@@ -342,6 +346,7 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     report = ImportReport(info.name, plan.table, info.format, prepared.mapping,
                           src.content_hash, encoding=info.encoding, delimiter=info.delimiter,
                           sheet=info.sheet, sheets_read=list(info.sheets_read),
+                          sheets_left_out=list(info.sheets_left_out),
                           platform=_platform_key(plan.table, info.headers),
                           day_first=plan.day_first, dry_run=dry_run)
     report.day_first_assumed = report_order
@@ -395,6 +400,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     validate.check_order_lines(con, plan)
     validate.check_customers(con, plan, create=opts.create_customers)
     validate.check_stored_transactions(con, plan)
+    validate.check_whole_orders(con, plan)
     validate.check_malformed(con)
     validate.mark_rejected(con)
     validate.mark_customer_changes(con, plan)

@@ -76,11 +76,12 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
                      "订单时间", "订单创建时间", "订单提交时间", "订单下单时间", "订单成交时间",
                      "拼单成功时间", "创建时间", "购买日期", "购买时间", "成交日期",
                      "成交时间", "消费日期", "消费时间", "销售日期", "日期", "时间"),
-        # What the customer actually paid comes first (DESIGN §3, "Which money column").
-        "amount": ("paid amount", "amount paid", "paid", "payment amount", "实付金额",
+        # What the customer actually paid comes first (DESIGN §3, "Which money column"),
+        # before a column named amount itself; a bare "paid" after it (it may be a yes/no).
+        "amount": ("paid amount", "amount paid", "payment amount", "实付金额",
                    "买家实际支付金额", "实际支付金额", "用户实付金额", "订单实付金额",
                    "实际支付", "实付", "实付款", "买家实付金额", "实收金额", "支付金额",
-                   "付款金额", "应付金额", "订单应付金额", "amount", "total", "order total",
+                   "付款金额", "应付金额", "订单应付金额", "amount", "paid", "total", "order total",
                    "order total amount", "total amount", "order amount", "sales", "revenue",
                    "交易金额", "消费金额", "成交金额", "金额", "销售额", "销售金额", "订单金额",
                    "总金额", "总价", "合计", "金额元"),
@@ -149,7 +150,9 @@ def _index(table: str) -> dict[str, tuple[int, str]]:
     """normalised header -> (priority, canonical column) for one table."""
     index: dict[str, tuple[int, str]] = {}
     for col in columns(table):
-        words = (col.name, *SYNONYMS[table].get(col.name, ()))
+        synonyms = SYNONYMS[table].get(col.name, ())
+        # the canonical name first, unless its synonyms place it (amount: after what was paid)
+        words = synonyms if col.name in synonyms else (col.name, *synonyms)
         for rank, word in enumerate(words):
             key = normalise(word)
             if key and (key not in index or index[key][0] > rank):

@@ -226,7 +226,7 @@ VOCABULARIES: dict[str, dict[str, tuple[str, ...]]] = {
                      "refund", "returned", "return", "reversed"),
         "cancelled": ("交易关闭", "已取消", "订单关闭", "已关闭", "取消", "订单取消", "已作废",
                       "作废", "关闭", "交易取消", "用户取消", "系统取消", "超时取消",
-                      "canceled", "voided", "void", "closed", "failed", "trash"),
+                      "canceled", "voided", "void", "expired", "closed", "failed", "trash"),
         "pending": ("等待买家付款", "待付款", "未付款", "待支付", "未支付", "等待付款",
                     "待买家付款", "等待支付", "未付", "待确认", "unpaid", "awaiting payment",
                     "pending payment", "pending_payment", "on hold", "on-hold", "onhold"),

@@ -70,6 +70,7 @@ class FileInfo:
     sheets: list[str] = field(default_factory=list)  # xlsx only
     sheet: str | None = None         # xlsx only, the sheet read (ALL_SHEETS: several)
     sheets_read: list[str] = field(default_factory=list)  # xlsx only, the sheets read
+    sheets_left_out: list[str] = field(default_factory=list)  # ALL_SHEETS: other columns
     sheet_rows: int = 0              # xlsx only, data rows the sheets read declare
     day_first: bool | None = None    # what the sample says of year-last dates
     title_rows: int = 0              # records above the header (a report title, say)
@@ -585,23 +586,29 @@ def _pick_sheet(path: Path, label: str, sheet: str | None) -> tuple[list[str], s
 
 def _inspect_xlsx(path: Path, label: str, sheet: str | None, sample_rows: int) -> FileInfo:
     """The first sheet's (or the named sheet's) headers and first rows; with ALL_SHEETS,
-    also which sheets have the same columns (a workbook of one sheet per year or shop)."""
+    also which sheets have the same columns, in any order (a workbook of one sheet per
+    year or shop), and which sheets with something in them were left out."""
     if sheet != ALL_SHEETS:
         return _inspect_one_sheet(path, label, sheet, sample_rows)
     info = _inspect_one_sheet(path, label, None, sample_rows)
-    alike = [info.sheet] + [s for s in info.sheets[1:] if _sheet_headers(path, label, s)
-                            == info.headers]
+    headers = {s: _sheet_headers(path, label, s) for s in info.sheets[1:]}
+    alike = [info.sheet] + [s for s, h in headers.items() if _same_columns(h, info.headers)]
     info.sheet, info.sheets_read = ALL_SHEETS, alike
+    info.sheets_left_out = [s for s, h in headers.items() if s not in alike and h != []]
     info.sheet_rows = sum(_declared_rows(path, s) for s in alike) - len(alike) * info.header_line
     return info
 
 
+def _same_columns(headers: list[str] | None, first: list[str]) -> bool:
+    return headers is not None and sorted(headers) == sorted(first)
+
+
 def _sheet_headers(path: Path, label: str, sheet: str) -> list[str] | None:
-    """A sheet's headers, None when it is empty or too large to read."""
+    """A sheet's headers: [] when it is empty, None when it cannot be read (too large)."""
     try:
         return _inspect_one_sheet(path, label, sheet, 0).headers
-    except ImportRejected:
-        return None
+    except ImportRejected as exc:
+        return [] if exc.problems[0].code == "empty_file" else None
 
 
 def _load_workbook(path: Path, **options):
@@ -630,6 +637,9 @@ def _workbook_source(path: Path, label: str, info: FileInfo, digest: str) -> "So
     for sheet in info.sheets_read:
         one = _inspect_one_sheet(path, label, sheet, 0)
         frame = read_sheet(path, label, one)
+        # the columns in the first sheet's order (a sheet may order the same columns otherwise)
+        frame = frame.iloc[:, [one.headers.index(h) for h in info.headers]]
+        frame.columns = [f"c{i}" for i in range(frame.shape[1])]
         frames.append(frame)
         lines.append(np.arange(len(frame), dtype=np.int64) + one.header_line + 1)
         names.append(np.full(len(frame), sheet, dtype=object))

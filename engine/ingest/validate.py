@@ -42,6 +42,9 @@ STORED_TYPES = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(18,
 # spreadsheet export appends (合计 …): left out with a note, not an error.
 TOTAL_WORDS = ("合计", "总计", "小计", "总合计", "汇总", "total", "totals", "grand total",
                "sum", "合計", "總計")
+# Such a cell: the word alone, or with a colon or a note in brackets after it (合计：,
+# 合计（2笔）, Total: 12), lower-cased and trimmed.
+_TOTAL_CELL = "(" + "|".join(TOTAL_WORDS) + r")\s*([:：(（\[【].*)?"
 # The column whose absence marks a totals row of each table (customers: any).
 _DATED = {"transactions": "txn_date", "interactions": "ts", "followups": "ts"}
 MAX_LISTED = 1000
@@ -155,9 +158,8 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
         rest = [f"ingest_clean({r}) IS NULL" for r in plan.unmapped] or ["TRUE"]
         level1.append(f"({' AND '.join(rest)}) AS _blank")
         first = sorted(raw_cells, key=lambda r: int(r[1:]))[:2]
-        words = ", ".join(f"'{w}'" for w in TOTAL_WORDS)
-        level1.append(f"coalesce({' OR '.join(f'lower(trim({r})) IN ({words})' for r in first)}"
-                      ", FALSE) AS _total")
+        total = " OR ".join(f"regexp_full_match(lower(trim({r})), '{_TOTAL_CELL}')" for r in first)
+        level1.append(f"coalesce({total}, FALSE) AS _total")
         level5.append(f"({' AND '.join(blank)} AND _blank) AS _blank, _total")
         flags = "_blank, _total"
     sql = f"SELECT {', '.join(level1)} FROM {relation}"
@@ -181,6 +183,7 @@ def _error_case(c: Column, v: str, cleaned: str) -> str:
         whens.append(f"WHEN year({v}) NOT BETWEEN {YEARS[0]} AND {YEARS[1]} "
                      f"THEN '{_BAD[c.kind]}'")
     if c.kind == "rating":
+        whens.append(f"WHEN {v} BETWEEN 1 AND 5 AND {v} <> round({v}) THEN 'rating_fraction'")
         whens.append(f"WHEN {v} NOT IN (1, 2, 3, 4, 5) THEN 'rating_range'")
     if c.past_only:
         whens.append(f"WHEN CAST({v} AS DATE) > $today THEN 'future_date'")
@@ -476,26 +479,77 @@ def check_customers(con, plan: Plan, *, create: bool) -> None:
 
 
 def check_stored_transactions(con, plan: Plan) -> None:
-    """A txn_id already stored: the same row is unchanged, a different one an error."""
+    """Orders (txn_ids) already stored: unchanged when the file holds exactly their stored
+    lines, in any order; otherwise an error (DESIGN §3: an order whose lines differ from
+    those stored), on each line that differs from the stored line at its place in the
+    order, or on every line when the number of lines differs.
+
+    Lines are compared on the mapped columns, as multisets: a file that leaves out
+    a stored line, or adds one, differs. An order with a line whose cells are wrong
+    is left to that line's problem (the order is refused whole: `check_whole_orders`).
+    """
     if plan.table != "transactions" or "txn_id" not in plan.names:
         return
+    cols = ", ".join(plan.names)
     others = [n for n in plan.names if n != "txn_id"]
-    same = " AND ".join(f"t.{n} IS NOT DISTINCT FROM r.{n}" for n in others) or "TRUE"
-    differ = ", ".join(f"CASE WHEN t.{n} IS DISTINCT FROM r.{n} THEN '{n}' END"
-                       for n in others) or "''"
+    differ = ", ".join(f"CASE WHEN s.{n} IS DISTINCT FROM r.{n} THEN '{n}' END" for n in others)
     clean = row_ok(plan, "r")
     con.execute(f"""
-        UPDATE _ingest_rows r SET _op = 'same'
-        WHERE r._op = 'insert' AND r.txn_id IS NOT NULL AND {clean}
-          AND EXISTS (SELECT 1 FROM transactions t WHERE t.txn_id = r.txn_id AND {same})""")
+        CREATE OR REPLACE TEMP TABLE _ingest_file_lines AS
+        SELECT _row, {cols}, row_number() OVER (PARTITION BY txn_id ORDER BY _row) AS k,
+               count(*) OVER (PARTITION BY txn_id) AS lines
+        FROM _ingest_rows r
+        WHERE r._op = 'insert' AND r.txn_id IN (SELECT txn_id FROM transactions)
+          AND r.txn_id NOT IN (SELECT txn_id FROM _ingest_rows r
+                               WHERE r.txn_id IS NOT NULL AND NOT ({clean}))""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_stored_lines AS
+        SELECT {cols}, coalesce(order_line, 1) AS k,
+               count(*) OVER (PARTITION BY txn_id) AS lines
+        FROM transactions WHERE txn_id IN (SELECT txn_id FROM _ingest_file_lines)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_changed_orders AS
+        SELECT DISTINCT txn_id FROM (
+            (SELECT {cols} FROM _ingest_file_lines EXCEPT ALL
+             SELECT {cols} FROM _ingest_stored_lines)
+            UNION ALL
+            (SELECT {cols} FROM _ingest_stored_lines EXCEPT ALL
+             SELECT {cols} FROM _ingest_file_lines))""")
+    con.execute("""
+        UPDATE _ingest_rows SET _op = 'same'
+        WHERE _row IN (SELECT _row FROM _ingest_file_lines WHERE txn_id NOT IN (
+            SELECT txn_id FROM _ingest_changed_orders))""")
+    con.execute("""
+        INSERT INTO _ingest_problems (_row, code, target, value, found, needed)
+        SELECT r._row, 'txn_lines_conflict', 'txn_id', r.txn_id, r.lines, s.lines
+        FROM _ingest_file_lines r
+        JOIN (SELECT DISTINCT txn_id, lines FROM _ingest_stored_lines) s USING (txn_id)
+        WHERE r.lines <> s.lines""")
     con.execute(f"""
         INSERT INTO _ingest_problems (_row, code, target, value, detail)
-        SELECT r._row, 'txn_conflict', 'txn_id', r.txn_id,
-               (SELECT concat_ws(', ', {differ}) FROM transactions t
-                WHERE t.txn_id = r.txn_id LIMIT 1)
+        SELECT r._row, 'txn_conflict', 'txn_id', r.txn_id, concat_ws(', ', {differ})
+        FROM _ingest_file_lines r JOIN _ingest_stored_lines s ON s.txn_id = r.txn_id AND s.k = r.k
+        WHERE r.lines = s.lines AND r.txn_id IN (SELECT txn_id FROM _ingest_changed_orders)
+          AND concat_ws(', ', {differ}) <> ''""")
+    con.execute("DROP TABLE _ingest_file_lines; DROP TABLE _ingest_stored_lines; "
+                "DROP TABLE _ingest_changed_orders")
+
+
+def check_whole_orders(con, plan: Plan) -> None:
+    """An order is imported whole or not at all: the other lines of an order with a
+    refused line are refused with it (DESIGN §3, an order's amount is the sum of its
+    lines), naming the first refused line. Storing the rest would count a part of the
+    order as all of it, and the corrected file would then conflict with what was stored."""
+    if plan.table != "transactions" or "txn_id" not in plan.names:
+        return
+    con.execute("""
+        INSERT INTO _ingest_problems (_row, code, target, value, first_row)
+        SELECT r._row, 'order_refused', 'txn_id', r.txn_id, b.first_row
         FROM _ingest_rows r
-        WHERE r._op = 'insert' AND r.txn_id IS NOT NULL AND {clean}
-          AND r.txn_id IN (SELECT txn_id FROM transactions)""")
+        JOIN (SELECT i.txn_id, min(i._row) AS first_row
+              FROM _ingest_problems p JOIN _ingest_rows i ON i._row = p._row
+              WHERE i.txn_id IS NOT NULL GROUP BY i.txn_id) b ON b.txn_id = r.txn_id
+        WHERE r._row NOT IN (SELECT _row FROM _ingest_problems WHERE _row IS NOT NULL)""")
 
 
 def check_malformed(con) -> None:

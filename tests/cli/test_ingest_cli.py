@@ -61,7 +61,7 @@ def test_rejected_file_exits_1_and_leaves_no_new_database(tmp_path, capsys):
     code, out, err = run("--db", db, "--table", "transactions", bad, "--create-customers",
                          capsys=capsys)
     assert code == 1 and out == ""
-    assert "bad.csv: rejected, nothing was imported (1 problems):" in err
+    assert "bad.csv: rejected, nothing was imported (1 problem):" in err
     assert 'bad.csv, line 2, column "amount": "abc" is not an amount' in err
     assert not db.exists()
 

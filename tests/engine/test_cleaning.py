@@ -54,9 +54,24 @@ def test_a_totals_row_is_left_out_with_a_note(tmp_path):
     report = ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
                                 create_customers=True, today=TODAY)
     assert (report.rows_read, report.inserted, report.totals_rows) == (2, 2, 1)
-    assert "1 totals row(s) (合计, 总计, Total) left out." in report.summary()
+    assert "1 totals row (合计, 总计, Total) left out." in report.summary()
     assert rows(db, "SELECT customer_id, amount FROM transactions ORDER BY 1") == [
         ("C1", Decimal("100.00")), ("C2", Decimal("12000.00"))]
+
+
+@pytest.mark.parametrize("cell", ["合计：", "合计:", "合计（2笔）", "Total: 2 orders", "总计 (含税)"])
+def test_a_totals_row_with_a_colon_or_a_note_is_left_out_too(tmp_path, cell):
+    text = f"订单号,客户编号,日期,金额\nT1,C1,2024-03-01,100\nT2,C2,2024-03-02,200\n{cell},,,300\n"
+    report = ingest.import_file(tmp_path / "t.duckdb", csv(tmp_path, "t.csv", text),
+                                "transactions", create_customers=True, today=TODAY)
+    assert (report.rows_read, report.inserted, report.totals_rows) == (2, 2, 1)
+
+
+def test_a_name_that_begins_with_a_totals_word_is_no_totals_row(tmp_path):
+    text = "客户编号,客户名称\nC1,Totalcare Ltd\nC2,合计通讯\n"
+    report = ingest.import_file(tmp_path / "c.duckdb", csv(tmp_path, "c.csv", text), "customers",
+                                today=TODAY)
+    assert (report.inserted, report.totals_rows) == (2, 0)
 
 
 def test_a_day_month_order_no_date_tells_is_named_and_the_whole_file_is_asked(tmp_path):

@@ -61,7 +61,7 @@ def test_transactions_are_parsed_and_codes_resolved(db, tmp_path):
         ("C3", date(2024, 1, 17), Decimal("30.00"), "T3", "other")]
     assert report.other_values == {"status": {"锁定": 1}}
     assert report.other_counts == {"status": 1}
-    assert "status: 1 values stored as other" in report.summary()
+    assert "status: 1 value stored as other" in report.summary()
 
 
 def test_the_same_file_twice_adds_nothing(db, tmp_path):
@@ -205,11 +205,15 @@ def test_duplicate_keys_in_a_file(db, tmp_path):
 
 def test_future_dates_and_ratings(db, tmp_path):
     text = ("customer_id,ts,kind,satisfaction\nC1,2026-07-01 09:00,咨询,5\n"
-            "C1,2026-06-30 23:00,咨询,6\nC2,2026-06-01,投诉,\n")
+            "C1,2026-06-30 23:00,咨询,6\nC2,2026-06-01,投诉,\nC2,2026-06-02,投诉,4.5\n"
+            "C2,2026-06-03,投诉,0.5\nC2,2026-06-04,投诉,5.0\n")
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(db, csv(tmp_path, "i.csv", text), "interactions", today=TODAY)
-    assert [(p.line, p.code) for p in caught.value.problems] == [
-        (2, "future_date"), (3, "rating_range")]
+    problems = caught.value.problems
+    assert [(p.line, p.code) for p in problems] == [
+        (2, "future_date"), (3, "rating_range"), (5, "rating_fraction"), (6, "rating_range")]
+    assert problems[2].message("en").endswith(
+        '"4.5" is not a whole number; expected a whole number from 1 to 5')
 
 
 def test_day_first_is_taken_from_the_file(db, tmp_path):
@@ -256,10 +260,11 @@ def test_fast_path_falls_back_and_reports_like_the_staged_path(tmp_path):
         ingest.import_file(path, csv(tmp_path, "t.csv", text), "transactions",
                            create_customers=True)
     assert [(p.code, p.line, p.target) for p in caught.value.problems] == [
-        ("order_conflict", 3, "customer_id"), ("order_conflict", 3, "txn_date")]
+        ("order_refused", 2, "txn_id"), ("order_conflict", 3, "customer_id"),
+        ("order_conflict", 3, "txn_date")]
     report = ingest.import_file(tmp_path / "y.duckdb", csv(tmp_path, "t.csv", text),
                                 "transactions", create_customers=True, skip_invalid=True)
-    assert (report.inserted, report.rejected, report.customers_created) == (1, 1, 1)
+    assert (report.inserted, report.rejected, report.customers_created) == (0, 2, 0)
 
 
 def test_followups_get_ids_and_codes(db, tmp_path):

@@ -2,12 +2,17 @@
 
 Every figure is worked out by hand from the small files below.
 """
+import tempfile
+from collections import Counter
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import ingest, store
 from engine.features import activity, customer_features
@@ -67,7 +72,7 @@ def test_invoice_lines_are_kept_as_lines_with_derived_amounts(lines_db):
     db, report = lines_db
     assert report.platform == "online_retail"
     assert (report.inserted, report.rejected, report.guests) == (5, 1, 1)
-    assert "1 rows without a customer (guest orders) skipped" in report.summary()
+    assert "1 row without a customer (a guest order) skipped" in report.summary()
     assert rows(db, "SELECT txn_id, product, quantity, unit_price, amount, order_line "
                     "FROM transactions ORDER BY rowid") == [
         ("489434", "LED CUSHION", 12.0, Decimal("6.95"), Decimal("83.40"), 1),
@@ -147,12 +152,111 @@ def test_same_file_again_adds_nothing_and_undo_removes_its_batch(lines_db, tmp_p
     assert rows(db, "SELECT count(*) FROM transactions") == [(0,)]
 
 
+# Two orders of lines, then what a later file may hold of them (DESIGN §3: an order whose
+# lines differ from those stored is an error).
+STORED = """txn_id,customer_id,txn_date,product,quantity,unit_price
+O1,C1,2024-01-05,A,2,10
+O1,C1,2024-01-05,B,1,5.5
+O2,C2,2024-01-06,A,3,10
+"""
+
+
+@pytest.fixture
+def stored_db(tmp_path):
+    db = tmp_path / "s.duckdb"
+    ingest.import_file(db, write(tmp_path, "first.csv", STORED), "transactions",
+                       create_customers=True, today=TODAY)
+    return db
+
+
+@pytest.mark.parametrize("lines, expected", [
+    # an order missing a line, or with one more: every line of it, with both counts
+    (["O1,C1,2024-01-05,A,2,10"], [("txn_lines_conflict", 2, 1, 2)]),
+    (["O1,C1,2024-01-05,A,2,10", "O1,C1,2024-01-05,B,1,5.5", "O1,C1,2024-01-05,C,1,1"],
+     [("txn_lines_conflict", 2, 3, 2), ("txn_lines_conflict", 3, 3, 2),
+      ("txn_lines_conflict", 4, 3, 2)]),
+    # a changed second line: what differs from the stored second line, and the first line
+    # refused with its order
+    (["O1,C1,2024-01-05,A,2,10", "O1,C1,2024-01-05,Bx,1,5.5"],
+     [("order_refused", 2, None, None), ("txn_conflict", 3, None, None)]),
+], ids=["a line left out", "a line added", "a line changed"])
+def test_an_order_whose_lines_differ_from_the_stored_ones_is_refused(stored_db, tmp_path, lines,
+                                                                     expected):
+    text = STORED.splitlines()[0] + "\n" + "\n".join(lines) + "\n"
+    before = rows(stored_db, "SELECT * FROM transactions ORDER BY ALL")
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(stored_db, write(tmp_path, "again.csv", text), "transactions",
+                           today=TODAY)
+    problems = caught.value.problems
+    assert [(p.code, p.line, p.params.get("found"), p.params.get("needed")) for p in problems] \
+        == expected
+    if problems[-1].code == "txn_conflict":
+        assert problems[-1].params["columns"] == "product"   # not the columns of line 1
+        assert problems[0].params["first_line"] == 3
+    assert rows(stored_db, "SELECT * FROM transactions ORDER BY ALL") == before
+
+
+def test_an_order_with_its_stored_lines_in_another_order_is_unchanged(stored_db, tmp_path):
+    text = ("txn_id,customer_id,txn_date,product,quantity,unit_price\n"
+            "O1,C1,2024-01-05,B,1,5.5\nO3,C1,2024-01-07,A,1,10\nO1,C1,2024-01-05,A,2,10\n")
+    report = ingest.import_file(stored_db, write(tmp_path, "again.csv", text), "transactions",
+                                today=TODAY)
+    assert (report.inserted, report.unchanged, report.rejected) == (1, 2, 0)
+
+
+LINE = st.tuples(st.sampled_from("AB"), st.integers(1, 2))   # (product, quantity)
+
+
+@given(stored=st.lists(LINE, min_size=1, max_size=3), again=st.lists(LINE, min_size=1, max_size=3))
+@settings(max_examples=40)
+def test_a_stored_order_is_unchanged_exactly_when_the_file_holds_its_lines(stored, again):
+    """Reference: the lines as multisets. The later file also holds a new order O2, which
+    goes in when O1 is unchanged; otherwise nothing does."""
+    def text(lines, extra=""):
+        return ("txn_id,customer_id,txn_date,product,quantity,unit_price\n" + "".join(
+            f"O1,C1,2024-01-05,{p},{q},10\n" for p, q in lines) + extra)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        db = tmp / "h.duckdb"
+        ingest.import_file(db, write(tmp, "first.csv", text(stored)), "transactions",
+                           create_customers=True, today=TODAY)
+        later = write(tmp, "later.csv", text(again, "O2,C1,2024-01-06,A,1,10\n"))
+        if Counter(stored) == Counter(again):
+            report = ingest.import_file(db, later, "transactions", today=TODAY)
+            assert (report.inserted, report.unchanged) == (1, len(again))
+        else:
+            with pytest.raises(ingest.ImportRejected) as caught:
+                ingest.import_file(db, later, "transactions", today=TODAY)
+            assert {p.code for p in caught.value.problems} <= {
+                "txn_lines_conflict", "txn_conflict", "order_refused"}
+            assert rows(db, "SELECT count(*) FROM transactions") == [(len(stored),)]
+
+
+def test_an_order_with_a_refused_line_is_left_out_whole(tmp_path):
+    """With --skip-invalid, the order's good lines are not stored without the bad one: the
+    order would count as worth 20 instead of 25, and the corrected file would conflict."""
+    db = tmp_path / "w.duckdb"
+    bad = ("txn_id,customer_id,txn_date,product,quantity,unit_price\n"
+           "O9,C1,2024-01-05,A,2,10\nO9,C1,2024-01-05,B,1,abc\nO8,C1,2024-01-06,A,1,10\n")
+    report = ingest.import_file(db, write(tmp_path, "bad.csv", bad), "transactions",
+                                create_customers=True, skip_invalid=True, today=TODAY)
+    assert (report.inserted, report.rejected) == (1, 2)
+    assert rows(db, "SELECT txn_id FROM transactions") == [("O8",)]
+    assert report.rejects["txn_id"].tolist() == ["O9", "O9"]
+    fixed = ingest.import_file(db, write(tmp_path, "fixed.csv", bad.replace("abc", "5")),
+                               "transactions", today=TODAY)
+    assert (fixed.inserted, fixed.unchanged, fixed.rejected) == (2, 1, 0)
+    assert rows(db, "SELECT sum(amount) FROM transactions WHERE txn_id = 'O9'") == [
+        (Decimal("25.00"),)]
+
+
 def test_guest_rows_are_counted_and_the_message_says_how_to_skip(tmp_path):
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(tmp_path / "g.duckdb", write(tmp_path, "l.csv", LINES),
                            "transactions", create_customers=True, today=TODAY)
     message = caught.value.message("en")
-    assert "1 rows name no customer (guest orders)" in message
+    assert "guest orders (rows that name no customer), which cannot be attributed to anyone: 1" \
+        in message
     assert "--skip-invalid" in message
     assert 'line 7, column "Customer ID": no customer' in message
     assert "游客订单" in caught.value.message("zh")
@@ -217,7 +321,8 @@ def test_lines_of_one_order_naming_two_customers_are_an_error_naming_both(tmp_pa
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(tmp_path / "x.duckdb", write(tmp_path, "o.csv", text), "transactions",
                            create_customers=True, today=TODAY)
-    [problem] = caught.value.problems
+    first, problem = caught.value.problems     # the order's first line is refused with it
+    assert (first.code, first.line, first.params["first_line"]) == ("order_refused", 2, 3)
     assert (problem.code, problem.line, problem.target) == ("order_conflict", 3, "customer_id")
     assert ('this line of order "#1001" names customer_id "cat@example.com", '
             'its line 2 names "ann@example.com"') in problem.message("en")
@@ -233,14 +338,16 @@ T2,C2,2024-03-02,9,,2024-03-02
 """
 
 
-@pytest.mark.parametrize("line, old, new, column", [
-    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-10,2024-03-11", "paid_date"),
-    (3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-12,", "due_date"),
-    (6, "T2,C2,2024-03-02,9,,", "T2,C3,2024-03-02,9,,", "customer_id"),
-    (6, "T2,C2,2024-03-02,9,,", "T2,C2,2024-03-04,9,,", "txn_date"),
+@pytest.mark.parametrize("first, line, old, new, column", [
+    (2, 3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-10,2024-03-11", "paid_date"),
+    (2, 3, "T1,C1,2024-03-01,6,2024-03-10,", "T1,C1,2024-03-01,6,2024-03-12,", "due_date"),
+    (4, 6, "T2,C2,2024-03-02,9,,", "T2,C3,2024-03-02,9,,", "customer_id"),
+    (4, 6, "T2,C2,2024-03-02,9,,", "T2,C2,2024-03-04,9,,", "txn_date"),
 ], ids=["paid date added", "due date", "customer, spread", "date, spread"])
-def test_a_later_line_that_differs_from_its_first_is_refused(tmp_path, line, old, new, column):
-    """Every cell is valid, so the fast path checks the lines and falls back to report."""
+def test_a_later_line_that_differs_from_its_first_is_refused(tmp_path, first, line, old, new,
+                                                              column):
+    """Every cell is valid, so the fast path checks the lines and falls back to report; the
+    order's first line is refused with it (an order is imported whole or not at all)."""
     db = tmp_path / "d.duckdb"
     ingest.import_file(db, write(tmp_path, "ok.csv", DATED), "transactions",
                        create_customers=True, today=TODAY)
@@ -250,7 +357,7 @@ def test_a_later_line_that_differs_from_its_first_is_refused(tmp_path, line, old
         ingest.import_file(tmp_path / "x.duckdb", write(tmp_path, "o.csv", DATED.replace(old, new)),
                            "transactions", create_customers=True, today=TODAY)
     assert [(p.code, p.line, p.target) for p in caught.value.problems] == [
-        ("order_conflict", line, column)]
+        ("order_refused", first, "txn_id"), ("order_conflict", line, column)]
     assert not (tmp_path / "x.duckdb").exists()
 
 
@@ -275,7 +382,8 @@ def test_taobao_report_takes_what_the_buyer_paid_and_its_states(tmp_path):
 
 
 @pytest.mark.parametrize("words, code", [
-    (("交易关闭", "已取消", "订单关闭", "cancelled", "Voided", "canceled"), "cancelled"),
+    (("交易关闭", "已取消", "订单关闭", "cancelled", "Voided", "canceled",
+      "expired"), "cancelled"),     # Shopify: an authorisation that lapsed, never paid
     (("等待买家付款", "待付款", "未付款", "pending", "unpaid", "Pending payment"), "pending"),
     (("买家已付款，等待卖家发货", "待发货", "交易成功", "Completed", "paid"), "paid"),
 ])
@@ -328,6 +436,19 @@ def test_the_money_column_is_what_the_customer_paid():
     assert others == ["买家应付货款", "买家应付邮费", "总金额"]
 
 
+@pytest.mark.parametrize("headers, paid", [
+    (["Amount", "Paid Amount"], "Paid Amount"),     # what was paid beats a column named amount
+    (["amount", "amount_paid"], "amount_paid"),
+    (["金额", "实付金额"], "实付金额"),
+    (["Subtotal", "Total", "Paid"], "Paid"),
+    (["amount", "paid"], "amount"),                 # a bare "paid" may be a yes/no column
+])
+def test_which_money_column_becomes_the_amount(headers, paid):
+    headers = ["order_id", "customer_id", "order_date", *headers]
+    chosen, others = ingest.money_columns(headers, ingest.merge_mapping(headers, "transactions", None))
+    assert chosen == paid and others == [h for h in headers[3:] if h != paid]
+
+
 # ---- workbooks of several sheets --------------------------------------------------------
 
 def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
@@ -339,12 +460,14 @@ def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
         first.append(row)
     second = book.create_sheet("Year 2010-2011")
     for row in [header, *body[3:]]:
-        second.append(row)
+        second.append(row[::-1])       # the same columns in another order
     book.create_sheet("Notes").append(["exported by", "someone"])
+    book.create_sheet("Empty")
     path = tmp_path / "online_retail_II.xlsx"
     book.save(path)
     info = ingest.inspect_file(path, sheet=ingest.ALL_SHEETS)
     assert info.sheets_read == ["Year 2009-2010", "Year 2010-2011"] and info.sheet_rows == 6
+    assert info.sheets_left_out == ["Notes"]      # named; the empty sheet holds nothing to lose
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="all",
                            create_customers=True, today=TODAY)
@@ -354,3 +477,9 @@ def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
                                 create_customers=True, skip_invalid=True, today=TODAY)
     assert (report.inserted, report.rejected) == (5, 1)
     assert "Read 2 sheets with the same columns: Year 2009-2010, Year 2010-2011." in report.summary()
+    assert "Left out 1 sheet whose columns differ: Notes." in report.summary()
+    assert rows(tmp_path / "b.duckdb", "SELECT txn_id, customer_id, amount FROM transactions "
+                "ORDER BY rowid") == [
+        ("489434", "13085", Decimal("83.40")), ("489434", "13085", Decimal("81.00")),
+        ("489434", "13085", Decimal("6.30")), ("489435", "13086", Decimal("30.60")),
+        ("C489449", "13085", Decimal("-2.10"))]

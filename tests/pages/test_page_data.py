@@ -4,6 +4,7 @@ Every test that writes works on its own copy of the demo database (or on a
 new file), never on the session-wide one.
 """
 
+import io
 import json
 
 import openpyxl
@@ -245,6 +246,40 @@ def test_a_workbook_of_one_sheet_per_year_imported_whole(work_db):
     captions = " ".join(c.value for c in at.caption)
     assert "3 rows without a customer (guest orders) skipped." in captions
     assert "Read 2 sheets with the same columns: Year 2025, Year 2026." in captions
+
+
+@pytest.mark.parametrize("lang, found, left_out", [
+    ("en", "2 sheets with the same columns (2025, 2026), 2 rows",
+     "Left out 1 sheet whose columns differ: 备注."),
+    ("zh", "2 个列相同的工作表（2025, 2026），共 2 行", "未读取 1 个列不同的工作表：备注。")])
+def test_all_sheets_takes_the_same_columns_in_any_order_and_names_the_sheets_left_out(
+        work_db, lang, found, left_out):
+    book = openpyxl.Workbook()
+    book.active.title = "2025"
+    for row in (["订单号", "客户编号", "日期", "金额"], ["W1", "C1", "2025-03-01", 100]):
+        book.active.append(row)
+    later = book.create_sheet("2026")
+    for row in (["客户编号", "金额", "订单号", "日期"], ["C2", 400, "W2", "2026-01-02"]):
+        later.append(row)
+    book.create_sheet("备注").append(["导出人", "张三"])
+    content = io.BytesIO()
+    book.save(content)
+    at = open_page("data", lang)
+    upload(at, "transactions", "orders.xlsx", content.getvalue(),
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    next(s for s in at.selectbox if s.key.startswith("data_page.sheet.")).set_value(
+        ingest.ALL_SHEETS).run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert found in captions and left_out in captions
+    at.checkbox(key="data_page.create.False").check().run()
+    at.button(key="data_page.import").click().run()
+    assert not at.exception, at.exception
+    assert left_out in " ".join(c.value for c in at.caption)
+    with store.connect(work_db) as con:
+        assert con.execute("SELECT txn_id, customer_id, CAST(amount AS DOUBLE) FROM transactions "
+                           "WHERE txn_id LIKE 'W_' ORDER BY txn_id").fetchall() == [
+            ("W1", "C1", 100.0), ("W2", "C2", 400.0)]
 
 
 @pytest.mark.parametrize("lang, looks, money", [

@@ -55,8 +55,9 @@ text("bad_amount.csv", "客户编号,交易日期,金额\nC1,2024-01-15,abc\n", 
 text("amount_two_decimal_marks.csv", T + 'C1,2024-01-15,"1.2.3",T7\n', "transactions",
      ['"1.2.3" is not an amount'])
 text("missing_customer_id.csv", "客户编号,交易日期,金额\nC1,2024-01-15,1\n,2024-01-16,2\n",
-     "transactions", ["1 rows name no customer (guest orders)", "--skip-invalid",
-                      'line 3, column "客户编号"', "no customer (a guest order)"])
+     "transactions", ["guest orders (rows that name no customer), which cannot be attributed "
+                      "to anyone: 1", "--skip-invalid", 'line 3, column "客户编号"',
+                      "no customer (a guest order)"])
 text("missing_date.csv", T + "C1,,5,T8\n", "transactions",
      ['line 2, column "txn_date": no value', "txn_date is required"])
 text("unknown_customer.csv", T + "C1,2024-01-15,5,T9\nX9,2024-01-16,6,T10\n", "transactions",
