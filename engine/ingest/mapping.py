@@ -206,11 +206,14 @@ def resolve_mapping(headers: list[str], table: str, given: Mapping | None = None
 
 def merge_mapping(headers: list[str], table: str, given: Mapping | None) -> Mapping:
     """`given` over a shop platform's mapping (transactions, when the headers are its
-    order report's) over the automatic mapping, without checking it."""
+    order report's) over the automatic mapping, without checking it. A column that
+    `given` maps a header to is taken from whichever header would have had it."""
     given = {_find_header(h, headers): (t or None) for h, t in (given or {}).items()}
     platform = detect_platform(headers) if table == "transactions" else None
-    if platform is not None:
-        given = {**platform_mapping(platform, headers), **given}
+    if platform is not None:   # a column the user gives another header is theirs to give
+        claimed = {t for t in given.values() if t}
+        given = {**{h: t for h, t in platform_mapping(platform, headers).items()
+                    if t not in claimed}, **given}
     taken = {t for h, t in given.items() if t and h in headers}
     auto = auto_mapping([h for h in headers if h not in given], table)
     merged = {}

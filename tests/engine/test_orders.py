@@ -436,6 +436,13 @@ def test_the_money_column_is_what_the_customer_paid():
     assert others == ["买家应付货款", "买家应付邮费", "总金额"]
 
 
+def test_a_money_column_the_user_chooses_replaces_the_platforms_choice():
+    headers = TAOBAO.splitlines()[0].split(",")
+    mapping = ingest.resolve_mapping(headers, "transactions", {"总金额": "amount"})
+    assert mapping["总金额"] == "amount" and mapping["买家实际支付金额"] is None
+    assert mapping["买家会员名"] == "customer_id"        # the rest of the platform's mapping stays
+
+
 @pytest.mark.parametrize("headers, paid", [
     (["Amount", "Paid Amount"], "Paid Amount"),     # what was paid beats a column named amount
     (["amount", "amount_paid"], "amount_paid"),
