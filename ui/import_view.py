@@ -175,7 +175,7 @@ def _detected(info, lang: str) -> str:
         found = i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
                        sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
                        columns=len(info.headers))
-        return f"{found} {_left_out(info.sheets_left_out, lang)}" if info.sheets_left_out else found
+        return f"{found} · {_left_out(info.sheets_left_out, lang)}" if info.sheets_left_out else found
     if info.format == "xlsx":
         return i18n.t("data_page.file.detected_xlsx", lang, sheet=info.sheet, line=info.header_line,
                       columns=len(info.headers))

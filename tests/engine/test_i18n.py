@@ -4,7 +4,8 @@ import re
 from engine import i18n
 from tests.conftest import ROOT
 
-KEY_USE = re.compile(r"""\b(?:t|ctx\.t|i18n\.t|not_yet)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
+KEY_USE = re.compile(
+    r"""\b(?:t|ctx\.t|i18n\.t|not_yet|i18n\.plural)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 
 
 def test_every_key_has_both_languages():
@@ -25,6 +26,18 @@ def test_every_key_used_in_the_code_exists():
     used = {m for path in sources for m in KEY_USE.findall(path.read_text(encoding="utf-8"))}
     missing = sorted(used - set(i18n.catalogue()))
     assert not missing, f"keys used but not in the catalogue: {missing}"
+
+
+def test_a_singular_has_its_plural_and_says_one():
+    catalogue = i18n.catalogue()
+    for key in (k for k in catalogue if k.endswith(".one")):
+        assert key.removesuffix(".one") in catalogue, key
+        assert "1" in catalogue[key]["en"] and "{count" not in catalogue[key]["en"], key
+
+
+def test_column_labels_begin_with_a_capital_in_english():
+    labels = {k: v["en"] for k, v in i18n.catalogue().items() if k.startswith("ingest.column.")}
+    assert labels and all(text[0].isupper() for text in labels.values()), labels
 
 
 def test_language_from_locale():
