@@ -407,7 +407,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     validate.mark_stored_events(con, plan)
     steps.report(0.65, "check")
     frame, lines = validate.problem_frame(con, plan, src, n_records, exact_lines=dry_run)
-    frame = _with_params(frame, report, today, src.row_sheets)
+    frame = _with_params(frame, report, today, src)
     ops = validate.op_counts(con)
     report.rows_read = sum(ops.values()) + int(frame["_row"].isna().sum())
     if report.rows_read == 0:
@@ -683,13 +683,15 @@ def _fast_checks_pass(con, plan: Plan, opts: _Options, batch: int) -> bool:
 
 # ---- report parts ------------------------------------------------------------------
 
-def _with_params(frame: pd.DataFrame, report: ImportReport, today: date,
-                 row_sheets: np.ndarray | None = None) -> pd.DataFrame:
-    """The problems frame with the slots its messages need; a row of a workbook read
-    sheet after sheet is placed in "file [sheet]"."""
+def _with_params(frame: pd.DataFrame, report: ImportReport, today: date, src) -> pd.DataFrame:
+    """The problems frame with the slots its messages need; a row of a workbook of
+    several sheets is placed in "file [sheet]"."""
     frame = frame.copy()
     frame["file"] = report.file_name
-    if row_sheets is not None and len(frame):
+    row_sheets = src.row_sheets
+    if row_sheets is None and len(src.info.sheets) > 1:   # one sheet of several, chosen
+        frame["file"] = f"{report.file_name} [{src.info.sheet}]"
+    elif row_sheets is not None and len(frame):
         rows = frame["_row"].dropna().astype("int64")
         frame.loc[rows.index, "file"] = [f"{report.file_name} [{s}]" for s in row_sheets[rows]]
     frame["columns"] = frame["detail"]

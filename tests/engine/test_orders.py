@@ -480,6 +480,11 @@ def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
                            create_customers=True, today=TODAY)
     assert 'online_retail_II.xlsx [Year 2010-2011], line 4, column "Customer ID"' in str(
         caught.value)
+    with pytest.raises(ingest.ImportRejected) as caught:   # that sheet alone: named too
+        ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="Year 2010-2011",
+                           create_customers=True, today=TODAY)
+    assert 'online_retail_II.xlsx [Year 2010-2011], line 4, column "Customer ID"' in str(
+        caught.value)
     report = ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="all",
                                 create_customers=True, skip_invalid=True, today=TODAY)
     assert (report.inserted, report.rejected) == (5, 1)
