@@ -97,9 +97,16 @@ CREATE OR REPLACE TEMP MACRO ingest_null(t) AS
 
 CREATE OR REPLACE TEMP MACRO ingest_clean(x) AS ingest_null(ingest_trim(x));
 
+-- An id as a manager means it: the text of a spreadsheet's ="00123"; a whole number a
+-- program wrote as a float (UCI Online Retail's CSV: Customer ID 13085.0, which its
+-- workbook holds as 13085); an e-mail address in lower case (a shop export may write a
+-- buyer's address in either case).
 CREATE OR REPLACE TEMP MACRO ingest_id(s) AS
     CASE WHEN starts_with(s, '=') OR starts_with(s, {_lit("'")})
          THEN nullif(trim(regexp_replace(s, {_lit(_EXCEL_TEXT)}, '\\1\\2\\3'), ' '), '')
+         WHEN contains(s, '.') AND regexp_full_match(s, '[0-9]+\\.0+')
+         THEN split_part(s, '.', 1)
+         WHEN contains(s, '@') THEN lower(s)
          ELSE s END;
 
 CREATE OR REPLACE TEMP MACRO ingest_plausible(t) AS

@@ -83,6 +83,28 @@ def test_invoice_lines_are_kept_as_lines_with_derived_amounts(lines_db):
     assert "no customer" in report.rejects["error"][0]
 
 
+def test_ids_written_as_floats_or_in_another_case_are_the_customers_they_name(tmp_path):
+    """UCI's CSV writes Customer ID as 13085.0 (its workbook as 13085); a shop export may
+    write one buyer's e-mail in two cases. Both the fast and the staged path."""
+    floats = LINES.replace(",13085,", ",13085.0,").replace(",13086,", ",13086.00,")
+    buyers = "".join(line + "\n" for line in floats.splitlines() if ",,United" not in line)
+    for name, text, skip in (("fast", buyers, False), ("staged", floats, True)):
+        db = tmp_path / f"{name}.duckdb"
+        ingest.import_file(db, write(tmp_path, f"{name}.csv", text), "transactions",
+                           create_customers=True, skip_invalid=skip, today=TODAY)
+        assert rows(db, "SELECT DISTINCT customer_id FROM transactions ORDER BY 1") == [
+            ("13085",), ("13086",)]
+    mails = ("Email,Created at,Total\nAnn@Example.com,2024-03-01,10\nann@example.com,2024-03-02,5\n"
+             "Bob@example.COM,2024-03-03,7\n")
+    db = tmp_path / "m.duckdb"
+    ingest.import_file(db, write(tmp_path, "m.csv", mails), "transactions", create_customers=True,
+                       today=TODAY)
+    assert rows(db, "SELECT customer_id, count(*) FROM transactions GROUP BY 1 ORDER BY 1") == [
+        ("ann@example.com", 2), ("bob@example.com", 1)]
+    assert ingest.parse_values("id", ["C1.5", "1.00", "A.0", "=\"00123\""]) == [
+        "C1.5", "1", "A.0", "00123"]
+
+
 def test_fast_path_numbers_the_lines_as_the_staged_path(tmp_path):
     """Into an empty table without guests the file takes the fast path: same rows."""
     db = tmp_path / "fast.duckdb"
