@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cli.common import output_file
 from engine.backup import KINDS, digest, write_backup
 from engine.errors import InputRejected
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = "Write a backup of the whole database (DuckDB file or Parquet zip)."
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE",
+    parser.add_argument("--out", type=output_file, required=True, metavar="FILE",
                         help="FILE.duckdb, or FILE.zip for one Parquet file per table")
     parser.add_argument("--format", choices=KINDS, default=None,
                         help="default: parquet for a .zip name, else duckdb")

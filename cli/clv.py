@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from cli.common import iso_date
+from cli.common import iso_date, output_file
 from engine import export, store
 from engine.clv import (DAYS_PER_UNIT, ClvResult, ClvSettings, ClvUnavailable, fit_and_predict,
                         load_inputs)
@@ -23,9 +23,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--calibration-end", type=iso_date, default=None, metavar="YYYY-MM-DD",
                         help="fit on purchases up to this date and check the days after it "
                              "up to --as-of (default: the as-of date, no holdout)")
-    parser.add_argument("--json", type=str, default=None, metavar="FILE",
+    parser.add_argument("--json", type=output_file, default=None, metavar="FILE",
                         help="write the fitted parameters and the holdout check as JSON")
-    parser.add_argument("--out", type=str, default=None, metavar="FILE.csv",
+    parser.add_argument("--out", type=output_file, default=None, metavar="FILE.csv",
                         help="write one row per customer (UTF-8 with BOM)")
     parser.add_argument("--time-unit", choices=sorted(DAYS_PER_UNIT),
                         default=defaults.time_unit,

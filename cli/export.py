@@ -4,13 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cli.common import output_folder
 from engine.errors import InputRejected
 from engine.export_parquet import export_parquet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = "Write customers, transactions and interactions as Parquet files."
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--out", type=output_folder, required=True, metavar="DIR",
                         help="folder for customers.parquet, transactions.parquet, "
                              "interactions.parquet")
 

@@ -14,7 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, output_file, unwritable_file
 from engine import audit
 from engine.errors import InputRejected
 from engine.ingest.columns import TABLES
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add customers the file names but the database lacks")
     parser.add_argument("--skip-invalid", action="store_true",
                         help="import the valid rows, write the others to a rejects file")
-    parser.add_argument("--rejects", type=Path, metavar="FILE.csv",
+    parser.add_argument("--rejects", type=output_file, metavar="FILE.csv",
                         help="where --skip-invalid writes rejected rows "
                              "(default: NAME.rejects.csv next to the input)")
     parser.add_argument("--encoding", help="e.g. utf-8, gbk (default: detected)")
@@ -107,6 +107,15 @@ def _check_usage(args) -> None:
     if args.rejects and len(args.files) > 1:
         raise ValueError("--rejects takes one input file; leave it out to write "
                          "NAME.rejects.csv next to each input")
+    if args.skip_invalid and not args.rejects and not args.dry_run:
+        # checked before the import: found only when writing, the rows would be lost
+        for problem in filter(None, (unwritable_file(_rejects_path(f)) for f in args.files)):
+            raise ValueError(f"{problem}, where the rejected rows go: choose another place "
+                             "with --rejects")
+
+
+def _rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
 
 
 def _describe(report: ImportReport, path: Path, args) -> str:
@@ -120,7 +129,7 @@ def _describe(report: ImportReport, path: Path, args) -> str:
         lines.append("  the same file was imported before as batch "
                      + ", ".join(map(str, report.same_file_batches)))
     if report.rejects is not None and len(report.rejects) and not args.dry_run:
-        target = args.rejects or path.with_name(f"{path.stem}.rejects.csv")
+        target = args.rejects or _rejects_path(path)
         target.write_bytes(report.rejects_csv())
         lines.append(f"  {len(report.rejects):,} rejected rows written to {target}")
     for problem in report.problems[:SHOWN_PROBLEMS]:

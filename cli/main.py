@@ -5,7 +5,8 @@ Each subcommand is a module of this package with `add_arguments(parser)` and
 imported, so `--help` and a light subcommand do not load scikit-learn, SciPy
 or plotly. Exit codes (cli.common): 0 success, 1 input rejected (the
 engine's InputRejected, or a database locked by another process), 2 usage
-error (argparse's own).
+error (argparse's own, an output that cannot be written, a --db that is no database of
+this app).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from cli.common import EXIT_OK, EXIT_REJECTED
+from cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from engine.errors import InputRejected
 from engine import workfiles
 from engine.store import ForeignFile, StoreLocked, default_db_path
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     workfiles.sweep()   # what a killed run left behind (a restore's staged copy, say)
     try:
         return _module(args.command).run(args) or EXIT_OK
-    except (InputRejected, StoreLocked, ForeignFile) as exc:
+    except (InputRejected, StoreLocked) as exc:
         print(exc, file=sys.stderr)
         return EXIT_REJECTED
+    except ForeignFile as exc:   # --db names no database of ours: a usage error
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE

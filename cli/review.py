@@ -7,6 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from cli.common import output_file
 from engine import i18n, store
 from engine.errors import InputRejected
 from engine.months import month_end, month_key, parse_month, shift_month
@@ -26,11 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "retention rates, complaints, satisfaction, revenue by tier.")
     parser.add_argument("--month", type=_month_argument, required=True, metavar="YYYY-MM",
                         help="the month M to review (compared with M−1)")
-    parser.add_argument("--out", type=Path, metavar="FILE.html",
+    parser.add_argument("--out", type=output_file, metavar="FILE.html",
                         help="write a self-contained HTML report (opens offline)")
-    parser.add_argument("--xlsx", type=Path, metavar="FILE.xlsx",
+    parser.add_argument("--xlsx", type=output_file, metavar="FILE.xlsx",
                         help="write an Excel workbook, one sheet per table")
-    parser.add_argument("--json", type=Path, metavar="FILE.json",
+    parser.add_argument("--json", type=output_file, metavar="FILE.json",
                         help="write the figures as JSON (DESIGN §5)")
     parser.add_argument("--lang", choices=i18n.LANGUAGES, default="en",
                         help="language of the report, workbook and summary (default: en)")

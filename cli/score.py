@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cli.common import iso_date
+from cli.common import iso_date, output_file
 from engine import clv, export, plan, scoring, store
 from engine.errors import InputRejected
 from engine.features import customer_features, latest_event_date, optional_columns_present
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default; refused when the lifetime-value models cannot be fitted)")
     parser.add_argument("--lang", choices=("en", "zh"), default="en",
                         help="language of the risk_reasons column (default: en)")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE.csv",
+    parser.add_argument("--out", type=output_file, required=True, metavar="FILE.csv",
                         help="the CSV file to write (UTF-8 with BOM)")
     parser.add_argument("--features", type=Path, default=None, metavar="DIR",
                         help="score a precomputed feature table (python -m engine features "

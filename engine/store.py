@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine import i18n
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "demo.duckdb"
 SCHEMA_VERSION = 6
@@ -120,13 +122,14 @@ class ForeignFile(ValueError):
     """A path that is no database of this app: not a DuckDB file at all, or another
     application's (tables, but none of ours). It is refused, never opened for writing.
 
-    `reason` is "unreadable" or "not_ours"; `detail` says more (DuckDB's words, the
-    tables found).
+    `reason` is "unreadable", "not_ours" or "no_access" (the file or its folder cannot be
+    written); `detail` says more (DuckDB's words, the tables found). The message is the
+    catalogue's `source.foreign.<reason>`, in English.
     """
 
     def __init__(self, path: Path, reason: str, detail: str):
         self.path, self.reason, self.detail = Path(path), reason, detail
-        super().__init__(f"{path}: not a database of this app ({reason}: {detail})")
+        super().__init__(i18n.t(f"source.foreign.{reason}", "en", path=path, detail=detail))
 
 
 def default_db_path() -> Path:
@@ -167,6 +170,8 @@ def _open(path: Path, key: str, timeout: float) -> duckdb.DuckDBPyConnection:
             with _OPEN_CLOSE:
                 return _attach(key)
         except duckdb.IOException as exc:
+            if "permission denied" in str(exc).lower():
+                raise ForeignFile(path, "no_access", _first_line(exc)) from None
             if "lock" not in str(exc).lower():
                 raise ForeignFile(path, "unreadable", _first_line(exc)) from None
             if time.monotonic() >= deadline:
@@ -179,8 +184,8 @@ def _open(path: Path, key: str, timeout: float) -> duckdb.DuckDBPyConnection:
 def _attach(key: str) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the file at `key` (its resolved path),
     attached now or already."""
-    if not _BASE:
-        _BASE.append(duckdb.connect())
+    if not _BASE:   # no extension fetched from the internet: a SQLite file, say, is refused
+        _BASE.append(duckdb.connect(config={"autoinstall_known_extensions": False}))
     entry = _ATTACHED.get(key)
     if entry is None:
         alias = f"file{next(_ALIASES)}"

@@ -41,8 +41,8 @@ def test_old_mac_line_ends_are_lines():
     assert report.problems[0].line == 3 and report.problems[0].value == "2024-13-02"
 
 
-@pytest.mark.parametrize("lang, words", [("en", "is not a database this dashboard can open"),
-                                         ("zh", "不是本仪表盘能打开的数据库")])
+@pytest.mark.parametrize("lang, words", [("en", "is not a database of this app"),
+                                         ("zh", "不是本应用的数据库")])
 @pytest.mark.parametrize("page", ["overview", "customers", "data"])
 def test_a_file_that_is_no_database_shows_a_message_on_every_page(monkeypatch, page, lang,
                                                                    words):
@@ -69,7 +69,7 @@ def test_another_applications_database_is_refused_and_left_as_it_was(tmp_path, m
     with duckdb.connect(str(other)) as con:
         assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [
             ("invoices",)]
-    assert main(["score", "--db", str(other), "--out", str(tmp_path / "s.csv")]) == 1
+    assert main(["score", "--db", str(other), "--out", str(tmp_path / "s.csv")]) == 2  # usage
 
 
 def test_a_typed_path_outside_the_data_folder_is_refused(work_db, tmp_path, monkeypatch):
