@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
+from pathlib import Path
+
+from cli.common import EXIT_REJECTED
 from engine.demo import generate_demo
+from engine import audit
+from engine.ingest.history import list_batches, reset
 
 
 def add_arguments(parser) -> None:
@@ -17,6 +23,14 @@ def add_arguments(parser) -> None:
                         help="random seed; the same seed makes the same data (default 7)")
     parser.add_argument("--txns-per-customer", type=_at_least(0, float), default=30.0,
                         help="average transactions per customer (default 30)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace a database that holds imported data (refused without)")
+
+
+def _imports_in_force(db: Path) -> int:
+    if not Path(db).exists():
+        return 0
+    return int(list_batches(db)["undone_at"].isna().sum())
 
 
 def _at_least(low, kind):
@@ -31,10 +45,21 @@ def _at_least(low, kind):
 
 
 def run(args) -> int:
-    """Write the demo database and print one line with what it holds."""
+    """Write the demo database and print one line with what it holds; a database holding
+    imports is left alone unless --replace says to replace it (DESIGN §6: bad input never
+    loses data, and a mistyped --db is bad input)."""
+    imported = _imports_in_force(args.db)
+    if imported and not args.replace:
+        print(f"engine demo: {args.db} holds imported data (imports in force: {imported:,}); "
+              "the demo would replace it. Give another --db, or --replace to replace it.",
+              file=sys.stderr)
+        return EXIT_REJECTED
     began = time.perf_counter()
-    counts = generate_demo(args.db, customers=args.customers, months=args.months,
-                           seed=args.seed, txns_per_customer=args.txns_per_customer)
+    options = dict(customers=args.customers, months=args.months, seed=args.seed,
+                   txns_per_customer=args.txns_per_customer)
+    # replacing imports empties their history too, as the Data page's "Start over" does
+    counts = (reset(args.db, demo=True, actor=audit.cli_actor(), **options) if imported
+              else generate_demo(args.db, **options))
     print(f"{args.db}: {counts['customers']:,} customers, "
           f"{counts['transactions']:,} transactions, "
           f"{counts['interactions']:,} interactions, "

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from cli.main import main
+from engine import store
 
 REJECTED = "customer_id,name\nR1,Good\n,No id\n"
 
@@ -81,3 +82,19 @@ def test_another_applications_database_names_its_tables(tmp_path, capsys):
         con.execute("CREATE TABLE invoices (id INTEGER)")
     code, err = run(["score", "--db", other, "--out", tmp_path / "s.csv"], capsys)
     assert code == 2 and "another application's database (tables: invoices)" in err
+
+
+def test_the_demo_does_not_replace_imported_data_unless_told(tmp_path, capsys):
+    db, data = tmp_path / "mine.duckdb", tmp_path / "c.csv"
+    data.write_text("customer_id,name\nR1,Mine\n")
+    assert main(["import", "--db", str(db), "--table", "customers", str(data)]) == 0
+    before = db.read_bytes()
+    code, err = run(["demo", "--db", db, "--customers", 20], capsys)
+    assert code == 1 and "holds imported data (imports in force: 1)" in err and "--replace" in err
+    assert db.read_bytes() == before
+    assert run(["demo", "--db", db, "--customers", 20, "--replace"], capsys)[0] == 0
+    with store.connect(db) as con:   # the imports' history goes with them
+        assert con.execute("SELECT count(*) FROM import_batches").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM customers WHERE customer_id = 'R1'"
+                           ).fetchone() == (0,)
+    assert run(["demo", "--db", db, "--customers", 20], capsys)[0] == 0   # demo over demo
