@@ -3,7 +3,8 @@
 CSV is UTF-8 with a BOM (so Excel shows Chinese), numbers with a dot, dates
 as YYYY-MM-DD and an empty cell where a value does not apply. In a CSV, text
 that a spreadsheet would run as a formula (a cell or a column name starting
-with = + - @, a tab or a carriage return) gets a leading apostrophe; and when
+with = + - @, a tab or a carriage return, a plain signed number aside) gets a leading
+apostrophe; and when
 any text holds a semicolon, every text cell is quoted, since Excel in a
 locale whose list separator is ";" splits `x;=1+1` into a second cell that is
 a formula. An Excel workbook stores text as text (never as a formula or a
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Collection, Mapping
 
@@ -26,6 +28,9 @@ import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text that is a plain signed number ("-5", "+12.50") starts like a formula but is none:
+# a spreadsheet reads it as the number, so it keeps no apostrophe.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 MONEY_WORDS = ("revenue", "spend", "amount", "clv", "order_value", "price")
 SCORE_COLUMNS = frozenset({"score", "consumption", "interaction", "stability", "referral",
                            "score_before", "score_after"})
@@ -64,9 +69,12 @@ def for_people(df: pd.DataFrame, lang: str) -> tuple[pd.DataFrame, list[str]]:
 
 def safe_text(value):
     """The value, with an apostrophe before text that starts like a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    return "'" + value if _risky(value) else value
+
+
+def _risky(value) -> bool:
+    return (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.fullmatch(value))
 
 
 def _guard(series: pd.Series) -> pd.Series:
@@ -80,15 +88,15 @@ def _guard(series: pd.Series) -> pd.Series:
         return _guard(series.astype(object))
     if pd.api.types.is_object_dtype(dtype):
         values = series.to_numpy(dtype=object)
-        risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS)
-                             for v in values), dtype=bool, count=len(values))
+        risky = np.fromiter((_risky(v) for v in values), dtype=bool, count=len(values))
         if not risky.any():
             return series
         values = values.copy()
         values[risky] = ["'" + v for v in values[risky]]
         return pd.Series(values, index=series.index, dtype=object, name=series.name)
     if pd.api.types.is_string_dtype(dtype):
-        risky = series.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+        risky = (series.str.startswith(FORMULA_STARTS)
+                 & ~series.str.fullmatch(_PLAIN_NUMBER.pattern)).fillna(False).astype(bool)
         return series.mask(risky, "'" + series) if risky.any() else series
     return series
 

@@ -97,6 +97,13 @@ CREATE OR REPLACE TEMP MACRO ingest_null(t) AS
 
 CREATE OR REPLACE TEMP MACRO ingest_clean(x) AS ingest_null(ingest_trim(x));
 
+-- Free text without the apostrophe a spreadsheet (or this app's own CSV files) puts
+-- before text that would otherwise run as a formula ('=A1, '@name), so a rejects file,
+-- corrected and imported again, stores what was meant.
+CREATE OR REPLACE TEMP MACRO ingest_text(s) AS
+    CASE WHEN starts_with(s, {_lit("'")}) AND regexp_matches(s, {_lit("^'[=+@-]")})
+         THEN substr(s, 2) ELSE s END;
+
 -- An id as a manager means it: the text of a spreadsheet's ="00123"; a whole number a
 -- program wrote as a float (UCI Online Retail's CSV: Customer ID 13085.0, which its
 -- workbook holds as 13085); an e-mail address in lower case (a shop export may write a
@@ -383,7 +390,7 @@ def parse_values(kind: str, values: Iterable, *, day_first: bool = True,
                "AND c.key = ingest_key(v.s) ORDER BY v.i")
         params = [vocabulary]
     else:
-        value = "ingest_id(s)" if kind == "id" else "s"
+        value = {"id": "ingest_id(s)", "text": "ingest_text(s)"}.get(kind, "s")
         sql = f"SELECT {value} FROM ({cells}) ORDER BY i"
     with _scratch_lock:
         con = _scratch_connection()

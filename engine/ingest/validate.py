@@ -139,6 +139,8 @@ def staging_select(plan: Plan, relation: str, *, fast: bool = False,
             found, value = f"s_{n}", f"s_{n}"
             if c.kind == "id":
                 value = f"ingest_id(s_{n})"
+            elif c.kind == "text":
+                value = f"ingest_text(s_{n})"
             elif c.kind in ("code", "label") and not fast:
                 value = f"ingest_key(s_{n})"
             blank.append(f"s_{n} IS NULL")

@@ -18,6 +18,7 @@ from engine.export import to_csv_bytes, to_excel_bytes
 from report import review as review_report
 from report.html import review_html
 from tests.conftest import ROOT, open_page
+from tests.helpers import rows
 from report import charts
 
 HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="window.__xss=1">',
@@ -25,6 +26,12 @@ HOSTILE = ["<script>alert(1)</script>", '<img src=x onerror="window.__xss=1">',
            '=HYPERLINK("http://evil.example","click")', "\t=2+2", "\r=3+3",
            "**bold** [link](javascript:alert(1))"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def runs(cell: str) -> bool:
+    """Whether a spreadsheet would run the cell as a formula: it starts like one and is no
+    plain signed number (-1 and +1 are read as the numbers)."""
+    return cell.startswith(FORMULA) and not re.fullmatch(r"[+-]?\d+(?:[.,]\d+)*", cell)
 MONTH = "2026-05"   # a complete month of the demo data, with the complaints below in it
 
 
@@ -104,7 +111,7 @@ def test_customers_page_shows_the_names_as_text(hostile_db, monkeypatch, downloa
     csv_rows = pd.read_csv(io.BytesIO(next(v for k, v in downloads.items() if k.endswith(".csv"))),
                            encoding="utf-8-sig", dtype=str, keep_default_na=False)
     for name in csv_rows["Name"]:
-        assert not name.startswith(FORMULA), name
+        assert not runs(name), name
     assert "'=1+1" in set(csv_rows["Name"]) and "<script>alert(1)</script>" in set(csv_rows["Name"])
 
 
@@ -127,7 +134,7 @@ def test_exports_cannot_run_formulas_and_keep_numbers():
                           "amount": [-1.5] * len(HOSTILE)})
     rows = list(csv.reader(io.StringIO(to_csv_bytes(frame).decode("utf-8-sig"))))[1:]
     for (name, amount), value in zip(rows, frame["name"]):
-        assert name == ("'" + value if value.startswith(FORMULA) else value)
+        assert name == ("'" + value if runs(value) else value)
         assert amount == "-1.5"
     sheet = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(frame))).active
     for row, value in zip(sheet.iter_rows(min_row=2), frame["name"]):
@@ -150,7 +157,7 @@ def test_a_csv_cell_with_a_semicolon_stays_one_cell_where_excel_splits_on_semico
     assert '"x;=1+1"' in text
     for line in text.splitlines()[1:]:   # as Excel reads it with ";" as the list separator
         cells = next(csv.reader([line], delimiter=";"))
-        assert not [c for c in cells if c.startswith(FORMULA)], cells
+        assert not [c for c in cells if runs(c)], cells
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1:] == [["x;=1+1", "1.5"], ["plain", "-2.0"]]
 
@@ -161,18 +168,33 @@ def test_the_rejects_file_guards_its_header(tmp_path):
                     [("C1", "not a date", "5", "y")])
     report = ingest.preview_import(None, bad, "transactions", create_customers=True)
     header = next(csv.reader(io.StringIO(report.rejects_csv().decode("utf-8-sig"))))
-    assert not [h for h in header if h.startswith(FORMULA)], header
+    assert not [h for h in header if runs(h)], header
     assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in header
 
 
 def test_rejects_file_cannot_run_formulas(tmp_path):
     bad = write_csv(tmp_path / "bad.csv", ["customer_id", "txn_date", "amount", "product"],
                     [("C1", "2024-01-01", "=1+1", "=HYPERLINK(\"x\")"),
-                     ("C2", "not a date", "5", "@SUM(A1)")])
+                     ("C2", "not a date", "-12.50", "@SUM(A1)"),
+                     ("C3", "not a date", "5", "-5")])
     report = ingest.preview_import(None, bad, "transactions", create_customers=True)
     rows = list(csv.DictReader(io.StringIO(report.rejects_csv().decode("utf-8-sig"))))
-    assert [r["amount"] for r in rows] == ["'=1+1", "5"]
-    assert [r["product"] for r in rows] == ["'=HYPERLINK(\"x\")", "'@SUM(A1)"]
+    assert [r["amount"] for r in rows] == ["'=1+1", "-12.50", "5"]   # a refund stays a number
+    assert [r["product"] for r in rows] == ["'=HYPERLINK(\"x\")", "'@SUM(A1)", "-5"]
+
+
+def test_a_rejects_file_corrected_and_imported_again_stores_what_was_meant(tmp_path):
+    """The apostrophe the rejects file put before text that would run as a formula is
+    the file's, not the customer's: imported again, the text is as first written."""
+    names = ['=HYPERLINK("x")', "@cmd", "-2+3", "-5", "'tis"]
+    bad = write_csv(tmp_path / "bad.csv", ["customer_id", "name", "contract_end"],
+                    [(f"C{k}", name, "not a date") for k, name in enumerate(names)])
+    db = tmp_path / "r.duckdb"
+    report = ingest.import_file(db, bad, "customers", skip_invalid=True)
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_bytes(report.rejects_csv().replace(b"not a date", b"2027-01-01"))
+    ingest.import_file(db, fixed, "customers", mapping={"line": None, "error": None})
+    assert [r[0] for r in rows(db, "SELECT name FROM customers ORDER BY customer_id")] == names
 
 
 def test_review_report_escapes_and_workbook_cannot_run_formulas(hostile_db):
