@@ -48,7 +48,7 @@ FAST_TABLES = ("transactions", "interactions")
 # The parameters each row problem's message needs, beyond where and what.
 _PARAMS = {"duplicate_id": ("first_line",), "order_conflict": ("first_line", "detail", "other"),
            "txn_conflict": ("columns",), "txn_lines_conflict": ("found", "needed"),
-           "order_refused": ("first_line",),
+           "order_refused": ("first_line",), "order_in_two_sheets": ("first_line",),
            "field_count": ("found", "needed"), "bad_encoding": ("encoding",),
            "future_date": ("today",), "bad_line": ("detail",), "too_early": ("earliest",),
            "too_late": ("latest",)}
@@ -88,6 +88,7 @@ class ImportReport:
     customers_created: int = 0
     guests: int = 0
     totals_rows: int = 0
+    orders_in_several_sheets: int = 0   # --sheet all: orders a later sheet repeats as they are
     day_first_assumed: bool = False  # year-last dates whose order no value of the file tells
     other_values: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -117,6 +118,9 @@ class ImportReport:
         if len(self.sheets_read) > 1:
             text += " " + i18n.t("ingest.summary.sheets", lang, count=len(self.sheets_read),
                                  sheets=", ".join(self.sheets_read))
+        if self.orders_in_several_sheets:
+            text += " " + i18n.plural("ingest.summary.orders_in_several_sheets",
+                                      self.orders_in_several_sheets, lang)
         if self.sheets_left_out:
             text += " " + i18n.plural("ingest.summary.sheets_left_out", len(self.sheets_left_out),
                                       lang, sheets=", ".join(self.sheets_left_out))
@@ -398,6 +402,8 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     validate.check_line_amounts(con, plan)
     validate.check_duplicates(con, plan)
     validate.check_order_lines(con, plan)
+    report.orders_in_several_sheets = validate.check_orders_across_sheets(con, plan,
+                                                                          src.row_sheets)
     validate.check_customers(con, plan, create=opts.create_customers)
     validate.check_stored_transactions(con, plan)
     validate.check_whole_orders(con, plan)

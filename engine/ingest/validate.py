@@ -537,6 +537,66 @@ def check_stored_transactions(con, plan: Plan) -> None:
                 "DROP TABLE _ingest_changed_orders")
 
 
+def check_orders_across_sheets(con, plan: Plan, row_sheets) -> int:
+    """Sheets read together (--sheet all) are read as if imported one after the other: an
+    order (txn_id) found in an earlier sheet is unchanged in a later one that holds the
+    same lines (in any order), and an error in one that holds others (as for an order
+    already stored). A workbook of one sheet per year may repeat the days where its
+    sheets meet (UCI's Online Retail II repeats 1–9 December 2010): those orders would
+    otherwise count their lines twice. Returns the orders found again so.
+
+    `row_sheets`: each staged row's sheet, in file order (None: one sheet).
+    """
+    if plan.table != "transactions" or "txn_id" not in plan.names or row_sheets is None:
+        return 0
+    starts = [i for i in range(1, len(row_sheets)) if row_sheets[i] != row_sheets[i - 1]]
+    if not starts:
+        return 0
+    sheet = "CASE " + " ".join(f"WHEN _row < {s} THEN {k}" for k, s in enumerate(starts)) + \
+        f" ELSE {len(starts)} END"
+    cols = ", ".join(plan.names)
+    others = ", ".join(c for c in plan.names if c != "txn_id")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_sheet_lines AS
+        SELECT _row, {cols}, {sheet} AS sheet,
+               min({sheet}) OVER (PARTITION BY txn_id) AS first_sheet
+        FROM _ingest_rows WHERE txn_id IS NOT NULL""")
+    # an order's lines in each later sheet, and its first sheet's lines beside each of them
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_later AS
+        SELECT txn_id, sheet, {others} FROM _ingest_sheet_lines WHERE sheet > first_sheet""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ingest_first AS
+        SELECT f.txn_id, p.sheet, {', '.join(f'f.{c}' for c in plan.names if c != 'txn_id')}
+        FROM _ingest_sheet_lines f
+        JOIN (SELECT DISTINCT txn_id, sheet FROM _ingest_later) p USING (txn_id)
+        WHERE f.sheet = f.first_sheet""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _ingest_repeats AS
+        SELECT p.txn_id, p.sheet, d.txn_id IS NOT NULL AS differs
+        FROM (SELECT DISTINCT txn_id, sheet FROM _ingest_later) p
+        LEFT JOIN (SELECT DISTINCT txn_id, sheet FROM (
+                       (FROM _ingest_later EXCEPT ALL FROM _ingest_first)
+                       UNION ALL (FROM _ingest_first EXCEPT ALL FROM _ingest_later))) d
+          USING (txn_id, sheet)""")
+    con.execute("""
+        UPDATE _ingest_rows SET _op = 'same' WHERE _row IN (
+            SELECT l._row FROM _ingest_sheet_lines l
+            JOIN _ingest_repeats r USING (txn_id, sheet) WHERE NOT r.differs)""")
+    con.execute("""
+        INSERT INTO _ingest_problems (_row, code, target, value, first_row)
+        SELECT l._row, 'order_in_two_sheets', 'txn_id', l.txn_id, f.first_row
+        FROM _ingest_sheet_lines l JOIN _ingest_repeats r USING (txn_id, sheet)
+        JOIN (SELECT txn_id, min(_row) AS first_row FROM _ingest_sheet_lines
+              WHERE sheet = first_sheet GROUP BY txn_id) f USING (txn_id)
+        WHERE r.differs""")
+    repeated = con.execute("SELECT count(DISTINCT txn_id) FROM _ingest_repeats "
+                           "WHERE NOT differs").fetchone()[0]
+    con.execute("DROP TABLE _ingest_sheet_lines; DROP TABLE _ingest_later; "
+                "DROP TABLE _ingest_first; DROP TABLE _ingest_repeats")
+    return repeated
+
+
 def check_whole_orders(con, plan: Plan) -> None:
     """An order is imported whole or not at all: the other lines of an order with a
     refused line are refused with it (DESIGN §3, an order's amount is the sum of its
@@ -672,7 +732,9 @@ def problem_frame(con, plan: Plan, source, n_records: int, *, exact_lines: bool
     frame["column"] = frame["target"].map(headers)
     position = {name: i for i, name in enumerate(plan.names)}
     frame["_pos"] = frame["target"].map(position)
-    frame = frame.sort_values(["line", "_pos"], kind="stable").drop(columns="_pos")
+    # sheets read one after the other: in their order (each sheet's lines start at 2)
+    order = "_row" if source.row_sheets is not None else "line"
+    frame = frame.sort_values([order, "_pos"], kind="stable").drop(columns="_pos")
     frame = frame.reset_index(drop=True)
     return frame, lines
 

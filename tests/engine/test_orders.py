@@ -480,6 +480,39 @@ def test_which_money_column_becomes_the_amount(headers, paid):
 
 # ---- workbooks of several sheets --------------------------------------------------------
 
+def test_an_order_a_later_sheet_repeats_is_taken_once(tmp_path):
+    """Sheets read together are sheets imported one after the other: UCI's Online Retail II
+    repeats 1–9 December 2010 in both of its sheets. Invoice 9 is repeated with its lines in
+    another order (taken once); invoice 8 with a line changed (an error, the whole order)."""
+    header, *body = [line.split(",") for line in LINES.splitlines()]
+    book = openpyxl.Workbook()
+    book.active.title = "Year 2009-2010"
+    nine = [["9", "A", "CUP", "2", "2010-12-01 09:00", "1.50", "13085", "UK"],
+            ["9", "B", "MUG", "1", "2010-12-01 09:00", "3.00", "13085", "UK"]]
+    eight = ["8", "C", "JUG", "1", "2010-12-02 09:00", "4.00", "13086", "UK"]
+    for row in [header, *body[:3], *nine, eight]:
+        book.active.append(row)
+    later = book.create_sheet("Year 2010-2011")
+    for row in [header, nine[1], nine[0], eight[:3] + ["2"] + eight[4:], *body[3:4]]:
+        later.append(row)
+    path = tmp_path / "two_years.xlsx"
+    book.save(path)
+    with pytest.raises(ingest.ImportRejected) as caught:
+        ingest.import_file(tmp_path / "r.duckdb", path, "transactions", sheet="all",
+                           create_customers=True, today=TODAY)
+    assert [(p.code, p.file, p.line) for p in caught.value.problems] == [
+        ("order_refused", "two_years.xlsx [Year 2009-2010]", 7),
+        ("order_in_two_sheets", "two_years.xlsx [Year 2010-2011]", 4)]
+    db = tmp_path / "s.duckdb"
+    report = ingest.import_file(db, path, "transactions", sheet="all", create_customers=True,
+                                skip_invalid=True, today=TODAY)
+    assert (report.inserted, report.unchanged, report.rejected) == (6, 2, 2)
+    assert "1 order appears again in a later sheet with the same lines" in report.summary()
+    assert rows(db, "SELECT txn_id, count(*), sum(amount) FROM transactions GROUP BY 1 "
+                "ORDER BY 1") == [("489434", 3, Decimal("170.70")), ("489435", 1, Decimal("30.60")),
+                                  ("9", 2, Decimal("6.00"))]
+
+
 def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
     header, *body = [line.split(",") for line in LINES.splitlines()]
     book = openpyxl.Workbook()
