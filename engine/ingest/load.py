@@ -39,7 +39,7 @@ from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
 from engine.ingest.errors import ImportRejected, Problem, render_messages
 from engine.ingest.mapping import Mapping, resolve_mapping
-from engine.ingest.platforms import detect_platform
+from engine.ingest.platforms import detect_platform, takes_order_amount
 from engine.ingest.validate import MAX_LISTED, Plan
 
 Progress = Callable[[float, str], None]
@@ -89,6 +89,7 @@ class ImportReport:
     guests: int = 0
     totals_rows: int = 0
     orders_in_several_sheets: int = 0   # --sheet all: orders a later sheet repeats as they are
+    repeated_totals: int = 0            # orders whose total each of their lines repeated
     day_first_assumed: bool = False  # year-last dates whose order no value of the file tells
     other_values: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -118,6 +119,10 @@ class ImportReport:
         if len(self.sheets_read) > 1:
             text += " " + i18n.t("ingest.summary.sheets", lang, count=len(self.sheets_read),
                                  sheets=", ".join(self.sheets_read))
+        if self.repeated_totals:
+            text += " " + i18n.plural("ingest.summary.repeated_totals", self.repeated_totals,
+                                      lang, column=next(h for h, t in self.mapping.items()
+                                                        if t == "amount"))
         if self.orders_in_several_sheets:
             text += " " + i18n.plural("ingest.summary.orders_in_several_sheets",
                                       self.orders_in_several_sheets, lang)
@@ -331,7 +336,10 @@ def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
     mapping = resolve_mapping(info.headers, item.table, item.mapping, file=info.name,
                               sheets=info.sheets)
     day_first = _first_not_none(opts.day_first, info.day_first, True)
-    return _Prepared(item, src, mapping, Plan.build(item.table, info.headers, mapping, day_first))
+    plan = Plan.build(item.table, info.headers, mapping, day_first)
+    platform = detect_platform(info.headers) if item.table == "transactions" else None
+    plan = replace(plan, order_amount=takes_order_amount(platform, mapping))
+    return _Prepared(item, src, mapping, plan)
 
 
 def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
@@ -397,7 +405,7 @@ def _staged_import(con, plan: Plan, src, params, batch, opts: _Options, steps, r
     n_records, report.totals_rows = validate.stage(con, plan, src, params,
                                                    steps.runner(0.0, 0.55, "read"))
     steps.report(0.55, "check")
-    validate.fill_order_lines(con, plan)
+    report.repeated_totals = validate.fill_order_lines(con, plan)
     validate.check_cells(con, plan)
     validate.check_line_amounts(con, plan)
     validate.check_duplicates(con, plan)
@@ -503,8 +511,9 @@ def _create_customers(con, plan: Plan, batch: int, opts: _Options) -> int:
 # ---- the fast path --------------------------------------------------------------
 
 def _fast_path_fits(con, src, plan: Plan) -> bool:
-    """A CSV of events going into an empty table: nothing to match against."""
-    if src.frame is not None or plan.table not in FAST_TABLES:
+    """A CSV of events going into an empty table: nothing to match against (and no order
+    amount that lines may repeat, which the staged path takes once)."""
+    if src.frame is not None or plan.table not in FAST_TABLES or plan.order_amount:
         return False
     return con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {plan.table} LIMIT 1)"
                        ).fetchone()[0]

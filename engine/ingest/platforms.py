@@ -23,14 +23,17 @@ _BRACKETS = re.compile(r"[(\[（【［].*?[)\]）】］]")
 
 @dataclass(frozen=True)
 class Platform:
-    """One platform's order report: `key` names it in the catalogue (ingest.platform.KEY)."""
+    """One platform's order report: `key` names it in the catalogue (ingest.platform.KEY).
+    `order_amount`: its amount column is the order's, which an export of one row per
+    product line may repeat on every line of the order."""
     key: str
     signature: tuple[str, ...]
     mapping: dict[str, str]
+    order_amount: bool = False
 
 
 PLATFORMS: tuple[Platform, ...] = tuple(
-    Platform(p["key"], tuple(p["signature"]), p["mapping"])
+    Platform(p["key"], tuple(p["signature"]), p["mapping"], p.get("order_amount", False))
     for p in json.loads((Path(__file__).resolve().parent / "platforms.json").read_text("utf-8")))
 
 
@@ -45,6 +48,14 @@ def detect_platform(headers: list[str]) -> Platform | None:
         if all(_key(h) in present for h in platform.signature):
             return platform
     return None
+
+
+def takes_order_amount(platform: Platform | None, mapping: dict) -> bool:
+    """Whether `mapping` takes amount from the platform's order amount column."""
+    if platform is None or not platform.order_amount:
+        return False
+    ours = {_key(h) for h, t in platform.mapping.items() if t == "amount"}
+    return any(t == "amount" and _key(h) in ours for h, t in mapping.items())
 
 
 def platform_mapping(platform: Platform, headers: list[str]) -> dict[str, str]:

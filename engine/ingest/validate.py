@@ -59,6 +59,7 @@ class Plan:
     day_first: bool
 
     derived_amount: bool = False                   # amount = quantity × unit_price
+    order_amount: bool = False                     # amount: the order's (a platform's)
 
     @classmethod
     def build(cls, table: str, headers: list[str], mapping: dict, day_first: bool) -> "Plan":
@@ -390,8 +391,9 @@ ORDER_VALUES = ("customer_id", "txn_date", "status", "due_date", "paid_date")
 ORDER_KEYS = ("customer_id", "txn_date", "due_date", "paid_date")
 
 
-def fill_order_lines(con, plan: Plan) -> None:
-    """Complete the lines of each order (rows sharing a txn_id) before they are checked.
+def fill_order_lines(con, plan: Plan) -> int:
+    """Complete the lines of each order (rows sharing a txn_id) before they are checked;
+    returns the orders whose total was repeated on their lines (see `_repeated_totals`).
 
     A blank order value on a later line takes the first line's; a blank
     amount on a later line of an order whose first line has one is 0 (that
@@ -401,7 +403,8 @@ def fill_order_lines(con, plan: Plan) -> None:
     """
     names = plan.names
     if plan.table != "transactions":
-        return
+        return 0
+    repeated = _repeated_totals(con, plan)
     if "txn_id" in names:
         carried = [n for n in ORDER_VALUES if n in names]
         if "amount" in names and not plan.derived_amount:
@@ -436,6 +439,30 @@ def fill_order_lines(con, plan: Plan) -> None:
             WHERE amount IS NULL AND e_amount = 'missing_value' AND unit_price IS NOT NULL""")
     con.execute("UPDATE _ingest_rows SET e_customer_id = 'no_customer' "
                 "WHERE e_customer_id = 'missing_value'")
+    return repeated
+
+
+def _repeated_totals(con, plan: Plan) -> int:
+    """A platform's order amount that an export of one row per line repeats on every line
+    of the order (WooCommerce's Order Total Amount, JD's 应付金额): taken once, on the
+    order's first line, when every order of several lines carries one amount on all its
+    lines. An order whose lines hold different amounts shows they are the lines' own;
+    then nothing changes. Returns the orders so taken."""
+    if not (plan.order_amount and "txn_id" in plan.names and "amount" in plan.names):
+        return 0
+    orders, mixed = con.execute("""
+        SELECT count(*), count(*) FILTER (amounts > 1) FROM (
+            SELECT count(DISTINCT amount) AS amounts FROM _ingest_rows
+            WHERE txn_id IS NOT NULL AND amount IS NOT NULL
+            GROUP BY txn_id HAVING count(*) > 1)""").fetchone()
+    if not orders or mixed:
+        return 0
+    con.execute("""
+        UPDATE _ingest_rows r SET amount = 0
+        FROM (SELECT txn_id, min(_row) AS first_row FROM _ingest_rows
+              WHERE txn_id IS NOT NULL GROUP BY txn_id) f
+        WHERE r.txn_id = f.txn_id AND r._row > f.first_row AND r.amount IS NOT NULL""")
+    return orders
 
 
 def check_order_lines(con, plan: Plan) -> None:

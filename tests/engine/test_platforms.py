@@ -71,3 +71,28 @@ def test_the_mapping_of_a_platform_is_said_and_what_it_chose(tmp_path):
 
 def test_a_file_of_no_platform_is_not_taken_for_one():
     assert ingest.detect_platform(["客户编号", "交易日期", "金额", "订单编号"]) is None
+
+
+REPEATED = (CORPUS / "woocommerce_orders.csv").read_text("utf-8").replace(
+    "2001,,,,,,,,,,,2,Tea Towel",   # the export's other layout: order fields on every line
+    "2001,Completed,2024-03-05 09:00,Olivia,Wang,olivia@example.com,555-0101,30.00,5.00,35.00,"
+    "Credit Card,2,Tea Towel")
+
+
+@pytest.mark.parametrize("text, spend, note", [
+    (REPEATED, 35.0, "“Order Total Amount” repeats the order's total on every line of the "
+                     "order: taken once for its 1 order."),
+    # lines that hold amounts of their own (35 and 10) are the lines' amounts: summed
+    (REPEATED.replace("35.00,Credit Card,2,Tea", "10.00,Credit Card,2,Tea"), 45.0, None),
+], ids=["total on every line", "amounts of the lines"])
+def test_an_order_total_repeated_on_each_line_is_taken_once(tmp_path, text, spend, note):
+    path = tmp_path / "orders.csv"
+    path.write_text(text, "utf-8")
+    db = tmp_path / "w.duckdb"
+    report = ingest.import_file(db, path, "transactions", create_customers=True,
+                                today=date(2026, 1, 1))
+    with store.connect(db) as con:
+        features = customer_features(con, as_of=date(2024, 3, 31)).set_index("customer_id")
+    assert (features.loc["olivia@example.com", "purchases_6m"],
+            round(features.loc["olivia@example.com", "spend_6m"], 2)) == (1, spend)
+    assert (note in report.summary()) if note else ("repeats" not in report.summary())
