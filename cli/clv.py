@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from cli.common import iso_date, output_file
+from cli.common import EXIT_USAGE, iso_date, output_file
 from engine import export, store
 from engine.clv import (DAYS_PER_UNIT, ClvResult, ClvSettings, ClvUnavailable, fit_and_predict,
                         load_inputs)
@@ -43,16 +43,18 @@ def run(args) -> int:
     try:
         settings = ClvSettings(time_unit=args.time_unit,
                                annual_discount_rate=args.discount_rate)
-    except ValueError as exc:
-        raise InputRejected(str(exc)) from None
+    except ValueError as exc:   # a flag's value out of range: a usage error
+        print(f"engine clv: --discount-rate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     with store.connect(args.db) as con:
         as_of = args.as_of or store.date_range(con)[1]
         if as_of is None:
             raise InputRejected(f"{args.db}: the database holds no events")
         calibration_end = args.calibration_end or as_of
-        if calibration_end > as_of:
-            raise InputRejected(f"--calibration-end {calibration_end} is after the "
-                                f"as-of date {as_of}")
+        if calibration_end > as_of:   # flags that contradict each other: a usage error
+            print(f"engine clv: --calibration-end {calibration_end} is after the as-of date "
+                  f"{as_of}", file=sys.stderr)
+            return EXIT_USAGE
         calibration, current = load_inputs(con, as_of=as_of, calibration_end=calibration_end)
     try:
         result = fit_and_predict(calibration, current, calibration_end=calibration_end,

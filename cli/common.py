@@ -10,6 +10,11 @@ from pathlib import Path
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2   # DESIGN §5: done, input rejected, usage error
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 row", "2,000 rows": the command line's own English counts."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def iso_date(text: str) -> dt.date:
     """An argparse type: a date written YYYY-MM-DD, else a usage error (exit 2)."""
     try:

@@ -7,7 +7,7 @@ import time
 
 from pathlib import Path
 
-from cli.common import EXIT_REJECTED
+from cli.common import EXIT_REJECTED, counted
 from engine.demo import generate_demo
 from engine import audit
 from engine.ingest.history import list_batches, reset
@@ -60,9 +60,9 @@ def run(args) -> int:
     # replacing imports empties their history too, as the Data page's "Start over" does
     counts = (reset(args.db, demo=True, actor=audit.cli_actor(), **options) if imported
               else generate_demo(args.db, **options))
-    print(f"{args.db}: {counts['customers']:,} customers, "
-          f"{counts['transactions']:,} transactions, "
-          f"{counts['interactions']:,} interactions, "
-          f"{counts['followups']:,} follow-ups "
+    print(f"{args.db}: {counted(counts['customers'], 'customer')}, "
+          f"{counted(counts['transactions'], 'transaction')}, "
+          f"{counted(counts['interactions'], 'interaction')}, "
+          f"{counted(counts['followups'], 'follow-up')} "
           f"({time.perf_counter() - began:.1f} s)")
     return 0

@@ -14,7 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from cli.common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, output_file, unwritable_file
+from cli.common import (EXIT_OK, EXIT_REJECTED, EXIT_USAGE, counted, output_file,
+                        unwritable_file)
 from engine import audit
 from engine.errors import InputRejected
 from engine.ingest.columns import TABLES
@@ -131,7 +132,7 @@ def _describe(report: ImportReport, path: Path, args) -> str:
     if report.rejects is not None and len(report.rejects) and not args.dry_run:
         target = args.rejects or _rejects_path(path)
         target.write_bytes(report.rejects_csv())
-        lines.append(f"  {len(report.rejects):,} rejected rows written to {target}")
+        lines.append(f"  {counted(len(report.rejects), 'rejected row')} written to {target}")
     for problem in report.problems[:SHOWN_PROBLEMS]:
         lines.append(f"  {problem.message('en')}")
     if report.problem_count > SHOWN_PROBLEMS:

@@ -130,7 +130,8 @@ class ImportReport:
             text += " " + i18n.plural("ingest.summary.sheets_left_out", len(self.sheets_left_out),
                                       lang, sheets=", ".join(self.sheets_left_out))
         if self.customers_created:
-            text += " " + i18n.plural("ingest.summary.created", self.customers_created, lang)
+            created = "ingest.summary.to_create" if self.dry_run else "ingest.summary.created"
+            text += " " + i18n.plural(created, self.customers_created, lang)
         if self.guests:
             text += " " + i18n.plural("ingest.summary.guests", self.guests, lang)
         if self.day_first_assumed:

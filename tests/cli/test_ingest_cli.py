@@ -104,6 +104,11 @@ def test_dry_run_reports_and_writes_nothing(tmp_path, capsys):
     code, out, _ = run("--db", db, "--table", "transactions", source, "--dry-run", capsys=capsys)
     assert code == 0 and "(not imported yet)" in out
     assert count(db, "transactions") == 0
+    source = write(tmp_path, "n.csv", "customer_id,txn_date,amount\nC2,2024-01-15,5\n")
+    code, out, _ = run("--db", db, "--table", "transactions", source, "--dry-run",
+                       "--create-customers", capsys=capsys)
+    assert code == 0 and "1 row read" in out and "1 customer to create." in out   # not "created"
+    assert count(db, "customers") == 1
 
 
 def test_argparse_usage_error_and_help():

@@ -98,3 +98,12 @@ def test_the_demo_does_not_replace_imported_data_unless_told(tmp_path, capsys):
         assert con.execute("SELECT count(*) FROM customers WHERE customer_id = 'R1'"
                            ).fetchone() == (0,)
     assert run(["demo", "--db", db, "--customers", 20], capsys)[0] == 0   # demo over demo
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--discount-rate", "-1"], "--discount-rate"),
+    (["--as-of", "2026-03-31", "--calibration-end", "2026-04-30"], "is after the as-of date"),
+])
+def test_clv_flags_out_of_range_or_at_odds_are_usage_errors(db, capsys, flags, says):
+    code, err = run(["clv", "--db", db, *flags], capsys)
+    assert code == 2 and says in err
