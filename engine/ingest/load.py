@@ -76,6 +76,7 @@ class ImportReport:
     sheet: str | None = None
     sheets_read: list[str] = field(default_factory=list)
     sheets_left_out: list[str] = field(default_factory=list)   # --sheet all: other columns
+    other_sheets: list[str] = field(default_factory=list)      # one sheet read: the others
     platform: str | None = None      # the shop platform whose order report this is
     day_first: bool = True
     dry_run: bool = False
@@ -126,6 +127,9 @@ class ImportReport:
         if self.orders_in_several_sheets:
             text += " " + i18n.plural("ingest.summary.orders_in_several_sheets",
                                       self.orders_in_several_sheets, lang)
+        if self.other_sheets:
+            text += " " + i18n.plural("ingest.summary.other_sheets", len(self.other_sheets),
+                                      lang, sheets=", ".join(self.other_sheets))
         if self.sheets_left_out:
             text += " " + i18n.plural("ingest.summary.sheets_left_out", len(self.sheets_left_out),
                                       lang, sheets=", ".join(self.sheets_left_out))
@@ -133,7 +137,8 @@ class ImportReport:
             created = "ingest.summary.to_create" if self.dry_run else "ingest.summary.created"
             text += " " + i18n.plural(created, self.customers_created, lang)
         if self.guests:
-            text += " " + i18n.plural("ingest.summary.guests", self.guests, lang)
+            guests = "ingest.summary.guests_to_skip" if self.dry_run else "ingest.summary.guests"
+            text += " " + i18n.plural(guests, self.guests, lang)
         if self.day_first_assumed:
             text += " " + i18n.t("ingest.summary.day_first_assumed", lang)
         if self.totals_rows:
@@ -360,6 +365,8 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
                           src.content_hash, encoding=info.encoding, delimiter=info.delimiter,
                           sheet=info.sheet, sheets_read=list(info.sheets_read),
                           sheets_left_out=list(info.sheets_left_out),
+                          other_sheets=[s for s in info.sheets if s != info.sheet]
+                          if info.sheet != readers.ALL_SHEETS else [],
                           platform=_platform_key(plan.table, info.headers),
                           day_first=plan.day_first, dry_run=dry_run)
     report.day_first_assumed = report_order

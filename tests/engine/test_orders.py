@@ -272,6 +272,14 @@ def test_an_order_with_a_refused_line_is_left_out_whole(tmp_path):
         (Decimal("25.00"),)]
 
 
+def test_a_dry_run_says_what_it_would_do(tmp_path):
+    report = ingest.preview_import(tmp_path / "n.duckdb", write(tmp_path, "l.csv", LINES),
+                                   "transactions", create_customers=True, skip_invalid=True,
+                                   today=TODAY)
+    assert "2 customers to create." in report.summary()
+    assert "1 row without a customer (a guest order) to skip." in report.summary()
+
+
 def test_guest_rows_are_counted_and_the_message_says_how_to_skip(tmp_path):
     with pytest.raises(ingest.ImportRejected) as caught:
         ingest.import_file(tmp_path / "g.duckdb", write(tmp_path, "l.csv", LINES),
@@ -535,6 +543,10 @@ def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
                            create_customers=True, today=TODAY)
     assert 'online_retail_II.xlsx [Year 2010-2011], line 4, column "Customer ID"' in str(
         caught.value)
+    report = ingest.preview_import(tmp_path / "b.duckdb", path, "transactions",
+                                   create_customers=True, skip_invalid=True, today=TODAY)
+    assert ("The workbook has 3 other sheets, not read: Year 2010-2011, Notes, Empty (--sheet "
+            "all reads every sheet with the same columns).") in report.summary()
     with pytest.raises(ingest.ImportRejected) as caught:   # that sheet alone: named too
         ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="Year 2010-2011",
                            create_customers=True, today=TODAY)
