@@ -184,8 +184,10 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
     with _local_file(file, name) as (path, label):
         info = inspect_file(path, name=label, encoding=encoding, delimiter=delimiter,
                             sheet=sheet, sample_rows=50, in_worker=in_worker)
-        if info.format == "xlsx":
-            yield _parsed(in_worker, label, _workbook_source, path, label, info, file_hash(path))
+        if info.format == "xlsx":   # the same workbook's other sheet is another import
+            digest = file_hash(path) if len(info.sheets) < 2 else hashlib.sha256(
+                f"{file_hash(path)} {info.sheet}".encode()).hexdigest()
+            yield _parsed(in_worker, label, _workbook_source, path, label, info, digest)
             return
         with _utf8_copy(path, label, info.encoding, cr_only=info.cr_only) as utf8:
             scan = scan_csv(utf8, info.delimiter)

@@ -547,6 +547,12 @@ def test_sheet_all_reads_every_sheet_with_the_same_columns(tmp_path):
                                    create_customers=True, skip_invalid=True, today=TODAY)
     assert ("The workbook has 3 other sheets, not read: Year 2010-2011, Notes, Empty (--sheet "
             "all reads every sheet with the same columns).") in report.summary()
+    db = tmp_path / "one_by_one.duckdb"    # the same workbook's other sheet: another import
+    first = ingest.import_file(db, path, "transactions", create_customers=True, today=TODAY)
+    second = ingest.import_file(db, path, "transactions", sheet="Year 2010-2011",
+                                create_customers=True, skip_invalid=True, today=TODAY)
+    again = ingest.import_file(db, path, "transactions", create_customers=True, today=TODAY)
+    assert (second.same_file_batches, again.same_file_batches) == ([], [first.batch_id])
     with pytest.raises(ingest.ImportRejected) as caught:   # that sheet alone: named too
         ingest.import_file(tmp_path / "b.duckdb", path, "transactions", sheet="Year 2010-2011",
                            create_customers=True, today=TODAY)
