@@ -62,7 +62,7 @@ text("missing_date.csv", T + "C1,,5,T8\n", "transactions",
      ['line 2, column "txn_date": no value', "txn_date is required"])
 text("unknown_customer.csv", T + "C1,2024-01-15,5,T9\nX9,2024-01-16,6,T10\n", "transactions",
      ['line 3, column "customer_id"', 'customer "X9" is not in the database',
-      "create missing customers"])
+      "--create-customers"])
 text("duplicate_txn_id.csv", T + "C1,2024-01-15,5,T20\nC2,2024-01-16,6,T20\n", "transactions",
      ['line 3, column "customer_id"',
       'this line of order "T20" names customer_id "C2", its line 2 names "C1"',
