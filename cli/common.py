@@ -37,16 +37,14 @@ def output_file(text: str) -> Path:
 
 
 def output_folder(text: str) -> Path:
-    """An argparse type: a folder the command may fill, existing or to be made in a
-    folder that can be written."""
+    """An argparse type: a folder the command may fill, existing or to be made (with the
+    folders above it) under a folder that can be written."""
     path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a file; give a folder")
-    problem = None if path.is_dir() else unwritable_file(path)
-    if path.is_dir() and not os.access(path, os.W_OK):
-        problem = f"cannot write in folder {path} (permission denied)"
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
+    existing = next(p for p in (path, *path.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file; give a folder")
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in folder {existing} (permission denied)")
     return path
 
 

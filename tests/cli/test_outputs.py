@@ -107,3 +107,8 @@ def test_the_demo_does_not_replace_imported_data_unless_told(tmp_path, capsys):
 def test_clv_flags_out_of_range_or_at_odds_are_usage_errors(db, capsys, flags, says):
     code, err = run(["clv", "--db", db, *flags], capsys)
     assert code == 2 and says in err
+
+
+def test_export_makes_the_folders_it_is_given(db, tmp_path, capsys):
+    code, _ = run(["export", "--db", db, "--out", tmp_path / "a" / "b"], capsys)
+    assert code == 0 and (tmp_path / "a" / "b" / "customers.parquet").exists()
