@@ -472,7 +472,7 @@ def test_cli_rejects_input_it_cannot_use(cdnow_file, tmp_path, capsys):
     assert main(["clv", "--db", str(tmp_path / "missing.duckdb")]) == 1
     assert "no such database file" in capsys.readouterr().err
     assert main(["clv", "--db", str(cdnow_file), "--as-of", "1997-06-30",
-                 "--calibration-end", "1997-09-30"]) == 1
+                 "--calibration-end", "1997-09-30"]) == 2    # flags at odds: a usage error
     assert "after the as-of date" in capsys.readouterr().err
     assert main(["clv", "--db", str(cdnow_file), "--as-of", "1997-01-02"]) == 1
     assert "bought again" in capsys.readouterr().err
