@@ -290,17 +290,15 @@ def counts(report, lang: str) -> None:
         names, values = (*names, "created"), [*values, report.customers_created]
     for column, name, value in zip(st.columns(len(names)), names, values):
         column.metric(t(f"data_page.report.{name}"), f"{value:,}")
-    if report.guests and not report.dry_run:
-        st.caption(i18n.plural("ingest.summary.guests", report.guests, lang))
-    if report.totals_rows:
-        st.caption(i18n.plural("ingest.summary.totals", report.totals_rows, lang))
-    if report.day_first_assumed:
-        st.warning(t("ingest.summary.day_first_assumed"))
-    if len(report.sheets_read) > 1:
-        st.caption(t("ingest.summary.sheets", count=len(report.sheets_read),
-                     sheets=", ".join(report.sheets_read)))
-    if report.sheets_left_out:
-        st.caption(_left_out(report.sheets_left_out, lang))
+    notes = report.notes(lang)   # the platform and new customers are shown above
+    for kind in ("totals",) if report.dry_run else ("guests", "totals"):
+        if kind in notes:
+            st.caption(notes[kind])
+    if "day_first_assumed" in notes:
+        st.warning(notes["day_first_assumed"])
+    for kind in ("sheets", "sheets_left_out"):
+        if kind in notes:
+            st.caption(notes[kind])
     for name, found in report.other_values.items():
         shown = ", ".join(f"{value} ×{n:,}" for value, n in list(found.items())[:5])
         st.caption(t("data_page.report.other", column=column_name(name, lang),

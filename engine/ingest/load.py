@@ -107,45 +107,51 @@ class ImportReport:
         return {col: sum(v.values()) for col, v in self.other_values.items()}
 
     def summary(self, lang: str = "en") -> str:
-        """One line: the counts, in `lang`."""
+        """One line: the counts, then every note (`notes`), in `lang`."""
         from engine import i18n
         key = "ingest.summary.dry_run" if self.dry_run else "ingest.summary.done"
-        text = i18n.plural(key, self.rows_read, lang, file=self.file_name, table=self.table,
+        head = i18n.plural(key, self.rows_read, lang, file=self.file_name, table=self.table,
                            rows=f"{self.rows_read:,}", inserted=f"{self.inserted:,}",
                            updated=f"{self.updated:,}", unchanged=f"{self.unchanged:,}",
                            rejected=f"{self.rejected:,}")
-        if self.platform:
-            text += " " + i18n.t("ingest.summary.platform", lang,
-                                 platform=i18n.t(f"ingest.platform.{self.platform}", lang))
-        if len(self.sheets_read) > 1:
-            text += " " + i18n.t("ingest.summary.sheets", lang, count=len(self.sheets_read),
-                                 sheets=", ".join(self.sheets_read))
-        if self.repeated_totals:
-            text += " " + i18n.plural("ingest.summary.repeated_totals", self.repeated_totals,
-                                      lang, column=next(h for h, t in self.mapping.items()
-                                                        if t == "amount"))
-        if self.orders_in_several_sheets:
-            text += " " + i18n.plural("ingest.summary.orders_in_several_sheets",
-                                      self.orders_in_several_sheets, lang)
-        if self.other_sheets:
-            text += " " + i18n.plural("ingest.summary.other_sheets", len(self.other_sheets),
-                                      lang, sheets=", ".join(self.other_sheets))
-        if self.sheets_left_out:
-            text += " " + i18n.plural("ingest.summary.sheets_left_out", len(self.sheets_left_out),
-                                      lang, sheets=", ".join(self.sheets_left_out))
-        if self.customers_created:
-            created = "ingest.summary.to_create" if self.dry_run else "ingest.summary.created"
-            text += " " + i18n.plural(created, self.customers_created, lang)
-        if self.guests:
-            guests = "ingest.summary.guests_to_skip" if self.dry_run else "ingest.summary.guests"
-            text += " " + i18n.plural(guests, self.guests, lang)
-        if self.day_first_assumed:
-            text += " " + i18n.t("ingest.summary.day_first_assumed", lang)
-        if self.totals_rows:
-            text += " " + i18n.plural("ingest.summary.totals", self.totals_rows, lang)
-        for col, count in self.other_counts.items():
-            text += " " + i18n.plural("ingest.summary.other", count, lang, column=col)
-        return text
+        return " ".join([head, *self.notes(lang).values()])
+
+    def notes(self, lang: str = "en") -> dict[str, str]:
+        """The sentences that apply to this import beyond its counts, by kind, in the order
+        the summary gives them; the Data page shows some of them in its own way."""
+        from engine import i18n
+        amount = next((h for h, t in self.mapping.items() if t == "amount"), "")
+        found = {
+            "platform": self.platform and i18n.t(
+                "ingest.summary.platform", lang,
+                platform=i18n.t(f"ingest.platform.{self.platform}", lang)),
+            "sheets": len(self.sheets_read) > 1 and i18n.t(
+                "ingest.summary.sheets", lang, count=len(self.sheets_read),
+                sheets=", ".join(self.sheets_read)),
+            "repeated_totals": self.repeated_totals and i18n.plural(
+                "ingest.summary.repeated_totals", self.repeated_totals, lang, column=amount),
+            "orders_in_several_sheets": self.orders_in_several_sheets and i18n.plural(
+                "ingest.summary.orders_in_several_sheets", self.orders_in_several_sheets, lang),
+            "other_sheets": self.other_sheets and i18n.plural(
+                "ingest.summary.other_sheets", len(self.other_sheets), lang,
+                sheets=", ".join(self.other_sheets)),
+            "sheets_left_out": self.sheets_left_out and i18n.plural(
+                "ingest.summary.sheets_left_out", len(self.sheets_left_out), lang,
+                sheets=", ".join(self.sheets_left_out)),
+            "created": self.customers_created and i18n.plural(
+                "ingest.summary.to_create" if self.dry_run else "ingest.summary.created",
+                self.customers_created, lang),
+            "guests": self.guests and i18n.plural(
+                "ingest.summary.guests_to_skip" if self.dry_run else "ingest.summary.guests",
+                self.guests, lang),
+            "day_first_assumed": self.day_first_assumed and i18n.t(
+                "ingest.summary.day_first_assumed", lang),
+            "totals": self.totals_rows and i18n.plural("ingest.summary.totals",
+                                                       self.totals_rows, lang),
+            **{f"other.{col}": i18n.plural("ingest.summary.other", count, lang, column=col)
+               for col, count in self.other_counts.items()},
+        }
+        return {kind: text for kind, text in found.items() if text}
 
     def problem_table(self, lang: str = "en") -> pd.DataFrame:
         """The listed problems as a table: line, column, value, problem, expected (and
