@@ -296,7 +296,7 @@ def counts(report, lang: str) -> None:
             st.caption(notes[kind])
     if "day_first_assumed" in notes:
         st.warning(notes["day_first_assumed"])
-    for kind in ("sheets", "sheets_left_out"):
+    for kind in ("sheets", "sheets_left_out", "orders_in_several_sheets", "repeated_totals"):
         if kind in notes:
             st.caption(notes[kind])
     for name, found in report.other_values.items():

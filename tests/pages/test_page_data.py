@@ -282,6 +282,21 @@ def test_all_sheets_takes_the_same_columns_in_any_order_and_names_the_sheets_lef
             ("W1", "C1", 100.0), ("W2", "C2", 400.0)]
 
 
+@pytest.mark.parametrize("lang, note", [
+    ("en", "“Order Total Amount” repeats the order's total on every line of the order: taken "
+           "once for its 1 order."),
+    ("zh", "“Order Total Amount”在订单的每一行都重复了订单总额：该订单只计一次。")])
+def test_an_order_total_repeated_on_its_lines_is_said_on_the_page(work_db, lang, note):
+    text = (ROOT / "tests" / "corpus" / "platforms" / "woocommerce_orders.csv").read_text(
+        "utf-8").replace("2001,,,,,,,,,,,2,Tea Towel",
+                         "2001,Completed,2024-03-05 09:00,Olivia,Wang,olivia@example.com,555-0101,"
+                         "30.00,5.00,35.00,Credit Card,2,Tea Towel")
+    at = open_page("data", lang)
+    upload(at, "transactions", "orders.csv", text.encode("utf-8"))
+    at.checkbox(key="data_page.create.False").check().run()
+    assert note in " ".join(c.value for c in at.caption)   # in the check, before the import
+
+
 @pytest.mark.parametrize("lang, looks, money", [
     ("en", "This looks like a Taobao/Tmall order report", "Amount is taken from “买家实际支付金额”"),
     ("zh", "这看起来是淘宝/天猫订单报表", "金额取自“买家实际支付金额”")])
