@@ -536,14 +536,9 @@ def check_stored_transactions(con, plan: Plan) -> None:
         SELECT {cols}, coalesce(order_line, 1) AS k,
                count(*) OVER (PARTITION BY txn_id) AS lines
         FROM transactions WHERE txn_id IN (SELECT txn_id FROM _ingest_file_lines)""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _ingest_changed_orders AS
-        SELECT DISTINCT txn_id FROM (
-            (SELECT {cols} FROM _ingest_file_lines EXCEPT ALL
-             SELECT {cols} FROM _ingest_stored_lines)
-            UNION ALL
-            (SELECT {cols} FROM _ingest_stored_lines EXCEPT ALL
-             SELECT {cols} FROM _ingest_file_lines))""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _ingest_changed_orders AS " + _differing(
+        f"SELECT {cols} FROM _ingest_file_lines", f"SELECT {cols} FROM _ingest_stored_lines",
+        "txn_id"))
     con.execute("""
         UPDATE _ingest_rows SET _op = 'same'
         WHERE _row IN (SELECT _row FROM _ingest_file_lines WHERE txn_id NOT IN (
@@ -576,13 +571,13 @@ def check_orders_across_sheets(con, plan: Plan, row_sheets) -> int:
     """
     if plan.table != "transactions" or "txn_id" not in plan.names or row_sheets is None:
         return 0
-    starts = [i for i in range(1, len(row_sheets)) if row_sheets[i] != row_sheets[i - 1]]
-    if not starts:
+    starts = np.flatnonzero(row_sheets[1:] != row_sheets[:-1]) + 1   # each later sheet's first row
+    if not len(starts):
         return 0
     sheet = "CASE " + " ".join(f"WHEN _row < {s} THEN {k}" for k, s in enumerate(starts)) + \
         f" ELSE {len(starts)} END"
     cols = ", ".join(plan.names)
-    others = ", ".join(c for c in plan.names if c != "txn_id")
+    others = [c for c in plan.names if c != "txn_id"]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_sheet_lines AS
         SELECT _row, {cols}, {sheet} AS sheet,
@@ -591,20 +586,19 @@ def check_orders_across_sheets(con, plan: Plan, row_sheets) -> int:
     # an order's lines in each later sheet, and its first sheet's lines beside each of them
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_later AS
-        SELECT txn_id, sheet, {others} FROM _ingest_sheet_lines WHERE sheet > first_sheet""")
+        SELECT txn_id, sheet, {', '.join(others)} FROM _ingest_sheet_lines
+        WHERE sheet > first_sheet""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_first AS
-        SELECT f.txn_id, p.sheet, {', '.join(f'f.{c}' for c in plan.names if c != 'txn_id')}
+        SELECT f.txn_id, p.sheet, {', '.join(f'f.{c}' for c in others)}
         FROM _ingest_sheet_lines f
         JOIN (SELECT DISTINCT txn_id, sheet FROM _ingest_later) p USING (txn_id)
         WHERE f.sheet = f.first_sheet""")
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ingest_repeats AS
         SELECT p.txn_id, p.sheet, d.txn_id IS NOT NULL AS differs
         FROM (SELECT DISTINCT txn_id, sheet FROM _ingest_later) p
-        LEFT JOIN (SELECT DISTINCT txn_id, sheet FROM (
-                       (FROM _ingest_later EXCEPT ALL FROM _ingest_first)
-                       UNION ALL (FROM _ingest_first EXCEPT ALL FROM _ingest_later))) d
+        LEFT JOIN ({_differing("FROM _ingest_later", "FROM _ingest_first", "txn_id, sheet")}) d
           USING (txn_id, sheet)""")
     con.execute("""
         UPDATE _ingest_rows SET _op = 'same' WHERE _row IN (
@@ -622,6 +616,13 @@ def check_orders_across_sheets(con, plan: Plan, row_sheets) -> int:
     con.execute("DROP TABLE _ingest_sheet_lines; DROP TABLE _ingest_later; "
                 "DROP TABLE _ingest_first; DROP TABLE _ingest_repeats")
     return repeated
+
+
+def _differing(first: str, second: str, keys: str) -> str:
+    """SQL for the distinct `keys` under which two queries of the same columns hold
+    different rows, each row counted as often as it comes (lines compared as multisets)."""
+    return (f"SELECT DISTINCT {keys} FROM (({first} EXCEPT ALL {second}) "
+            f"UNION ALL ({second} EXCEPT ALL {first}))")
 
 
 def check_whole_orders(con, plan: Plan) -> None:
