@@ -337,6 +337,7 @@ class _Prepared:
     src: readers.Source
     mapping: Mapping
     plan: Plan
+    platform: str | None   # the shop platform whose order report it is (its key)
 
 
 def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
@@ -351,7 +352,7 @@ def _prepare(stack: ExitStack, item: ImportItem, opts: _Options) -> _Prepared:
     plan = Plan.build(item.table, info.headers, mapping, day_first)
     platform = detect_platform(info.headers) if item.table == "transactions" else None
     plan = replace(plan, order_amount=takes_order_amount(platform, mapping))
-    return _Prepared(item, src, mapping, plan)
+    return _Prepared(item, src, mapping, plan, platform.key if platform else None)
 
 
 def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
@@ -373,7 +374,7 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
                           sheets_left_out=list(info.sheets_left_out),
                           other_sheets=[s for s in info.sheets if s != info.sheet]
                           if info.sheet != readers.ALL_SHEETS else [],
-                          platform=_platform_key(plan.table, info.headers),
+                          platform=prepared.platform,
                           day_first=plan.day_first, dry_run=dry_run)
     report.day_first_assumed = report_order
     report.same_file_batches = [r[0] for r in con.execute(
@@ -899,11 +900,6 @@ def _item(item) -> ImportItem:
     if isinstance(item, ImportItem):
         return item
     return ImportItem(*item)
-
-
-def _platform_key(table: str, headers: list[str]) -> str | None:
-    platform = detect_platform(headers) if table == "transactions" else None
-    return platform.key if platform else None
 
 
 def _first_not_none(*values):
