@@ -4,12 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-
 from pathlib import Path
 
 from cli.common import EXIT_REJECTED, counted
-from engine.demo import generate_demo
 from engine import audit
+from engine.demo import generate_demo
 from engine.ingest.history import list_batches, reset
 
 

@@ -3,11 +3,10 @@
 CSV is UTF-8 with a BOM (so Excel shows Chinese), numbers with a dot, dates
 as YYYY-MM-DD and an empty cell where a value does not apply. In a CSV, text
 that a spreadsheet would run as a formula (a cell or a column name starting
-with = + - @, a tab or a carriage return, a plain signed number aside) gets a leading
-apostrophe; and when
-any text holds a semicolon, every text cell is quoted, since Excel in a
-locale whose list separator is ";" splits `x;=1+1` into a second cell that is
-a formula. An Excel workbook stores text as text (never as a formula or a
+with = + - @, a tab or a carriage return, a plain signed number aside) gets a
+leading apostrophe; and when any text holds a semicolon, every text cell is
+quoted, since Excel in a locale whose list separator is ";" splits `x;=1+1`
+into a second cell that is a formula. An Excel workbook stores text as text (never as a formula or a
 link), so its cells are written as they are, without an apostrophe.
 
 The downloads a manager forwards (`to_csv_bytes`, `to_excel_bytes`) show
