@@ -52,19 +52,19 @@ def run(args: argparse.Namespace) -> int:
                 f"{first} to {last}, and a review needs the month and the one before it.")
         review = monthly_review(con, month=args.month)
     if not review.complete:
-        print(f"Note: the data ends on {last}, before the end of {month_key(args.month)}; "
-              f"the month is not complete.", file=sys.stderr)
+        print(i18n.t("review.cli.incomplete", args.lang, last=last, month=month_key(args.month)),
+              file=sys.stderr)
     for line in summary_lines(review, args.lang):
         print(line)
     if args.json:
         args.json.write_text(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n",
                              encoding="utf-8")
-        print(f"Wrote {args.json}.")
+        print(i18n.t("review.cli.wrote", args.lang, path=args.json))
     if args.xlsx:
         args.xlsx.write_bytes(review_workbook(review, args.lang))
-        print(f"Wrote {args.xlsx}.")
+        print(i18n.t("review.cli.wrote", args.lang, path=args.xlsx))
     if args.out:
         from report.html import review_html   # plotly loads only for an HTML report
         args.out.write_text(review_html(review, args.lang), encoding="utf-8")
-        print(f"Wrote {args.out}.")
+        print(i18n.t("review.cli.wrote", args.lang, path=args.out))
     return 0
