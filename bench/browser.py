@@ -21,18 +21,31 @@ from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, start_streamlit
 PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments", "clv",
          "risk", "plan", "review", "audit")
 # Drawn and idle: the page's first element (its title, the bare app's slider) drawn, no
-# script running, no spinner or progress bar, for SETTLED_S.
+# script running, no spinner or progress bar, every element drawn (none still a grey
+# skeleton) and every chart drawn, for SETTLED_S.
 # The app's own script-run state is the signal that counts: Streamlit draws its "running"
 # widget only after a delay, so a page busy in a query without a spinner looked idle.
+# Streamlit's browser code loads each kind of element's own code the first time a page
+# shows one, and until then draws a skeleton in its place: once the script had finished,
+# a first load of a page with charts still showed some 20 skeletons and no chart for
+# another second or more. Those are part of the wait.
 READY = """drawn => !!document.querySelector(drawn)
     && document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === "notRunning"
     && !document.querySelector('[data-testid="stStatusWidget"]')
-    && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')"""
+    && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(chart => chart.querySelector(".main-svg"))"""
 SETTLED_S = 0.3
 TIMEOUT_MS = 600_000
 BARE_APP = '''import streamlit as st
 value = st.slider("Consumption", 0, 100, 40, key="w")
 st.markdown(f"**{value}** customers move up a tier")
+'''
+# The same with one small plotly chart: the floor of a first load of a page with a chart
+# (plotly's browser code is the largest Streamlit loads: 4.7 MB in Streamlit 1.67).
+BARE_CHART_APP = BARE_APP + '''import plotly.graph_objects as go
+st.plotly_chart(go.Figure(go.Bar(x=list(range(12)), y=list(range(12)))))
 '''
 # The sentence a slider move rewrites, on the Scoring page and in the bare app.
 SENTENCE = "move up a tier"
@@ -98,9 +111,9 @@ def first_load_step(slug: str) -> Step:
                 prepare=prepare)
 
 
-def _bare_script(ws: Workspace) -> Path:
-    script = ws.root / "bare_slider.py"
-    script.write_text(BARE_APP, encoding="utf-8")
+def _bare_script(ws: Workspace, name: str = "bare_slider.py", text: str = BARE_APP) -> Path:
+    script = ws.root / name
+    script.write_text(text, encoding="utf-8")
     return script
 
 
@@ -111,6 +124,15 @@ def open_bare_fresh(ws: Workspace) -> None:
 
 def bare_first_load(ws: Workspace) -> float:
     return _load(ws.cache["bare.first"], ws.cache["bare.url"], '[data-testid="stSlider"]')
+
+
+def open_bare_chart_fresh(ws: Workspace) -> None:
+    ws.cache["chart.url"] = _serve(ws, "bare", _bare_script(ws, "bare_chart.py", BARE_CHART_APP))
+    ws.cache["chart.first"] = _page(ws, ws.cache["chart.url"])
+
+
+def bare_chart_first_load(ws: Workspace) -> float:
+    return _load(ws.cache["chart.first"], ws.cache["chart.url"], '[data-testid="stSlider"]')
 
 
 def _load(page, address: str, drawn: str = "h1") -> float:
@@ -228,6 +250,9 @@ PRESSES = 11   # drags per slider, whatever --repeat says: the median of 11
 BASELINES[BASELINE] = bare_drag
 SETUP[BASELINE] = open_bare
 STEPS.extend(first_load_step(slug) for slug in PAGES)
+# For reference beside the pages with charts: a bare app's first load with one chart.
+STEPS.append(Step("browser: bare app with a chart", bare_chart_first_load, FIRST_LOAD_BASELINE,
+                  once=True, prepare=open_bare_chart_fresh))
 STEPS.append(Step("browser: consumption slider", slider_drag, BASELINE, prepare=open_scoring,
                   repeat=PRESSES))
 # The issue's own measure: from the press to the movers sentence rewritten, which the page
