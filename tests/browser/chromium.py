@@ -112,13 +112,17 @@ def keep_failure(request, page) -> None:
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script: the app's own run state, as
-    the bench reads it. The "running" widget alone is not enough: Streamlit draws it only
-    after a delay: a reload of Scoring ran for a second without it (polled every frame)."""
+    """Wait until Streamlit has finished running the script and has drawn what it sent:
+    the app's own run state, as the bench reads it, and no element still a skeleton. The
+    "running" widget alone is not enough: Streamlit draws it only after a delay (a reload
+    of Scoring ran for a second without it, polled every frame). And the first time a page
+    shows a kind of element, Streamlit draws a grey skeleton until that element's code has
+    loaded, a second or more after the script ended on a first load of a page with charts."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState"
-        " === 'notRunning' && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        " === 'notRunning' && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
         timeout=timeout)
 
 
