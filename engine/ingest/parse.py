@@ -50,6 +50,10 @@ _MDY = [f"{d}{t}" for d in ("%m.%d.%Y", "%m/%d/%Y", "%m-%d-%Y") for t in _TIME]
 _ZONE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d:?\d\d)$"
 _OFFSET = r"\s*([+-]\d\d):?(\d\d)$"
 _FULL_WIDTH, _HALF_WIDTH = "０１２３４５６７８９．，－＋：／", "0123456789.,-+:/"
+# Every full-width form of a printable ASCII character (！ … ～), for ids typed with a
+# Chinese input method in full-width mode: Ｃ００１ is C001.
+_WIDE_ASCII = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_NARROW_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 # Satisfaction in words (满意度), best first: 5 … 1.
 RATING_WORDS = {5: ("非常满意", "很满意", "十分满意", "特别满意", "very satisfied"),
                 4: ("满意", "比较满意", "较满意", "satisfied"),
@@ -104,17 +108,23 @@ CREATE OR REPLACE TEMP MACRO ingest_text(s) AS
     CASE WHEN starts_with(s, {_lit("'")}) AND regexp_matches(s, {_lit("^'[=+@-]")})
          THEN substr(s, 2) ELSE s END;
 
--- An id as a manager means it: the text of a spreadsheet's ="00123"; a whole number a
--- program wrote as a float (UCI Online Retail's CSV: Customer ID 13085.0, which its
--- workbook holds as 13085); an e-mail address in lower case (a shop export may write a
--- buyer's address in either case).
-CREATE OR REPLACE TEMP MACRO ingest_id(s) AS
+-- An id as a manager means it: full-width letters, digits and signs as their ASCII
+-- (looked for only in text that is not all ASCII: strlen counts bytes, length characters);
+-- the text of a spreadsheet's ="00123"; a whole number a program wrote as a float (UCI
+-- Online Retail's CSV: Customer ID 13085.0, which its workbook holds as 13085); an e-mail
+-- address in lower case (a shop export may write a buyer's address in either case).
+CREATE OR REPLACE TEMP MACRO ingest_ascii_id(s) AS
     CASE WHEN starts_with(s, '=') OR starts_with(s, {_lit("'")})
          THEN nullif(trim(regexp_replace(s, {_lit(_EXCEL_TEXT)}, '\\1\\2\\3'), ' '), '')
          WHEN contains(s, '.') AND regexp_full_match(s, '[0-9]+\\.0+')
          THEN split_part(s, '.', 1)
          WHEN contains(s, '@') THEN lower(s)
          ELSE s END;
+
+CREATE OR REPLACE TEMP MACRO ingest_id(s) AS
+    CASE WHEN strlen(s) <> length(s) AND regexp_matches(s, '[\\x{{ff01}}-\\x{{ff5e}}]')
+         THEN ingest_ascii_id(translate(s, {_lit(_WIDE_ASCII)}, {_lit(_NARROW_ASCII)}))
+         ELSE ingest_ascii_id(s) END;
 
 CREATE OR REPLACE TEMP MACRO ingest_plausible(t) AS
     CASE WHEN year(t) BETWEEN {YEARS[0]} AND {YEARS[1]} THEN t END;

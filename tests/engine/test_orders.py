@@ -105,6 +105,30 @@ def test_ids_written_as_floats_or_in_another_case_are_the_customers_they_name(tm
         "C1.5", "1", "A.0", "00123"]
 
 
+def test_ids_typed_in_full_width_are_the_customers_and_orders_they_name(tmp_path):
+    """A Chinese input method in full-width mode types Ｃ００１ for C001: the customers file
+    and the orders name one customer and one order whichever width they used. Both paths:
+    the fast one, and the staged one (taken with --skip-invalid)."""
+    customers = "customer_id,name\nＣ００１,甲\nC002,乙\n"
+    orders = ("order_id,customer_id,txn_date,amount\nＴ－１,C001,2024-03-01,10\n"
+              "T-1,Ｃ００１,2024-03-01,5\nT-2,客户Ｃ００２,2024-03-02,7\n")
+    for order in ("customers first", "orders first"):
+        db = tmp_path / f"{order}.duckdb"
+        steps = [("customers", customers, {}),
+                 ("transactions", orders, {"create_customers": True,
+                                           "skip_invalid": order == "customers first"})]
+        for table, text, options in steps if order == "customers first" else steps[::-1]:
+            ingest.import_file(db, write(tmp_path, f"{table}.csv", text), table, today=TODAY,
+                               **options)
+        assert rows(db, "SELECT customer_id, txn_id, amount FROM transactions ORDER BY rowid") == [
+            ("C001", "T-1", Decimal("10.00")), ("C001", "T-1", Decimal("5.00")),
+            ("客户C002", "T-2", Decimal("7.00"))]
+        assert rows(db, "SELECT customer_id, name FROM customers ORDER BY 1") == [
+            ("C001", "甲"), ("C002", "乙"), ("客户C002", None)]
+    assert ingest.parse_values("id", ["Ｃ００１", "１３０８５.０", "ＡＮＮ＠ＸＸ.ＣＯＭ", "Ｃ１　２"]) == [
+        "C001", "13085", "ann@xx.com", "C1\u30002"]
+
+
 def test_fast_path_numbers_the_lines_as_the_staged_path(tmp_path):
     """Into an empty table without guests the file takes the fast path: same rows."""
     db = tmp_path / "fast.duckdb"
