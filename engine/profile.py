@@ -11,6 +11,7 @@ customers, so any customer and any weights reuse them).
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -78,7 +79,9 @@ def filter_customers(table: pd.DataFrame, *, search: str = "",
     filters : keyword arguments named after FILTER_COLUMNS (tiers,
         rfm_segments, pyramid, regions, sources, owners, customer_types),
         each a collection of allowed values; None or empty allows all.
-    search : text found, ignoring case, in the customer id or the name.
+    search : text found, ignoring case, in the customer id or the name; typed in full
+        width (Ｃ００１, a Chinese input method's full-width mode) it also finds the ASCII
+        the import stores ids in (C001).
 
     Returns
     -------
@@ -93,11 +96,14 @@ def filter_customers(table: pd.DataFrame, *, search: str = "",
     for name, allowed in filters.items():
         if allowed:
             keep &= table[FILTER_COLUMNS[name]].isin(list(allowed)).to_numpy()
-    text = search.strip().casefold()
-    if text:
-        found = (table["customer_id"].astype("string").str.casefold().str.contains(text, regex=False)
-                 | table["name"].astype("string").str.casefold().str.contains(text, regex=False))
-        keep &= found.fillna(False).to_numpy(dtype=bool)
+    texts = {search.strip().casefold(), unicodedata.normalize("NFKC", search).strip().casefold()}
+    if "" not in texts:
+        ids, names = (table[c].astype("string").str.casefold() for c in ("customer_id", "name"))
+        found = np.zeros(len(table), dtype=bool)
+        for text in texts:
+            found |= (ids.str.contains(text, regex=False) | names.str.contains(text, regex=False)
+                      ).fillna(False).to_numpy(dtype=bool)
+        keep &= found
     return (table[keep].sort_values(["score", "customer_id"], ascending=[False, True])
             .reset_index(drop=True))
 

@@ -145,6 +145,9 @@ def test_search_ignores_case_in_id_and_name():
     assert list(profile.filter_customers(frame, search=" c2 ")["customer_id"]) == ["C2"]
     assert list(profile.filter_customers(frame, search="张")["customer_id"]) == ["C1"]
     assert len(profile.filter_customers(frame, search="(")) == 0  # text, not a pattern
+    # typed in full width, as a Chinese input method in that mode writes: the stored ASCII id
+    assert list(profile.filter_customers(frame, search="ｃ２")["customer_id"]) == ["C2"]
+    assert list(profile.filter_customers(frame, search="ＡＬＰＨＡ")["customer_id"]) == ["C3"]
 
 
 def test_the_pickers_choices_best_score_first_up_to_the_limit():
