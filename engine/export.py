@@ -6,8 +6,9 @@ that a spreadsheet would run as a formula (a cell or a column name starting
 with = + - @, a tab or a carriage return, a plain signed number aside) gets a
 leading apostrophe; and when any text holds a semicolon, every text cell is
 quoted, since Excel in a locale whose list separator is ";" splits `x;=1+1`
-into a second cell that is a formula. An Excel workbook stores text as text (never as a formula or a
-link), so its cells are written as they are, without an apostrophe.
+into a second cell that is a formula. An Excel workbook stores text as text
+(never as a formula or a link), so its cells are written as they are, without
+an apostrophe.
 
 The downloads a manager forwards (`to_csv_bytes`, `to_excel_bytes`) show
 money to the cent, scores to one decimal, shares as percentages and yes/no
