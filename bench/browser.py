@@ -11,6 +11,7 @@ step's preparation.
 """
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -117,22 +118,20 @@ def _bare_script(ws: Workspace, name: str = "bare_slider.py", text: str = BARE_A
     return script
 
 
-def open_bare_fresh(ws: Workspace) -> None:
-    ws.cache["bare.url"] = _serve(ws, "bare", _bare_script(ws))
-    ws.cache["bare.first"] = _page(ws, ws.cache["bare.url"])
+def _open_fresh(ws: Workspace, name: str, text: str) -> None:
+    """The bare app `text` (as NAME.py) on a fresh server, and a new tab for its first load."""
+    ws.cache[f"{name}.url"] = _serve(ws, "bare", _bare_script(ws, f"{name}.py", text))
+    ws.cache[f"{name}.first"] = _page(ws, ws.cache[f"{name}.url"])
 
 
-def bare_first_load(ws: Workspace) -> float:
-    return _load(ws.cache["bare.first"], ws.cache["bare.url"], '[data-testid="stSlider"]')
+def _first_load(ws: Workspace, name: str) -> float:
+    return _load(ws.cache[f"{name}.first"], ws.cache[f"{name}.url"], '[data-testid="stSlider"]')
 
 
-def open_bare_chart_fresh(ws: Workspace) -> None:
-    ws.cache["chart.url"] = _serve(ws, "bare", _bare_script(ws, "bare_chart.py", BARE_CHART_APP))
-    ws.cache["chart.first"] = _page(ws, ws.cache["chart.url"])
-
-
-def bare_chart_first_load(ws: Workspace) -> float:
-    return _load(ws.cache["chart.first"], ws.cache["chart.url"], '[data-testid="stSlider"]')
+open_bare_fresh = functools.partial(_open_fresh, name="bare_slider", text=BARE_APP)
+bare_first_load = functools.partial(_first_load, name="bare_slider")
+open_bare_chart_fresh = functools.partial(_open_fresh, name="bare_chart", text=BARE_CHART_APP)
+bare_chart_first_load = functools.partial(_first_load, name="bare_chart")
 
 
 def _load(page, address: str, drawn: str = "h1") -> float:
