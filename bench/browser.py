@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench.steps import BASELINES, SETUP, STEPS, Step, Workspace
-from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, start_streamlit
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, IDLE, start_streamlit
 
 # Pages in the navigation's order, by address.
 PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments", "clv",
@@ -30,11 +30,8 @@ PAGES = ("overview", "data", "scoring", "customers", "profile", "rfm", "segments
 # shows one, and until then draws a skeleton in its place: once the script had finished,
 # a first load of a page with charts still showed some 20 skeletons and no chart for
 # another second or more. Those are part of the wait.
-READY = """drawn => !!document.querySelector(drawn)
-    && document.querySelector('[data-testid="stApp"]')?.dataset.testScriptState === "notRunning"
-    && !document.querySelector('[data-testid="stStatusWidget"]')
+READY = f"""drawn => !!document.querySelector(drawn) && {IDLE}
     && !document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]')
-    && !document.querySelector('[data-testid="stSkeleton"]')
     && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .every(chart => chart.querySelector(".main-svg"))"""
 SETTLED_S = 0.3

@@ -111,6 +111,12 @@ def keep_failure(request, page) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
 
 
+# Streamlit has finished the script and drawn what it sent (JavaScript; see `wait_idle`).
+IDLE = ("document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState"
+        " === 'notRunning' && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
 def wait_idle(page, timeout: float = 60_000) -> None:
     """Wait until Streamlit has finished running the script and has drawn what it sent:
     the app's own run state, as the bench reads it, and no element still a skeleton. The
@@ -119,11 +125,7 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     shows a kind of element, Streamlit draws a grey skeleton until that element's code has
     loaded, a second or more after the script ended on a first load of a page with charts."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState"
-        " === 'notRunning' && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
-        timeout=timeout)
+    page.wait_for_function(f"() => {IDLE}", timeout=timeout)
 
 
 def open_root(page, server: str, timeout: float = 60_000) -> None:
