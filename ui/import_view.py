@@ -18,7 +18,7 @@ from engine import i18n, store
 from engine.ingest import (ALL_SHEETS, ImportItem, ImportRejected, column_choices,
                            detect_platform, mapping_frame, mapping_problems, money_columns,
                            platform_mapping, required)
-from engine.ingest.errors import column_label
+from engine.ingest.errors import column_label, sheets_left_out_note
 from ui import context, downloads
 from ui.data import imports as imports_data
 from ui.data.common import on_click
@@ -166,16 +166,13 @@ def _file_options(upload, left, middle, lang: str) -> dict:
             "delimiter": None if delimiter == AUTO else delimiter}
 
 
-def _left_out(sheets: list[str], lang: str) -> str:
-    return i18n.plural("ingest.summary.sheets_left_out", len(sheets), lang, sheets=", ".join(sheets))
-
-
 def _detected(info, lang: str) -> str:
     if info.sheet == ALL_SHEETS:
         found = i18n.t("data_page.file.detected_sheets", lang, count=len(info.sheets_read),
                        sheets=", ".join(info.sheets_read), rows=f"{info.sheet_rows:,}",
                        columns=len(info.headers))
-        return f"{found} · {_left_out(info.sheets_left_out, lang)}" if info.sheets_left_out else found
+        return (f"{found} · {sheets_left_out_note(info.sheets_left_out, lang)}"
+                if info.sheets_left_out else found)
     if info.format == "xlsx":
         return i18n.t("data_page.file.detected_xlsx", lang, sheet=info.sheet, line=info.header_line,
                       columns=len(info.headers))

@@ -94,6 +94,13 @@ class ImportRejected(Exception):
             self.problems,)
 
 
+def sheets_left_out_note(sheets: list[str], lang: str) -> str:
+    """The sentence naming the sheets `--sheet all` left out (their columns differ): said
+    when the workbook is checked and again in the import's summary."""
+    return i18n.plural("ingest.summary.sheets_left_out", len(sheets), lang,
+                       sheets=", ".join(sheets))
+
+
 def column_label(target: str | None, lang: str, *, in_message: bool = True) -> str:
     """A canonical column in the reader's words: amount -> 金额, or Amount on a screen.
 

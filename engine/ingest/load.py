@@ -37,7 +37,8 @@ from engine import audit, store
 from engine.ingest import limits, parse, readers, typed, validate
 from engine.ingest.db import register, unregister
 from engine.ingest.columns import TABLE_ORDER, columns
-from engine.ingest.errors import ImportRejected, Problem, render_messages
+from engine.ingest.errors import (ImportRejected, Problem, render_messages,
+                                  sheets_left_out_note)
 from engine.ingest.mapping import Mapping, resolve_mapping
 from engine.ingest.platforms import detect_platform, takes_order_amount
 from engine.ingest.validate import MAX_LISTED, Plan
@@ -135,9 +136,8 @@ class ImportReport:
             "other_sheets": self.other_sheets and i18n.plural(
                 "ingest.summary.other_sheets", len(self.other_sheets), lang,
                 sheets=", ".join(self.other_sheets)),
-            "sheets_left_out": self.sheets_left_out and i18n.plural(
-                "ingest.summary.sheets_left_out", len(self.sheets_left_out), lang,
-                sheets=", ".join(self.sheets_left_out)),
+            "sheets_left_out": self.sheets_left_out and sheets_left_out_note(
+                self.sheets_left_out, lang),
             "created": self.customers_created and i18n.plural(
                 "ingest.summary.to_create" if self.dry_run else "ingest.summary.created",
                 self.customers_created, lang),
