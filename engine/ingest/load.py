@@ -363,7 +363,7 @@ def _import_one(con, prepared: _Prepared, opts: _Options, *, dry_run: bool,
     today = opts.today or date.today()
     earliest, latest = limits.date_bounds(today)
     params = {**src.params, "today": today, "earliest": earliest, "latest": latest}
-    parse.install(con)
+    parse.install(con, src.absent)
     con.execute("DROP TABLE IF EXISTS _ingest_rejects; DROP TABLE IF EXISTS _ingest_reject_scans")
     if src.frame is not None:
         register(con, "_ingest_src", src.frame)

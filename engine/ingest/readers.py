@@ -36,7 +36,7 @@ from engine import workfiles
 from engine.ingest import worker
 from engine.ingest.errors import ImportRejected, Problem
 from engine.ingest.limits import limit
-from engine.ingest.parse import NULL_MARKERS
+from engine.ingest.parse import ID_BYTES, NULL_MARKERS
 
 FileLike = Union[str, os.PathLike, bytes, BinaryIO]
 
@@ -98,6 +98,7 @@ class Source:
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
     bare_cells: bool = False            # csv: no cell begins or ends with whitespace
     null_markers: tuple[str, ...] = NULL_MARKERS  # csv: the markers that may be a cell
+    absent: frozenset[int] = frozenset()  # csv: bytes the file never holds (parse.id_macro)
 
     @property
     def name(self) -> str:
@@ -204,7 +205,8 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
                          csv_read=read, csv_path=utf8, odd_spaces=odd,
                          bare_cells=not (odd or scan.padded),
                          null_markers=tuple(m for m in NULL_MARKERS
-                                            if not set(m.encode()) & scan.absent))
+                                            if not set(m.encode()) & scan.absent),
+                         absent=scan.absent)
 
 
 def file_hash(path: Path) -> str:
@@ -400,8 +402,9 @@ _ODD_SPACES = tuple(c.encode("utf-8") for c in "\u3000\u00a0\ufeff")
 _OTHER_SPACES = tuple(chr(c).encode("utf-8")
                       for c in (0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F))
 
-# The bytes of the null markers; the scan notes those a file never holds.
-_MARKER_BYTES = frozenset(b for m in NULL_MARKERS for b in m.encode())
+# The bytes of the null markers and those ids are cleaned of; the scan notes those a
+# file never holds.
+_LOOKED_FOR = frozenset(b for m in NULL_MARKERS for b in m.encode()) | ID_BYTES
 
 
 def _holds_any(block: bytes, patterns: tuple[bytes, ...]) -> bool:
@@ -454,7 +457,7 @@ class CsvScan:
     open_quote_at: int | None = None  # byte offset of a record whose quote never closes
     lines: int = 0         # line breaks in the file (records, give or take quoted ones)
     padded: bool = True    # a cell may begin or end with a space trim() strips
-    absent: frozenset[int] = frozenset()  # bytes of the null markers the file never holds
+    absent: frozenset[int] = frozenset()  # bytes looked for (_LOOKED_FOR) it never holds
 
 
 def scan_csv(path: Path, delimiter: str) -> CsvScan:
@@ -466,10 +469,11 @@ def scan_csv(path: Path, delimiter: str) -> CsvScan:
     may read it in parallel. It also tells which bytes of the null markers
     (`parse.NULL_MARKERS`) the file never holds: a marker with such a byte
     cannot be a cell, so read_csv need not compare every cell with it (each
-    marker it compares costs about 2 % of reading the file).
+    marker it compares costs about 2 % of reading the file); and the same of
+    the bytes ids are cleaned of (`parse.id_macro`).
     """
     tabs = delimiter != "\t"
-    unseen = set(_MARKER_BYTES)
+    unseen = set(_LOOKED_FOR)
     digest = hashlib.sha256()
     odd = lone_cr = padded = False
     quotes = lines = 0

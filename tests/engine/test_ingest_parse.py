@@ -2,7 +2,10 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.ingest import parse
 from engine.ingest.parse import parse_values
@@ -159,3 +162,42 @@ def test_normalise_ignores_case_spaces_punctuation_and_width():
     assert parse.normalise(" Customer_ID ") == "customerid"
     assert parse.normalise("客户 编号：") == "客户编号"
     assert parse.normalise("ＩＤ") == "id"
+
+
+# Cells of ids, with every sign an id step looks for, as ASCII and in full width.
+_ID_PARTS = ["C001", "13085", ".0", ".5", "=", "'", '"', "@", "Shop.CN", "AB", " ",
+             "Ｃ００１", "＝", "＂", "＇", "．０", "＠", "Ｓｈｏｐ"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_ID_PARTS), min_size=1, max_size=4).map("".join),
+                min_size=1, max_size=6))
+def test_an_id_macro_without_the_steps_a_file_cannot_need_cleans_as_the_whole_one(ids):
+    """id_macro leaves out a step whose byte the file never holds; on the ids of any
+    such file it must give what the macro with every step gives."""
+    held = {b for i in ids for b in i.encode()}
+    absent = frozenset(parse.ID_BYTES - held)
+    con = duckdb.connect()
+    try:
+        cleaned = []
+        for macro in (parse.id_macro(), parse.id_macro(absent)):
+            con.execute(macro)
+            cleaned.append(con.execute("SELECT list(ingest_id(s) ORDER BY k) FROM "
+                                       "(SELECT unnest($ids) AS s, generate_subscripts($ids, 1) AS k)",
+                                       {"ids": ids}).fetchone()[0])
+    finally:
+        con.close()
+    assert cleaned[1] == cleaned[0]
+
+
+@pytest.mark.parametrize("absent, steps", [
+    (frozenset(), 4),                       # full width possible: every step
+    (frozenset(b"='@"), 4),                 # a full-width ＝ or ＠ is one once made ASCII
+    (frozenset(b"='@\xef"), 1),             # only the float id step (the file has '.')
+    (frozenset(b"='.@\xef"), 0),            # an id is taken as it stands
+])
+def test_an_id_macro_holds_the_steps_a_file_may_need(absent, steps):
+    macro = parse.id_macro(absent)
+    found = sum(step in macro for step in ("starts_with(s, '=')", "contains(s, '.')",
+                                           "contains(s, '@')", "strlen(s) <> length(s)"))
+    assert found == steps

@@ -242,3 +242,25 @@ def test_null_markers_are_empty_on_the_fast_path(tmp_path, fast_only):
     assert rows(db, "SELECT customer_id, txn_id, quantity, product FROM transactions "
                     "WHERE txn_date >= DATE '2024-03-01' ORDER BY 1") == [
         ("C1", "T99", None, None), ("C2", None, None, None)]
+
+
+@pytest.mark.parametrize("cell, stored", [
+    ("Ann@Shop.CN", "ann@shop.cn"), ('"=""C7"""', "C7"), ("'C8", "C8"), ("Ｃ９", "C9"),
+    ("＇Ｃ１０", "C10")])
+def test_an_id_that_needs_cleaning_past_the_first_chunk_is_cleaned_on_the_fast_path(
+        tmp_path, monkeypatch, fast_only, cell, stored):
+    # The file's bytes are scanned in chunks of 64: the id's sign comes after the first.
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 64)
+    text = HEADER + CLEAN + f"{cell},2024-03-07,5,T99,2\n"
+    db = tmp_path / "x.duckdb"
+    ingest.import_file(db, csv(tmp_path, "t.csv", text), "transactions",
+                       create_customers=True, today=TODAY)
+    assert rows(db, QUERY) == [(stored, date(2024, 3, 7), Decimal("5.00"), "T99", 2.0)]
+
+
+def test_a_scan_tells_which_bytes_ids_are_cleaned_of_a_file_never_holds(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + CLEAN, encoding="utf-8")
+    assert readers.scan_csv(path, ",").absent >= frozenset(b"='@\xef")
+    path.write_text(HEADER + CLEAN + "Ｃ1,2024-03-07,5,T99,2\n", encoding="utf-8")
+    assert 0xEF not in readers.scan_csv(path, ",").absent
