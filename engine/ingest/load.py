@@ -641,8 +641,8 @@ def _number_order_lines(con, plan: Plan) -> bool:
     subquery: DuckDB runs it as a join, and an UPDATE … FROM the same join
     took twice as long on 2M order lines (0.23–0.33 s against 0.12 s). Only
     an order whose lines are spread through the file needs the window that
-    numbers them in file order. Then the lines of each order must name one customer
-    and one set of dates: as many distinct (txn_id, customer, dates) as
+    numbers them in file order. Then the lines of each order must name one
+    customer and one set of dates: as many distinct (txn_id, customer, dates) as
     orders (DISTINCT takes two NULLs as the same, like IS NOT DISTINCT FROM);
     and with a `status` column, no later line may leave the first line's
     status blank.
