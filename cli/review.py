@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cli.common import output_file
 from engine import i18n, store
+from engine.currency import saved_currency
 from engine.errors import InputRejected
 from engine.months import month_end, month_key, parse_month, shift_month
 from engine.review import monthly_review, review_json
@@ -51,20 +52,21 @@ def run(args: argparse.Namespace) -> int:
                 f"{db}: nothing to review for {month_key(args.month)}: the data runs from "
                 f"{first} to {last}, and a review needs the month and the one before it.")
         review = monthly_review(con, month=args.month)
+        sign = saved_currency(con)
     if not review.complete:
         print(i18n.t("review.cli.incomplete", args.lang, last=last, month=month_key(args.month)),
               file=sys.stderr)
-    for line in summary_lines(review, args.lang):
+    for line in summary_lines(review, args.lang, sign):
         print(line)
     if args.json:
         args.json.write_text(json.dumps(review_json(review), ensure_ascii=False, indent=2) + "\n",
                              encoding="utf-8")
         print(i18n.t("review.cli.wrote", args.lang, path=args.json))
     if args.xlsx:
-        args.xlsx.write_bytes(review_workbook(review, args.lang))
+        args.xlsx.write_bytes(review_workbook(review, args.lang, sign))
         print(i18n.t("review.cli.wrote", args.lang, path=args.xlsx))
     if args.out:
         from report.html import review_html   # plotly loads only for an HTML report
-        args.out.write_text(review_html(review, args.lang), encoding="utf-8")
+        args.out.write_text(review_html(review, args.lang, sign), encoding="utf-8")
         print(i18n.t("review.cli.wrote", args.lang, path=args.out))
     return 0

@@ -25,7 +25,8 @@ LOCAL = "local"
 # Every action the log records; the Audit page offers them as filters.
 ACTIONS = ("import", "undo", "reset", "restore", "preset_saved", "preset_deleted",
            "playbook_saved", "mapping_saved", "mapping_deleted", "followup_logged",
-           "followup_status", "login", "login_failed", "login_refused", "backup_download")
+           "followup_status", "login", "login_failed", "login_refused", "backup_download",
+           "currency_saved")
 COLUMNS = ("at", "actor", "action", "detail")
 _LOG = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import html
 import pandas as pd
 
 from engine import i18n
+from engine.currency import DEFAULT as DEFAULT_CURRENCY
 from engine.months import month_key
 from engine.review import MonthlyReview
 from report.figures import kpi_cards, rate_cards, review_figures
@@ -55,8 +56,9 @@ def _table(frame: pd.DataFrame, percents: set[str]) -> str:
     return shown.to_html(index=False, escape=True, na_rep="", border=0)
 
 
-def review_html(review: MonthlyReview, lang: str = "en") -> str:
-    """The whole report as one HTML document (UTF-8 text)."""
+def review_html(review: MonthlyReview, lang: str = "en",
+                currency: str = DEFAULT_CURRENCY) -> str:
+    """The whole report as one HTML document (UTF-8 text); money with `currency`'s sign."""
     t = lambda key, **values: i18n.t(key, lang, **values)  # noqa: E731
     m, p = month_key(review.month), month_key(review.previous)
     title = t("review.report.title", month=m)
@@ -64,7 +66,7 @@ def review_html(review: MonthlyReview, lang: str = "en") -> str:
     parts = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(meta)}</p>',
              f"<h2>{html.escape(t('review.summary_title', month=m))}</h2>",
              "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
-                              for line in summary_lines(review, lang)) + "</ul>",
+                              for line in summary_lines(review, lang, currency)) + "</ul>",
              f"<h2>{html.escape(t('review.report.rates'))}</h2>", '<div class="cards">']
     parts += [_card(c["label"], c["value"], c["detail"]) for c in rate_cards(review, lang)]
     parts += [_card(c["label"], c["value"], c["delta"]) for c in kpi_cards(review, lang)]
@@ -78,7 +80,7 @@ def review_html(review: MonthlyReview, lang: str = "en") -> str:
                                     div_id=f"chart-{name}")
         parts.append(f'<div class="chart">{div}</div>')
     parts.append(f"<h2>{html.escape(t('review.report.tables'))}</h2>")
-    for name, frame in review_tables(review, lang).items():
+    for name, frame in review_tables(review, lang, currency).items():
         parts.append(f"<h3>{html.escape(name)}</h3>{_table(frame, percent_columns(lang))}")
     return ("<!DOCTYPE html>\n"
             f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from engine import export, i18n
+from engine.currency import DEFAULT as DEFAULT_CURRENCY
 from engine.months import month_key
 from engine.review import RATES, TIERS, MonthlyReview
 
@@ -22,12 +23,14 @@ def _signed(value: float, decimals: int) -> float:
     return round(value, decimals) + 0.0
 
 
-def _money(value: float) -> str:
-    return f"¥{value:,.0f}"
+def _money(value: float, currency: str) -> str:
+    return f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
-def summary_lines(review: MonthlyReview, lang: str = "en") -> list[str]:
-    """The month's notable changes in words, one sentence each, from the catalogue's templates."""
+def summary_lines(review: MonthlyReview, lang: str = "en",
+                  currency: str = DEFAULT_CURRENCY) -> list[str]:
+    """The month's notable changes in words, one sentence each, from the catalogue's templates;
+    money with the shop's `currency` sign (engine.currency)."""
     t = lambda key, **values: i18n.t(f"review.summary.{key}", lang, **values)  # noqa: E731
     m, p = month_key(review.month), month_key(review.previous)
     lines = []
@@ -83,7 +86,7 @@ def summary_lines(review: MonthlyReview, lang: str = "en") -> list[str]:
     revenue, revenue_before = review.revenue(review.month), review.revenue(review.previous)
     rows = review.summaries[review.summaries["month"] == m]
     high_revenue = float(rows.loc[rows["tier"] == "high", "revenue"].sum())
-    lines.append(t("revenue", revenue=_money(revenue),
+    lines.append(t("revenue", revenue=_money(revenue, currency),
                    change=(t("revenue_change", pct=_signed((revenue - revenue_before)
                                                             / abs(revenue_before) * 100, 1),
                              previous=p)
@@ -99,7 +102,8 @@ def _tier_wide(review: MonthlyReview, value: str, lang: str) -> pd.DataFrame:
     return wide.rename_axis(i18n.t("review.col.month", lang)).reset_index()
 
 
-def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataFrame]:
+def review_tables(review: MonthlyReview, lang: str = "en",
+                  currency: str = DEFAULT_CURRENCY) -> dict[str, pd.DataFrame]:
     """{sheet name: table} for the workbook and the HTML report, headed in `lang`."""
     t = lambda key, **values: i18n.t(f"review.col.{key}", lang, **values)  # noqa: E731
     m, p = month_key(review.month), month_key(review.previous)
@@ -124,7 +128,8 @@ def review_tables(review: MonthlyReview, lang: str = "en") -> dict[str, pd.DataF
     satisfaction = review.satisfaction.rename(columns={
         "month": t("month"), "interactions": t("interactions"), "complaints": t("complaints"),
         "rated": t("rated"), "mean_satisfaction": t("mean_satisfaction")})
-    summary = pd.DataFrame({i18n.t("review.sheet.summary", lang): summary_lines(review, lang)})
+    summary = pd.DataFrame({i18n.t("review.sheet.summary", lang):
+                            summary_lines(review, lang, currency)})
     return {
         i18n.t("review.sheet.summary", lang): summary,
         i18n.t("review.sheet.rates", lang): rate_table,
@@ -158,7 +163,8 @@ def percent_columns(lang: str = "en") -> set[str]:
             *(i18n.t(f"review.rate.{key}", lang) for key, _, _ in RATES)}
 
 
-def review_workbook(review: MonthlyReview, lang: str = "en") -> bytes:
+def review_workbook(review: MonthlyReview, lang: str = "en",
+                    currency: str = DEFAULT_CURRENCY) -> bytes:
     """An .xlsx workbook with one sheet per table of `review_tables`, formula-safe."""
-    return export.workbook_bytes(review_tables(review, lang), percent_columns=percent_columns(lang),
-                                 column_width=16)
+    return export.workbook_bytes(review_tables(review, lang, currency),
+                                 percent_columns=percent_columns(lang), column_width=16)

@@ -32,8 +32,8 @@ def show(ctx, error) -> None:
     cards[1].metric(t("clv.small.repeat"), f"{repeat:,}", border=True,
                     delta=t("clv.small.needed", needed=needed), delta_color="off",
                     delta_arrow="off")
-    cards[2].metric(t("clv.small.revenue"), format.money(past["revenue_12m"].sum(), ctx.lang),
-                    border=True)
+    cards[2].metric(t("clv.small.revenue"),
+                    format.money(past["revenue_12m"].sum(), ctx.lang, ctx.currency), border=True)
     recency = past["days_since_last_purchase"].median()
     cards[3].metric(t("clv.small.recency"), "—" if recency != recency else f"{recency:,.0f}",
                     border=True, help=t("clv.small.recency_help"))

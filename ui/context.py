@@ -18,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import i18n, store
+from engine.currency import DEFAULT as DEFAULT_CURRENCY
 from engine.features import parquet_source
 from ui import auth, preparation
 from ui.data import sources as sources_data
@@ -35,6 +36,7 @@ class Context:
     as_of: date | None
     lang: str
     feature_table: bool = False   # db is a feature table folder: no raw events, no writes
+    currency: str = DEFAULT_CURRENCY   # the sign amounts are shown with (engine.currency)
 
     def t(self, key: str, **values) -> str:
         return i18n.t(key, self.lang, **values)
@@ -151,13 +153,13 @@ def _source(db: str, lang: str) -> Context | None:
     if last is None:
         st.info(i18n.t(_empty_note(counts), lang))
         _demo_button(db, lang)
-        return Context(db, version, None, lang)
+        return Context(db, version, None, lang, currency=sources_data.currency(db))
     st.caption(i18n.t("sidebar.range", lang, start=first, end=last))
     as_of = st.date_input(i18n.t("sidebar.as_of", lang), value=last,
                           min_value=first, max_value=last, key=f"as_of:{db}",
                           help=i18n.t("sidebar.as_of_help", lang))
     preparation.show(preparation.start(db, version), lang)
-    return Context(db, version, as_of, lang)
+    return Context(db, version, as_of, lang, currency=sources_data.currency(db))
 
 
 def _demo_button(db: str, lang: str) -> None:

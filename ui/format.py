@@ -10,43 +10,44 @@ from engine import i18n
 UNITS = {"zh": ((1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "K"))}
 
 
-def money(value, lang: str) -> str:
+def money(value, lang: str, sign: str) -> str:
     """Compact currency that fits a card: ¥435.4M / ¥76.9M in English; ¥4.35亿, ¥7,694万,
     ¥12.3万 in Chinese (three significant digits, whole 万 from 100万 on, as Chinese
-    reports write them). The exact figure is `exact_money`."""
+    reports write them); `sign` is the shop's (engine.currency). The exact figure is
+    `exact_money`."""
     if value is None or value != value:
         return "—"
     value = float(value)
-    sign, v = ("-" if value < 0 else ""), abs(value)
+    minus, v = ("-" if value < 0 else ""), abs(value)
     for size, unit in UNITS["zh" if lang == "zh" else "en"]:
         if v >= size:
             scaled = v / size
             decimals = 1 if lang != "zh" else max(0, 2 - int(math.floor(math.log10(scaled))))
-            return f"{sign}¥{scaled:,.{decimals}f}{unit}"
-    return f"{sign}¥{v:,.0f}"
+            return f"{minus}{sign}{scaled:,.{decimals}f}{unit}"
+    return f"{minus}{sign}{v:,.0f}"
 
 
-def exact_money(value) -> str:
+def exact_money(value, sign: str) -> str:
     """The whole amount to the cent: ¥76,940,812.34."""
     if value is None or value != value:
         return "—"
     value = float(value)
-    return f"{'-' if value < 0 else ''}¥{abs(value):,.2f}"
+    return f"{'-' if value < 0 else ''}{sign}{abs(value):,.2f}"
 
 
-def money_help(help_text: str | None, value, lang: str) -> str:
+def money_help(help_text: str | None, value, lang: str, sign: str) -> str:
     """A card's help with the exact amount its compact value rounds, on a line of its own."""
-    exact = i18n.t("common.exact_amount", lang, amount=exact_money(value))
+    exact = i18n.t("common.exact_amount", lang, amount=exact_money(value, sign))
     return f"{help_text}\n\n{exact}" if help_text else exact
 
 
-def quantity(value, unit: str, lang: str) -> str:
+def quantity(value, unit: str, lang: str, sign: str) -> str:
     """A sub-metric's value in its unit (`engine.scoring.SubMetric.unit`): ¥20,100.00,
     81.3%, 3.1, Yes; "—" when the customer has none."""
     if value is None or value != value:
         return "—"
     if unit == "money":
-        return exact_money(value)
+        return exact_money(value, sign)
     if unit == "share":
         return f"{value:.1%}"
     if unit == "flag":

@@ -362,6 +362,8 @@ def show_flash(lang: str) -> None:
         show_restored(payload, lang)
     elif kind == "saved":
         st.success(t("data_page.mapping.saved_done", name=payload))
+    elif kind == "currency":
+        st.success(t("data_page.currency.saved", sign=payload or t("data_page.currency.none")))
     elif kind == "error_key":
         st.error(t(payload))
     else:

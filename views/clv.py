@@ -33,8 +33,8 @@ cards[1].metric(t("clv.kpi.p_alive"), f"{totals['mean_p_alive']:.1%}", help=t("c
 cards[2].metric(t("clv.kpi.purchases"), f"{totals['expected_purchases']:,.0f}",
                 help=t("clv.kpi.purchases_help", short=f"{totals['expected_purchases_short']:,.0f}"),
                 border=True)
-cards[3].metric(t("clv.kpi.clv"), format.money(totals["clv"], ctx.lang),
-                help=format.money_help(t("clv.kpi.clv_help"), totals["clv"], ctx.lang),
+cards[3].metric(t("clv.kpi.clv"), format.money(totals["clv"], ctx.lang, ctx.currency),
+                help=format.money_help(t("clv.kpi.clv_help"), totals["clv"], ctx.lang, ctx.currency),
                 border=True)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import i18n
+from engine.currency import SIGNS
 from engine.ingest import TABLES, ImportRejected, UndoRefused, required
 from engine.store import StoreLocked
 from ui import auth, backup_view, context, import_view as view
@@ -39,9 +40,31 @@ def admin_only() -> bool:
     return not ADMIN
 
 
+def currency_choice() -> None:
+    """The sign the file's amounts are shown with on every page and in the review (once
+    the first import has made the file: reading the sign would make it)."""
+    if not Path(db).exists():
+        return
+    current = sources_data.currency(db)
+    column, _ = st.columns([1, 3])
+    chosen = column.selectbox(t("data_page.currency.label"), SIGNS, index=SIGNS.index(current),
+                              format_func=lambda s: s or t("data_page.currency.none"),
+                              help=t("data_page.currency.help"), key="data_page.currency")
+    if chosen == current:
+        return
+    try:
+        imports_data.save_currency(db, chosen)
+    except StoreLocked as exc:
+        st.error(view.locked(db, lang, exc.waited))
+        return
+    view.flash("currency", chosen)
+    st.rerun()
+
+
 def import_tab() -> None:
     if admin_only():
         return
+    currency_choice()
     table = st.segmented_control(t("data_page.table.label"), list(TABLES), key="data_page.table",
                                  default="customers", required=True,
                                  format_func=lambda n: view.table_label(n, lang))

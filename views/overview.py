@@ -44,9 +44,11 @@ revenue, previous = float(kpis["revenue_12m"] or 0), float(kpis["revenue_prev_12
 compared = bool(kpis["prev_12m_complete"] and previous)
 change = (f"{(revenue - previous) / abs(previous):+.1%}" if compared
           else t("overview.kpi.revenue_no_prev"))
-cards[2].metric(t("overview.kpi.revenue"), format.money(revenue, ctx.lang), delta=change,
-                delta_color="normal" if compared else "off", delta_arrow="auto" if compared else "off",
-                help=format.money_help(t("overview.kpi.revenue_help"), revenue, ctx.lang), border=True)
+cards[2].metric(t("overview.kpi.revenue"), format.money(revenue, ctx.lang, ctx.currency),
+                delta=change, delta_color="normal" if compared else "off",
+                delta_arrow="auto" if compared else "off", border=True,
+                help=format.money_help(t("overview.kpi.revenue_help"), revenue, ctx.lang,
+                                       ctx.currency))
 cards[3].metric(t("overview.kpi.complaints"), f"{kpis['complaints_90d']:,}", border=True)
 satisfaction = kpis["satisfaction_90d"]
 cards[4].metric(t("overview.kpi.satisfaction"),

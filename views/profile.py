@@ -50,8 +50,9 @@ else:
     # the widest card, "Revenue (12 months)" with its help icon the next.
     cards = st.columns([0.75, 1.15, 1.35, 1])
     cards[0].metric(t("profile.score"), f"{summary['score']:.1f}", border=True)
-    cards[1].metric(t("customers.col.revenue_12m"), format.money(summary["revenue_12m"], ctx.lang),
-                    help=format.money_help(None, summary["revenue_12m"], ctx.lang), border=True)
+    revenue = summary["revenue_12m"]
+    cards[1].metric(t("customers.col.revenue_12m"), format.money(revenue, ctx.lang, ctx.currency),
+                    help=format.money_help(None, revenue, ctx.lang, ctx.currency), border=True)
     last = summary["last_purchase_date"]
     cards[2].metric(t("customers.col.last_purchase_date"),
                     f"{last:%Y-%m-%d}" if last == last and last is not None else t("common.none"),
@@ -78,7 +79,8 @@ if summary is not None:
     right.table(format.wrapping_table(
         subs.assign(dimension=subs["dimension"].map(lambda d: ctx.label("dimension", d)),
                     sub_metric=subs["sub_metric"].map(lambda m: ctx.label("submetric", m)),
-                    value=[format.quantity(v, u, ctx.lang) for v, u in zip(subs["value"], subs["unit"])]),
+                    value=[format.quantity(v, u, ctx.lang, ctx.currency)
+                           for v, u in zip(subs["value"], subs["unit"])]),
         headers, {"percentile": "{:.1f}"}, na_rep="—"))
     st.caption(t("profile.breakdown_note") + (" " + t("scoring.clv.in_use") if clv else ""))
 

@@ -25,7 +25,7 @@ previous = f"{review.previous:%Y-%m}"
 charts = figures.review_figures(review, ctx.lang)
 
 st.subheader(t("review.summary_title", month=month))
-st.markdown("\n".join(f"- {line}" for line in review_data.review_summary(review, ctx.lang)))
+st.markdown("\n".join(f"- {line}" for line in review_data.review_summary(review, ctx.lang, ctx.currency)))
 
 for column, card in zip(context.card_row(5), figures.rate_cards(review, ctx.lang)):
     column.metric(card["label"], card["value"], delta=card["detail"], delta_color="off",
@@ -72,9 +72,10 @@ st.plotly_chart(charts["revenue"], key="review.revenue")
 st.subheader(t("review.download.title"))
 html_column, xlsx_column, _ = st.columns([1, 1, 2])
 html_column.download_button(t("review.download.html"), icon=":material/description:",
-                            data=lambda: review_data.review_report_html(review, ctx.lang),
+                            data=lambda: review_data.review_report_html(review, ctx.lang,
+                                                                        ctx.currency),
                             file_name=f"review-{month}.html", mime="text/html")
 xlsx_column.download_button(t("review.download.xlsx"), icon=":material/table_view:",
-                            data=lambda: review_data.review_workbook(review, ctx.lang),
+                            data=lambda: review_data.review_workbook(review, ctx.lang, ctx.currency),
                             file_name=f"review-{month}.xlsx",
                             mime=MIME["xlsx"])

@@ -16,7 +16,7 @@ if not view["buyers"]:
 
 cells = view["cells"]
 cells = cells.assign(count=cells["customers"].map("{:,}".format),
-                     money=cells["revenue"].map(lambda v: format.money(v, ctx.lang)))
+                     money=cells["revenue"].map(lambda v: format.money(v, ctx.lang, ctx.currency)))
 left, right = st.columns(2)
 for column, value, text, key, scale in ((left, "customers", "count", "rfm.grid.customers", "Blues"),
                                         (right, "revenue", "money", "rfm.grid.revenue", "Greens")):
@@ -35,6 +35,6 @@ headers = {"label": t("rfm.col.segment"), "customers": t("scoring.col.customers"
            "customer_share": t("scoring.col.customer_share"), "revenue": t("scoring.col.revenue"),
            "revenue_share": t("scoring.col.revenue_share"), "stance": t("rfm.col.stance")}
 st.table(format.wrapping_table(segments, headers, {
-    "customers": "{:,}", "customer_share": "{:.1%}", "revenue": "¥{:,.0f}",
+    "customers": "{:,}", "customer_share": "{:.1%}", "revenue": ctx.currency + "{:,.0f}",
     "revenue_share": "{:.1%}"}))
 st.caption(t("rfm.segments_note"))

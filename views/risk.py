@@ -30,11 +30,12 @@ for card, level in zip(cards, RISK_LEVELS):
                 help=t(f"risk_page.help.{level}"))
 at_risk = summary["value_at_risk"]
 share = at_risk["share"]
-cards[-1].metric(t("risk_page.value_at_risk"), format.money(at_risk["revenue_12m"], ctx.lang),
+cards[-1].metric(t("risk_page.value_at_risk"),
+                 format.money(at_risk["revenue_12m"], ctx.lang, ctx.currency),
                  delta=t("risk_page.value_share", share=share) if share is not None else None,
                  delta_color="off", delta_arrow="off", border=True,
                  help=format.money_help(t("risk_page.value_at_risk_help"), at_risk["revenue_12m"],
-                                       ctx.lang))
+                                       ctx.lang, ctx.currency))
 for card, tag in zip(context.card_row(len(DEMAND_TAGS)), DEMAND_TAGS):
     card.metric(ctx.label("demand", tag), f"{summary['demand'][tag]:,}", border=True,
                 help=t(f"risk_page.help.{tag}"))

@@ -56,7 +56,8 @@ headers = {c: t(f"segments.table.{c}") for c in ("segment", "customers", "custom
                                                  "revenue_share", "next_step")}
 overview = view["overview"]
 st.table(format.wrapping_table(
-    overview.assign(revenue=overview["revenue"].map(lambda v: format.money(v, ctx.lang))), headers,
+    overview.assign(revenue=overview["revenue"].map(
+        lambda v: format.money(v, ctx.lang, ctx.currency))), headers,
     {"customers": "{:,}", "customer_share": "{:.1%}", "revenue_share": "{:.1%}"}))
 st.caption(t("segments.table.next_step_note"))
 

@@ -66,7 +66,7 @@ def test_headline_figures_are_the_engines(app_db):
     assert cards["Customers modelled"] == f"{len(customers):,}"
     assert cards["Mean P(alive)"] == f"{customers['p_alive'].mean():.1%}"
     assert cards["Expected purchases (12 m)"] == f"{customers['expected_purchases_12m'].sum():,.0f}"
-    assert cards["12-month CLV"] == money(customers["clv_12m"].sum(), "en")
+    assert cards["12-month CLV"] == money(customers["clv_12m"].sum(), "en", "¥")
     assert not at.main.warning and not at.error   # the sidebar warns that no login is set
     assert any(f"from the purchase history of {len(customers):,} customers" in c.value
                for c in at.caption)
@@ -195,7 +195,7 @@ def test_chinese_labels(app_db):
     assert at.title[0].value == "客户终身价值"
     cards = {m.label: m.value for m in at.metric}
     assert cards["建模客户数"] == f"{len(result.customers):,}"
-    assert cards["12个月终身价值"] == money(result.customers["clv_12m"].sum(), "zh")
+    assert cards["12个月终身价值"] == money(result.customers["clv_12m"].sum(), "zh", "¥")
     assert {"按分组看存活概率和终身价值", "12个月终身价值最高的客户", "高价值但可能流失",
             "留出期检验"} <= {h.value for h in at.subheader}
     assert at.dataframe[0].value["key"].tolist() == ["高价值", "潜力", "普通"]

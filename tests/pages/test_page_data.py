@@ -394,3 +394,24 @@ def test_preview_shows_missing_values_as_empty_cells(work_db):
     preview = next(d for d in at.dataframe if "ok" in d.value.columns)
     assert preview.value.isna().any().any()   # the file leaves cells empty...
     assert preview.proto.HasField("placeholder") and preview.proto.placeholder == ""   # not "None"
+
+
+@pytest.mark.parametrize("lang, saved", [("en", "Amounts are now shown with £."),
+                                         ("zh", "金额现在用 £ 显示。")])
+def test_the_currency_chosen_on_the_data_page_shows_on_every_page(work_db, lang, saved):
+    version = store.data_version(work_db)
+    at = open_page("data", lang)
+    choice = at.selectbox(key="data_page.currency")
+    assert choice.value == "¥"
+    choice.set_value("£").run()
+    assert not at.exception
+    assert saved in [s.value for s in at.success]
+    assert at.selectbox(key="data_page.currency").value == "£"
+    # a setting, not data: the data version (and every page prepared for it) stays
+    assert store.data_version(work_db) == version
+    at.switch_page("views/overview.py").run()
+    revenue = next(m for m in at.metric if m.label in ("Revenue (12 months)", "近12个月收入"))
+    assert revenue.value.startswith("£") and "£" in revenue.proto.help
+    at.switch_page("views/review.py").run()
+    assert not at.exception
+    assert any("£" in m.value for m in at.markdown) and not any("¥" in m.value for m in at.markdown)

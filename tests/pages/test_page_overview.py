@@ -22,7 +22,7 @@ def test_kpi_cards_show_engine_figures(app_db):
     cards = {m.label: m.value for m in at.metric}
     assert cards["Customers"] == f"{len(features):,}"
     assert cards["Active (90 days)"] == f"{kpis['active_90d']:,}"
-    assert cards["Revenue (12 months)"] == money(kpis["revenue_12m"], "en")
+    assert cards["Revenue (12 months)"] == money(kpis["revenue_12m"], "en", "¥")
     assert cards["Complaints (90 days)"] == f"{kpis['complaints_90d']:,}"
     assert cards["Satisfaction (90 days)"] == f"{kpis['satisfaction_90d']:.2f} / 5"
 

@@ -46,7 +46,7 @@ def test_heatmaps_show_the_grid(app_db):
     assert z[4][0] == cells.loc[(5, 1), "customers"]  # row R = 5, column F = 1
     assert z.sum() == buyers
     assert counts["text"][4][0] == f"{cells.loc[(5, 1), 'customers']:,}"
-    assert revenue["text"][4][4] == money(cells.loc[(5, 5), "revenue"], "en")
+    assert revenue["text"][4][4] == money(cells.loc[(5, 5), "revenue"], "en", "¥")
 
 
 def test_segment_table_with_stances(app_db):

@@ -55,7 +55,7 @@ def test_counts_and_value_at_risk_match_the_engine(app_db, lang):
             assert cards[i18n.label(kind, code, lang)] == f"{counts[code]:,}"
     at_risk = risk.value_at_risk(features, assessed)
     assert at_risk["customers"] == int((assessed["risk_level"] == "high").sum()) > 0
-    assert cards[WORDS[lang]["value"]] == format.money(at_risk["revenue_12m"], lang)
+    assert cards[WORDS[lang]["value"]] == format.money(at_risk["revenue_12m"], lang, "¥")
     share = next(m for m in at.metric if m.label == WORDS[lang]["value"]).proto.delta
     assert f"{at_risk['share']:.1%}" in share
     # risk × demand heatmap and lifecycle bars, in the reader's words

@@ -350,7 +350,7 @@ def test_clv_toggle_changes_the_tier_mix_and_the_other_pages_follow(app_db, monk
     subs = at.table[0].value.set_axis(["dimension", "sub_metric", "value", "percentile"], axis=1)
     row = subs[subs["sub_metric"] == "12-month customer lifetime value (CLV)"]
     assert row["dimension"].tolist() == ["Consumption"]
-    assert row["value"].iloc[0] == exact_money(values[best["customer_id"]])   # shown as money
+    assert row["value"].iloc[0] == exact_money(values[best["customer_id"]], "¥")   # shown as money
     assert row["percentile"].iloc[0] == pytest.approx(best["clv_12m_score"])
     dimensions = at.dataframe[1].value
     assert dimensions["score"].iloc[0] == pytest.approx(best["consumption"])

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from engine import ingest
+from engine import currency, ingest, store
 from ui import auth
 
 # An upload is keyed on its file_id (a new one for every upload) and handed over as
@@ -92,6 +92,15 @@ def reset_data(db: str, *, demo: bool, progress=None) -> dict:
     """Empty the data and history, then load the demo or nothing (a write)."""
     options = {"progress": progress} if demo and progress is not None else {}
     return ingest.reset(db, demo=demo, actor=auth.actor("reset"), **options)
+
+
+def save_currency(db: str, sign: str) -> None:
+    """Show the file's amounts with `sign` (engine.currency; an admin's choice, like an
+    import). It changes no figure, so the data version stays and no page is computed
+    again: the pages read the sign on every run (ui.data.sources.currency)."""
+    actor = auth.actor("import")
+    with store.write(db, bump=False) as con:
+        currency.save_currency(con, sign, actor=actor)
 
 
 def save_import_mapping(db: str, name: str, table: str, mapping: dict) -> None:

@@ -79,17 +79,17 @@ def monthly_review(db: str, version: int, month: str, settings: tuple,
         data_end=source_summary(db, version)["last"])
 
 
-def review_report_html(review, lang: str) -> bytes:
+def review_report_html(review, lang: str, currency: str) -> bytes:
     """The self-contained HTML report (built when its download button is pressed)."""
     from report.html import review_html
-    return review_html(review, lang).encode("utf-8")
+    return review_html(review, lang, currency).encode("utf-8")
 
 
-def review_workbook(review, lang: str) -> bytes:
+def review_workbook(review, lang: str, currency: str) -> bytes:
     """The Excel workbook, one sheet per table (built when its download button is pressed)."""
-    return review_report.review_workbook(review, lang)
+    return review_report.review_workbook(review, lang, currency)
 
 
-def review_summary(review, lang: str) -> list[str]:
+def review_summary(review, lang: str, currency: str) -> list[str]:
     """The month's notable changes in words (report.review.summary_lines)."""
-    return review_report.summary_lines(review, lang)
+    return review_report.summary_lines(review, lang, currency)

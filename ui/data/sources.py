@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine import demo, prepared, scoring, store
+from engine.currency import saved_currency
 from engine.scoring_settings import DEFAULT_SETTINGS
 from engine.features import parquet_source
 from engine.features import event_history as read_event_history
@@ -20,6 +21,13 @@ def source_summary(db: str, version: int) -> dict:
     with store.connect(db) as con:
         first, last = store.date_range(con)
         return {"counts": store.table_counts(con), "first": first, "last": last}
+
+
+def currency(db: str) -> str:
+    """The sign the file's amounts are shown with (engine.currency), read on every run:
+    choosing it changes no figure, so it leaves the data version the caches key on."""
+    with store.connect(db) as con:
+        return saved_currency(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
