@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from cli.common import iso_date, output_file
-from engine import clv, export, plan, scoring, store
+from engine import clv, export, i18n, plan, scoring, store
 from engine.errors import InputRejected
 from engine.features import customer_features, latest_event_date, optional_columns_present
 from engine.features.followup_state import followup_state, no_followups
@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the CSV file to write (UTF-8 with BOM)")
     parser.add_argument("--features", type=Path, default=None, metavar="DIR",
                         help="score a precomputed feature table (python -m engine features "
-                             "--out DIR) instead of the database; p_alive and clv_12m stay empty")
+                             "--out DIR) instead of the database; p_alive and clv_12m stay "
+                             "empty, next actions are as if there were no follow-ups")
 
 
 def _summary(card: pd.DataFrame, as_of: dt.date, plan: scoring.ScoringPlan, out: Path) -> str:
@@ -151,8 +152,8 @@ def _run_on_features(args: argparse.Namespace) -> int:
                            available=available, lifetime=None, actions=actions)
     export.write_csv(card, args.out)
     print(_summary(card, as_of, weighting, args.out))
-    print(f"{args.features}: p_alive and clv_12m are left empty: the lifetime-value "
-          f"models need the raw purchases.", file=sys.stderr)
+    print(i18n.t("score.cli.features_left_out", getattr(args, "lang", "en"),
+                 folder=args.features), file=sys.stderr)
     return 0
 
 

@@ -39,7 +39,13 @@ def test_export_features_and_score_from_features(demo_db, tmp_path, capsys):
     from_db, from_features = tmp_path / "db.csv", tmp_path / "features.csv"
     assert main(["score", "--db", str(db), "--as-of", as_of.isoformat(),
                  "--out", str(from_db)]) == 0
+    capsys.readouterr()
     assert main(["score", "--features", str(out), "--out", str(from_features)]) == 0
+    said = capsys.readouterr().err   # what a card from a feature table lacks, and why
+    assert "p_alive and clv_12m are left empty" in said and "no follow-ups" in said
+    assert main(["score", "--features", str(out), "--out", str(tmp_path / "zh.csv"),
+                 "--lang", "zh"]) == 0
+    assert "按没有跟进记录、默认维护策略计算" in capsys.readouterr().err
     a = pd.read_csv(from_db, encoding="utf-8-sig")
     b = pd.read_csv(from_features, encoding="utf-8-sig")
     assert list(a.columns) == list(b.columns)
