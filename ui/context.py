@@ -140,6 +140,7 @@ def _source(db: str, lang: str) -> Context | None:
         return None
     try:
         version = store.data_version(db)
+        sign = sources_data.currency(db)
     except store.StoreLocked as exc:
         _problem(i18n.t("sidebar.locked", lang, path=db, seconds=exc.waited))
         return None
@@ -153,13 +154,13 @@ def _source(db: str, lang: str) -> Context | None:
     if last is None:
         st.info(i18n.t(_empty_note(counts), lang))
         _demo_button(db, lang)
-        return Context(db, version, None, lang, currency=sources_data.currency(db))
+        return Context(db, version, None, lang, currency=sign)
     st.caption(i18n.t("sidebar.range", lang, start=first, end=last))
     as_of = st.date_input(i18n.t("sidebar.as_of", lang), value=last,
                           min_value=first, max_value=last, key=f"as_of:{db}",
                           help=i18n.t("sidebar.as_of_help", lang))
     preparation.show(preparation.start(db, version), lang)
-    return Context(db, version, as_of, lang, currency=sources_data.currency(db))
+    return Context(db, version, as_of, lang, currency=sign)
 
 
 def _demo_button(db: str, lang: str) -> None:
