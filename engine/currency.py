@@ -22,9 +22,15 @@ def saved_currency(con) -> str:
     return row[0] if row is not None and row[0] in SIGNS else DEFAULT
 
 
+def written(value: float, sign: str, decimals: int = 0) -> str:
+    """An amount with the shop's sign and thousands separators, the minus first: -¥1,234."""
+    return f"{'-' if value < 0 else ''}{sign}{abs(value):,.{decimals}f}"
+
+
 def save_currency(con, sign: str, *, actor: str = audit.LOCAL) -> None:
-    """Choose the sign (inside `engine.store.write`, so it lands with a new data version
-    and its audit row, done by `actor`); ValueError for a sign not in SIGNS."""
+    """Choose the sign (inside `engine.store.write`, with its audit row, done by `actor`;
+    the dashboard writes it without a new data version, as it changes no figure);
+    ValueError for a sign not in SIGNS."""
     if sign not in SIGNS:
         raise ValueError(f"unknown currency sign {sign!r}; expected one of "
                          f"{', '.join(repr(s) for s in SIGNS)}")

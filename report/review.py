@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from engine import export, i18n
-from engine.currency import DEFAULT as DEFAULT_CURRENCY
+from engine.currency import DEFAULT as DEFAULT_CURRENCY, written
 from engine.months import month_key
 from engine.review import RATES, TIERS, MonthlyReview
 
@@ -21,10 +21,6 @@ def _percent(value: float | None, lang: str) -> str:
 def _signed(value: float, decimals: int) -> float:
     """`value` rounded, with −0 made 0 (so a change shows as +0.0, never −0.0)."""
     return round(value, decimals) + 0.0
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
 def summary_lines(review: MonthlyReview, lang: str = "en",
@@ -86,7 +82,7 @@ def summary_lines(review: MonthlyReview, lang: str = "en",
     revenue, revenue_before = review.revenue(review.month), review.revenue(review.previous)
     rows = review.summaries[review.summaries["month"] == m]
     high_revenue = float(rows.loc[rows["tier"] == "high", "revenue"].sum())
-    lines.append(t("revenue", revenue=_money(revenue, currency),
+    lines.append(t("revenue", revenue=written(revenue, currency),
                    change=(t("revenue_change", pct=_signed((revenue - revenue_before)
                                                             / abs(revenue_before) * 100, 1),
                              previous=p)

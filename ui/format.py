@@ -5,6 +5,7 @@ import math
 import re
 
 from engine import i18n
+from engine.currency import written
 
 # The compact units of each language, largest first.
 UNITS = {"zh": ((1e8, "亿"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "K"))}
@@ -31,8 +32,7 @@ def exact_money(value, sign: str) -> str:
     """The whole amount to the cent: ¥76,940,812.34."""
     if value is None or value != value:
         return "—"
-    value = float(value)
-    return f"{'-' if value < 0 else ''}{sign}{abs(value):,.2f}"
+    return written(float(value), sign, 2)
 
 
 def money_help(help_text: str | None, value, lang: str, sign: str) -> str:
