@@ -97,12 +97,16 @@ class Source:
     row_sheets: np.ndarray | None = None  # xlsx of several sheets: each row's sheet
     odd_spaces: bool = True             # may hold tabs, full-width spaces, … to trim
     bare_cells: bool = False            # csv: no cell begins or ends with whitespace
-    null_markers: tuple[str, ...] = NULL_MARKERS  # csv: the markers that may be a cell
-    absent: frozenset[int] = frozenset()  # csv: bytes the file never holds (parse.id_macro)
+    absent: frozenset[int] = frozenset()  # csv: bytes the file never holds (of _LOOKED_FOR)
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def null_markers(self) -> tuple[str, ...]:
+        """The markers that may be a cell: not one with a byte the file never holds."""
+        return tuple(m for m in NULL_MARKERS if not set(m.encode()) & self.absent)
 
     def ordinal_lines(self, n_rows: int, rejected: np.ndarray) -> np.ndarray | None:
         """Line number (header = 1) of each row DuckDB read, or None if unsure.
@@ -203,10 +207,7 @@ def open_source(file: FileLike, *, name: str | None = None, encoding: str | None
             yield Source(info, digest, read.relation(),
                          {"path": str(utf8), "delim": info.delimiter},
                          csv_read=read, csv_path=utf8, odd_spaces=odd,
-                         bare_cells=not (odd or scan.padded),
-                         null_markers=tuple(m for m in NULL_MARKERS
-                                            if not set(m.encode()) & scan.absent),
-                         absent=scan.absent)
+                         bare_cells=not (odd or scan.padded), absent=scan.absent)
 
 
 def file_hash(path: Path) -> str:
