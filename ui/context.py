@@ -139,8 +139,7 @@ def _source(db: str, lang: str) -> Context | None:
         _demo_button(db, lang)
         return None
     try:
-        version = store.data_version(db)
-        sign = sources_data.currency(db)
+        version, sign = sources_data.version_and_currency(db)
     except store.StoreLocked as exc:
         _problem(i18n.t("sidebar.locked", lang, path=db, seconds=exc.waited))
         return None

@@ -42,10 +42,11 @@ def admin_only() -> bool:
 
 def currency_choice() -> None:
     """The sign the file's amounts are shown with on every page and in the review (once
-    the first import has made the file: reading the sign would make it)."""
-    if not Path(db).exists():
+    the first import has made the file: the sidebar has read the sign with its version)."""
+    ctx = context.current()
+    if ctx is None:
         return
-    current = sources_data.currency(db)
+    current = ctx.currency
     column, _ = st.columns([1, 3])
     chosen = column.selectbox(t("data_page.currency.label"), SIGNS, index=SIGNS.index(current),
                               format_func=lambda s: s or t("data_page.currency.none"),

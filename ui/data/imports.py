@@ -97,7 +97,7 @@ def reset_data(db: str, *, demo: bool, progress=None) -> dict:
 def save_currency(db: str, sign: str) -> None:
     """Show the file's amounts with `sign` (engine.currency; an admin's choice, like an
     import). It changes no figure, so the data version stays and no page is computed
-    again: the pages read the sign on every run (ui.data.sources.currency)."""
+    again: the pages read the sign on every run (ui.data.sources.version_and_currency)."""
     actor = auth.actor("import")
     with store.write(db, bump=False) as con:
         currency.save_currency(con, sign, actor=actor)

@@ -23,11 +23,12 @@ def source_summary(db: str, version: int) -> dict:
         return {"counts": store.table_counts(con), "first": first, "last": last}
 
 
-def currency(db: str) -> str:
-    """The sign the file's amounts are shown with (engine.currency), read on every run:
-    choosing it changes no figure, so it leaves the data version the caches key on."""
+def version_and_currency(db: str) -> tuple[int, str]:
+    """The file's data version and the sign its amounts are shown with (engine.currency),
+    read on every run in one opening: choosing the sign changes no figure, so it leaves
+    the data version the caches key on."""
     with store.connect(db) as con:
-        return saved_currency(con)
+        return store.current_data_version(con), saved_currency(con)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
